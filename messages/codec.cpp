@@ -1,0 +1,525 @@
+// The msgpack codec. Encoding and decoding both walk the `describe` listings of the family
+// headers, so a message's shape is written down exactly once.
+//
+// Frame grammar:
+//   frame  := map { "v": uint (== protocol_version), "t": str, "id": uint, <fields of t> }
+//   fields := as listed by describe(); keys are strings; unknown keys are ignored so that
+//             fields can be added later; a key may appear only once.
+//   items  := array of [str name, int count]
+
+#include "message.hpp"
+
+#include <cmath>
+#include <limits>
+#include <unordered_set>
+
+#include <msgpack.hpp>
+
+namespace clusterio::wire {
+
+namespace {
+
+using packer = msgpack::packer<msgpack::sbuffer>;
+
+// ---- encoding -------------------------------------------------------------------------------
+
+/// Counts the fields a message will write, for the map header.
+struct field_counter {
+  std::uint32_t n = 0;
+  template <class T> void u64(const char*, T&, std::uint64_t = 0, std::uint64_t = UINT64_MAX, presence = presence::required) { ++n; }
+  template <class T> void i64(const char*, T&, std::int64_t = INT64_MIN, std::int64_t = INT64_MAX, presence = presence::required) { ++n; }
+  void f64(const char*, double&, double, double, presence = presence::required) { ++n; }
+  void flag(const char*, bool&, presence = presence::required) { ++n; }
+  void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
+  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t) { ++n; }
+  void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
+  template <class T> void list(const char*, std::vector<T>&, std::size_t) { ++n; }
+};
+
+class encoder {
+public:
+  explicit encoder(packer& pk) : pk_(pk) {}
+
+  template <class T> void u64(const char* k, T& x, std::uint64_t = 0, std::uint64_t = UINT64_MAX, presence = presence::required) {
+    key(k);
+    pk_.pack_uint64(static_cast<std::uint64_t>(x));
+  }
+  template <class T> void i64(const char* k, T& x, std::int64_t = INT64_MIN, std::int64_t = INT64_MAX, presence = presence::required) {
+    key(k);
+    pk_.pack_int64(static_cast<std::int64_t>(x));
+  }
+  void f64(const char* k, double& x, double, double, presence = presence::required) {
+    key(k);
+    pk_.pack_double(x);
+  }
+  void flag(const char* k, bool& x, presence = presence::required) {
+    key(k);
+    if (x)
+      pk_.pack_true();
+    else
+      pk_.pack_false();
+  }
+  void text(const char* k, std::string& x, text_kind, presence = presence::required) {
+    key(k);
+    str(x);
+  }
+  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t) {
+    key(k);
+    pk_.pack_array(static_cast<std::uint32_t>(x.size()));
+    for (auto& e : x) {
+      pk_.pack_array(2);
+      str(e.name);
+      pk_.pack_int64(e.count);
+    }
+  }
+  void ids(const char* k, std::vector<std::uint64_t>& x, std::size_t) {
+    key(k);
+    pk_.pack_array(static_cast<std::uint32_t>(x.size()));
+    for (auto v : x)
+      pk_.pack_uint64(v);
+  }
+  template <class T> void list(const char* k, std::vector<T>& x, std::size_t) {
+    key(k);
+    pk_.pack_array(static_cast<std::uint32_t>(x.size()));
+    for (auto& e : x)
+      body(e);
+  }
+
+  template <class T> void body(T& x, std::uint32_t extra = 0) {
+    field_counter c;
+    describe(c, x);
+    pk_.pack_map(c.n + extra);
+    describe(*this, x);
+  }
+
+  void key(std::string_view k) { str(k); }
+  void str(std::string_view s) {
+    pk_.pack_str(static_cast<std::uint32_t>(s.size()));
+    pk_.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+  }
+
+private:
+  packer& pk_;
+};
+
+// ---- decoding -------------------------------------------------------------------------------
+
+const char* kind_name(msgpack::type::object_type t) {
+  switch (t) {
+    case msgpack::type::NIL: return "nil";
+    case msgpack::type::BOOLEAN: return "boolean";
+    case msgpack::type::POSITIVE_INTEGER:
+    case msgpack::type::NEGATIVE_INTEGER: return "integer";
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: return "float";
+    case msgpack::type::STR: return "string";
+    case msgpack::type::BIN: return "binary";
+    case msgpack::type::ARRAY: return "array";
+    case msgpack::type::MAP: return "map";
+    case msgpack::type::EXT: return "extension";
+  }
+  return "unknown";
+}
+
+/// Reads the fields of one map. The first error wins; later calls do nothing.
+class decoder {
+public:
+  decoder(const msgpack::object_map& map, std::string prefix, wire::error& err)
+    : map_(map), prefix_(std::move(prefix)), err_(err) {}
+
+  bool failed() const { return !err_.message.empty(); }
+
+  template <class T> void u64(const char* k, T& x, std::uint64_t min = 0, std::uint64_t max = UINT64_MAX, presence p = presence::required) {
+    auto* o = find(k, p);
+    if (!o)
+      return;
+    if (o->type != msgpack::type::POSITIVE_INTEGER)
+      return fail(k, o->type == msgpack::type::NEGATIVE_INTEGER ? "must not be negative" : std::string("must be an unsigned integer, not ") + kind_name(o->type));
+    max = std::min<std::uint64_t>(max, std::numeric_limits<T>::max());
+    if (o->via.u64 < min || o->via.u64 > max)
+      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(o->via.u64));
+    x = static_cast<T>(o->via.u64);
+  }
+
+  template <class T> void i64(const char* k, T& x, std::int64_t min = INT64_MIN, std::int64_t max = INT64_MAX, presence p = presence::required) {
+    auto* o = find(k, p);
+    if (!o)
+      return;
+    std::int64_t v = 0;
+    if (!as_int(*o, v, k))
+      return;
+    if (v < min || v > max)
+      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(v));
+    x = static_cast<T>(v);
+  }
+
+  void f64(const char* k, double& x, double min, double max, presence p = presence::required) {
+    auto* o = find(k, p);
+    if (!o)
+      return;
+    double v = 0;
+    switch (o->type) {
+      case msgpack::type::FLOAT32:
+      case msgpack::type::FLOAT64: v = o->via.f64; break;
+      case msgpack::type::POSITIVE_INTEGER: v = static_cast<double>(o->via.u64); break;
+      case msgpack::type::NEGATIVE_INTEGER: v = static_cast<double>(o->via.i64); break;
+      default: return fail(k, std::string("must be a number, not ") + kind_name(o->type));
+    }
+    if (!std::isfinite(v) || v < min || v > max)
+      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    x = v;
+  }
+
+  void flag(const char* k, bool& x, presence p = presence::required) {
+    auto* o = find(k, p);
+    if (!o)
+      return;
+    if (o->type != msgpack::type::BOOLEAN)
+      return fail(k, std::string("must be a boolean, not ") + kind_name(o->type));
+    x = o->via.boolean;
+  }
+
+  void text(const char* k, std::string& x, text_kind kind, presence p = presence::required) {
+    auto* o = find(k, p);
+    if (!o)
+      return;
+    std::string v;
+    if (!as_text(*o, v, kind, k))
+      return;
+    x = std::move(v);
+  }
+
+  void items(const char* k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
+    auto* o = find(k, presence::required);
+    if (!o)
+      return;
+    if (o->type != msgpack::type::ARRAY)
+      return fail(k, std::string("must be an array, not ") + kind_name(o->type));
+    const auto& a = o->via.array;
+    if (a.size > entries)
+      return fail(k, "more than " + std::to_string(entries) + " entries");
+    item_list out;
+    out.reserve(a.size);
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(a.size);
+    for (std::uint32_t i = 0; i < a.size; ++i) {
+      const auto& e = a.ptr[i];
+      std::string path = std::string(k) + "[" + std::to_string(i) + "]";
+      if (e.type != msgpack::type::ARRAY || e.via.array.size != 2)
+        return fail(path, "must be a [name, count] pair");
+      item_count ic;
+      if (!as_text(e.via.array.ptr[0], ic.name, text_kind::name, path + ".name"))
+        return;
+      if (!as_int(e.via.array.ptr[1], ic.count, path + ".count"))
+        return;
+      if (ic.count < min || ic.count > max)
+        return fail(path + ".count", "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(ic.count));
+      if (!seen.insert(std::string_view(e.via.array.ptr[0].via.str.ptr, e.via.array.ptr[0].via.str.size)).second)
+        return fail(path + ".name", "duplicate name in list");
+      out.push_back(std::move(ic));
+    }
+    x = std::move(out);
+  }
+
+  void ids(const char* k, std::vector<std::uint64_t>& x, std::size_t entries) {
+    auto* o = find(k, presence::required);
+    if (!o)
+      return;
+    if (o->type != msgpack::type::ARRAY)
+      return fail(k, std::string("must be an array, not ") + kind_name(o->type));
+    const auto& a = o->via.array;
+    if (a.size > entries)
+      return fail(k, "more than " + std::to_string(entries) + " entries");
+    std::vector<std::uint64_t> out;
+    out.reserve(a.size);
+    for (std::uint32_t i = 0; i < a.size; ++i) {
+      if (a.ptr[i].type != msgpack::type::POSITIVE_INTEGER || a.ptr[i].via.u64 == 0)
+        return fail(std::string(k) + "[" + std::to_string(i) + "]", "must be a positive integer id");
+      out.push_back(a.ptr[i].via.u64);
+    }
+    x = std::move(out);
+  }
+
+  template <class T> void list(const char* k, std::vector<T>& x, std::size_t entries) {
+    auto* o = find(k, presence::required);
+    if (!o)
+      return;
+    if (o->type != msgpack::type::ARRAY)
+      return fail(k, std::string("must be an array, not ") + kind_name(o->type));
+    const auto& a = o->via.array;
+    if (a.size > entries)
+      return fail(k, "more than " + std::to_string(entries) + " entries");
+    std::vector<T> out(a.size);
+    for (std::uint32_t i = 0; i < a.size; ++i) {
+      std::string path = prefix_ + k + "[" + std::to_string(i) + "].";
+      if (a.ptr[i].type != msgpack::type::MAP)
+        return fail_path(path.substr(0, path.size() - 1), "must be a map");
+      decoder sub(a.ptr[i].via.map, path, err_);
+      if (!sub.check_keys())
+        return;
+      describe(sub, out[i]);
+      if (failed())
+        return;
+    }
+    x = std::move(out);
+  }
+
+  /// Rejects non-string and duplicate keys.
+  bool check_keys() {
+    for (std::uint32_t i = 0; i < map_.size; ++i) {
+      const auto& key = map_.ptr[i].key;
+      if (key.type != msgpack::type::STR) {
+        fail_path(prefix_.empty() ? "(frame)" : prefix_, "map keys must be strings");
+        return false;
+      }
+      for (std::uint32_t j = 0; j < i; ++j)
+        if (key == map_.ptr[j].key) {
+          fail_path(prefix_ + std::string(key.via.str.ptr, key.via.str.size), "key appears twice");
+          return false;
+        }
+    }
+    return true;
+  }
+
+  const msgpack::object* lookup(std::string_view k) const {
+    for (std::uint32_t i = 0; i < map_.size; ++i) {
+      const auto& key = map_.ptr[i].key;
+      if (key.type == msgpack::type::STR && std::string_view(key.via.str.ptr, key.via.str.size) == k)
+        return &map_.ptr[i].val;
+    }
+    return nullptr;
+  }
+
+  void fail(std::string_view field, std::string why) { fail_path(prefix_ + std::string(field), std::move(why)); }
+
+  void fail_path(std::string path, std::string why) {
+    if (failed())
+      return;
+    err_.code = error_code::invalid;
+    err_.field = std::move(path);
+    err_.message = std::move(why);
+  }
+
+private:
+  const msgpack::object* find(const char* k, presence p) {
+    if (failed())
+      return nullptr;
+    auto* o = lookup(k);
+    if (!o && p == presence::required)
+      fail(k, "missing field");
+    return o;
+  }
+
+  bool as_int(const msgpack::object& o, std::int64_t& v, std::string_view path) {
+    if (o.type == msgpack::type::POSITIVE_INTEGER) {
+      if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
+        fail(path, "integer too large");
+        return false;
+      }
+      v = static_cast<std::int64_t>(o.via.u64);
+      return true;
+    }
+    if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+      v = o.via.i64;
+      return true;
+    }
+    fail(path, std::string("must be an integer, not ") + kind_name(o.type));
+    return false;
+  }
+
+  bool as_text(const msgpack::object& o, std::string& v, text_kind kind, std::string_view path) {
+    if (o.type != msgpack::type::STR) {
+      fail(path, std::string("must be a string, not ") + kind_name(o.type));
+      return false;
+    }
+    v.assign(o.via.str.ptr, o.via.str.size);
+    std::string why = kind == text_kind::name ? check_name(v) : kind == text_kind::label ? check_label(v) : check_text(v);
+    if (!why.empty()) {
+      fail(path, why);
+      return false;
+    }
+    return true;
+  }
+
+  const msgpack::object_map& map_;
+  std::string prefix_;
+  wire::error& err_;
+};
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n; // continuation bytes
+    std::uint32_t cp;
+    if (c < 0x80) {
+      n = 0;
+      cp = c;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size() && n > 0)
+      return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2)
+        return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+template <class T> bool decode_as(decoder& d, message& out) {
+  T x{};
+  describe(d, x);
+  if (d.failed())
+    return false;
+  out = std::move(x);
+  return true;
+}
+
+using decode_fn = bool (*)(decoder&, message&);
+
+template <std::size_t... I> constexpr auto make_decode_table(std::index_sequence<I...>) {
+  return std::array<std::pair<std::string_view, decode_fn>, sizeof...(I)>{
+    {{std::variant_alternative_t<I, message>::type, &decode_as<std::variant_alternative_t<I, message>>}...}};
+}
+constexpr auto decode_table = make_decode_table(std::make_index_sequence<std::variant_size_v<message>>{});
+
+} // namespace
+
+std::string check_name(const std::string& s) {
+  if (s.empty())
+    return "name is empty";
+  if (s.size() > max_name_bytes)
+    return "name longer than " + std::to_string(max_name_bytes) + " bytes";
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f)
+      return "name contains a control character";
+  if (!valid_utf8(s))
+    return "name is not valid UTF-8";
+  return {};
+}
+
+std::string check_label(const std::string& s) {
+  if (s.empty())
+    return "name is empty";
+  if (s.size() > max_label_bytes)
+    return "name longer than " + std::to_string(max_label_bytes) + " bytes";
+  if (s[0] == '.')
+    return "name starts with '.'";
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.'))
+      return "name may contain only letters, digits, '_', '-' and '.'";
+  return {};
+}
+
+std::string check_text(const std::string& s) {
+  if (s.size() > max_text_bytes)
+    return "text longer than " + std::to_string(max_text_bytes) + " bytes";
+  if (s.find('\0') != std::string::npos)
+    return "text contains NUL";
+  if (!valid_utf8(s))
+    return "text is not valid UTF-8";
+  return {};
+}
+
+std::string_view type_of(const message& m) {
+  return std::visit([](const auto& x) -> std::string_view { return std::decay_t<decltype(x)>::type; }, m);
+}
+
+std::string encode(const frame& f) {
+  msgpack::sbuffer buf;
+  packer pk(buf);
+  encoder enc(pk);
+  std::visit(
+    [&](const auto& x) {
+      auto& body = const_cast<std::decay_t<decltype(x)>&>(x);
+      field_counter c;
+      describe(c, body);
+      pk.pack_map(c.n + 3);
+      enc.key("v");
+      pk.pack_uint32(protocol_version);
+      enc.key("t");
+      enc.str(std::decay_t<decltype(x)>::type);
+      enc.key("id");
+      pk.pack_uint64(f.id);
+      describe(enc, body);
+    },
+    f.body);
+  return std::string(buf.data(), buf.size());
+}
+
+decoded decode(std::string_view bytes) {
+  decoded out;
+  auto fail = [&out](error_code code, std::string field, std::string why) {
+    out.ok = false;
+    out.err = wire::error{code, std::move(field), std::move(why)};
+    return out;
+  };
+  if (bytes.size() > max_frame_bytes)
+    return fail(error_code::invalid, "(frame)", "frame larger than " + std::to_string(max_frame_bytes) + " bytes");
+  msgpack::object_handle oh;
+  std::size_t offset = 0;
+  try {
+    // Caps keep a hostile frame from making the parser allocate far more than the frame's size.
+    msgpack::unpack_limit limit(max_long_list_entries, 64, max_frame_bytes, 0, 0, 8);
+    oh = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
+  } catch (const std::exception& e) {
+    return fail(error_code::invalid, "(frame)", std::string("not a valid msgpack value: ") + e.what());
+  }
+  if (offset != bytes.size())
+    return fail(error_code::invalid, "(frame)", "trailing bytes after the msgpack map");
+  const msgpack::object& root = oh.get();
+  if (root.type != msgpack::type::MAP)
+    return fail(error_code::invalid, "(frame)", "a frame must be a msgpack map");
+  wire::error err;
+  decoder d(root.via.map, "", err);
+  if (!d.check_keys())
+    return fail(err.code, err.field, err.message);
+  if (auto* id = d.lookup("id"); id && id->type == msgpack::type::POSITIVE_INTEGER)
+    out.id = id->via.u64;
+  std::uint64_t id = 0, version = 0;
+  d.u64("id", id);
+  d.u64("v", version);
+  std::string type;
+  d.text("t", type, text_kind::label);
+  if (d.failed())
+    return fail(err.code, err.field, err.message);
+  if (version != protocol_version)
+    return fail(error_code::unsupported, "v", "protocol version " + std::to_string(version) + " is not supported (this side speaks " + std::to_string(protocol_version) + ")");
+  for (auto& [name, fn] : decode_table) {
+    if (name != type)
+      continue;
+    if (!fn(d, out.value.body))
+      return fail(err.code, err.field, err.message);
+    out.value.id = id;
+    out.ok = true;
+    return out;
+  }
+  return fail(error_code::unsupported, "t", "unknown message type '" + type + "'");
+}
+
+error_reply make_error(const wire::error& e) {
+  return error_reply{std::string(to_string(e.code)), e.field, e.message};
+}
+
+error_reply make_error(error_code code, std::string message, std::string field) {
+  return error_reply{std::string(to_string(code)), std::move(field), std::move(message)};
+}
+
+} // namespace clusterio::wire

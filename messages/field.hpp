@@ -1,0 +1,50 @@
+#pragma once
+// The vocabulary every message family uses to list its fields once. The codec walks these
+// listings to encode and to decode strictly; nothing else describes a message's shape.
+//
+// A family header declares, per message, a struct and a free function
+//     template <class V> void describe(V& v, T& x);
+// that calls, for each field in wire order, one of the visitor's methods below:
+//     v.u64(key, x.f, min, max, presence)     unsigned integer
+//     v.i64(key, x.f, min, max, presence)     signed integer
+//     v.f64(key, x.f, min, max, presence)     number (integers accepted)
+//     v.flag(key, x.f, presence)              boolean
+//     v.text(key, x.f, text_kind, presence)   string, checked by kind
+//     v.items(key, x.f, min, max, entries)    list of [name, count] pairs, names unique
+//     v.ids(key, x.f, entries)                list of unsigned integers
+//     v.list(key, x.f, entries)               list of maps, each a described struct
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace clusterio::wire {
+
+/// How a string field is checked.
+enum class text_kind {
+  name,    ///< item, fluid or signal name: 1..max_name_bytes, UTF-8, no control characters
+  label,   ///< instance/slave/tool/channel name: 1..max_label_bytes of [A-Za-z0-9_.-]
+  text,    ///< free text: 0..max_text_bytes of UTF-8 without NUL
+};
+
+enum class presence { required, optional };
+
+/// One entry of an item, level or signal list: on the wire a two-element array [name, count].
+struct item_count {
+  std::string name;
+  std::int64_t count = 0;
+  friend bool operator==(const item_count& a, const item_count& b) {
+    return a.name == b.name && a.count == b.count;
+  }
+};
+using item_list = std::vector<item_count>;
+
+/// Checks a name (text_kind::name). Returns an empty string when valid, else the reason.
+std::string check_name(const std::string& s);
+/// Checks a label (text_kind::label). Returns an empty string when valid, else the reason.
+std::string check_label(const std::string& s);
+/// Checks free text (text_kind::text). Returns an empty string when valid, else the reason.
+std::string check_text(const std::string& s);
+
+} // namespace clusterio::wire

@@ -1,0 +1,109 @@
+#pragma once
+// Instance messages: a slave registers the Factorio instances it runs and reports on them.
+//
+//   slave -> master    register         -> registered
+//   slave -> master    heartbeat        -> ok
+//   any   -> master    slaves_query     -> slaves
+//   admin -> master    delete_instance  -> ok    (also a slave, for its own instance)
+//   master bus         event/instance   an instance_info whenever an instance changes
+
+#include "field.hpp"
+#include "limits.hpp"
+
+namespace clusterio::wire {
+
+/// Registers (or re-registers after a reconnect) one instance of the sending slave. The pair
+/// (slave, name) keeps its instance_id for ever.
+struct register_instance {
+  static constexpr const char* type = "register";
+  std::string name;         ///< label: instance name, unique on its slave
+  std::string game_address; ///< text: "host:port" players join, or "" if not public
+};
+template <class V> void describe(V& v, register_instance& x) {
+  v.text("name", x.name, text_kind::label);
+  v.text("game_address", x.game_address, text_kind::text, presence::optional);
+}
+
+/// Reply to register.
+struct registered {
+  static constexpr const char* type = "registered";
+  std::uint64_t instance_id = 0; ///< cluster-wide id of the instance, >= 1
+  /// Every export batch number below this was already applied for this instance; the slave
+  /// makes the mod number new batches from here on, so that batches made after a game rollback
+  /// can't be taken for old ones.
+  std::uint64_t next_batch = 1;
+};
+template <class V> void describe(V& v, registered& x) {
+  v.u64("instance_id", x.instance_id, 1);
+  v.u64("next_batch", x.next_batch, 1);
+}
+
+/// Periodic report on a running instance (every few seconds). Also keeps the slave alive.
+struct heartbeat {
+  static constexpr const char* type = "heartbeat";
+  std::uint64_t instance_id = 0;
+  double ups = 0;            ///< game updates per second over the last interval, 0..10000
+  std::uint64_t tick = 0;    ///< game tick
+  std::uint32_t players = 0; ///< players online
+  std::string state;         ///< text: "starting", "running", "stopping", "stopped", "crashed"
+};
+template <class V> void describe(V& v, heartbeat& x) {
+  v.u64("instance_id", x.instance_id, 1);
+  v.f64("ups", x.ups, 0, 10000);
+  v.u64("tick", x.tick);
+  v.u64("players", x.players, 0, 65535);
+  v.text("state", x.state, text_kind::label);
+}
+
+/// What the master knows of an instance.
+struct instance_info {
+  static constexpr const char* type = "instance";
+  std::uint64_t instance_id = 0;
+  std::string name;         ///< label
+  std::string slave;        ///< label: the slave running it
+  std::string game_address; ///< text
+  bool online = false;      ///< heard from within the liveness timeout
+  double ups = 0;
+  std::uint64_t tick = 0;
+  std::uint32_t players = 0;
+  std::string state; ///< text, as in heartbeat
+  std::uint64_t last_seen_ms = 0; ///< Unix epoch milliseconds of the last heartbeat
+};
+template <class V> void describe(V& v, instance_info& x) {
+  v.u64("instance_id", x.instance_id, 1);
+  v.text("name", x.name, text_kind::label);
+  v.text("slave", x.slave, text_kind::label);
+  v.text("game_address", x.game_address, text_kind::text);
+  v.flag("online", x.online);
+  v.f64("ups", x.ups, 0, 10000);
+  v.u64("tick", x.tick);
+  v.u64("players", x.players, 0, 65535);
+  v.text("state", x.state, text_kind::text);
+  v.u64("last_seen_ms", x.last_seen_ms);
+}
+
+/// Asks for every known instance.
+struct slaves_query {
+  static constexpr const char* type = "slaves_query";
+};
+template <class V> void describe(V&, slaves_query&) {}
+
+struct slaves_reply {
+  static constexpr const char* type = "slaves";
+  std::vector<instance_info> instances;
+};
+template <class V> void describe(V& v, slaves_reply& x) {
+  v.list("instances", x.instances, max_long_list_entries);
+}
+
+/// Forgets an instance. Its unconfirmed grants go back to storage (the instance is gone, so
+/// nothing can apply them any more) and its unacknowledged batches are lost with its world.
+struct delete_instance {
+  static constexpr const char* type = "delete_instance";
+  std::uint64_t instance_id = 0;
+};
+template <class V> void describe(V& v, delete_instance& x) {
+  v.u64("instance_id", x.instance_id, 1);
+}
+
+} // namespace clusterio::wire

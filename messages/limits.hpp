@@ -1,0 +1,46 @@
+#pragma once
+// Limits of the wire protocol. They are part of the contract (docs/protocol.md mirrors them): a
+// frame that breaks one is rejected whole with an `invalid` error, and nothing of it is applied.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace clusterio::wire {
+
+/// Protocol version carried in every frame as `v`. A frame with another version gets
+/// `unsupported`.
+inline constexpr std::uint32_t protocol_version = 1;
+
+/// Largest frame a client accepts from the master, in bytes: a full inventory of 50,000 names.
+inline constexpr std::size_t max_frame_bytes = 16u << 20;
+
+/// Largest frame the master accepts from a client, in bytes: 4,096 entries of 200-byte names.
+inline constexpr std::size_t max_request_bytes = 1u << 20;
+
+/// Item, fluid and signal names: 1..200 bytes of valid UTF-8 with no control characters.
+inline constexpr std::size_t max_name_bytes = 200;
+
+/// Names of instances, slaves and tools: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'.
+inline constexpr std::size_t max_label_bytes = 64;
+
+/// Free text (error messages, addresses, states): at most this many bytes of valid UTF-8.
+inline constexpr std::size_t max_text_bytes = 1024;
+
+/// Entries in one list of items, grants or signals.
+inline constexpr std::size_t max_list_entries = 4096;
+
+/// Entries in a full inventory or an instance list (read-only replies may be long).
+inline constexpr std::size_t max_long_list_entries = 100000;
+
+/// A count in one transfer (export entry, request, grant): 1..max_transfer_count. Larger is
+/// "absurd": no chest or tank holds a trillion of anything.
+inline constexpr std::int64_t max_transfer_count = 1'000'000'000'000;
+
+/// A stored level never exceeds this (2^62): sums of transfers can't overflow int64.
+inline constexpr std::int64_t max_stock = std::int64_t{1} << 62;
+
+/// Circuit signal values are int32, as in Factorio.
+inline constexpr std::int64_t min_signal_value = -2147483648LL;
+inline constexpr std::int64_t max_signal_value = 2147483647LL;
+
+} // namespace clusterio::wire

@@ -1,0 +1,65 @@
+#pragma once
+// A frame on the wire: one msgpack map holding the envelope (`v`, `t`, `id`) and the fields of
+// one message, as listed by the family headers. Bus frames are two ZeroMQ frames: the topic,
+// then such a map.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "error.hpp"
+#include "instance.hpp"
+#include "inventory.hpp"
+#include "session.hpp"
+#include "signal.hpp"
+#include "transfer.hpp"
+
+namespace clusterio::wire {
+
+/// Every message type. Order is irrelevant on the wire (the `t` string is), but never remove an
+/// entry: type strings are never reused.
+using message = std::variant<hello, welcome, ok, error_reply,                          //
+                             register_instance, registered, heartbeat, slaves_query,    //
+                             slaves_reply, delete_instance,                             //
+                             export_batch, export_ack, request_items, grant_reply,      //
+                             confirm_grants, confirm_ack, resync, pending_grants,       //
+                             reclaim_grant, signal_frame, inventory_query,              //
+                             inventory_levels, stats_query, stats_reply, instance_info>;
+
+/// Envelope plus message.
+struct frame {
+  /// Request id chosen by the sender; a reply echoes it. 0 for bus frames and events.
+  std::uint64_t id = 0;
+  message body;
+};
+
+/// Encodes a frame (always protocol_version).
+std::string encode(const frame& f);
+
+/// Result of decoding: either a frame, or an error naming the offending field. When the
+/// envelope was readable, `id` holds the request id so the error can be replied to it.
+struct decoded {
+  bool ok = false;
+  frame value;
+  wire::error err;
+  std::uint64_t id = 0;
+};
+
+/// Decodes one frame strictly: size, version, type, every field's type and limits. Never
+/// throws; nothing is partially decoded into the result.
+decoded decode(std::string_view bytes);
+
+/// The `t` string of a message.
+std::string_view type_of(const message& m);
+
+/// Makes an error reply message.
+error_reply make_error(const wire::error& e);
+error_reply make_error(error_code code, std::string message, std::string field = {});
+
+// Bus topics.
+inline constexpr std::string_view topic_inventory = "inventory";
+inline constexpr std::string_view topic_instance_event = "event/instance";
+inline constexpr std::string_view topic_signal_prefix = "signal/";
+
+} // namespace clusterio::wire
