@@ -1,0 +1,41 @@
+#pragma once
+// The master's allow-list: which CURVE public keys may connect, under which name and role.
+// Stored in the master's database (table clients), written by `clusterio-master add-slave` and
+// `add-tool` (even while the master runs) and read by the gateway, which reloads it when it
+// meets a key it does not know.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/credentials.hpp"
+#include "common/sqlite.hpp"
+
+namespace clusterio {
+
+class allow_list {
+public:
+  struct entry {
+    std::string name;
+    clusterio::role role = role::subscriber;
+    std::string public_key; ///< Z85
+  };
+
+  static std::unique_ptr<allow_list> open(const std::string& db_path, std::string& why);
+
+  /// Adds a client, or replaces the key and role of an existing name (revoking its old key).
+  std::string put(const entry& e);
+  /// Removes a client. Returns "" or the reason (e.g. unknown name).
+  std::string remove(const std::string& name);
+  std::string load(std::vector<entry>& out);
+  /// True if another connection (e.g. `add-slave` in another process) changed the database
+  /// since the last call. Cheap: SQLite's data_version, no table read.
+  bool changed();
+
+private:
+  explicit allow_list(std::unique_ptr<sql::database> db) : db_(std::move(db)) {}
+  std::unique_ptr<sql::database> db_;
+  std::int64_t data_version_ = -1;
+};
+
+} // namespace clusterio

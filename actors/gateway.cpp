@@ -1,0 +1,412 @@
+#include "actors/gateway.hpp"
+
+#include <chrono>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "actors/allow_list.hpp"
+#include "actors/instance_owners.hpp"
+#include "actors/jobs.hpp"
+#include "common/clock.hpp"
+#include "common/outbox.hpp"
+
+namespace clusterio {
+
+namespace {
+
+using wire::error_code;
+
+/// Frames taken from the ROUTER per sweep before the jobs are handed to the actors: large
+/// enough to batch well under load, small enough to keep latency low.
+constexpr int max_frames_per_sweep = 2048;
+/// ZeroMQ drops (disconnects) peers sending frames larger than this; frames between
+/// max_request_bytes and this get an `invalid` reply.
+constexpr std::int64_t zmq_max_message = 4 * static_cast<std::int64_t>(wire::max_request_bytes);
+/// How often the gateway checks whether the allow-list changed (a new or revoked client), besides
+/// when an unknown key knocks. The check is one cheap PRAGMA.
+constexpr std::uint64_t allow_list_check_ms = 1000;
+/// A slave's traffic is reported to the registry at most this often.
+constexpr std::uint64_t seen_report_ms = 1000;
+constexpr int socket_hwm = 100000;
+
+std::string portless(const std::string& endpoint) {
+  // "tcp://host:0" asks ZeroMQ for an ephemeral port, which it spells "tcp://host:*".
+  if (endpoint.size() > 2 && endpoint.compare(endpoint.size() - 2, 2, ":0") == 0)
+    return endpoint.substr(0, endpoint.size() - 1) + "*";
+  return endpoint;
+}
+
+int bound_port(zmq::socket_t& s) {
+  auto ep = s.get(zmq::sockopt::last_endpoint);
+  auto colon = ep.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(ep.c_str() + colon + 1);
+}
+
+/// What a peer may do.
+struct peer {
+  std::string name;
+  bool slave = false, publisher = false, admin = false;
+};
+
+peer peer_for(const std::string& name, role r) {
+  peer p{name};
+  p.slave = r == role::slave;
+  p.publisher = r == role::slave || r == role::publisher || r == role::admin;
+  p.admin = r == role::admin;
+  return p;
+}
+
+} // namespace
+
+struct gateway::impl {
+  gateway_config cfg;
+  outbox& out;
+  instance_owners& owners;
+  gateway_peers peers;
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  zmq::socket_t bus{ctx, zmq::socket_type::xpub};
+  zmq::socket_t zap{ctx, zmq::socket_type::rep};
+  std::unique_ptr<allow_list> clients;
+  std::unordered_map<std::string, allow_list::entry> by_key; ///< Z85 public key -> client
+  std::unordered_map<std::string, role> role_of;             ///< client name -> role
+  std::uint64_t last_check = 0;
+  std::unordered_map<std::string, std::string> insecure_names; ///< routing id -> hello name
+  std::unordered_map<std::string, std::uint64_t> last_seen_report;
+
+  // Jobs gathered during one sweep.
+  export_jobs exports;
+  request_jobs requests;
+  confirm_jobs confirms;
+
+  impl(gateway_config c, outbox& o, instance_owners& ow, gateway_peers p) : cfg(std::move(c)), out(o), owners(ow), peers(std::move(p)) {}
+
+  void reload_clients() {
+    std::vector<allow_list::entry> all;
+    auto why = clients->load(all);
+    if (!why.empty()) {
+      spdlog::error("gateway: cannot read the allow-list: {}", why);
+      return;
+    }
+    by_key.clear();
+    role_of.clear();
+    for (auto& e : all) {
+      role_of[e.name] = e.role;
+      by_key[e.public_key] = e;
+    }
+  }
+
+  void send_reply(const std::string& rid, std::uint64_t id, wire::message m) {
+    send_raw(rid, wire::encode({id, std::move(m)}));
+  }
+
+  void send_raw(const std::string& rid, const std::string& payload) {
+    try {
+      if (!router.send(zmq::buffer(rid), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return; // peer's queue full: dropped; its request times out and is retried
+      router.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      // EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY). Its next session resyncs.
+      spdlog::debug("gateway: reply dropped: {}", e.what());
+    }
+  }
+
+  void reply_error(const std::string& rid, std::uint64_t id, error_code code, std::string why, std::string field = {}) {
+    send_reply(rid, id, wire::make_error(code, std::move(why), std::move(field)));
+  }
+
+  void handle_zap() {
+    while (true) {
+      std::vector<zmq::message_t> req;
+      if (!zmq::recv_multipart(zap, std::back_inserter(req), zmq::recv_flags::dontwait))
+        return;
+      if (req.size() < 6)
+        continue;
+      std::string status = "400", text = "unknown key", user;
+      if (req[5].to_string() == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
+        char z85[41];
+        zmq_z85_encode(z85, static_cast<const std::uint8_t*>(req[6].data()), 32);
+        auto it = by_key.find(z85);
+        if (it == by_key.end() && clients->changed()) {
+          reload_clients();
+          it = by_key.find(z85);
+        }
+        if (it != by_key.end()) {
+          status = "200";
+          text = "OK";
+          user = it->second.name;
+        } else {
+          spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, req[3].to_string());
+        }
+      }
+      std::array<zmq::const_buffer, 6> rep{zmq::buffer(std::string_view("1.0")), zmq::buffer(req[1].data(), req[1].size()),
+                                           zmq::buffer(status), zmq::buffer(text), zmq::buffer(user), zmq::const_buffer{}};
+      zmq::send_multipart(zap, rep);
+    }
+  }
+
+  void handle_bus_subscriptions() {
+    zmq::message_t m;
+    while (bus.recv(m, zmq::recv_flags::dontwait)) {
+      auto* p = static_cast<const char*>(m.data());
+      if (m.size() >= 1 && p[0] == 1) {
+        std::string_view topic(p + 1, m.size() - 1);
+        if (std::string_view(wire::topic_inventory).substr(0, topic.size()) == topic)
+          caf::anon_send(peers.storage, publish_full_atom::value);
+      }
+    }
+  }
+
+  /// Who sent this frame, and what may they do? Empty name: refused.
+  peer identify(const std::string& rid, zmq::message_t& payload) {
+    if (cfg.insecure) {
+      auto it = insecure_names.find(rid);
+      peer p{it == insecure_names.end() ? "anonymous" : it->second, true, true, true};
+      return p;
+    }
+    const char* user = zmq_msg_gets(payload.handle(), "User-Id");
+    if (!user)
+      return {};
+    auto it = role_of.find(user);
+    if (it == role_of.end())
+      return {};
+    return peer_for(user, it->second);
+  }
+
+  void report_seen(const std::string& slave) {
+    auto now = mono_ms();
+    auto& last = last_seen_report[slave];
+    if (now - last >= seen_report_ms) {
+      last = now;
+      caf::anon_send(peers.registry, seen_atom::value, slave);
+    }
+  }
+
+  /// Checks that `who` runs instance `id`. Replies with an error and returns false otherwise.
+  bool owns(const peer& who, std::uint64_t id, const std::string& rid, std::uint64_t req) {
+    auto owner = owners.owner(id);
+    if (!owner) {
+      reply_error(rid, req, error_code::not_found, "unknown instance " + std::to_string(id) + "; register it first", "instance_id");
+      return false;
+    }
+    if (*owner != who.name) {
+      reply_error(rid, req, error_code::unauthorized, "instance " + std::to_string(id) + " belongs to another slave", "instance_id");
+      return false;
+    }
+    return true;
+  }
+
+  void handle_frame(const std::string& rid, zmq::message_t& payload) {
+    if (payload.size() > wire::max_request_bytes)
+      return reply_error(rid, 0, error_code::invalid, "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
+    auto dec = wire::decode(payload.to_string_view());
+    auto who = identify(rid, payload);
+    if (who.name.empty())
+      return reply_error(rid, dec.id, error_code::unauthorized, "unknown or revoked client");
+    if (!dec.ok) {
+      spdlog::warn("gateway: bad frame from '{}': {}", who.name, dec.err.to_string());
+      return reply_error(rid, dec.id, dec.err.code, dec.err.message, dec.err.field);
+    }
+    if (who.slave)
+      report_seen(who.name);
+    auto id = dec.value.id;
+    route to{rid, id};
+    auto refuse = [&] {
+      reply_error(rid, id, error_code::unauthorized, "a client with role of '" + who.name + "' may not send '" +
+                                                       std::string(wire::type_of(dec.value.body)) + "'");
+    };
+    std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, wire::hello>) {
+          if (cfg.insecure)
+            insecure_names[rid] = m.name, who.name = m.name;
+          auto r = cfg.insecure ? std::string("admin") : std::string(to_string(role_of[who.name]));
+          send_reply(rid, id, wire::welcome{who.name, r, cfg.heartbeat_ms, epoch_ms()});
+        } else if constexpr (std::is_same_v<T, wire::register_instance>) {
+          if (!who.slave)
+            return refuse();
+          caf::anon_send(peers.registry, register_atom::value, register_job{to, who.name, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::heartbeat>) {
+          if (!who.slave)
+            return refuse();
+          if (owns(who, m.instance_id, rid, id))
+            caf::anon_send(peers.registry, heartbeat_atom::value, to, std::move(m));
+        } else if constexpr (std::is_same_v<T, wire::export_batch>) {
+          if (!who.slave)
+            return refuse();
+          if (owns(who, m.instance_id, rid, id))
+            exports.push_back({to, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::request_items>) {
+          if (!who.slave)
+            return refuse();
+          if (owns(who, m.instance_id, rid, id))
+            requests.push_back({to, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::confirm_grants>) {
+          if (!who.slave)
+            return refuse();
+          if (owns(who, m.instance_id, rid, id))
+            confirms.push_back({to, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::resync>) {
+          if (!who.slave)
+            return refuse();
+          if (owns(who, m.instance_id, rid, id))
+            caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::reclaim_grant>) {
+          if (!who.admin)
+            return refuse();
+          caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::delete_instance>) {
+          if (!who.admin && !(who.slave && owns(who, m.instance_id, rid, id)))
+            return who.slave ? void() : refuse();
+          caf::anon_send(peers.registry, drop_instance_atom::value, to, m.instance_id);
+        } else if constexpr (std::is_same_v<T, wire::signal_frame>) {
+          if (!who.publisher)
+            return refuse();
+          m.source = m.source.empty() ? who.name : who.name + "/" + m.source;
+          out.publish(std::string(wire::topic_signal_prefix) + m.channel, wire::encode({0, m}));
+          send_reply(rid, id, wire::ok{});
+        } else if constexpr (std::is_same_v<T, wire::slaves_query>) {
+          caf::anon_send(peers.registry, query_atom::value, query_job{to, std::move(m)});
+        } else if constexpr (std::is_same_v<T, wire::inventory_query> || std::is_same_v<T, wire::stats_query>) {
+          caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
+        } else {
+          reply_error(rid, id, error_code::unsupported, "'" + std::string(T::type) + "' is not a request the master serves", "t");
+        }
+      },
+      dec.value.body);
+  }
+
+  void flush_jobs() {
+    if (!exports.empty())
+      caf::anon_send(peers.storage, export_atom::value, std::move(exports));
+    if (!confirms.empty())
+      caf::anon_send(peers.storage, confirm_atom::value, std::move(confirms));
+    if (!requests.empty())
+      caf::anon_send(peers.demand, request_atom::value, std::move(requests));
+    exports = {};
+    confirms = {};
+    requests = {};
+  }
+
+  void drain_router() {
+    for (int n = 0; n < max_frames_per_sweep; ++n) {
+      zmq::message_t rid, payload;
+      if (!router.recv(rid, zmq::recv_flags::dontwait))
+        break;
+      if (!rid.more())
+        continue;
+      (void)router.recv(payload);
+      bool extra = false;
+      while (payload.more()) {
+        // Not a DEALER speaking our protocol (e.g. a REQ with its empty delimiter): drain it.
+        (void)router.recv(payload);
+        extra = true;
+      }
+      if (extra) {
+        reply_error(rid.to_string(), 0, error_code::invalid, "one msgpack frame per message expected (use a DEALER socket)", "(frame)");
+        continue;
+      }
+      handle_frame(rid.to_string(), payload);
+    }
+    flush_jobs();
+  }
+
+  void drain_outbox() {
+    std::vector<outbox::item> items;
+    out.drain(items);
+    for (auto& it : items) {
+      if (it.publish) {
+        bus.send(zmq::buffer(it.address), zmq::send_flags::sndmore);
+        bus.send(zmq::buffer(it.payload), zmq::send_flags::dontwait);
+      } else {
+        send_raw(it.address, it.payload);
+      }
+    }
+  }
+};
+
+gateway::gateway(gateway_config cfg, outbox& out, instance_owners& owners, gateway_peers peers)
+  : impl_(std::make_unique<impl>(std::move(cfg), out, owners, std::move(peers))) {}
+
+gateway::~gateway() { stop(); }
+
+std::string gateway::start() {
+  auto& g = *impl_;
+  std::string why;
+  g.clients = allow_list::open(g.cfg.db_path, why);
+  if (!g.clients)
+    return why;
+  g.clients->changed(); // remember the version loaded now
+  g.reload_clients();
+  try {
+    for (auto* s : {&g.router, &g.bus, &g.zap})
+      s->set(zmq::sockopt::linger, 0);
+    g.router.set(zmq::sockopt::router_mandatory, 1);
+    g.router.set(zmq::sockopt::maxmsgsize, zmq_max_message);
+    g.router.set(zmq::sockopt::rcvhwm, socket_hwm);
+    g.router.set(zmq::sockopt::sndhwm, socket_hwm);
+    g.bus.set(zmq::sockopt::sndhwm, socket_hwm);
+    g.bus.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});
+    if (!g.cfg.insecure) {
+      g.zap.bind("inproc://zeromq.zap.01");
+      for (auto* s : {&g.router, &g.bus}) {
+        s->set(zmq::sockopt::curve_server, 1);
+        s->set(zmq::sockopt::curve_secretkey, g.cfg.master_keys.secret_key);
+        s->set(zmq::sockopt::zap_domain, "clusterio");
+      }
+    }
+    g.router.bind(portless(g.cfg.control_endpoint));
+    g.bus.bind(portless(g.cfg.bus_endpoint));
+  } catch (const zmq::error_t& e) {
+    return std::string("cannot bind ") + g.cfg.control_endpoint + " / " + g.cfg.bus_endpoint + ": " + e.what();
+  }
+  control_port_ = bound_port(g.router);
+  bus_port_ = bound_port(g.bus);
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void gateway::stop() {
+  stop_ = true;
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void gateway::run() {
+  auto& g = *impl_;
+  zmq::pollitem_t items[] = {
+    {g.router.handle(), 0, ZMQ_POLLIN, 0},
+    {g.bus.handle(), 0, ZMQ_POLLIN, 0},
+    {g.zap.handle(), 0, ZMQ_POLLIN, 0},
+    {nullptr, g.out.wake_fd(), ZMQ_POLLIN, 0},
+  };
+  while (!stop_) {
+    try {
+      zmq::poll(items, 4, std::chrono::milliseconds(100));
+      if (items[2].revents & ZMQ_POLLIN)
+        g.handle_zap();
+      if (items[1].revents & ZMQ_POLLIN)
+        g.handle_bus_subscriptions();
+      if (items[0].revents & ZMQ_POLLIN)
+        g.drain_router();
+      g.drain_outbox();
+      if (!g.cfg.insecure && mono_ms() - g.last_check > allow_list_check_ms) {
+        g.last_check = mono_ms();
+        if (g.clients->changed())
+          g.reload_clients();
+      }
+    } catch (const std::exception& e) {
+      // A bug, not bad input (bad input is answered above): log it and keep serving.
+      spdlog::error("gateway: {}", e.what());
+    }
+  }
+}
+
+} // namespace clusterio

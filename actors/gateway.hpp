@@ -1,0 +1,66 @@
+#pragma once
+// The gateway owns the master's ZeroMQ sockets and runs them on one dedicated thread:
+//   - ROUTER (control, default port 7100): requests from slaves and tools, replies to them;
+//   - XPUB (bus, default port 7101): topics `inventory`, `signal/<channel>`, `event/...`;
+//     a new `inventory` subscriber triggers a full snapshot (Clone pattern: snapshot, then deltas);
+//   - the ZAP handler that authenticates CURVE keys against the allow-list;
+//   - the outbox's wake-up fd: replies and bus messages queued by the actors.
+// It decodes every frame strictly, checks the sender's role and instance ownership, and sends
+// jobs, batched per poll sweep, to the storage, demand and registry actors. Bad frames get a
+// typed error reply and change nothing.
+//
+//   stopped --start()--> running --stop()--> stopped
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <caf/actor.hpp>
+
+#include "common/credentials.hpp"
+
+namespace clusterio {
+
+class outbox;
+class instance_owners;
+
+struct gateway_config {
+  std::string control_endpoint = "tcp://*:7100";
+  std::string bus_endpoint = "tcp://*:7101";
+  bool insecure = false;         ///< no CURVE: anyone may connect, with every right (local demo)
+  key_pair master_keys;          ///< CURVE server keys (unused when insecure)
+  std::string db_path;           ///< where the allow-list lives
+  std::uint32_t heartbeat_ms = 5000;
+};
+
+struct gateway_peers {
+  caf::actor storage, demand, registry;
+};
+
+class gateway {
+public:
+  gateway(gateway_config cfg, outbox& out, instance_owners& owners, gateway_peers peers);
+  ~gateway();
+
+  /// Binds the sockets and starts the thread. Returns "" or why it could not.
+  std::string start();
+  /// Stops the thread and closes the sockets.
+  void stop();
+
+  /// The ports actually bound (useful when the config asked for port 0).
+  int control_port() const { return control_port_; }
+  int bus_port() const { return bus_port_; }
+
+private:
+  struct impl;
+  void run();
+
+  std::unique_ptr<impl> impl_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  int control_port_ = 0, bus_port_ = 0;
+};
+
+} // namespace clusterio

@@ -1,0 +1,413 @@
+#include "actors/storage.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/jobs.hpp"
+#include "actors/storage_db.hpp"
+#include "common/clock.hpp"
+#include "common/outbox.hpp"
+
+namespace clusterio {
+
+namespace {
+
+using wire::error_code;
+
+/// Statistics are durable to within this interval (a kill -9 may lose the last second of them;
+/// never a transfer).
+constexpr std::uint64_t stats_flush_ms = 1000;
+
+struct instance_batches {
+  std::uint64_t pruned_below = 0;
+  std::uint64_t max_batch = 0;
+  std::unordered_set<std::uint64_t> applied; ///< applied batches >= pruned_below
+};
+
+struct storage_state {
+  static inline const char* name = "storage";
+
+  std::shared_ptr<storage_db> db;
+  outbox* out = nullptr;
+  storage_config cfg;
+
+  std::unordered_map<std::string, std::int64_t> counts;
+  std::unordered_map<std::uint64_t, instance_batches> instances;
+  std::map<std::uint64_t, reservation> grants;
+  std::unordered_map<std::uint64_t, std::set<std::uint64_t>> grants_of;
+  std::uint64_t next_grant_id = 1;
+
+  // Changes since the last commit.
+  storage_changes pending;
+  std::unordered_set<std::string> dirty_levels;
+  std::unordered_set<std::uint64_t> dirty_states;
+  std::vector<std::pair<route, wire::message>> replies;
+  bool commit_scheduled = false;
+  std::string latched; ///< the first failed commit; all writes refused from then on
+
+  // Changed since the last bus publication.
+  std::unordered_set<std::string> changed_for_bus;
+  std::map<std::tuple<std::uint64_t, std::uint64_t, std::string>, stat_delta> stats;
+  std::uint64_t last_stats_flush = 0;
+
+  caf::actor levels_subscriber;
+
+  std::int64_t level(const std::string& name) const {
+    auto it = counts.find(name);
+    return it == counts.end() ? 0 : it->second;
+  }
+
+  void set_level(const std::string& name, std::int64_t value) {
+    if (value == 0)
+      counts.erase(name);
+    else
+      counts[name] = value;
+    dirty_levels.insert(name);
+    changed_for_bus.insert(name);
+  }
+
+  void add_stat(std::uint64_t instance, const std::string& name, std::int64_t exported, std::int64_t imported) {
+    auto minute = epoch_ms() / 60000;
+    auto& s = stats[{minute, instance, name}];
+    s.minute = minute;
+    s.instance_id = instance;
+    s.name = name;
+    s.exported += exported;
+    s.imported += imported;
+  }
+
+  void remove_grant(std::uint64_t id) {
+    auto it = grants.find(id);
+    if (it == grants.end())
+      return;
+    grants_of[it->second.instance_id].erase(id);
+    grants.erase(it);
+    pending.grants_removed.push_back(id);
+  }
+};
+
+using storage_actor = caf::stateful_actor<storage_state>;
+
+void schedule_commit(storage_actor* self) {
+  if (!self->state.commit_scheduled) {
+    self->state.commit_scheduled = true;
+    // Goes to the back of the mailbox: everything already queued is applied first and shares
+    // this commit.
+    self->send(self, commit_atom::value);
+  }
+}
+
+void reply(storage_actor* self, const route& to, wire::message m) {
+  self->state.replies.emplace_back(to, std::move(m));
+  schedule_commit(self);
+}
+
+void reply_error(storage_actor* self, const route& to, error_code code, std::string why, std::string field = {}) {
+  reply(self, to, wire::make_error(code, std::move(why), std::move(field)));
+}
+
+/// Writes what changed, then releases the replies that waited for it.
+void commit(storage_actor* self) {
+  auto& st = self->state;
+  st.commit_scheduled = false;
+  for (auto& name : st.dirty_levels)
+    st.pending.levels.emplace_back(name, st.level(name));
+  for (auto id : st.dirty_states) {
+    auto it = st.instances.find(id);
+    if (it != st.instances.end())
+      st.pending.states.push_back({id, it->second.pruned_below, it->second.max_batch});
+  }
+  if (!st.pending.empty() && st.latched.empty()) {
+    auto why = st.db->commit(st.pending);
+    if (!why.empty()) {
+      st.latched = why;
+      spdlog::critical("storage: commit failed, refusing all writes until restart: {}", why);
+    }
+  }
+  if (!st.latched.empty()) {
+    // Nothing computed since the last good commit is durable: tell the clients to retry later.
+    for (auto& [to, m] : st.replies)
+      st.out->reply(to.peer, wire::encode({to.id, wire::make_error(error_code::unavailable, "storage failed: " + st.latched)}));
+  } else {
+    // Demand hears of new levels before any client hears of the commit, so a request sent
+    // right after an export's acknowledgement sees that export's stock.
+    if (st.levels_subscriber && !st.dirty_levels.empty()) {
+      wire::item_list changed;
+      changed.reserve(st.dirty_levels.size());
+      for (auto& name : st.dirty_levels)
+        changed.push_back({name, st.level(name)});
+      self->send(st.levels_subscriber, levels_atom::value, std::move(changed));
+    }
+    for (auto& [to, m] : st.replies)
+      st.out->reply(to.peer, wire::encode({to.id, std::move(m)}));
+  }
+  st.replies.clear();
+  st.pending = storage_changes{};
+  st.dirty_levels.clear();
+  st.dirty_states.clear();
+}
+
+void apply_export(storage_actor* self, export_job& job) {
+  auto& st = self->state;
+  auto& m = job.msg;
+  if (m.floor > m.batch)
+    return reply_error(self, job.to, error_code::invalid, "floor must not exceed batch", "floor");
+  auto& inst = st.instances[m.instance_id];
+  bool duplicate = m.batch < inst.pruned_below || inst.applied.count(m.batch) > 0;
+  if (!duplicate) {
+    for (auto& it : m.items)
+      if (st.level(it.name) > wire::max_stock - it.count)
+        return reply_error(self, job.to, error_code::invalid, "storage of '" + it.name + "' would exceed its limit", "items");
+    for (auto& it : m.items) {
+      st.set_level(it.name, st.level(it.name) + it.count);
+      st.add_stat(m.instance_id, it.name, it.count, 0);
+    }
+    inst.applied.insert(m.batch);
+    inst.max_batch = std::max(inst.max_batch, m.batch);
+    st.pending.batches_added.emplace_back(m.instance_id, m.batch);
+    st.dirty_states.insert(m.instance_id);
+  }
+  if (m.floor > inst.pruned_below) {
+    for (auto it = inst.applied.begin(); it != inst.applied.end();)
+      it = *it < m.floor ? inst.applied.erase(it) : std::next(it);
+    inst.pruned_below = m.floor;
+    st.dirty_states.insert(m.instance_id);
+  }
+  reply(self, job.to, wire::export_ack{m.instance_id, m.batch, duplicate});
+}
+
+void apply_reserve(storage_actor* self, reserve_job& job) {
+  auto& st = self->state;
+  wire::grant_reply out{job.instance_id, {}};
+  for (auto& want : job.plan) {
+    auto amount = std::min(want.count, st.level(want.name));
+    if (amount <= 0)
+      continue;
+    st.set_level(want.name, st.level(want.name) - amount);
+    reservation r{st.next_grant_id++, job.instance_id, want.name, amount, false};
+    st.grants[r.grant_id] = r;
+    st.grants_of[r.instance_id].insert(r.grant_id);
+    st.pending.grants_upserted.push_back(r);
+    st.pending.next_grant_id = st.next_grant_id;
+    st.add_stat(job.instance_id, want.name, 0, amount);
+    out.grants.push_back({r.grant_id, r.name, r.count});
+  }
+  reply(self, job.to, std::move(out));
+}
+
+void apply_confirm(storage_actor* self, confirm_job& job) {
+  auto& st = self->state;
+  auto& m = job.msg;
+  wire::confirm_ack ack{m.instance_id, {}};
+  auto settle = [&](std::uint64_t id, bool give_back) {
+    auto it = st.grants.find(id);
+    if (it == st.grants.end()) {
+      ack.released.push_back(id); // already released: confirming again is harmless
+      return;
+    }
+    if (it->second.instance_id != m.instance_id) {
+      spdlog::warn("storage: instance {} confirmed grant {} of instance {}; ignored", m.instance_id, id, it->second.instance_id);
+      return;
+    }
+    if (give_back) {
+      st.set_level(it->second.name, st.level(it->second.name) + it->second.count);
+      st.add_stat(m.instance_id, it->second.name, 0, -it->second.count);
+    }
+    st.remove_grant(id);
+    ack.released.push_back(id);
+  };
+  for (auto id : m.applied)
+    settle(id, false);
+  for (auto id : m.cancelled)
+    settle(id, true);
+  reply(self, job.to, std::move(ack));
+}
+
+void drop_instance(storage_actor* self, const route& to, std::uint64_t instance_id) {
+  auto& st = self->state;
+  auto ids = st.grants_of[instance_id];
+  for (auto id : ids) {
+    auto& r = st.grants[id];
+    st.set_level(r.name, st.level(r.name) + r.count);
+    st.remove_grant(id);
+  }
+  st.grants_of.erase(instance_id);
+  st.instances.erase(instance_id);
+  st.pending.instances_dropped.push_back(instance_id);
+  spdlog::info("storage: instance {} dropped; {} reservation(s) returned to storage", instance_id, ids.size());
+  reply(self, to, wire::ok{});
+}
+
+void flush_stats(storage_actor* self) {
+  auto& st = self->state;
+  for (auto& [key, delta] : st.stats)
+    st.pending.stats.push_back(delta);
+  st.stats.clear();
+  st.last_stats_flush = mono_ms();
+}
+
+void answer_query(storage_actor* self, query_job& job) {
+  auto& st = self->state;
+  bool writable = st.latched.empty();
+  std::visit(
+    [&](auto& q) {
+      using T = std::decay_t<decltype(q)>;
+      if constexpr (std::is_same_v<T, wire::resync>) {
+        wire::pending_grants p{q.instance_id, {}, {}};
+        for (auto id : st.grants_of[q.instance_id]) {
+          auto& r = st.grants[id];
+          if (r.reclaim)
+            p.reclaim.push_back(id);
+          else
+            p.grants.push_back({id, r.name, r.count});
+        }
+        reply(self, job.to, std::move(p));
+      } else if constexpr (std::is_same_v<T, wire::reclaim_grant>) {
+        auto it = st.grants.find(q.grant_id);
+        if (it == st.grants.end())
+          return reply_error(self, job.to, error_code::not_found, "no reservation with grant id " + std::to_string(q.grant_id), "grant_id");
+        if (!writable)
+          return reply_error(self, job.to, error_code::unavailable, "storage failed: " + st.latched);
+        it->second.reclaim = true;
+        st.pending.grants_upserted.push_back(it->second);
+        reply(self, job.to, wire::ok{});
+      } else if constexpr (std::is_same_v<T, wire::inventory_query>) {
+        wire::inventory_levels inv{epoch_ms(), true, {}};
+        inv.levels.reserve(st.counts.size());
+        for (auto& [name, count] : st.counts)
+          inv.levels.push_back({name, count});
+        std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
+        reply(self, job.to, std::move(inv));
+      } else if constexpr (std::is_same_v<T, wire::stats_query>) {
+        flush_stats(self);
+        commit(self);
+        std::vector<storage_db::stat_row> rows;
+        auto since = epoch_ms() / 60000 - q.minutes + 1;
+        auto why = st.db->query_stats(q.item, q.instance_id, since, rows);
+        if (!why.empty())
+          return reply_error(self, job.to, error_code::internal, why);
+        wire::stats_reply out;
+        for (auto& r : rows)
+          out.points.push_back({r.minute, r.exported, r.imported});
+        reply(self, job.to, std::move(out));
+      } else {
+        reply_error(self, job.to, error_code::internal, "storage cannot answer this query");
+      }
+    },
+    job.msg);
+}
+
+void publish_changes(storage_actor* self, bool full) {
+  auto& st = self->state;
+  if (!full && st.changed_for_bus.empty())
+    return;
+  wire::inventory_levels inv{epoch_ms(), full, {}};
+  if (full) {
+    for (auto& [name, count] : st.counts)
+      inv.levels.push_back({name, count});
+  } else {
+    for (auto& name : st.changed_for_bus)
+      inv.levels.push_back({name, st.level(name)});
+  }
+  st.changed_for_bus.clear();
+  st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
+}
+
+caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> snap, std::shared_ptr<storage_db> db_holder,
+                         storage_config cfg, outbox* out) {
+  auto& st = self->state;
+  st.db = std::move(db_holder);
+  st.out = out;
+  st.cfg = cfg;
+  st.counts = std::move(snap->counts);
+  for (auto& s : snap->states) {
+    auto& inst = st.instances[s.instance_id];
+    inst.pruned_below = s.pruned_below;
+    inst.max_batch = s.max_batch;
+  }
+  for (auto& [inst, batch] : snap->batches)
+    st.instances[inst].applied.insert(batch);
+  for (auto& g : snap->grants) {
+    st.grants_of[g.instance_id].insert(g.grant_id);
+    st.grants[g.grant_id] = g;
+  }
+  st.next_grant_id = snap->next_grant_id;
+  st.last_stats_flush = mono_ms();
+  self->delayed_send(self, std::chrono::milliseconds(cfg.inventory_interval_ms), tick_atom::value);
+  auto refuse = [self](const route& to) {
+    reply_error(self, to, error_code::unavailable, "storage failed: " + self->state.latched);
+  };
+  return {
+    [self, refuse](export_atom, export_jobs& jobs) {
+      for (auto& job : jobs)
+        self->state.latched.empty() ? apply_export(self, job) : refuse(job.to);
+    },
+    [self, refuse](reserve_atom, reserve_jobs& jobs) {
+      for (auto& job : jobs)
+        self->state.latched.empty() ? apply_reserve(self, job) : refuse(job.to);
+    },
+    [self, refuse](confirm_atom, confirm_jobs& jobs) {
+      for (auto& job : jobs)
+        self->state.latched.empty() ? apply_confirm(self, job) : refuse(job.to);
+    },
+    [self](query_atom, query_job& job) { answer_query(self, job); },
+    [self](next_batch_atom, const route& to, wire::registered r) {
+      auto it = self->state.instances.find(r.instance_id);
+      if (it != self->state.instances.end())
+        r.next_batch = std::max(it->second.max_batch + 1, std::max<std::uint64_t>(it->second.pruned_below, 1));
+      reply(self, to, r);
+    },
+    [self, refuse](drop_instance_atom, const route& to, std::uint64_t instance_id) {
+      self->state.latched.empty() ? drop_instance(self, to, instance_id) : refuse(to);
+    },
+    [self](subscribe_levels_atom) {
+      auto& st = self->state;
+      st.levels_subscriber = caf::actor_cast<caf::actor>(self->current_sender());
+      wire::item_list all;
+      for (auto& [name, count] : st.counts)
+        all.push_back({name, count});
+      self->send(st.levels_subscriber, levels_atom::value, std::move(all));
+    },
+    [self](publish_full_atom) {
+      commit(self);
+      publish_changes(self, true);
+    },
+    [self](commit_atom) { commit(self); },
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (mono_ms() - st.last_stats_flush >= stats_flush_ms && !st.stats.empty())
+        flush_stats(self);
+      commit(self); // publish only committed levels
+      publish_changes(self, false);
+      self->delayed_send(self, std::chrono::milliseconds(st.cfg.inventory_interval_ms), tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out, std::string& why) {
+  auto db = storage_db::open(cfg.db_path, cfg.full_sync, why);
+  if (!db)
+    return {};
+  auto snap = std::make_shared<storage_snapshot>();
+  why = db->load(*snap);
+  if (!why.empty())
+    return {};
+  std::int64_t total = 0;
+  for (auto& [name, count] : snap->counts)
+    total += count;
+  spdlog::info("storage: loaded {} item kinds ({} units), {} reservation(s)", snap->counts.size(), total, snap->grants.size());
+  std::shared_ptr<storage_db> holder(db.release());
+  return sys.spawn<caf::detached>(storage_fn, snap, holder, cfg, &out);
+}
+
+} // namespace clusterio

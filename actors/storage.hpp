@@ -1,0 +1,40 @@
+#pragma once
+// The storage actor owns the cluster's stock: a count per item or fluid name, the durable
+// reservations (grants), the export dedup records and the per-minute statistics.
+//
+// Messages it takes (see jobs.hpp):
+//   (export_atom, export_jobs)          apply each batch once per (instance, batch); ack
+//   (reserve_atom, reserve_jobs)        from demand: reserve min(plan, stock) per item; grant reply
+//   (confirm_atom, confirm_jobs)        drop applied reservations, return cancelled ones
+//   (query_atom, query_job)             resync, reclaim, inventory_query, stats_query
+//   (next_batch_atom, route, registered)   from registry: fill next_batch, reply registered
+//   (drop_instance_atom, route, id)     from registry: return the instance's reservations
+//   (subscribe_levels_atom)             sender (demand) gets (levels_atom, item_list) updates
+//   (publish_full_atom)                 publish the full inventory on the bus
+//
+// Invariants: a count is never negative and never above max_stock; every reply is sent only
+// after the state it reveals is committed to SQLite (group commit: one transaction per burst
+// of messages). If a commit fails, the failure is latched: every later write is refused with
+// `unavailable` until the master restarts and reloads what was committed.
+//
+// Runs detached (its own thread): it blocks on SQLite commits.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+namespace clusterio {
+
+class outbox;
+
+struct storage_config {
+  std::string db_path;
+  bool full_sync = true;                     ///< fsync each commit (survives power loss)
+  std::uint64_t inventory_interval_ms = 500; ///< how often changed levels go on the bus
+};
+
+/// Opens the database and spawns the actor. Returns an invalid handle and sets `why` on failure.
+caf::actor spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out, std::string& why);
+
+} // namespace clusterio

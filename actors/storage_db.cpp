@@ -1,0 +1,154 @@
+#include "actors/storage_db.hpp"
+
+namespace clusterio {
+
+namespace {
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS items(name TEXT PRIMARY KEY, count INTEGER NOT NULL CHECK(count >= 0)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches(instance_id INTEGER NOT NULL, batch INTEGER NOT NULL,
+  PRIMARY KEY(instance_id, batch)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batch_state(instance_id INTEGER PRIMARY KEY, pruned_below INTEGER NOT NULL,
+  max_batch INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS grants(grant_id INTEGER PRIMARY KEY, instance_id INTEGER NOT NULL, name TEXT NOT NULL,
+  count INTEGER NOT NULL CHECK(count > 0), reclaim INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS stats(minute INTEGER NOT NULL, instance_id INTEGER NOT NULL, name TEXT NOT NULL,
+  exported INTEGER NOT NULL, imported INTEGER NOT NULL, PRIMARY KEY(minute, instance_id, name)) WITHOUT ROWID;
+)sql";
+} // namespace
+
+std::unique_ptr<storage_db> storage_db::open(const std::string& path, bool full_sync, std::string& why) {
+  auto db = sql::database::open(path, full_sync, why);
+  if (!db)
+    return nullptr;
+  why = db->exec(schema);
+  if (!why.empty())
+    return nullptr;
+  std::unique_ptr<storage_db> s(new storage_db(std::move(db)));
+  auto& d = *s->db_;
+  s->upsert_item_ = d.prepare("INSERT INTO items(name,count) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE SET count=excluded.count");
+  s->delete_item_ = d.prepare("DELETE FROM items WHERE name=?1");
+  s->insert_batch_ = d.prepare("INSERT OR IGNORE INTO batches(instance_id,batch) VALUES(?1,?2)");
+  s->upsert_state_ = d.prepare(
+    "INSERT INTO batch_state(instance_id,pruned_below,max_batch) VALUES(?1,?2,?3) "
+    "ON CONFLICT(instance_id) DO UPDATE SET pruned_below=excluded.pruned_below, max_batch=excluded.max_batch");
+  s->prune_batches_ = d.prepare("DELETE FROM batches WHERE instance_id=?1 AND batch<?2");
+  s->upsert_grant_ = d.prepare(
+    "INSERT INTO grants(grant_id,instance_id,name,count,reclaim) VALUES(?1,?2,?3,?4,?5) "
+    "ON CONFLICT(grant_id) DO UPDATE SET reclaim=excluded.reclaim");
+  s->delete_grant_ = d.prepare("DELETE FROM grants WHERE grant_id=?1");
+  s->drop_batches_ = d.prepare("DELETE FROM batches WHERE instance_id=?1");
+  s->drop_state_ = d.prepare("DELETE FROM batch_state WHERE instance_id=?1");
+  s->upsert_stat_ = d.prepare(
+    "INSERT INTO stats(minute,instance_id,name,exported,imported) VALUES(?1,?2,?3,?4,?5) "
+    "ON CONFLICT(minute,instance_id,name) DO UPDATE SET exported=exported+excluded.exported, "
+    "imported=imported+excluded.imported");
+  s->set_next_grant_ = d.prepare("INSERT INTO meta(key,value) VALUES('next_grant_id',?1) "
+                                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+  for (auto* st : {&s->upsert_item_, &s->delete_item_, &s->insert_batch_, &s->upsert_state_, &s->prune_batches_, &s->upsert_grant_,
+                   &s->delete_grant_, &s->drop_batches_, &s->drop_state_, &s->upsert_stat_, &s->set_next_grant_})
+    if (!st->error().empty()) {
+      why = st->error();
+      return nullptr;
+    }
+  return s;
+}
+
+std::string storage_db::load(storage_snapshot& out) {
+  auto& d = *db_;
+  auto items = d.prepare("SELECT name,count FROM items");
+  while (items.step())
+    out.counts[items.text(0)] = items.int64(1);
+  auto states = d.prepare("SELECT instance_id,pruned_below,max_batch FROM batch_state");
+  while (states.step())
+    out.states.push_back({static_cast<std::uint64_t>(states.int64(0)), static_cast<std::uint64_t>(states.int64(1)),
+                          static_cast<std::uint64_t>(states.int64(2))});
+  auto batches = d.prepare("SELECT instance_id,batch FROM batches");
+  while (batches.step())
+    out.batches.emplace_back(static_cast<std::uint64_t>(batches.int64(0)), static_cast<std::uint64_t>(batches.int64(1)));
+  auto grants = d.prepare("SELECT grant_id,instance_id,name,count,reclaim FROM grants");
+  while (grants.step())
+    out.grants.push_back({static_cast<std::uint64_t>(grants.int64(0)), static_cast<std::uint64_t>(grants.int64(1)), grants.text(2),
+                          grants.int64(3), grants.int64(4) != 0});
+  auto meta = d.prepare("SELECT value FROM meta WHERE key='next_grant_id'");
+  if (meta.step())
+    out.next_grant_id = static_cast<std::uint64_t>(meta.int64(0));
+  for (auto* st : {&items, &states, &batches, &grants, &meta})
+    if (!st->error().empty())
+      return st->error();
+  return {};
+}
+
+std::string storage_db::commit(const storage_changes& c) {
+  auto why = db_->exec("BEGIN IMMEDIATE");
+  if (!why.empty())
+    return why;
+  auto write = [&]() -> std::string {
+    std::string e;
+    for (auto& [name, count] : c.levels) {
+      e = count > 0 ? upsert_item_.bind(1, name).bind(2, count).run() : delete_item_.bind(1, name).run();
+      if (!e.empty())
+        return e;
+    }
+    for (auto id : c.instances_dropped) {
+      if (!(e = drop_batches_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
+        return e;
+      if (!(e = drop_state_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
+        return e;
+    }
+    for (auto& [inst, batch] : c.batches_added)
+      if (!(e = insert_batch_.bind(1, static_cast<std::int64_t>(inst)).bind(2, static_cast<std::int64_t>(batch)).run()).empty())
+        return e;
+    for (auto& s : c.states) {
+      auto inst = static_cast<std::int64_t>(s.instance_id);
+      e = upsert_state_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).bind(3, static_cast<std::int64_t>(s.max_batch)).run();
+      if (!e.empty() || !(e = prune_batches_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).run()).empty())
+        return e;
+    }
+    for (auto& g : c.grants_upserted) {
+      e = upsert_grant_.bind(1, static_cast<std::int64_t>(g.grant_id))
+            .bind(2, static_cast<std::int64_t>(g.instance_id))
+            .bind(3, g.name)
+            .bind(4, g.count)
+            .bind(5, g.reclaim ? 1 : 0)
+            .run();
+      if (!e.empty())
+        return e;
+    }
+    for (auto id : c.grants_removed)
+      if (!(e = delete_grant_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
+        return e;
+    for (auto& s : c.stats) {
+      e = upsert_stat_.bind(1, static_cast<std::int64_t>(s.minute))
+            .bind(2, static_cast<std::int64_t>(s.instance_id))
+            .bind(3, s.name)
+            .bind(4, s.exported)
+            .bind(5, s.imported)
+            .run();
+      if (!e.empty())
+        return e;
+    }
+    if (c.next_grant_id != 0)
+      e = set_next_grant_.bind(1, static_cast<std::int64_t>(c.next_grant_id)).run();
+    return e;
+  };
+  why = write();
+  if (!why.empty()) {
+    db_->exec("ROLLBACK");
+    return why;
+  }
+  return db_->exec("COMMIT");
+}
+
+std::string storage_db::query_stats(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
+                                    std::vector<stat_row>& out) {
+  auto q = db_->prepare(
+    "SELECT minute, SUM(exported), SUM(imported) FROM stats WHERE minute >= ?1 AND (?2 = '' OR name = ?2) "
+    "AND (?3 = 0 OR instance_id = ?3) GROUP BY minute ORDER BY minute");
+  q.bind(1, static_cast<std::int64_t>(since_minute)).bind(2, name).bind(3, static_cast<std::int64_t>(instance_id));
+  while (q.step())
+    out.push_back({static_cast<std::uint64_t>(q.int64(0)), q.int64(1), q.int64(2)});
+  return q.error();
+}
+
+} // namespace clusterio

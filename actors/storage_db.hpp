@@ -1,0 +1,99 @@
+#pragma once
+// The storage actor's durable state in SQLite (<data>/master.db). The storage actor keeps
+// everything in memory and writes each group of changes in one transaction (group commit);
+// nothing is acknowledged to a client before the transaction that holds it has committed.
+//
+// Tables (never renamed; columns only ever added):
+//   items(name PK, count >= 0)                     stock per item or fluid
+//   batches(instance_id, batch) PK                 export batches applied (dedup records)
+//   batch_state(instance_id PK, pruned_below, max_batch)
+//       every batch < pruned_below was applied; its record may be gone
+//   grants(grant_id PK, instance_id, name, count > 0, reclaim)   reservations
+//   meta(key PK, value)                            'next_grant_id'
+//   stats(minute, instance_id, name) PK, exported, imported      per-minute transfers
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/sqlite.hpp"
+
+namespace clusterio {
+
+struct reservation {
+  std::uint64_t grant_id = 0;
+  std::uint64_t instance_id = 0;
+  std::string name;
+  std::int64_t count = 0;
+  bool reclaim = false; ///< an operator asked for it back; the mod must cancel it first
+};
+
+struct batch_state {
+  std::uint64_t instance_id = 0;
+  std::uint64_t pruned_below = 0;
+  std::uint64_t max_batch = 0;
+};
+
+struct stat_delta {
+  std::uint64_t minute = 0;
+  std::uint64_t instance_id = 0;
+  std::string name;
+  std::int64_t exported = 0;
+  std::int64_t imported = 0;
+};
+
+/// Everything one transaction writes.
+struct storage_changes {
+  std::vector<std::pair<std::string, std::int64_t>> levels; ///< new counts (0 deletes the row)
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> batches_added; ///< (instance, batch)
+  std::vector<batch_state> states;                                    ///< upserted, with pruning
+  std::vector<reservation> grants_upserted;
+  std::vector<std::uint64_t> grants_removed;
+  std::vector<std::uint64_t> instances_dropped; ///< delete all batch records and state
+  std::vector<stat_delta> stats;
+  std::uint64_t next_grant_id = 0; ///< 0: unchanged
+
+  bool empty() const {
+    return levels.empty() && batches_added.empty() && states.empty() && grants_upserted.empty() && grants_removed.empty() &&
+           instances_dropped.empty() && stats.empty() && next_grant_id == 0;
+  }
+};
+
+/// Everything loaded at start.
+struct storage_snapshot {
+  std::unordered_map<std::string, std::int64_t> counts;
+  std::vector<batch_state> states;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> batches;
+  std::vector<reservation> grants;
+  std::uint64_t next_grant_id = 1;
+};
+
+class storage_db {
+public:
+  /// Opens or creates the database. Returns nullptr and sets `why` on failure.
+  static std::unique_ptr<storage_db> open(const std::string& path, bool full_sync, std::string& why);
+
+  /// Reads the whole state. Returns "" or the error.
+  std::string load(storage_snapshot& out);
+
+  /// Writes the changes in one transaction. Returns "" or the error; on error nothing was
+  /// written (the transaction is rolled back).
+  std::string commit(const storage_changes& changes);
+
+  /// Per-minute statistics, oldest first. `name` "" and `instance_id` 0 mean "all".
+  struct stat_row {
+    std::uint64_t minute;
+    std::int64_t exported, imported;
+  };
+  std::string query_stats(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute, std::vector<stat_row>& out);
+
+private:
+  explicit storage_db(std::unique_ptr<sql::database> db) : db_(std::move(db)) {}
+  std::unique_ptr<sql::database> db_;
+  sql::statement upsert_item_, delete_item_, insert_batch_, upsert_state_, prune_batches_, upsert_grant_, delete_grant_,
+    drop_batches_, drop_state_, upsert_stat_, set_next_grant_;
+};
+
+} // namespace clusterio

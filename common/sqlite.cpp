@@ -1,0 +1,114 @@
+#include "common/sqlite.hpp"
+
+#include <sqlite3.h>
+
+namespace clusterio::sql {
+
+statement::statement(statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), error_(std::move(o.error_)) {
+  o.stmt_ = nullptr;
+}
+
+statement& statement::operator=(statement&& o) noexcept {
+  if (this != &o) {
+    sqlite3_finalize(stmt_);
+    db_ = o.db_;
+    stmt_ = o.stmt_;
+    sql_ = std::move(o.sql_);
+    error_ = std::move(o.error_);
+    o.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+statement::~statement() { sqlite3_finalize(stmt_); }
+
+statement& statement::bind(int index, std::int64_t value) {
+  if (stmt_)
+    sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+statement& statement::bind(int index, std::string_view value) {
+  if (stmt_)
+    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+bool statement::step() {
+  if (!stmt_) {
+    if (error_.empty())
+      error_ = "statement not prepared: " + sql_;
+    return false;
+  }
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW)
+    return true;
+  if (rc != SQLITE_DONE)
+    error_ = std::string(sqlite3_errmsg(db_)) + " in: " + sql_;
+  return false;
+}
+
+std::string statement::run() {
+  while (step()) {
+  }
+  reset();
+  return error_;
+}
+
+void statement::reset() {
+  if (stmt_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+std::int64_t statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string statement::text(int column) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+}
+
+std::unique_ptr<database> database::open(const std::string& path, bool full_sync, std::string& why) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    why = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_close(db);
+    return nullptr;
+  }
+  std::unique_ptr<database> out(new database(db));
+  sqlite3_busy_timeout(db, 5000);
+  why = out->exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") + ";");
+  if (!why.empty()) {
+    why = path + ": " + why;
+    return nullptr;
+  }
+  return out;
+}
+
+database::~database() { sqlite3_close(db_); }
+
+std::string database::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = std::string(err ? err : "error") + " in: " + s;
+    sqlite3_free(err);
+    return why;
+  }
+  return {};
+}
+
+statement database::prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  std::string text(sql);
+  statement st(db_, nullptr, text);
+  if (sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()), SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    st.error_ = std::string(sqlite3_errmsg(db_)) + " in: " + text;
+    return st;
+  }
+  st.stmt_ = s;
+  return st;
+}
+
+} // namespace clusterio::sql

@@ -1,0 +1,37 @@
+#pragma once
+// The master's configuration: a JSON file with documented defaults (`clusterio-master
+// config-defaults` prints them), overridden by command-line flags.
+
+#include <cstdint>
+#include <string>
+
+#include "actors/demand_policy.hpp"
+
+namespace clusterio {
+
+struct master_config {
+  std::string bind = "0.0.0.0";        ///< address the sockets listen on
+  int control_port = 7100;             ///< ROUTER: requests from slaves and tools
+  int bus_port = 7101;                 ///< XPUB: inventory, signals, events
+  int http_port = 8080;                ///< web interface and /metrics
+  bool insecure = false;               ///< no CURVE (local demo only: anyone may do anything)
+  std::string policy = "fair";         ///< demand policy: fair | first-come | dole
+  std::uint64_t demand_window_ms = 5000;     ///< fair: how long an instance's ask counts
+  std::uint64_t instance_timeout_ms = 15000; ///< an instance is offline after this silence
+  std::uint32_t heartbeat_ms = 5000;         ///< how often slaves should heartbeat
+  std::string durability = "full";     ///< full: fsync each commit; process: survive kill -9 only
+  std::uint64_t inventory_interval_ms = 500; ///< how often changed levels go on the bus
+  std::string log_level = "info";      ///< trace | debug | info | warn | error
+
+  /// Checks every value. Returns "" or what is wrong, naming the key.
+  std::string validate() const;
+};
+
+/// Reads a config file; keys not in the file keep their defaults; unknown keys are an error
+/// (a typo must not silently fall back to a default). Returns "" or the reason.
+std::string load_master_config(const std::string& path, master_config& out);
+
+/// The defaults, as JSON text.
+std::string master_config_defaults();
+
+} // namespace clusterio

@@ -1,0 +1,221 @@
+// clusterio-master: one per cluster. Wires the actors together and runs them; all the logic is in
+// actors/. See `clusterio-master --help`.
+
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/allow_list.hpp"
+#include "actors/demand.hpp"
+#include "actors/gateway.hpp"
+#include "actors/instance_owners.hpp"
+#include "actors/registry.hpp"
+#include "actors/storage.hpp"
+#include "common/credentials.hpp"
+#include "common/files.hpp"
+#include "common/outbox.hpp"
+#include "master/config.hpp"
+#include "messages/field.hpp"
+
+using namespace clusterio;
+
+namespace {
+
+int fail(const std::string& why) {
+  std::cerr << "clusterio-master: " << why << "\n";
+  return 1;
+}
+
+int run(const std::string& data_dir, master_config cfg) {
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  if (auto why = make_dirs(data_dir); !why.empty())
+    return fail(why);
+  std::string why;
+  key_pair keys;
+  if (!cfg.insecure) {
+    auto k = load_or_create_master_key(data_dir, why);
+    if (!k)
+      return fail(why);
+    keys = *k;
+  } else {
+    spdlog::warn("**************************************************************************");
+    spdlog::warn("INSECURE MODE: no encryption, no authentication. Anyone who can reach ports");
+    spdlog::warn("{} and {} can create and destroy items. Use this for a local demo only.", cfg.control_port, cfg.bus_port);
+    spdlog::warn("**************************************************************************");
+  }
+  demand::policy_kind policy;
+  demand::parse_policy(cfg.policy, policy);
+
+  // Block the stop signals before CAF starts its threads, so that only sigwait() sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  outbox out;
+  instance_owners owners;
+  auto db_path = data_dir + "/master.db";
+
+  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms}, out, why);
+  if (!storage)
+    return fail(why);
+  auto demand = spawn_demand(sys, policy, demand::policy_config{cfg.demand_window_ms}, storage);
+  auto registry = spawn_registry(sys, {db_path, cfg.instance_timeout_ms}, out, owners, storage, demand, why);
+  if (!registry) {
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    return fail(why);
+  }
+  gateway_config gw_cfg;
+  gw_cfg.control_endpoint = "tcp://" + cfg.bind + ":" + std::to_string(cfg.control_port);
+  gw_cfg.bus_endpoint = "tcp://" + cfg.bind + ":" + std::to_string(cfg.bus_port);
+  gw_cfg.insecure = cfg.insecure;
+  gw_cfg.master_keys = keys;
+  gw_cfg.db_path = db_path;
+  gw_cfg.heartbeat_ms = cfg.heartbeat_ms;
+  gateway gw(gw_cfg, out, owners, {storage, demand, registry});
+  auto stop_actors = [&] {
+    for (auto& a : {registry, demand, storage})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
+  if (auto err = gw.start(); !err.empty()) {
+    stop_actors();
+    return fail(err);
+  }
+  spdlog::info("master ready: control port {}, bus port {}, policy {}, durability {}{}", gw.control_port(), gw.bus_port(), cfg.policy,
+               cfg.durability, cfg.insecure ? ", INSECURE" : "");
+  if (!cfg.insecure)
+    spdlog::info("master public key: {}", keys.public_key);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("master: received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  gw.stop();
+  stop_actors();
+  sys.await_all_actors_done();
+  spdlog::info("master: stopped");
+  return 0;
+}
+
+int add_client(const std::string& data_dir, const std::string& name, role r, std::string out_path, const std::string& master_address) {
+  if (auto bad = wire::check_label(name); !bad.empty())
+    return fail("bad client name '" + name + "': " + bad);
+  if (auto why = make_dirs(data_dir); !why.empty())
+    return fail(why);
+  std::string why;
+  auto master_keys = load_or_create_master_key(data_dir, why);
+  if (!master_keys)
+    return fail(why);
+  auto clients = allow_list::open(data_dir + "/master.db", why);
+  if (!clients)
+    return fail(why);
+  credential c{name, r, make_key_pair(), master_keys->public_key, master_address};
+  if (out_path.empty())
+    out_path = name + ".cred.json";
+  if (auto err = save_credential(out_path, c); !err.empty())
+    return fail(err);
+  if (auto err = clients->put({name, r, c.keys.public_key}); !err.empty())
+    return fail(err);
+  std::cout << "wrote " << out_path << " for " << to_string(r) << " '" << name << "'. Copy it to that host; it is a secret.\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"clusterio-master: storage, demand, registry and signal bus of a Clusterio cluster"};
+  app.require_subcommand(1);
+  std::string data_dir = "data", config_path, out_path, master_address, role_text;
+  master_config cfg;
+
+  auto* run_cmd = app.add_subcommand("run", "Run the master");
+  run_cmd->add_option("--data", data_dir, "Data directory (database, keys)")->required();
+  run_cmd->add_option("--config", config_path, "JSON config file (see config-defaults)");
+  auto* o_bind = run_cmd->add_option("--bind", cfg.bind, "Address to listen on");
+  auto* o_control = run_cmd->add_option("--control-port", cfg.control_port, "Control (ROUTER) port");
+  auto* o_bus = run_cmd->add_option("--bus-port", cfg.bus_port, "Bus (PUB) port");
+  auto* o_policy = run_cmd->add_option("--policy", cfg.policy, "Demand policy: fair, first-come or dole");
+  auto* o_durability = run_cmd->add_option("--durability", cfg.durability, "full (fsync) or process (survive kill -9 only)");
+  auto* o_insecure = run_cmd->add_flag("--insecure", cfg.insecure, "No CURVE: local demo only");
+  auto* o_log = run_cmd->add_option("--log-level", cfg.log_level, "trace, debug, info, warn or error");
+
+  auto* keygen_cmd = app.add_subcommand("keygen", "Create the master's key pair (or print its public key)");
+  keygen_cmd->add_option("--data", data_dir, "Data directory")->required();
+
+  auto* slave_cmd = app.add_subcommand("add-slave", "Allow a slave and write its credential file");
+  std::string client_name;
+  slave_cmd->add_option("NAME", client_name, "Slave name")->required();
+  slave_cmd->add_option("--data", data_dir, "Data directory")->required();
+  slave_cmd->add_option("--out", out_path, "Credential file to write (default NAME.cred.json)");
+  slave_cmd->add_option("--master", master_address, "Master address host:port written into the file");
+
+  auto* tool_cmd = app.add_subcommand("add-tool", "Allow a tool and write its credential file");
+  tool_cmd->add_option("NAME", client_name, "Tool name")->required();
+  tool_cmd->add_option("--role", role_text, "subscriber, publisher or admin")->required()->check(CLI::IsMember({"subscriber", "publisher", "admin"}));
+  tool_cmd->add_option("--data", data_dir, "Data directory")->required();
+  tool_cmd->add_option("--out", out_path, "Credential file to write (default NAME.cred.json)");
+  tool_cmd->add_option("--master", master_address, "Master address host:port written into the file");
+
+  auto* remove_cmd = app.add_subcommand("remove-client", "Revoke a slave's or tool's credential");
+  remove_cmd->add_option("NAME", client_name, "Client name")->required();
+  remove_cmd->add_option("--data", data_dir, "Data directory")->required();
+
+  app.add_subcommand("config-defaults", "Print the default config file");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (app.got_subcommand("config-defaults")) {
+    std::cout << master_config_defaults() << "\n";
+    return 0;
+  }
+  if (run_cmd->parsed()) {
+    if (!config_path.empty()) {
+      // The file fills the config; flags given on the command line win.
+      master_config from_file;
+      if (auto why = load_master_config(config_path, from_file); !why.empty())
+        return fail(why);
+      auto flags = cfg;
+      cfg = from_file;
+      if (o_bind->count()) cfg.bind = flags.bind;
+      if (o_control->count()) cfg.control_port = flags.control_port;
+      if (o_bus->count()) cfg.bus_port = flags.bus_port;
+      if (o_policy->count()) cfg.policy = flags.policy;
+      if (o_durability->count()) cfg.durability = flags.durability;
+      if (o_insecure->count()) cfg.insecure = true;
+      if (o_log->count()) cfg.log_level = flags.log_level;
+    }
+    if (auto bad = cfg.validate(); !bad.empty())
+      return fail(bad);
+    return run(data_dir, cfg);
+  }
+  if (keygen_cmd->parsed()) {
+    if (auto why = make_dirs(data_dir); !why.empty())
+      return fail(why);
+    std::string why;
+    auto k = load_or_create_master_key(data_dir, why);
+    if (!k)
+      return fail(why);
+    std::cout << k->public_key << "\n";
+    return 0;
+  }
+  if (slave_cmd->parsed())
+    return add_client(data_dir, client_name, role::slave, out_path, master_address);
+  if (tool_cmd->parsed())
+    return add_client(data_dir, client_name, *parse_role(role_text), out_path, master_address);
+  if (remove_cmd->parsed()) {
+    std::string why;
+    auto clients = allow_list::open(data_dir + "/master.db", why);
+    if (!clients)
+      return fail(why);
+    if (auto err = clients->remove(client_name); !err.empty())
+      return fail(err);
+    std::cout << "revoked '" << client_name << "'; its connections are refused from now on\n";
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,38 @@
+#pragma once
+// Small helpers shared by the master's tests.
+
+#include <catch2/catch.hpp>
+
+#include "common/wire_client.hpp"
+
+namespace clusterio::test {
+
+/// Calls and requires a reply of type T; fails the test with what came back otherwise.
+template <class T> T expect_reply(wire_client& c, wire::message m, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  auto r = c.call(std::move(m), timeout);
+  REQUIRE(r.has_value());
+  if (auto* e = std::get_if<wire::error_reply>(&r->body))
+    FAIL("error reply: " << e->code << " " << e->field << ": " << e->message);
+  REQUIRE(std::holds_alternative<T>(r->body));
+  return std::get<T>(r->body);
+}
+
+/// Calls and requires an error reply with this code.
+inline wire::error_reply expect_error(wire_client& c, wire::message m, const std::string& code) {
+  auto r = c.call(std::move(m));
+  REQUIRE(r.has_value());
+  REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
+  auto e = std::get<wire::error_reply>(r->body);
+  CHECK(e.code == code);
+  return e;
+}
+
+inline std::int64_t stock_of(wire_client& c, const std::string& name) {
+  auto inv = expect_reply<wire::inventory_levels>(c, wire::inventory_query{});
+  for (auto& l : inv.levels)
+    if (l.name == name)
+      return l.count;
+  return 0;
+}
+
+} // namespace clusterio::test

@@ -1,0 +1,69 @@
+// CURVE and roles against a real master: unknown keys are refused, roles are enforced.
+
+#include <csignal>
+#include <thread>
+
+#include "tests/master/helpers.hpp"
+#include "tests/support/master_fixture.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("an unknown key is refused, a plain connection too") {
+  master_fixture m;
+  m.start();
+  auto known = m.add_client("slave1", "slave");
+  credential stranger = known;
+  stranger.keys = make_key_pair(); // right master key, but not on the allow-list
+  wire_client c(m.control_endpoint(), stranger);
+  CHECK_FALSE(c.call(wire::hello{"stranger", "test"}, 1500ms).has_value());
+  wire_client plain(m.control_endpoint(), std::nullopt);
+  CHECK_FALSE(plain.call(wire::hello{"plain", "test"}, 1500ms).has_value());
+  bus_subscriber sub(m.bus_endpoint(), std::nullopt, "");
+  CHECK_FALSE(sub.recv(1500ms).has_value());
+
+  wire_client ok(m.control_endpoint(), known);
+  auto w = expect_reply<wire::welcome>(ok, wire::hello{"slave1", "test"});
+  CHECK(w.name == "slave1");
+  CHECK(w.role == "slave");
+}
+
+TEST_CASE("a subscriber can neither place nor take items") {
+  master_fixture m;
+  m.start();
+  wire_client slave(m.control_endpoint(), m.add_client("slave1", "slave"));
+  wire_client sub(m.control_endpoint(), m.add_client("watcher", "subscriber"));
+  auto inst = expect_reply<wire::registered>(slave, wire::register_instance{"w", ""}).instance_id;
+  expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, {{"iron-plate", 10}}});
+
+  expect_error(sub, wire::register_instance{"mine", ""}, "unauthorized");
+  expect_error(sub, wire::export_batch{inst, 2, 1, {{"iron-plate", 1000}}}, "unauthorized");
+  expect_error(sub, wire::request_items{inst, {{"iron-plate", 10}}}, "unauthorized");
+  expect_error(sub, wire::confirm_grants{inst, {1}, {}}, "unauthorized");
+  expect_error(sub, wire::signal_frame{"ch", "", 1, {{"signal-A", 1}}}, "unauthorized");
+  expect_error(sub, wire::delete_instance{inst}, "unauthorized");
+  CHECK(stock_of(sub, "iron-plate") == 10); // may read
+  auto who = expect_reply<wire::welcome>(sub, wire::hello{"watcher", "test"});
+  CHECK(who.role == "subscriber");
+
+  // With its credential it may subscribe to the bus.
+  bus_subscriber bus(m.bus_endpoint(), m.add_client("watcher2", "subscriber"), "inventory");
+  auto first = bus.recv(5s);
+  REQUIRE(first);
+  CHECK(first->first == "inventory");
+  REQUIRE(std::holds_alternative<wire::inventory_levels>(first->second.body));
+  CHECK(std::get<wire::inventory_levels>(first->second.body).full);
+
+  // A revoked credential is refused from then on, even on a connection already open.
+  child_process revoke({exe("master/clusterio-master"), "remove-client", "watcher", "--data", m.data_dir()}, m.data_dir() + "/cli.log");
+  REQUIRE(revoke.wait(10000) == 0);
+  bool refused = false;
+  for (int i = 0; i < 20 && !refused; ++i) {
+    auto r = sub.call(wire::inventory_query{}, 1000ms);
+    refused = r && std::holds_alternative<wire::error_reply>(r->body) && std::get<wire::error_reply>(r->body).code == "unauthorized";
+    if (!refused)
+      std::this_thread::sleep_for(500ms);
+  }
+  CHECK(refused);
+}

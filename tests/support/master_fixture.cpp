@@ -1,0 +1,67 @@
+#include "tests/support/master_fixture.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace clusterio::test {
+
+std::string exe(const std::string& relative) { return build_dir() + "/" + relative; }
+
+master_fixture::master_fixture(bool insecure, std::string extra_config)
+  : insecure_(insecure), data_(temp_dir("clusterio-master")), control_port_(free_port()), bus_port_(free_port()) {
+  config_path_ = data_ + "/master.json";
+  std::ofstream cfg(config_path_);
+  cfg << "{\"bind\":\"127.0.0.1\",\"control_port\":" << control_port_ << ",\"bus_port\":" << bus_port_
+      << ",\"insecure\":" << (insecure ? "true" : "false") << (extra_config.empty() ? "" : "," + extra_config) << "}";
+}
+
+void master_fixture::start() {
+  proc_ = std::make_unique<child_process>(
+    std::vector<std::string>{exe("master/clusterio-master"), "run", "--data", data_, "--config", config_path_}, data_ + "/master.log");
+  // Ready when it answers a hello (as a test admin in secure mode).
+  std::optional<credential> cred;
+  if (!insecure_)
+    cred = add_client("fixture-probe", "admin");
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (!proc_->running())
+      throw std::runtime_error("master exited during start:\n" + log());
+    wire_client probe(control_endpoint(), cred);
+    auto r = probe.call(wire::hello{"fixture-probe", "test"}, std::chrono::milliseconds(200));
+    if (r && std::holds_alternative<wire::welcome>(r->body))
+      return;
+  }
+  throw std::runtime_error("master did not answer within 20 s:\n" + log());
+}
+
+void master_fixture::kill_hard() {
+  proc_->signal(SIGKILL);
+  proc_->wait(5000);
+}
+
+void master_fixture::stop() {
+  proc_->signal(SIGTERM);
+  proc_->wait(10000);
+}
+
+credential master_fixture::add_client(const std::string& name, const std::string& role) {
+  auto path = data_ + "/" + name + ".cred.json";
+  std::vector<std::string> argv{exe("master/clusterio-master"), role == "slave" ? "add-slave" : "add-tool", name, "--data", data_,
+                                "--out", path};
+  if (role != "slave") {
+    argv.push_back("--role");
+    argv.push_back(role);
+  }
+  child_process p(argv, data_ + "/cli.log");
+  if (p.wait(10000) != 0)
+    throw std::runtime_error("add-client failed:\n" + slurp(data_ + "/cli.log"));
+  std::string why;
+  auto c = load_credential(path, why);
+  if (!c)
+    throw std::runtime_error(why);
+  return *c;
+}
+
+} // namespace clusterio::test

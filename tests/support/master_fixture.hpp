@@ -1,0 +1,45 @@
+#pragma once
+// A real clusterio-master process on loopback, with its own data directory, for tests.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/credentials.hpp"
+#include "common/wire_client.hpp"
+#include "tests/support/process.hpp"
+
+namespace clusterio::test {
+
+class master_fixture {
+public:
+  /// Prepares a data directory; `insecure` runs without CURVE.
+  explicit master_fixture(bool insecure = false, std::string extra_config = {});
+
+  /// Starts the master and waits until it answers. Throws on failure (with the log).
+  void start();
+  /// kill -9.
+  void kill_hard();
+  /// SIGTERM and wait.
+  void stop();
+
+  /// Writes a credential for a new client (add-slave / add-tool) and returns it.
+  credential add_client(const std::string& name, const std::string& role);
+
+  std::string control_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(control_port_); }
+  std::string bus_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(bus_port_); }
+  const std::string& data_dir() const { return data_; }
+  std::string log() const { return slurp(data_ + "/master.log"); }
+
+private:
+  bool insecure_;
+  std::string data_;
+  std::string config_path_;
+  int control_port_, bus_port_;
+  std::unique_ptr<child_process> proc_;
+};
+
+/// Path of a built program, e.g. exe("master/clusterio-master").
+std::string exe(const std::string& relative);
+
+} // namespace clusterio::test

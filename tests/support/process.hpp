@@ -1,0 +1,41 @@
+#pragma once
+// Real child processes for tests: spawn, signal, wait. Output goes to a log file so a failing
+// test can show it.
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace clusterio::test {
+
+class child_process {
+public:
+  /// Starts argv[0] with the arguments; stdout and stderr go to `log_path` (appended).
+  child_process(std::vector<std::string> argv, std::string log_path);
+  ~child_process(); ///< SIGKILLs the process if still running
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  /// Waits up to `timeout_ms` for the exit; returns the exit status (as from waitpid) or -1.
+  int wait(int timeout_ms);
+  bool running();
+  const std::string& log_path() const { return log_; }
+
+private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+/// A fresh empty directory under the system temporary directory.
+std::string temp_dir(const std::string& prefix);
+/// The build and source directories (from the environment ctest sets).
+std::string build_dir();
+std::string source_dir();
+/// Reads a whole file ("" if missing).
+std::string slurp(const std::string& path);
+
+} // namespace clusterio::test
