@@ -269,7 +269,8 @@ public:
     for (std::uint32_t i = 0; i < map_.size; ++i) {
       const auto& key = map_.ptr[i].key;
       if (key.type != msgpack::type::STR) {
-        fail_path(prefix_.empty() ? "(frame)" : prefix_, "map keys must be strings");
+        // prefix_ is "list[i]." inside a list: name the element, without the trailing dot.
+        fail_path(prefix_.empty() ? "(frame)" : prefix_.substr(0, prefix_.size() - 1), "map keys must be strings");
         return false;
       }
       for (std::uint32_t j = 0; j < i; ++j)
@@ -422,8 +423,10 @@ std::string check_label(const std::string& s) {
     return "name longer than " + std::to_string(max_label_bytes) + " bytes";
   if (s[0] == '.')
     return "name starts with '.'";
-  for (unsigned char c : s)
-    if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.'))
+  // Explicit ASCII ranges: std::isalnum depends on the C locale and accepts bytes >= 0x80 in
+  // single-byte locales.
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
       return "name may contain only letters, digits, '_', '-' and '.'";
   return {};
 }
@@ -489,19 +492,25 @@ decoded decode(std::string_view bytes) {
     return fail(error_code::invalid, "(frame)", "a frame must be a msgpack map");
   wire::error err;
   decoder d(root.via.map, "", err);
-  if (!d.check_keys())
-    return fail(err.code, err.field, err.message);
+  // Read the request id first, so that every later error (a duplicate or non-string key too)
+  // can be replied to it.
   if (auto* id = d.lookup("id"); id && id->type == msgpack::type::POSITIVE_INTEGER)
     out.id = id->via.u64;
+  if (!d.check_keys())
+    return fail(err.code, err.field, err.message);
   std::uint64_t id = 0, version = 0;
   d.u64("id", id);
   d.u64("v", version);
+  if (d.failed())
+    return fail(err.code, err.field, err.message);
+  // The version is checked before anything else of the frame: another version may spell `t`
+  // (or anything past the envelope) differently, and must still get `unsupported`.
+  if (version != protocol_version)
+    return fail(error_code::unsupported, "v", "protocol version " + std::to_string(version) + " is not supported (this side speaks " + std::to_string(protocol_version) + ")");
   std::string type;
   d.text("t", type, text_kind::label);
   if (d.failed())
     return fail(err.code, err.field, err.message);
-  if (version != protocol_version)
-    return fail(error_code::unsupported, "v", "protocol version " + std::to_string(version) + " is not supported (this side speaks " + std::to_string(protocol_version) + ")");
   for (auto& [name, fn] : decode_table) {
     if (name != type)
       continue;

@@ -30,6 +30,7 @@ public:
   std::string bus_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(bus_port_); }
   const std::string& data_dir() const { return data_; }
   std::string log() const { return slurp(data_ + "/master.log"); }
+  pid_t pid() const { return proc_ ? proc_->pid() : -1; }
 
 private:
   bool insecure_;

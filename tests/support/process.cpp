@@ -98,8 +98,16 @@ std::string temp_dir(const std::string& prefix) {
 }
 
 std::string build_dir() {
-  auto* b = std::getenv("CLUSTERIO_BUILD_DIR");
-  return b ? b : ".";
+  if (auto* b = std::getenv("CLUSTERIO_BUILD_DIR"))
+    return b;
+  // Programs live one level below the build directory (build/tests/..., build/bench/...).
+  char self[4096];
+  auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return ".";
+  std::string path(self, static_cast<std::size_t>(n));
+  path = path.substr(0, path.rfind('/'));
+  return path.substr(0, path.rfind('/'));
 }
 
 std::string source_dir() {

@@ -1,0 +1,224 @@
+// master-load: N simulated instances send exports and requests over real sockets (CURVE) to a
+// real clusterio-master process with durability on; prints one JSON line per N.
+//
+// Each slave connection carries 10 instances (N=1000: 100 slaves). Load threads keep a window
+// of requests in flight per connection. Mix per instance: export (60%), request (20%),
+// confirm of the grants it got (20%). Latency is send-to-reply; CPU and peak RSS are the
+// master's own, from /proc.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include <zmq.hpp>
+
+#include "common/clock.hpp"
+#include "common/credentials.hpp"
+#include "messages/message.hpp"
+#include "tests/support/master_fixture.hpp"
+
+using namespace clusterio;
+using namespace std::chrono;
+
+namespace {
+
+constexpr int instances_per_slave = 10;
+constexpr int window_per_connection = 32;
+constexpr int load_threads = 2;
+
+struct proc_stats {
+  double cpu_s = 0;
+  double peak_rss_mb = 0;
+};
+
+proc_stats read_proc(pid_t pid) {
+  proc_stats out;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 15; ++i) {
+    rest >> field;
+    if (i == 14)
+      out.cpu_s += std::stod(field);
+    if (i == 15)
+      out.cpu_s += std::stod(field);
+  }
+  out.cpu_s /= static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      out.peak_rss_mb = std::stod(line.substr(6)) / 1024.0;
+  return out;
+}
+
+struct connection {
+  std::unique_ptr<zmq::socket_t> sock;
+  std::vector<std::uint64_t> instances;
+  std::vector<std::uint64_t> next_batch;
+  std::vector<std::vector<std::uint64_t>> grants_to_confirm;
+  std::map<std::uint64_t, std::uint64_t> sent_at_us; // request id -> time
+  std::uint64_t next_id = 1;
+  std::size_t cursor = 0;
+};
+
+std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count()); }
+
+void send(connection& c, wire::message m) {
+  auto id = c.next_id++;
+  auto bytes = wire::encode({id, std::move(m)});
+  c.sock->send(zmq::buffer(bytes), zmq::send_flags::none);
+  c.sent_at_us[id] = now_us();
+}
+
+wire::message next_message(connection& c, std::mt19937& rng) {
+  static const std::vector<std::string> items{"iron-plate", "copper-plate", "steel-plate", "water", "coal", "stone"};
+  auto i = c.cursor++ % c.instances.size();
+  auto inst = c.instances[i];
+  auto roll = rng() % 10;
+  if (roll < 2 && !c.grants_to_confirm[i].empty()) {
+    wire::confirm_grants m{inst, std::move(c.grants_to_confirm[i]), {}};
+    c.grants_to_confirm[i].clear();
+    return m;
+  }
+  if (roll < 4)
+    return wire::request_items{inst, {{items[rng() % items.size()], static_cast<std::int64_t>(rng() % 50 + 1)}}};
+  auto b = c.next_batch[i]++;
+  return wire::export_batch{inst, b, b, {{items[rng() % items.size()], static_cast<std::int64_t>(rng() % 100 + 1)}, {"water", 10}}};
+}
+
+struct result {
+  int instances;
+  double msgs_per_s, p50_ms, p99_ms, peak_rss_mb, cpu_us_per_msg;
+};
+
+result run(int n_instances, double seconds, const std::string& durability) {
+  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\"");
+  master.start();
+  int slaves = std::max(1, n_instances / instances_per_slave);
+  zmq::context_t ctx(2);
+  std::vector<connection> conns(static_cast<std::size_t>(slaves));
+  for (int s = 0; s < slaves; ++s) {
+    auto cred = master.add_client("bench-slave-" + std::to_string(s), "slave");
+    auto& c = conns[static_cast<std::size_t>(s)];
+    c.sock = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    c.sock->set(zmq::sockopt::linger, 0);
+    c.sock->set(zmq::sockopt::curve_serverkey, cred.master_public_key);
+    c.sock->set(zmq::sockopt::curve_publickey, cred.keys.public_key);
+    c.sock->set(zmq::sockopt::curve_secretkey, cred.keys.secret_key);
+    c.sock->connect(master.control_endpoint());
+    for (int k = 0; k < instances_per_slave && s * instances_per_slave + k < std::max(n_instances, 1); ++k) {
+      send(c, wire::register_instance{"inst-" + std::to_string(k), ""});
+      zmq::message_t reply;
+      zmq::pollitem_t item{c.sock->handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, milliseconds(20000)) <= 0 || !c.sock->recv(reply))
+        throw std::runtime_error("no reply to register:\n" + master.log());
+      auto d = wire::decode(reply.to_string_view());
+      if (!d.ok || !std::holds_alternative<wire::registered>(d.value.body))
+        throw std::runtime_error("register failed");
+      auto& r = std::get<wire::registered>(d.value.body);
+      c.instances.push_back(r.instance_id);
+      c.next_batch.push_back(r.next_batch);
+      c.grants_to_confirm.emplace_back();
+      c.sent_at_us.clear();
+    }
+  }
+  auto pid = master.pid();
+  auto before = read_proc(pid);
+
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<std::uint32_t>> latencies(load_threads);
+  std::vector<std::uint64_t> counts(load_threads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < load_threads; ++t)
+    threads.emplace_back([&, t] {
+      std::mt19937 rng(static_cast<std::uint32_t>(1234 + t));
+      std::vector<connection*> mine;
+      for (std::size_t i = static_cast<std::size_t>(t); i < conns.size(); i += load_threads)
+        mine.push_back(&conns[i]);
+      std::vector<zmq::pollitem_t> items;
+      for (auto* c : mine)
+        items.push_back({c->sock->handle(), 0, ZMQ_POLLIN, 0});
+      for (auto* c : mine)
+        for (int w = 0; w < window_per_connection; ++w)
+          send(*c, next_message(*c, rng));
+      while (!stop) {
+        if (zmq::poll(items.data(), items.size(), milliseconds(100)) <= 0)
+          continue;
+        for (std::size_t k = 0; k < mine.size(); ++k) {
+          if (!(items[k].revents & ZMQ_POLLIN))
+            continue;
+          auto& c = *mine[k];
+          zmq::message_t reply;
+          while (c.sock->recv(reply, zmq::recv_flags::dontwait)) {
+            auto d = wire::decode(reply.to_string_view());
+            auto it = c.sent_at_us.find(d.id);
+            if (it != c.sent_at_us.end()) {
+              latencies[static_cast<std::size_t>(t)].push_back(static_cast<std::uint32_t>(now_us() - it->second));
+              c.sent_at_us.erase(it);
+            }
+            ++counts[static_cast<std::size_t>(t)];
+            if (d.ok)
+              if (auto* g = std::get_if<wire::grant_reply>(&d.value.body))
+                for (std::size_t i = 0; i < c.instances.size(); ++i)
+                  if (c.instances[i] == g->instance_id)
+                    for (auto& gr : g->grants)
+                      c.grants_to_confirm[i].push_back(gr.grant_id);
+            if (!stop)
+              send(c, next_message(c, rng));
+          }
+        }
+      }
+    });
+  auto started = steady_clock::now();
+  std::this_thread::sleep_for(duration<double>(seconds));
+  stop = true;
+  for (auto& th : threads)
+    th.join();
+  double elapsed = duration<double>(steady_clock::now() - started).count();
+  auto after = read_proc(pid);
+  std::vector<std::uint32_t> all;
+  std::uint64_t total = 0;
+  for (int t = 0; t < load_threads; ++t) {
+    all.insert(all.end(), latencies[static_cast<std::size_t>(t)].begin(), latencies[static_cast<std::size_t>(t)].end());
+    total += counts[static_cast<std::size_t>(t)];
+  }
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))] / 1000.0; };
+  result r{n_instances, static_cast<double>(total) / elapsed, pct(0.50), pct(0.99), after.peak_rss_mb,
+           total ? (after.cpu_s - before.cpu_s) * 1e6 / static_cast<double>(total) : 0};
+  master.stop();
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Usage: master-load [SECONDS [DURABILITY [N...]]]   defaults: 10 full 10 100 1000
+  double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
+  std::string durability = argc > 2 ? argv[2] : "full";
+  std::vector<int> sizes;
+  for (int i = 3; i < argc; ++i)
+    sizes.push_back(std::atoi(argv[i]));
+  if (sizes.empty())
+    sizes = {10, 100, 1000};
+  std::vector<result> results;
+  for (int n : sizes) {
+    std::cerr << "master-load: " << n << " instances for " << seconds << " s, durability " << durability << "...\n";
+    results.push_back(run(n, seconds, durability));
+  }
+  for (auto& r : results)
+    std::printf("{\"bench\":\"master-load\",\"instances\":%d,\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f}\n",
+                r.instances, r.msgs_per_s, r.p50_ms, r.p99_ms, r.peak_rss_mb, r.cpu_us_per_msg);
+  return 0;
+}

@@ -1,0 +1,56 @@
+#pragma once
+
+// The server's life: load mods, create or load a map, host it (UDP port, RCON), tick at the
+// requested rate, run RCON commands between ticks, autosave, and save on the way out.
+//
+//   start --> loading mods --> CreatingGame --> InGame --(SIGINT/SIGTERM, /quit, tick limit)-->
+//   saving --> Closed
+//
+// Thread safety: run() owns everything; only the signal flag is touched from elsewhere.
+
+#include "sim/lua_host.hpp"
+#include "sim/options.hpp"
+#include "sim/rcon_server.hpp"
+
+#include <string>
+
+namespace clusterio::sim {
+
+constexpr const char* factorio_version = "2.0.0";
+
+struct paths {
+  std::string config;
+  std::string read_data;
+  std::string write_data;
+  std::string mods;
+};
+
+class game {
+public:
+  game(options opts, paths p) : opts_(std::move(opts)), paths_(std::move(p)) {}
+
+  /// Returns the process exit code.
+  int run();
+
+private:
+  int create();
+  int serve();
+  std::optional<std::string> boot_lua();
+  std::optional<std::string> save_to(const std::string& file);
+  void handle_command(const rcon_server::command& c);
+  std::string console_command(const std::string& body);
+  void shutdown(const std::string& reason);
+  void set_state(const char* from, const char* to);
+
+  options opts_;
+  paths paths_;
+  lua_host lua_;
+  rcon_server rcon_;
+  std::string save_file_;
+  std::string quit_reason_;
+  int autosave_slot_ = 0;
+  int autosave_slots_ = 5;
+  uint64_t autosave_ticks_ = 0;
+};
+
+} // namespace clusterio::sim

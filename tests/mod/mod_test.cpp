@@ -1,0 +1,215 @@
+// The real clusterio mod running in factorio-sim, driven through its remote interface exactly as
+// the slave drives it: exports, requests, grant splitting and dedup, pausing, the filter setting,
+// combinators, save/load, and hostile names.
+
+#include "tests/sim/sim_process.hpp"
+
+#include <catch2/catch.hpp>
+
+using nlohmann::json;
+using clusterio::test::sim_process;
+
+namespace {
+
+// 600 UPS: a 60-tick cycle is 0.1 s and the 300-tick silence limit 0.5 s.
+const std::vector<std::string> fast{"--ups", "600"};
+
+const char* world = R"(
+script.on_init(function()
+  local s = game.surfaces[1]
+  local function make(name, x) return s.create_entity({name = name, position = {x, 0}, force = "player", raise_built = true}) end
+  storage.put = {make("put-chest", 0), make("put-chest", 2)}
+  storage.get = {make("get-chest", 4), make("get-chest", 6)}
+  for _, c in ipairs(storage.get) do
+    c.get_logistic_sections().get_section(1).set_slot(1, {value = "iron-plate", min = 100})
+  end
+  storage.get_tank = make("get-tank", 8)
+  storage.get_tank.fluidbox.set_filter(1, {name = "water"})
+  storage.tx = make("transmitter-combinator", 10)
+  storage.tx.combinator_description = "chan"
+  storage.rx = make("receiver-combinator", 12)
+  storage.rx.combinator_description = "chan"
+  storage.inv = make("inventory-combinator", 14)
+end)
+)";
+
+/// Pings until the game has advanced `ticks` ticks (keeps the mod from pausing).
+void run_ticks(sim_process& sim, int ticks) {
+  int start = sim.call("ping", json::object())["tick"].get<int>();
+  for (int i = 0; i < 500; ++i) {
+    if (sim.call("ping", json::object())["tick"].get<int>() >= start + ticks)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL("the game did not advance");
+}
+
+int level_int(sim_process& sim, const std::string& expr) {
+  return std::stoi(sim.command("/sc rcon.print(" + expr + ")"));
+}
+
+std::string grant_status(const json& reply, size_t i) { return reply["results"][i]["status"]; }
+
+} // namespace
+
+TEST_CASE("exports are numbered batches kept until acknowledged, and survive a restart") {
+  sim_process sim(world, fast);
+  sim.start();
+  sim.call("set_batch_floor", {{"next_batch", 100}});
+  sim.command("/sc for _, c in ipairs(storage.put) do c.get_inventory(defines.inventory.chest).insert({name='iron-plate', count=10}) end");
+  run_ticks(sim, 130);
+  auto exports = sim.ipc("export");
+  REQUIRE(exports.size() == 1);
+  CHECK(exports[0]["batch"] == 100);
+  CHECK(exports[0]["items"] == json::parse(R"([["iron-plate",20]])"));
+  CHECK(level_int(sim, "storage.put[1].get_inventory(1).get_item_count('iron-plate')") == 0);
+  auto pending = sim.call("pending_exports", json::object());
+  REQUIRE(pending["batches"].size() == 1);
+  CHECK(pending["floor"] == 100);
+  // Lowering the floor never lowers the counter.
+  CHECK(sim.call("set_batch_floor", {{"next_batch", 5}})["next_batch"] == 101);
+
+  CHECK(sim.stop() == 0);
+  sim.start();
+  pending = sim.call("pending_exports", json::object());
+  REQUIRE(pending["batches"].size() == 1);
+  CHECK(pending["batches"][0]["batch"] == 100);
+  CHECK(sim.call("ack_exports", {{"batches", {100, 7}}})["dropped"] == json::parse("[100]"));
+  CHECK(sim.call("pending_exports", json::object())["batches"].empty());
+  CHECK(sim.call("pending_exports", json::object())["floor"] == 101);
+}
+
+TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
+  sim_process sim(world, fast);
+  sim.start();
+  sim.command("/sc storage.get[1].get_inventory(1).insert({name='iron-plate', count=50})");
+  run_ticks(sim, 130);
+  auto requests = sim.ipc("request");
+  REQUIRE(!requests.empty());
+  json last = requests.back()["items"];
+  CHECK(last == json::parse(R"([["iron-plate",150],["water",25000]])"));
+
+  // Chest 1 misses 50, chest 2 misses 100: 30 splits 10 / 20.
+  auto r = sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 30}}}}});
+  CHECK(grant_status(r, 0) == "applied");
+  CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 60);
+  CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
+  r = sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 30}}}}});
+  CHECK(grant_status(r, 0) == "duplicate");
+  CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
+
+  r = sim.call("cancel_grants", {{"grant_ids", {1, 2}}});
+  CHECK(grant_status(r, 0) == "applied");
+  CHECK(grant_status(r, 1) == "cancelled");
+  r = sim.call("apply_grants", {{"grants", {{{"grant_id", 2}, {"name", "iron-plate"}, {"count", 5}}}}});
+  CHECK(grant_status(r, 0) == "cancelled");
+  CHECK(sim.call("forget_grants", {{"grant_ids", {1, 2, 3}}})["forgotten"] == 2);
+
+  // More than fits: both chests fill up, the rest waits in the buffer; nothing is lost.
+  r = sim.call("apply_grants", {{"grants", {{{"grant_id", "big"}, {"name", "iron-plate"}, {"count", 1000}},
+                                            {{"grant_id", 9}, {"name", "water"}, {"count", 500}},
+                                            {{"grant_id", 10}, {"name", "no-such-item"}, {"count", 1}},
+                                            {{"grant_id", 11}, {"name", "iron-plate"}, {"count", -3}}}}});
+  CHECK(grant_status(r, 0) == "applied");
+  CHECK(grant_status(r, 1) == "applied");
+  CHECK(grant_status(r, 2) == "rejected");
+  CHECK(grant_status(r, 3) == "rejected");
+  CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
+  CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 100);
+  CHECK(level_int(sim, "storage.get_tank.fluidbox[1].amount") == 500);
+  CHECK(sim.call("status", json::object())["buffered"]["iron-plate"] == 880);
+  // The buffer refills chests as they drain.
+  sim.command("/sc storage.get[1].get_inventory(1).remove({name='iron-plate', count=40})");
+  run_ticks(sim, 70);
+  CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
+  CHECK(sim.call("status", json::object())["buffered"]["iron-plate"] == 840);
+}
+
+TEST_CASE("transfers pause while the slave is silent and nothing is lost") {
+  sim_process sim(world, fast);
+  sim.start();
+  run_ticks(sim, 10);
+  // Silence: no remote calls for over 300 ticks (plain /sc does not count as a call).
+  auto silent_for = [&] { return level_int(sim, "game.tick - remote.call('clusterio_test_probe', 'last_call')"); };
+  sim.command("/sc __clusterio__ remote.add_interface('clusterio_test_probe', {last_call = function() return storage.last_call end})");
+  for (int i = 0; i < 300 && silent_for() <= 300; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(silent_for() > 300);
+  sim.command("/sc storage.put[1].get_inventory(1).insert({name='copper-plate', count=7})");
+  int t0 = level_int(sim, "game.tick");
+  for (int i = 0; i < 300 && level_int(sim, "game.tick") < t0 + 150; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(level_int(sim, "storage.put[1].get_inventory(1).get_item_count('copper-plate')") == 7);
+  CHECK(sim.ipc("export").empty());
+  CHECK(sim.call("status", json::object())["paused"] == false); // the call itself is a ping
+  run_ticks(sim, 130);
+  auto exports = sim.ipc("export");
+  REQUIRE(exports.size() == 1);
+  CHECK(exports[0]["items"] == json::parse(R"([["copper-plate",7]])"));
+}
+
+TEST_CASE("the blacklist keeps items in the world") {
+  sim_process sim(world, fast);
+  sim.start();
+  sim.command("/sc settings.global['clusterio-filter-list'] = {value = 'copper-plate, water'}");
+  sim.command("/sc settings.global['clusterio-filter-mode'] = {value = 'blacklist'}");
+  sim.command("/sc storage.put[1].get_inventory(1).insert({name='copper-plate', count=5}) storage.put[1].get_inventory(1).insert({name='iron-plate', count=6})");
+  run_ticks(sim, 130);
+  auto exports = sim.ipc("export");
+  REQUIRE(exports.size() == 1);
+  CHECK(exports[0]["items"] == json::parse(R"([["iron-plate",6]])"));
+  CHECK(level_int(sim, "storage.put[1].get_inventory(1).get_item_count('copper-plate')") == 5);
+  for (auto& req : sim.ipc("request"))
+    for (auto& it : req["items"])
+      CHECK(it[0] != "water");
+}
+
+TEST_CASE("transmitters, receivers and the inventory combinator") {
+  sim_process sim(world, fast);
+  sim.start();
+  sim.command("/sc sim.set_circuit_input(storage.tx, {{'signal-A', 5}, {'iron-plate', 2}})");
+  run_ticks(sim, 30);
+  auto sig = sim.ipc("signal");
+  REQUIRE(sig.size() == 1);
+  CHECK(sig[0]["channel"] == "chan");
+  CHECK(sig[0]["signals"] == json::parse(R"([["iron-plate",2],["signal-A",5]])"));
+  run_ticks(sim, 30);
+  CHECK(sim.ipc("signal").size() == 1); // unchanged signals are not resent
+
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",3],["iron-plate",1]])")}});
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w2"}, {"signals", json::parse(R"([["signal-B",4],["bogus-signal",1]])")}});
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",10]])")}});
+  std::string read_rx = "rcon.print(helpers.table_to_json(storage.rx.get_or_create_control_behavior().get_section(1).filters))";
+  auto f = sim.lua_json(read_rx);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0]["value"]["name"] == "signal-B");
+  CHECK(f[0]["min"] == 14);
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::array()}});
+  CHECK(sim.lua_json(read_rx)[0]["min"] == 4);
+
+  sim.call("set_inventory", {{"time_ms", 1700000000000.0}, {"full", true}, {"levels", json::parse(R"([["iron-plate",1234]])")}});
+  auto inv = sim.lua_json("rcon.print(helpers.table_to_json(storage.inv.get_or_create_control_behavior().get_section(1).filters))");
+  REQUIRE(inv.size() == 2);
+  CHECK(inv[0]["value"]["name"] == "iron-plate");
+  CHECK(inv[0]["min"] == 1234);
+  CHECK(inv[1]["value"]["name"] == "signal-unixtime");
+  CHECK(inv[1]["min"] == 1700000000);
+}
+
+TEST_CASE("hostile names are data, never code") {
+  sim_process sim(world, fast);
+  sim.start();
+  const std::vector<std::string> names{
+      "\"); storage.pwned = true; --", "]]..error('pwned')..[[", "a\nb", "x'y\"z\\",
+      "iron-plate\")) storage.pwned=true ((\"", "[[", "\\\"", std::string("\0evil", 5)};
+  for (auto& n : names) {
+    auto r = sim.call("apply_grants", {{"grants", {{{"grant_id", 77}, {"name", n}, {"count", 1}}}}});
+    CHECK(grant_status(r, 0) == "rejected");
+    auto s = sim.call("receive_signals", {{"channel", n}, {"source", n}, {"signals", json::array({json::array({n, 1})})}});
+    CHECK(s["ok"] == true);
+  }
+  CHECK(sim.call("apply_grants", json::parse(R"({"grants": "nope"})")).contains("error"));
+  CHECK(sim.command("/sc remote.call('clusterio','ping','not json')").find("error") != std::string::npos);
+  CHECK(sim.command("/sc __clusterio__ rcon.print(tostring(storage.pwned))") == "nil\n");
+  CHECK(sim.command("/sc rcon.print(tostring(storage.pwned))") == "nil\n");
+}

@@ -1,0 +1,101 @@
+// factorio-sim as the slave sees it: start-up lines, RCON behaviour (through the project's own
+// C++ client), Lua commands, save and load.
+
+#include "tests/sim/sim_process.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+using namespace clusterio;
+using clusterio::test::sim_process;
+
+namespace {
+bool has(const std::string& l, const char* s) { return l.find(s) != std::string::npos; }
+} // namespace
+
+TEST_CASE("start-up lines come in Factorio's order and RCON starts after InGame") {
+  sim_process sim("producer", {"--ups", "120", "--not-a-real-flag"});
+  sim.start();
+  auto lines = sim.lines();
+  auto index_of = [&](const char* s) {
+    for (size_t i = 0; i < lines.size(); ++i)
+      if (has(lines[i], s))
+        return static_cast<long>(i);
+    return -1L;
+  };
+  CHECK(index_of("unknown argument: --not-a-real-flag") >= 0);
+  long hosting = index_of("Hosting game at IP ADDR:({0.0.0.0:");
+  long ingame = index_of("changing state from(CreatingGame) to(InGame)");
+  long rcon = index_of("Starting RCON interface at IP ADDR:({0.0.0.0:");
+  REQUIRE(hosting >= 0);
+  CHECK(hosting < ingame);
+  CHECK(ingame < rcon);
+  CHECK(sim.stop() == 0);
+  auto after = sim.lines();
+  bool saved = false, bye = false;
+  for (auto& l : after) {
+    saved |= has(l, "Saving progress: 100.000000%");
+    bye |= has(l, "Goodbye");
+  }
+  CHECK(saved);
+  CHECK(bye);
+}
+
+TEST_CASE("RCON: one reply per command, Lua errors, large replies, wrong password") {
+  sim_process sim("producer", {"--ups", "120"});
+  sim.start();
+  CHECK(sim.command("/sc rcon.print('a') rcon.print('b')") == "a\nb\n");
+  CHECK(sim.command("/sc local x = 1") == "");
+  CHECK(sim.command("/sc error('boom')").rfind("Cannot execute command. Error:", 0) == 0);
+  CHECK(sim.command("hello chat") == "");
+  // 100 kB in one reply: Factorio never splits.
+  auto big = sim.command("/sc rcon.print(string.rep('x', 100000))");
+  CHECK(big.size() == 100001);
+  // Several commands in flight on one connection, matched by id.
+  std::vector<std::future<rcon::reply>> futs;
+  for (int i = 0; i < 20; ++i)
+    futs.push_back(sim.rcon().send("/sc rcon.print(" + std::to_string(i) + ")"));
+  for (int i = 0; i < 20; ++i) {
+    auto r = futs[static_cast<size_t>(i)].get();
+    REQUIRE(r.ok);
+    CHECK(r.body == std::to_string(i) + "\n");
+  }
+  // An empty command is refused locally: Factorio would never answer it.
+  CHECK_FALSE(sim.rcon().send("").get().ok);
+
+  rcon::client_options o;
+  o.port = sim.rcon_port();
+  o.password = "wrong";
+  rcon::client bad(o);
+  auto err = bad.connect();
+  REQUIRE(err);
+  CHECK(has(*err, "authentication failed"));
+
+  // Reconnect after the client closed.
+  sim.rcon().close();
+  CHECK_FALSE(sim.rcon().send("/sc rcon.print(1)").get().ok);
+  REQUIRE_FALSE(sim.rcon().connect());
+  CHECK(sim.command("/sc rcon.print(2)") == "2\n");
+  CHECK(sim.stop() == 0);
+}
+
+TEST_CASE("the world survives save and load") {
+  sim_process sim("producer", {"--ups", "300"});
+  sim.start();
+  sim.command("/sc storage.marker = {a = 1, [5] = 'five', nested = {true}}");
+  std::string q = "/sc rcon.print(helpers.table_to_json({tick = game.tick, marker = storage.marker, "
+                  "n = #game.surfaces[1].find_entities_filtered({name = 'put-chest'})}))";
+  auto before = nlohmann::json::parse(sim.command(q));
+  CHECK(sim.stop() == 0); // SIGINT saves
+  sim.start();
+  auto after = nlohmann::json::parse(sim.command(q));
+  CHECK(after["tick"].get<int>() >= before["tick"].get<int>());
+  CHECK(after["marker"] == before["marker"]);
+  CHECK(after["n"] == 4);
+  // /save and /quit.
+  sim.command("/save manual");
+  CHECK(std::filesystem::exists(sim.dir() + "/saves/manual.zip"));
+  sim.command("/quit");
+  CHECK(!sim.wait_line([](const std::string& l) { return has(l, "Quitting: remote-quit."); }).empty());
+  CHECK(sim.stop() == 0);
+}
