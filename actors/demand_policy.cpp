@@ -1,7 +1,7 @@
 #include "actors/demand_policy.hpp"
 
 #include <algorithm>
-#include <map>
+#include <vector>
 
 namespace clusterio::demand {
 
@@ -28,41 +28,56 @@ public:
       return 0;
     stock = std::max<std::int64_t>(stock, 0);
     expire(now_ms);
-    auto [it, newcomer] = instances_.try_emplace(instance);
-    if (newcomer) {
-      // Claims were carved out before this instance was known. Re-divide the whole stock by
-      // weight so it gets its share of what is there now (and no backlog of earlier deliveries).
-      for (auto& entry : instances_)
-        entry.second.claim = 0;
+    auto it = std::find_if(instances_.begin(), instances_.end(),
+                           [instance](const instance_state& s) { return s.id == instance; });
+    const bool newcomer = it == instances_.end();
+    if (newcomer)
+      it = instances_.insert(it, instance_state{instance});
+    int128 claimed = 0;
+    for (const auto& s : instances_)
+      claimed += s.claim;
+    if (newcomer || claimed > int128{stock} * one_unit) {
+      // Start the division afresh from the stock present now, by weight: either the claims were
+      // carved out before this instance was known (it gets its share of what is here, no
+      // backlog), or the stock shrank below them by other means than our grants.
+      for (auto& s : instances_)
+        s.claim = 0;
     }
-    auto& self = it->second;
+    auto& self = *it;
     self.ask = count;
     self.last_ms = now_ms;
     // A smaller ask releases the part of the claim above it to the others.
     self.claim = std::min(self.claim, cap(self));
 
+    divide_unclaimed(stock);
+
     int128 demand = 0;
-    for (const auto& entry : instances_)
-      demand += entry.second.ask;
-    if (stock >= demand) {
-      // Everyone can be served in full: reserve every other ask whole. That is backed by the
-      // stock left after this grant (sum(asks) - count <= stock - count), and it keeps the stock
-      // left over from flowing back to this instance at the next division, ahead of the others.
-      for (auto& entry : instances_)
-        entry.second.claim = int128{weight(entry.second)} * one_unit;
+    for (const auto& s : instances_)
+      demand += s.ask;
+    if (stock >= demand && self.claim < int128{count} * one_unit) {
+      // Plenty, yet the division left this claim short: the others hold the carried fractions
+      // above their asks (at most one unit each). Stock covers every ask, so drop those
+      // carries and serve this ask in full; every remaining claim is then at most its ask and
+      // stays backed by what is left: sum(asks) - count <= stock - count.
+      for (auto& s : instances_)
+        s.claim = std::min(s.claim, int128{s.ask} * one_unit);
       self.claim = 0;
       return count;
     }
-    divide_unclaimed(stock);
     auto grant = static_cast<std::int64_t>(std::min<int128>({self.claim / one_unit, count, stock}));
     self.claim -= grant * one_unit;
     return grant;
   }
 
-  void forget(std::uint64_t instance) override { instances_.erase(instance); }
+  void forget(std::uint64_t instance) override {
+    instances_.erase(std::remove_if(instances_.begin(), instances_.end(),
+                                    [instance](const instance_state& s) { return s.id == instance; }),
+                     instances_.end());
+  }
 
 private:
   struct instance_state {
+    std::uint64_t id = 0;
     std::int64_t ask = 0;      ///< latest ask: the weight under scarcity, >= 1
     int128 claim = 0;          ///< claim on stored units, in 1/one_unit; 0 <= claim <= cap()
     std::uint64_t last_ms = 0; ///< time of the latest ask
@@ -77,10 +92,10 @@ private:
   // Drops instances whose latest ask is older than the window; their claims become unclaimed
   // stock for the next division.
   void expire(std::uint64_t now_ms) {
-    for (auto it = instances_.begin(); it != instances_.end();) {
-      bool stale = now_ms > it->second.last_ms && now_ms - it->second.last_ms > window_ms_;
-      it = stale ? instances_.erase(it) : std::next(it);
-    }
+    auto stale = [this, now_ms](const instance_state& s) {
+      return now_ms > s.last_ms && now_ms - s.last_ms > window_ms_;
+    };
+    instances_.erase(std::remove_if(instances_.begin(), instances_.end(), stale), instances_.end());
   }
 
   // Water-filling: unclaimed stock is split by weight among instances below their cap. Shares
@@ -88,19 +103,18 @@ private:
   // one that capped at least one more instance, so this ends within instances_.size() + 1 passes.
   void divide_unclaimed(std::int64_t stock) {
     int128 unclaimed = int128{stock} * one_unit;
-    for (const auto& entry : instances_)
-      unclaimed -= entry.second.claim;
+    for (const auto& s : instances_)
+      unclaimed -= s.claim;
     while (unclaimed > 0) {
       int128 weights = 0;
-      for (const auto& entry : instances_)
-        if (entry.second.claim < cap(entry.second))
-          weights += weight(entry.second);
+      for (const auto& s : instances_)
+        if (s.claim < cap(s))
+          weights += weight(s);
       if (weights == 0)
-        return; // everyone holds a full ask: the rest waits for newcomers or larger asks
+        return; // every claim is at its cap: the rest waits for newcomers or larger asks
       const int128 pass_total = unclaimed;
       bool capped = false;
-      for (auto& entry : instances_) {
-        auto& s = entry.second;
+      for (auto& s : instances_) {
         int128 room = cap(s) - s.claim;
         if (room <= 0)
           continue;
@@ -118,7 +132,8 @@ private:
   }
 
   std::uint64_t window_ms_;
-  std::map<std::uint64_t, instance_state> instances_; ///< ordered: divisions are reproducible
+  // Active instances in order of arrival. A vector: every request walks all of them anyway.
+  std::vector<instance_state> instances_;
 };
 
 // ---- first-come -----------------------------------------------------------------------------

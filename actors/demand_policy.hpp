@@ -20,26 +20,33 @@
 //     policy_config::demand_window_ms (this ask included), the ask is granted in full at once.
 //   * Scarcity: stock is divided among the instances that asked within the window, in proportion to
 //     their latest ask. The division does not depend on the order in which requests arrive: the
-//     instance that happens to ask first after new stock arrives does not get more. Each instance's
-//     long-run share matches its weight within a few percent (see tests/actors).
+//     instance that happens to ask first after new stock arrives does not get more. Long-run shares
+//     match the weights within a few percent (tests/actors/demand_policy_test.cpp measures it).
 //   * Nobody starves: fractions of a unit are carried over, so even 1 unit per second shared by
 //     many instances reaches each of them in turn.
-//   * An instance never holds more than its latest ask: whatever it cannot take goes to the others.
+//   * No hoarding: an instance never holds more than its latest ask plus one unit of carried
+//     fractions; what it cannot hold goes to the others. A grant never exceeds the ask.
 //   * An instance that has not asked within the window, or that was forget()-ed, drops out of the
-//     division, and what it was owed goes back to the others.
-//   How: each instance holds a claim on stored units, in 1/2^20 units. When a request finds stock
-//   that nobody claims (new production, released claims), that stock is divided among the active
-//   instances by weight (latest ask), each claim capped at the instance's latest ask; what a capped
-//   instance cannot take goes round again to the others (water-filling). A request is granted the
-//   whole units of its own claim. Rounding dust is never lost: it stays unclaimed stock and is
-//   divided again at the next request. So claims never exceed the stock they were carved from.
+//     division, and what it held goes back to the others. A newcomer (or one returning after the
+//     window) gets its weighted share of the stock present from then on, no backlog.
+//   How: each instance holds a claim on stored units, in 1/2^20 units. At each request, stock that
+//   nobody claims (new production, released claims) is divided among the active instances by
+//   weight (latest ask), each claim capped at ask + 1 unit; what a capped instance cannot take goes
+//   round again to the others (water-filling). The request is granted the whole units of its own
+//   claim, at most its ask. Rounding dust is never lost: it stays unclaimed stock and is divided
+//   again at the next request. Claims never add up to more than the stock they were carved from.
 //   Why claims and not "cumulative grants G_i per scarcity episode, target = pool * d_i / D - G_i":
 //   that scheme re-weights the whole episode by the *latest* asks, so an instance whose ask drops
 //   and later rises again (or a newcomer mid-episode) is owed the whole backlog and starves the
 //   others for as long. A claim only ever covers stock that exists now.
+//   Trade-off: claims reserve stock for instances that asked recently, including ones just served
+//   in full, because under steady demand they ask again next second. So when stock only just
+//   covers a round of asks, a late asker may get part now and the rest at its next request; and
+//   an instance that went quiet keeps up to its ask reserved until the window runs out.
 //   Limits: under scarcity an ask above 2^40 units counts as 2^40 (weight and claim cap) so that the
 //   fixed-point products fit 128 bits; under plenty it is granted in full as usual.
-//   Cost: O(active instances) per request, plus one pass per instance capped during a division.
+//   Cost: O(active instances) per request, times the passes of a division (one, plus one per
+//   instance that reaches its cap in it).
 //
 // first-come
 //   Grants min(count, stock). One instance can take everything (1.x's disableFairItemDistribution).
