@@ -55,10 +55,10 @@ public:
     for (const auto& s : instances_)
       demand += s.ask;
     if (stock >= demand && self.claim < int128{count} * one_unit) {
-      // Plenty, yet the division left this claim short: the others hold the carried fractions
-      // above their asks (at most one unit each). Stock covers every ask, so drop those
-      // carries and serve this ask in full; every remaining claim is then at most its ask and
-      // stays backed by what is left: sum(asks) - count <= stock - count.
+      // Plenty, yet the division left this claim short: the others hold carried fractions above
+      // their asks (at most one unit each), or this ask is above max_weight. Stock covers every
+      // ask, so drop those carries and serve this ask in full; every remaining claim is then at
+      // most its ask and stays backed by what is left: sum(asks) - count <= stock - count.
       for (auto& s : instances_)
         s.claim = std::min(s.claim, int128{s.ask} * one_unit);
       self.claim = 0;

@@ -34,15 +34,19 @@
 //   weight (latest ask), each claim capped at ask + 1 unit; what a capped instance cannot take goes
 //   round again to the others (water-filling). The request is granted the whole units of its own
 //   claim, at most its ask. Rounding dust is never lost: it stays unclaimed stock and is divided
-//   again at the next request. Claims never add up to more than the stock they were carved from.
+//   again at the next request. Claims never add up to more than the stock: when a newcomer arrives,
+//   or the stock shrank below the claims by other means than our grants, all claims are dropped and
+//   the stock present is divided afresh by weight. Under plenty the carried fractions of the others
+//   give way if needed, so that the ask is granted in full.
 //   Why claims and not "cumulative grants G_i per scarcity episode, target = pool * d_i / D - G_i":
 //   that scheme re-weights the whole episode by the *latest* asks, so an instance whose ask drops
 //   and later rises again (or a newcomer mid-episode) is owed the whole backlog and starves the
 //   others for as long. A claim only ever covers stock that exists now.
 //   Trade-off: claims reserve stock for instances that asked recently, including ones just served
-//   in full, because under steady demand they ask again next second. So when stock only just
-//   covers a round of asks, a late asker may get part now and the rest at its next request; and
-//   an instance that went quiet keeps up to its ask reserved until the window runs out.
+//   in full, because under steady demand they ask again next second. So at a cold start, when
+//   stock only just covers the first round of asks, the last askers may get part now and the rest
+//   at their next request (from then on the same supply serves everybody in full); and an
+//   instance that went quiet keeps up to its ask + 1 reserved until the window runs out.
 //   Limits: under scarcity an ask above 2^40 units counts as 2^40 (weight and claim cap) so that the
 //   fixed-point products fit 128 bits; under plenty it is granted in full as usual.
 //   Cost: O(active instances) per request, times the passes of a division (one, plus one per

@@ -12,6 +12,7 @@
 #include "actors/allow_list.hpp"
 #include "actors/instance_owners.hpp"
 #include "actors/jobs.hpp"
+#include "actors/metrics.hpp"
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
 
@@ -33,6 +34,9 @@ constexpr std::uint64_t allow_list_check_ms = 1000;
 /// A slave's traffic is reported to the registry at most this often.
 constexpr std::uint64_t seen_report_ms = 1000;
 constexpr int socket_hwm = 100000;
+/// ZeroMQ I/O threads: they do the CURVE encryption, which for the bus is per subscriber (a
+/// signal frame fanned out to 100 subscribers is encrypted 100 times); two share that load.
+constexpr int zmq_io_threads = 2;
 
 std::string portless(const std::string& endpoint) {
   // "tcp://host:0" asks ZeroMQ for an ephemeral port, which it spells "tcp://host:*".
@@ -68,7 +72,7 @@ struct gateway::impl {
   outbox& out;
   instance_owners& owners;
   gateway_peers peers;
-  zmq::context_t ctx{1};
+  zmq::context_t ctx{zmq_io_threads};
   zmq::socket_t router{ctx, zmq::socket_type::router};
   zmq::socket_t bus{ctx, zmq::socket_type::xpub};
   zmq::socket_t zap{ctx, zmq::socket_type::rep};
@@ -83,6 +87,7 @@ struct gateway::impl {
   export_jobs exports;
   request_jobs requests;
   confirm_jobs confirms;
+  signal_frames signals;
 
   impl(gateway_config c, outbox& o, instance_owners& ow, gateway_peers p) : cfg(std::move(c)), out(o), owners(ow), peers(std::move(p)) {}
 
@@ -117,6 +122,8 @@ struct gateway::impl {
   }
 
   void reply_error(const std::string& rid, std::uint64_t id, error_code code, std::string why, std::string field = {}) {
+    if (cfg.counters)
+      metrics::bump(&cfg.counters->gateway_errors);
     send_reply(rid, id, wire::make_error(code, std::move(why), std::move(field)));
   }
 
@@ -158,6 +165,10 @@ struct gateway::impl {
         std::string_view topic(p + 1, m.size() - 1);
         if (std::string_view(wire::topic_inventory).substr(0, topic.size()) == topic)
           caf::anon_send(peers.storage, publish_full_atom::value);
+        // A subscription covering signal topics: the bus republishes the current frames.
+        auto signal_prefix = wire::topic_signal_prefix;
+        if (peers.signal_bus && (signal_prefix.substr(0, topic.size()) == topic || topic.substr(0, signal_prefix.size()) == signal_prefix))
+          caf::anon_send(peers.signal_bus, sig_snap_atom::value, std::string(topic));
       }
     }
   }
@@ -165,9 +176,11 @@ struct gateway::impl {
   /// Who sent this frame, and what may they do? Empty name: refused.
   peer identify(const std::string& rid, zmq::message_t& payload) {
     if (cfg.insecure) {
+      // The name from hello, else the routing id a client may set to its name (a slave does, so
+      // that it keeps its identity across a master restart), else "anonymous".
       auto it = insecure_names.find(rid);
-      peer p{it == insecure_names.end() ? "anonymous" : it->second, true, true, true};
-      return p;
+      std::string name = it != insecure_names.end() ? it->second : wire::check_label(rid).empty() ? rid : "anonymous";
+      return peer{name, true, true, true};
     }
     const char* user = zmq_msg_gets(payload.handle(), "User-Id");
     if (!user)
@@ -202,12 +215,16 @@ struct gateway::impl {
   }
 
   void handle_frame(const std::string& rid, zmq::message_t& payload) {
+    if (payload.size() > wire::max_request_bytes && cfg.counters)
+      metrics::bump(&cfg.counters->bad_frames);
     if (payload.size() > wire::max_request_bytes)
       return reply_error(rid, 0, error_code::invalid, "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
     auto dec = wire::decode(payload.to_string_view());
     auto who = identify(rid, payload);
     if (who.name.empty())
       return reply_error(rid, dec.id, error_code::unauthorized, "unknown or revoked client");
+    if (cfg.counters)
+      metrics::bump(dec.ok ? &cfg.counters->messages_received[dec.value.body.index()] : &cfg.counters->bad_frames);
     if (!dec.ok) {
       spdlog::warn("gateway: bad frame from '{}': {}", who.name, dec.err.to_string());
       return reply_error(rid, dec.id, dec.err.code, dec.err.message, dec.err.field);
@@ -269,7 +286,12 @@ struct gateway::impl {
           if (!who.publisher)
             return refuse();
           m.source = m.source.empty() ? who.name : who.name + "/" + m.source;
-          out.publish(std::string(wire::topic_signal_prefix) + m.channel, wire::encode({0, m}));
+          if (peers.signal_bus)
+            signals.push_back(std::move(m)); // the bus orders, stores and publishes it
+          else
+            out.publish(std::string(wire::topic_signal_prefix) + m.channel, wire::encode({0, m}));
+          if (cfg.counters)
+            metrics::bump(&cfg.counters->signal_frames);
           send_reply(rid, id, wire::ok{});
         } else if constexpr (std::is_same_v<T, wire::slaves_query>) {
           caf::anon_send(peers.registry, query_atom::value, query_job{to, std::move(m)});
@@ -289,9 +311,12 @@ struct gateway::impl {
       caf::anon_send(peers.storage, confirm_atom::value, std::move(confirms));
     if (!requests.empty())
       caf::anon_send(peers.demand, request_atom::value, std::move(requests));
+    if (!signals.empty())
+      caf::anon_send(peers.signal_bus, signal_atom::value, std::move(signals));
     exports = {};
     confirms = {};
     requests = {};
+    signals = {};
   }
 
   void drain_router() {
@@ -348,10 +373,12 @@ std::string gateway::start() {
     for (auto* s : {&g.router, &g.bus, &g.zap})
       s->set(zmq::sockopt::linger, 0);
     g.router.set(zmq::sockopt::router_mandatory, 1);
+    g.router.set(zmq::sockopt::router_handover, 1); // a restarted client takes over its routing id
     g.router.set(zmq::sockopt::maxmsgsize, zmq_max_message);
     g.router.set(zmq::sockopt::rcvhwm, socket_hwm);
     g.router.set(zmq::sockopt::sndhwm, socket_hwm);
     g.bus.set(zmq::sockopt::sndhwm, socket_hwm);
+    g.bus.set(zmq::sockopt::xpub_verbose, 1); // every subscription, not just the first: each new subscriber gets its snapshot
     g.bus.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});
     if (!g.cfg.insecure) {
       g.zap.bind("inproc://zeromq.zap.01");

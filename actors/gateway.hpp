@@ -25,6 +25,7 @@ namespace clusterio {
 
 class outbox;
 class instance_owners;
+struct metrics;
 
 struct gateway_config {
   std::string control_endpoint = "tcp://*:7100";
@@ -33,10 +34,12 @@ struct gateway_config {
   key_pair master_keys;          ///< CURVE server keys (unused when insecure)
   std::string db_path;           ///< where the allow-list lives
   std::uint32_t heartbeat_ms = 5000;
+  metrics* counters = nullptr;   ///< message and error counters for /metrics; may be null
 };
 
 struct gateway_peers {
   caf::actor storage, demand, registry;
+  caf::actor signal_bus; ///< optional: without it, signal frames are published as they come
 };
 
 class gateway {

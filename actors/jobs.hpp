@@ -10,6 +10,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/signal_bus.hpp"
 #include "messages/message.hpp"
 
 namespace clusterio {
@@ -52,6 +53,8 @@ using export_jobs = std::vector<export_job>;
 using request_jobs = std::vector<request_job>;
 using reserve_jobs = std::vector<reserve_job>;
 using confirm_jobs = std::vector<confirm_job>;
+/// Signal frames accepted by the gateway in one sweep, in arrival order, `source` set.
+using signal_frames = std::vector<wire::signal_frame>;
 
 // Atom texts are project-unique (atoms with the same text are the same type).
 using export_atom = caf::atom_constant<caf::atom("cl_export")>;
@@ -70,6 +73,11 @@ using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
 using snapshot_atom = caf::atom_constant<caf::atom("cl_snap")>;
 using publish_full_atom = caf::atom_constant<caf::atom("cl_pubfull")>;
 using subscribe_levels_atom = caf::atom_constant<caf::atom("cl_sublev")>;
+// The signal bus (signal_bus.hpp).
+using signal_atom = caf::atom_constant<caf::atom("cl_signal")>;
+using sig_snap_atom = caf::atom_constant<caf::atom("cl_sigsnap")>;
+using sig_flush_atom = caf::atom_constant<caf::atom("cl_sigflsh")>;
+using sig_stats_atom = caf::atom_constant<caf::atom("cl_sigstat")>;
 
 } // namespace clusterio
 
@@ -83,3 +91,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::query_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::item_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::heartbeat)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::registered)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_frames)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_bus_stats)

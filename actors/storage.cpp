@@ -12,7 +12,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/jobs.hpp"
+#include "actors/metrics.hpp"
 #include "actors/storage_db.hpp"
+#include "actors/web_jobs.hpp"
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
 
@@ -25,6 +27,11 @@ using wire::error_code;
 /// Statistics are durable to within this interval (a kill -9 may lose the last second of them;
 /// never a transfer).
 constexpr std::uint64_t stats_flush_ms = 1000;
+/// Per-minute statistics are kept this long (the web's graphs show 24 h at full resolution);
+/// older ones are summed into hourly rows.
+constexpr std::uint64_t stats_minute_retention = 48 * 60;
+/// How often the compaction runs (it moves at most a minute's rows, except after a long stop).
+constexpr std::uint64_t stats_compact_ms = 60000;
 
 struct instance_batches {
   std::uint64_t pruned_below = 0;
@@ -57,6 +64,7 @@ struct storage_state {
   std::unordered_set<std::string> changed_for_bus;
   std::map<std::tuple<std::uint64_t, std::uint64_t, std::string>, stat_delta> stats;
   std::uint64_t last_stats_flush = 0;
+  std::uint64_t last_compaction = 0;
 
   caf::actor levels_subscriber;
 
@@ -111,6 +119,7 @@ void reply(storage_actor* self, const route& to, wire::message m) {
 }
 
 void reply_error(storage_actor* self, const route& to, error_code code, std::string why, std::string field = {}) {
+  metrics::bump(self->state.cfg.counters ? &self->state.cfg.counters->storage_errors : nullptr);
   reply(self, to, wire::make_error(code, std::move(why), std::move(field)));
 }
 
@@ -171,6 +180,11 @@ void apply_export(storage_actor* self, export_job& job) {
       st.add_stat(m.instance_id, it.name, it.count, 0);
     }
     inst.applied.insert(m.batch);
+    if (auto* c = st.cfg.counters) {
+      metrics::bump(&c->export_batches);
+      for (auto& it : m.items)
+        metrics::bump(&c->exported_units, static_cast<std::uint64_t>(it.count));
+    }
     inst.max_batch = std::max(inst.max_batch, m.batch);
     st.pending.batches_added.emplace_back(m.instance_id, m.batch);
     st.dirty_states.insert(m.instance_id);
@@ -181,6 +195,8 @@ void apply_export(storage_actor* self, export_job& job) {
     inst.pruned_below = m.floor;
     st.dirty_states.insert(m.instance_id);
   }
+  if (duplicate && st.cfg.counters)
+    metrics::bump(&st.cfg.counters->duplicate_batches);
   reply(self, job.to, wire::export_ack{m.instance_id, m.batch, duplicate});
 }
 
@@ -199,6 +215,10 @@ void apply_reserve(storage_actor* self, reserve_job& job) {
     st.pending.next_grant_id = st.next_grant_id;
     st.add_stat(job.instance_id, want.name, 0, amount);
     out.grants.push_back({r.grant_id, r.name, r.count});
+    if (auto* c = st.cfg.counters) {
+      metrics::bump(&c->grants);
+      metrics::bump(&c->granted_units, static_cast<std::uint64_t>(amount));
+    }
   }
   reply(self, job.to, std::move(out));
 }
@@ -220,6 +240,8 @@ void apply_confirm(storage_actor* self, confirm_job& job) {
     if (give_back) {
       st.set_level(it->second.name, st.level(it->second.name) + it->second.count);
       st.add_stat(m.instance_id, it->second.name, 0, -it->second.count);
+      if (auto* c = st.cfg.counters)
+        metrics::bump(&c->returned_units, static_cast<std::uint64_t>(it->second.count));
     }
     st.remove_grant(id);
     ack.released.push_back(id);
@@ -237,6 +259,8 @@ void drop_instance(storage_actor* self, const route& to, std::uint64_t instance_
   for (auto id : ids) {
     auto& r = st.grants[id];
     st.set_level(r.name, st.level(r.name) + r.count);
+    if (auto* c = st.cfg.counters)
+      metrics::bump(&c->returned_units, static_cast<std::uint64_t>(r.count));
     st.remove_grant(id);
   }
   st.grants_of.erase(instance_id);
@@ -305,6 +329,71 @@ void answer_query(storage_actor* self, query_job& job) {
     job.msg);
 }
 
+/// The storage as the web page shows it: levels plus transfers over the last minutes.
+web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
+  auto& st = self->state;
+  // The unflushed seconds of statistics belong in the rate; flushing only moves them into the
+  // next commit, which follows at once (as stats_query does).
+  flush_stats(self);
+  commit(self);
+  web_storage_view v;
+  v.rate_minutes = std::clamp<std::uint64_t>(rate_minutes, 1, stats_minute_retention);
+  v.failed = !st.latched.empty();
+  v.failure = st.latched;
+  std::unordered_map<std::string, web_item> by_name;
+  for (auto& [name, count] : st.counts)
+    by_name[name] = web_item{name, count, 0, 0};
+  std::vector<storage_db::rate_row> rows;
+  // The current minute is partial: a window of N minutes is the N-1 full ones plus this one.
+  auto why = st.db->query_rates(epoch_ms() / 60000 - v.rate_minutes + 1, rows);
+  if (!why.empty())
+    spdlog::warn("storage: web rates unavailable: {}", why);
+  for (auto& r : rows) {
+    auto& item = by_name[r.name];
+    item.name = r.name;
+    item.exported = r.exported;
+    item.imported = r.imported;
+  }
+  v.items.reserve(by_name.size());
+  for (auto& [name, item] : by_name)
+    v.items.push_back(std::move(item));
+  std::sort(v.items.begin(), v.items.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  v.reservations = st.grants.size();
+  for (auto& [id, r] : st.grants)
+    v.reserved_units += r.count;
+  return v;
+}
+
+web_series stats_series(storage_actor* self, const web_stats_query& q) {
+  auto& st = self->state;
+  flush_stats(self);
+  commit(self);
+  web_series out;
+  auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, 366 * 24 * 60);
+  out.bucket_minutes = minutes <= stats_minute_retention ? 1 : 60;
+  std::vector<storage_db::series_row> rows;
+  auto since = epoch_ms() / 60000 - minutes + 1;
+  out.error = st.db->query_series(q.item, q.instance_id, since, out.bucket_minutes, rows);
+  out.points.reserve(rows.size());
+  for (auto& r : rows)
+    out.points.push_back({r.minute, r.instance_id, r.exported, r.imported});
+  return out;
+}
+
+void compact_stats(storage_actor* self) {
+  auto& st = self->state;
+  st.last_compaction = mono_ms();
+  // Only whole hours move, so an hourly row is never split between two compactions' outputs
+  // (the upsert would add them up correctly anyway).
+  auto keep_from = epoch_ms() / 60000 - stats_minute_retention;
+  keep_from -= keep_from % 60;
+  commit(self); // compaction runs in its own transaction
+  if (!st.latched.empty())
+    return;
+  if (auto why = st.db->compact_stats(keep_from); !why.empty())
+    spdlog::warn("storage: {}", why); // statistics only: retried next minute, transfers unaffected
+}
+
 void publish_changes(storage_actor* self, bool full) {
   auto& st = self->state;
   if (!full && st.changed_for_bus.empty())
@@ -342,6 +431,14 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
   st.next_grant_id = snap->next_grant_id;
   st.last_stats_flush = mono_ms();
   self->delayed_send(self, std::chrono::milliseconds(cfg.inventory_interval_ms), tick_atom::value);
+  // A clean stop writes the last second of statistics too (the web's graphs survive restarts).
+  // An exit handler, not attach_functor: the state is gone when attached functors run.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!self->state.stats.empty())
+      flush_stats(self);
+    commit(self);
+    self->quit(msg.reason);
+  });
   auto refuse = [self](const route& to) {
     reply_error(self, to, error_code::unavailable, "storage failed: " + self->state.latched);
   };
@@ -381,12 +478,16 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
       publish_changes(self, true);
     },
     [self](commit_atom) { commit(self); },
+    [self](web_storage_atom, std::uint64_t rate_minutes) { return storage_view(self, rate_minutes); },
+    [self](web_stats_atom, const web_stats_query& q) { return stats_series(self, q); },
     [self](tick_atom) {
       auto& st = self->state;
       if (mono_ms() - st.last_stats_flush >= stats_flush_ms && !st.stats.empty())
         flush_stats(self);
       commit(self); // publish only committed levels
       publish_changes(self, false);
+      if (mono_ms() - st.last_compaction >= stats_compact_ms)
+        compact_stats(self);
       self->delayed_send(self, std::chrono::milliseconds(st.cfg.inventory_interval_ms), tick_atom::value);
     },
   };

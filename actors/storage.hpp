@@ -11,6 +11,9 @@
 //   (drop_instance_atom, route, id)     from registry: return the instance's reservations
 //   (subscribe_levels_atom)             sender (demand) gets (levels_atom, item_list) updates
 //   (publish_full_atom)                 publish the full inventory on the bus
+//   (web_storage_atom, rate_minutes) -> web_storage_view    read-only, for the web (web_jobs.hpp)
+//   (web_stats_atom, web_stats_query) -> web_series         read-only, for the web
+// Once a minute it moves per-minute statistics older than 48 h into hourly rows.
 //
 // Invariants: a count is never negative and never above max_stock; every reply is sent only
 // after the state it reveals is committed to SQLite (group commit: one transaction per burst
@@ -27,11 +30,13 @@
 namespace clusterio {
 
 class outbox;
+struct metrics;
 
 struct storage_config {
   std::string db_path;
   bool full_sync = true;                     ///< fsync each commit (survives power loss)
   std::uint64_t inventory_interval_ms = 500; ///< how often changed levels go on the bus
+  metrics* counters = nullptr;               ///< transfer counters for /metrics; may be null
 };
 
 /// Opens the database and spawns the actor. Returns an invalid handle and sets `why` on failure.

@@ -14,6 +14,8 @@ CREATE TABLE IF NOT EXISTS grants(grant_id INTEGER PRIMARY KEY, instance_id INTE
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stats(minute INTEGER NOT NULL, instance_id INTEGER NOT NULL, name TEXT NOT NULL,
   exported INTEGER NOT NULL, imported INTEGER NOT NULL, PRIMARY KEY(minute, instance_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stats_hourly(minute INTEGER NOT NULL, instance_id INTEGER NOT NULL, name TEXT NOT NULL,
+  exported INTEGER NOT NULL, imported INTEGER NOT NULL, PRIMARY KEY(minute, instance_id, name)) WITHOUT ROWID;
 )sql";
 } // namespace
 
@@ -149,6 +151,56 @@ std::string storage_db::query_stats(const std::string& name, std::uint64_t insta
   while (q.step())
     out.push_back({static_cast<std::uint64_t>(q.int64(0)), q.int64(1), q.int64(2)});
   return q.error();
+}
+
+std::string storage_db::query_rates(std::uint64_t since_minute, std::vector<rate_row>& out) {
+  auto q = db_->prepare("SELECT name, SUM(exported), SUM(imported) FROM stats WHERE minute >= ?1 GROUP BY name");
+  q.bind(1, static_cast<std::int64_t>(since_minute));
+  while (q.step())
+    out.push_back({q.text(0), q.int64(1), q.int64(2)});
+  return q.error();
+}
+
+std::string storage_db::query_series(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
+                                     std::uint64_t bucket_minutes, std::vector<series_row>& out) {
+  // Minute rows and (older) hourly rows, bucketed alike; a bucket may hold both kinds while the
+  // compaction boundary passes through it.
+  auto q = db_->prepare(
+    "SELECT b, instance_id, SUM(e), SUM(i) FROM ("
+    " SELECT minute - minute % ?4 AS b, instance_id, exported AS e, imported AS i FROM stats"
+    "  WHERE minute >= ?1 AND (?2 = '' OR name = ?2) AND (?3 = 0 OR instance_id = ?3)"
+    " UNION ALL"
+    " SELECT minute - minute % ?4 AS b, instance_id, exported AS e, imported AS i FROM stats_hourly"
+    "  WHERE minute >= ?1 - 59 AND (?2 = '' OR name = ?2) AND (?3 = 0 OR instance_id = ?3))"
+    " GROUP BY b, instance_id ORDER BY b, instance_id");
+  q.bind(1, static_cast<std::int64_t>(since_minute))
+    .bind(2, name)
+    .bind(3, static_cast<std::int64_t>(instance_id))
+    .bind(4, static_cast<std::int64_t>(bucket_minutes == 0 ? 1 : bucket_minutes));
+  while (q.step())
+    out.push_back({static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)), q.int64(2), q.int64(3)});
+  return q.error();
+}
+
+std::string storage_db::compact_stats(std::uint64_t before_minute) {
+  if (auto why = db_->exec("BEGIN IMMEDIATE"); !why.empty())
+    return why;
+  auto move = db_->prepare(
+    "INSERT INTO stats_hourly(minute,instance_id,name,exported,imported) "
+    "SELECT minute - minute % 60, instance_id, name, SUM(exported), SUM(imported) FROM stats WHERE minute < ?1 "
+    "GROUP BY minute - minute % 60, instance_id, name "
+    "ON CONFLICT(minute,instance_id,name) DO UPDATE SET exported=exported+excluded.exported, "
+    "imported=imported+excluded.imported");
+  auto why = move.bind(1, static_cast<std::int64_t>(before_minute)).run();
+  if (why.empty()) {
+    auto del = db_->prepare("DELETE FROM stats WHERE minute < ?1");
+    why = del.bind(1, static_cast<std::int64_t>(before_minute)).run();
+  }
+  if (!why.empty()) {
+    db_->exec("ROLLBACK");
+    return "compacting statistics: " + why;
+  }
+  return db_->exec("COMMIT");
 }
 
 } // namespace clusterio

@@ -11,6 +11,9 @@
 //   grants(grant_id PK, instance_id, name, count > 0, reclaim)   reservations
 //   meta(key PK, value)                            'next_grant_id'
 //   stats(minute, instance_id, name) PK, exported, imported      per-minute transfers
+//   stats_hourly(minute, instance_id, name) PK, exported, imported
+//       the same, one row per hour (minute = the hour's first minute), for rows older than the
+//       per-minute retention (compact_stats)
 
 #include <cstdint>
 #include <memory>
@@ -88,6 +91,26 @@ public:
     std::int64_t exported, imported;
   };
   std::string query_stats(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute, std::vector<stat_row>& out);
+
+  /// Units exported and imported per item since `since_minute` (per-minute rows only).
+  struct rate_row {
+    std::string name;
+    std::int64_t exported, imported;
+  };
+  std::string query_rates(std::uint64_t since_minute, std::vector<rate_row>& out);
+
+  /// Transfers per (bucket, instance) since `since_minute`, oldest first, from the per-minute and
+  /// the hourly rows. `name` "" and `instance_id` 0 mean "all"; `bucket_minutes` is 1 or 60.
+  struct series_row {
+    std::uint64_t minute, instance_id;
+    std::int64_t exported, imported;
+  };
+  std::string query_series(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
+                           std::uint64_t bucket_minutes, std::vector<series_row>& out);
+
+  /// Downsampling: moves the per-minute rows older than `before_minute` into hourly rows, in one
+  /// transaction. Returns "" or the error (then nothing changed).
+  std::string compact_stats(std::uint64_t before_minute);
 
 private:
   explicit storage_db(std::unique_ptr<sql::database> db) : db_(std::move(db)) {}

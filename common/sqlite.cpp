@@ -1,5 +1,8 @@
 #include "common/sqlite.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 namespace clusterio::sql {
@@ -78,7 +81,14 @@ std::unique_ptr<database> database::open(const std::string& path, bool full_sync
   }
   std::unique_ptr<database> out(new database(db));
   sqlite3_busy_timeout(db, 5000);
-  why = out->exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") + ";");
+  // Switching to WAL needs a moment alone with the file, and SQLite does not wait for it through
+  // the busy handler: when another process opens the database at the same time, try again.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    why = out->exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") + ";");
+    if (why.find("locked") == std::string::npos && why.find("busy") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   if (!why.empty()) {
     why = path + ": " + why;
     return nullptr;

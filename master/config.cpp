@@ -20,7 +20,10 @@ nlohmann::json to_json(const master_config& c) {
           {"heartbeat_ms", c.heartbeat_ms},
           {"durability", c.durability},
           {"inventory_interval_ms", c.inventory_interval_ms},
-          {"log_level", c.log_level}};
+          {"signal_source_timeout_ms", c.signal_source_timeout_ms},
+          {"log_level", c.log_level},
+          {"webui_dir", c.webui_dir},
+          {"admin_token", c.admin_token}};
 }
 
 } // namespace
@@ -44,6 +47,8 @@ std::string master_config::validate() const {
     return "instance_timeout_ms must be at least heartbeat_ms";
   if (inventory_interval_ms < 10 || inventory_interval_ms > 1000)
     return "inventory_interval_ms must be 10..1000 (the bus promises an update at least once a second)";
+  if (signal_source_timeout_ms < 100 || signal_source_timeout_ms > 3600000)
+    return "signal_source_timeout_ms must be 100..3600000";
   if (demand_window_ms < 100)
     return "demand_window_ms must be at least 100";
   for (auto* l : {"trace", "debug", "info", "warn", "error"})
@@ -80,7 +85,10 @@ std::string load_master_config(const std::string& path, master_config& out) {
     get("heartbeat_ms", out.heartbeat_ms);
     get("durability", out.durability);
     get("inventory_interval_ms", out.inventory_interval_ms);
+    get("signal_source_timeout_ms", out.signal_source_timeout_ms);
     get("log_level", out.log_level);
+    get("webui_dir", out.webui_dir);
+    get("admin_token", out.admin_token);
   } catch (const std::exception& e) {
     return path + ": " + e.what();
   }

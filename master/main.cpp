@@ -11,8 +11,11 @@
 #include "actors/allow_list.hpp"
 #include "actors/demand.hpp"
 #include "actors/gateway.hpp"
+#include "actors/http.hpp"
+#include "actors/metrics.hpp"
 #include "actors/instance_owners.hpp"
 #include "actors/registry.hpp"
+#include "actors/signal_bus.hpp"
 #include "actors/storage.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
@@ -67,7 +70,8 @@ int run(const std::string& data_dir, master_config cfg) {
   instance_owners owners;
   auto db_path = data_dir + "/master.db";
 
-  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms}, out, why);
+  metrics counters; // bumped by the gateway and storage, read by /metrics
+  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms, &counters}, out, why);
   if (!storage)
     return fail(why);
   auto demand = spawn_demand(sys, policy, demand::policy_config{cfg.demand_window_ms}, storage);
@@ -83,23 +87,43 @@ int run(const std::string& data_dir, master_config cfg) {
   gw_cfg.master_keys = keys;
   gw_cfg.db_path = db_path;
   gw_cfg.heartbeat_ms = cfg.heartbeat_ms;
-  gateway gw(gw_cfg, out, owners, {storage, demand, registry});
+  gw_cfg.counters = &counters;
+  signal_bus_config bus_cfg;
+  bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
+  auto signal_bus = spawn_signal_bus(sys, bus_cfg, out);
+  gateway gw(gw_cfg, out, owners, {storage, demand, registry, signal_bus});
   auto stop_actors = [&] {
-    for (auto& a : {registry, demand, storage})
+    for (auto& a : {signal_bus, registry, demand, storage})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
   if (auto err = gw.start(); !err.empty()) {
     stop_actors();
     return fail(err);
   }
-  spdlog::info("master ready: control port {}, bus port {}, policy {}, durability {}{}", gw.control_port(), gw.bus_port(), cfg.policy,
-               cfg.durability, cfg.insecure ? ", INSECURE" : "");
+  if (cfg.admin_token.empty()) {
+    auto token = load_or_create_admin_token(data_dir, why);
+    if (!token) {
+      gw.stop();
+      stop_actors();
+      return fail(why);
+    }
+    cfg.admin_token = *token;
+  }
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {storage, registry}, counters, out);
+  if (auto err = web.start(); !err.empty()) {
+    gw.stop();
+    stop_actors();
+    return fail(err);
+  }
+  spdlog::info("master ready: control port {}, bus port {}, http port {}, policy {}, durability {}{}", gw.control_port(), gw.bus_port(),
+               web.port(), cfg.policy, cfg.durability, cfg.insecure ? ", INSECURE" : "");
   if (!cfg.insecure)
     spdlog::info("master public key: {}", keys.public_key);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("master: received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  web.stop();
   gw.stop();
   stop_actors();
   sys.await_all_actors_done();
@@ -148,6 +172,8 @@ int main(int argc, char** argv) {
   auto* o_durability = run_cmd->add_option("--durability", cfg.durability, "full (fsync) or process (survive kill -9 only)");
   auto* o_insecure = run_cmd->add_flag("--insecure", cfg.insecure, "No CURVE: local demo only");
   auto* o_log = run_cmd->add_option("--log-level", cfg.log_level, "trace, debug, info, warn or error");
+  auto* o_http = run_cmd->add_option("--http-port", cfg.http_port, "Web interface and /metrics port (0: ephemeral)");
+  auto* o_webui = run_cmd->add_option("--webui", cfg.webui_dir, "Folder with the web page (default: the source tree's webui/)");
 
   auto* keygen_cmd = app.add_subcommand("keygen", "Create the master's key pair (or print its public key)");
   keygen_cmd->add_option("--data", data_dir, "Data directory")->required();
@@ -193,6 +219,8 @@ int main(int argc, char** argv) {
       if (o_durability->count()) cfg.durability = flags.durability;
       if (o_insecure->count()) cfg.insecure = true;
       if (o_log->count()) cfg.log_level = flags.log_level;
+      if (o_http->count()) cfg.http_port = flags.http_port;
+      if (o_webui->count()) cfg.webui_dir = flags.webui_dir;
     }
     if (auto bad = cfg.validate(); !bad.empty())
       return fail(bad);

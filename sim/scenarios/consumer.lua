@@ -12,14 +12,22 @@ script.on_init(function()
   storage.tank.fluidbox.set_filter(1, { name = "water" })
 end)
 
+-- storage.consumed counts what this world ever used, per name, so tests can check conservation;
+-- `storage.halt = true` (over RCON) stops consumption.
 script.on_event(defines.events.on_tick, function(event)
-  if event.tick % 60 ~= 0 then return end
+  if event.tick % 60 ~= 0 or storage.halt then return end
+  storage.consumed = storage.consumed or {}
   for _, c in ipairs(storage.chests) do
-    if c.valid then c.get_inventory(defines.inventory.chest).remove({ name = "iron-plate", count = 25 }) end
+    if c.valid then
+      local n = c.get_inventory(defines.inventory.chest).remove({ name = "iron-plate", count = 25 })
+      storage.consumed["iron-plate"] = (storage.consumed["iron-plate"] or 0) + n
+    end
   end
   local t = storage.tank
   if t.valid and t.fluidbox[1] then
     local f = t.fluidbox[1]
-    t.fluidbox[1] = { name = f.name, amount = math.max(0, f.amount - 25) }
+    local used = math.min(25, f.amount)
+    t.fluidbox[1] = { name = f.name, amount = f.amount - used }
+    storage.consumed[f.name] = (storage.consumed[f.name] or 0) + used
   end
 end)

@@ -13,18 +13,23 @@ script.on_init(function()
   end
 end)
 
+-- storage.produced counts what this world ever made, per name, so tests can check conservation;
+-- `storage.halt = true` (over RCON) stops production.
 script.on_event(defines.events.on_tick, function(event)
-  if event.tick % 60 ~= 0 then return end
+  if event.tick % 60 ~= 0 or storage.halt then return end
+  storage.produced = storage.produced or {}
   -- Once a second: spread the per-second amounts over the chests and tanks.
   for i, c in ipairs(storage.chests) do
     if c.valid then
-      c.get_inventory(defines.inventory.chest).insert({ name = "iron-plate", count = PLATES_PER_SECOND / #storage.chests })
+      local n = c.get_inventory(defines.inventory.chest).insert({ name = "iron-plate", count = PLATES_PER_SECOND / #storage.chests })
+      storage.produced["iron-plate"] = (storage.produced["iron-plate"] or 0) + n
     end
   end
   for _, t in ipairs(storage.tanks) do
     if t.valid then
       local f = t.fluidbox[1]
       t.fluidbox[1] = { name = "water", amount = (f and f.amount or 0) + WATER_PER_SECOND / #storage.tanks }
+      storage.produced.water = (storage.produced.water or 0) + WATER_PER_SECOND / #storage.tanks
     end
   end
 end)

@@ -26,10 +26,6 @@ constexpr std::uint64_t round_ms = 1000; // instances ask about once a second
 constexpr double tolerance = 0.05;       // allowed deviation from the expected share
 constexpr std::uint32_t steady_seeds = 6;  // production patterns per steady case (seed 0: constant)
 
-std::string describe(policy_kind kind) {
-  return std::string{to_string(kind)};
-}
-
 // ---- a small cluster: N instances asking once per round in a fixed order --------------------
 
 struct tally {
@@ -91,7 +87,6 @@ public:
   }
 
   const tally& result() const { return tally_; }
-  std::int64_t stock() const { return stock_; }
 
 private:
   void add_stock(std::int64_t units) {
@@ -134,7 +129,7 @@ std::vector<std::size_t> all_of(std::size_t n) {
 struct steady_case {
   const char* name;
   std::vector<std::int64_t> asks; ///< per instance, the same every round
-  std::int64_t production;        ///< mean units per round, well below the sum of the asks
+  std::int64_t production;        ///< mean units per round, below the sum of the asks
   bool spread;                    ///< production in slices before each request, else at round start
   int longest_wait;               ///< fair: most rounds any instance may go without a grant
 };
@@ -199,7 +194,7 @@ TEST_CASE("every policy: random scenarios never over-grant", "[demand][property]
   auto kind = GENERATE(policy_kind::fair, policy_kind::first_come, policy_kind::dole);
   constexpr std::uint32_t scenarios = 3000;
   const std::uint64_t windows[] = {500, 1000, 5000, 20000};
-  std::uint32_t failed = 0;
+  std::uint32_t failed = 0; // stop after a few failing scenarios: the first ones tell the story
   for (std::uint32_t seed = 1; seed <= scenarios && failed < 3; ++seed) {
     std::mt19937 rng(seed);
     auto pick = [&rng](std::int64_t lo, std::int64_t hi) {
@@ -282,7 +277,7 @@ TEST_CASE("every policy: random scenarios never over-grant", "[demand][property]
         latest.erase(gone);
       }
     }
-    INFO(describe(kind) << " scenario seed " << seed << ": " << instances << " instances, " << rounds
+    INFO(to_string(kind) << " scenario seed " << seed << ": " << instances << " instances, " << rounds
                         << " rounds, window " << config.demand_window_ms << "ms" << (huge ? ", huge" : ""));
     CHECK(violation == std::string{});
     failed += violation.empty() ? 0 : 1;

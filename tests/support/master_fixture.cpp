@@ -11,20 +11,23 @@ namespace clusterio::test {
 std::string exe(const std::string& relative) { return build_dir() + "/" + relative; }
 
 master_fixture::master_fixture(bool insecure, std::string extra_config)
-  : insecure_(insecure), data_(temp_dir("clusterio-master")), control_port_(free_port()), bus_port_(free_port()) {
+  : insecure_(insecure), data_(temp_dir("clusterio-master")), control_port_(free_port()), bus_port_(free_port()),
+    http_port_(free_port()) {
   config_path_ = data_ + "/master.json";
   std::ofstream cfg(config_path_);
-  cfg << "{\"bind\":\"127.0.0.1\",\"control_port\":" << control_port_ << ",\"bus_port\":" << bus_port_
+  cfg << "{\"bind\":\"127.0.0.1\",\"control_port\":" << control_port_ << ",\"bus_port\":" << bus_port_ << ",\"http_port\":" << http_port_
       << ",\"insecure\":" << (insecure ? "true" : "false") << (extra_config.empty() ? "" : "," + extra_config) << "}";
 }
 
 void master_fixture::start() {
-  proc_ = std::make_unique<child_process>(
-    std::vector<std::string>{exe("master/clusterio-master"), "run", "--data", data_, "--config", config_path_}, data_ + "/master.log");
-  // Ready when it answers a hello (as a test admin in secure mode).
+  // Ready when it answers a hello (as a test admin in secure mode). The probe's credential is
+  // made before the master starts: two processes opening a fresh database at once can fail
+  // with "database is locked" (switching it to WAL does not wait for the busy timeout).
   std::optional<credential> cred;
   if (!insecure_)
     cred = add_client("fixture-probe", "admin");
+  proc_ = std::make_unique<child_process>(
+    std::vector<std::string>{exe("master/clusterio-master"), "run", "--data", data_, "--config", config_path_}, data_ + "/master.log");
   for (int attempt = 0; attempt < 100; ++attempt) {
     if (!proc_->running())
       throw std::runtime_error("master exited during start:\n" + log());

@@ -28,6 +28,9 @@ public:
 
   std::string control_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(control_port_); }
   std::string bus_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(bus_port_); }
+  /// The web interface's base URL, e.g. "http://127.0.0.1:41234".
+  std::string http_url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  int http_port() const { return http_port_; }
   const std::string& data_dir() const { return data_; }
   std::string log() const { return slurp(data_ + "/master.log"); }
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
@@ -36,7 +39,7 @@ private:
   bool insecure_;
   std::string data_;
   std::string config_path_;
-  int control_port_, bus_port_;
+  int control_port_, bus_port_, http_port_;
   std::unique_ptr<child_process> proc_;
 };
 

@@ -100,14 +100,16 @@ std::string temp_dir(const std::string& prefix) {
 std::string build_dir() {
   if (auto* b = std::getenv("CLUSTERIO_BUILD_DIR"))
     return b;
-  // Programs live one level below the build directory (build/tests/..., build/bench/...).
+  // Run by hand: the build directory is the nearest parent of this program with a CMakeCache.
   char self[4096];
   auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
-    return ".";
-  std::string path(self, static_cast<std::size_t>(n));
-  path = path.substr(0, path.rfind('/'));
-  return path.substr(0, path.rfind('/'));
+  std::string path = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string(".");
+  while (path.size() > 1) {
+    path = path.substr(0, path.rfind('/'));
+    if (::access((path + "/CMakeCache.txt").c_str(), F_OK) == 0)
+      return path;
+  }
+  return ".";
 }
 
 std::string source_dir() {

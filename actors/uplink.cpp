@@ -1,0 +1,206 @@
+#include "actors/uplink.hpp"
+
+#include <atomic>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "actors/slave_jobs.hpp"
+#include "common/clock.hpp"
+#include "common/outbox.hpp"
+
+namespace clusterio {
+
+namespace {
+/// Calls in flight at most; more are refused at once ("overloaded"): nothing grows unbounded.
+constexpr std::size_t max_in_flight = 10000;
+/// Frames queued in ZeroMQ towards the master at most.
+constexpr int send_hwm = 10000;
+constexpr auto sweep_interval = std::chrono::milliseconds(200);
+/// While the master does not answer, a hello probes it this often.
+constexpr std::uint64_t probe_interval_ms = 1000;
+} // namespace
+
+/// The socket thread: owns the DEALER and the SUB. Outbound frames and subscriptions come
+/// through an outbox (publish=true items are subscriptions: address = topic prefix).
+class uplink_sockets {
+public:
+  uplink_sockets(const uplink_config& cfg) : cfg_(cfg) {}
+  ~uplink_sockets() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  void start(caf::actor owner) {
+    owner_ = owner;
+    thread_ = std::thread([this] { run(); });
+  }
+  outbox& out() { return out_; }
+
+private:
+  void run() {
+    zmq::context_t ctx(1);
+    zmq::socket_t dealer(ctx, zmq::socket_type::dealer), sub(ctx, zmq::socket_type::sub);
+    for (auto* s : {&dealer, &sub}) {
+      s->set(zmq::sockopt::linger, 0);
+      s->set(zmq::sockopt::reconnect_ivl, 100);
+      s->set(zmq::sockopt::reconnect_ivl_max, 5000); // back off up to 5 s
+      if (cfg_.cred) {
+        s->set(zmq::sockopt::curve_serverkey, cfg_.cred->master_public_key);
+        s->set(zmq::sockopt::curve_publickey, cfg_.cred->keys.public_key);
+        s->set(zmq::sockopt::curve_secretkey, cfg_.cred->keys.secret_key);
+      }
+    }
+    dealer.set(zmq::sockopt::routing_id, cfg_.name); // our identity in insecure mode
+    dealer.set(zmq::sockopt::sndhwm, send_hwm);
+    dealer.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
+    dealer.connect(cfg_.control_endpoint);
+    sub.connect(cfg_.bus_endpoint);
+    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0}};
+    std::vector<outbox::item> pending;
+    while (!stop_) {
+      try {
+        zmq::poll(items, 3, std::chrono::milliseconds(100));
+        zmq::message_t m;
+        for (int n = 0; n < 1000 && dealer.recv(m, zmq::recv_flags::dontwait); ++n) {
+          auto d = wire::decode(m.to_string_view());
+          wire::frame f = d.ok ? d.value : wire::frame{d.id, wire::make_error(d.err)};
+          caf::anon_send(owner_, frame_in_atom::value, std::move(f));
+        }
+        for (int n = 0; n < 1000 && sub.recv(m, zmq::recv_flags::dontwait); ++n) {
+          zmq::message_t body;
+          if (!m.more() || !sub.recv(body))
+            continue;
+          auto d = wire::decode(body.to_string_view());
+          if (d.ok)
+            caf::anon_send(owner_, bus_atom::value, m.to_string(), std::move(d.value));
+        }
+        pending.clear();
+        out_.drain(pending);
+        for (auto& it : pending) {
+          if (it.publish) {
+            sub.set(zmq::sockopt::subscribe, it.address);
+          } else if (!dealer.send(zmq::buffer(it.payload), zmq::send_flags::dontwait)) {
+            // Not connected (immediate) or queue full: the call's timeout answers it.
+            spdlog::debug("uplink: master unreachable; a request was not sent");
+          }
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("uplink: {}", e.what());
+      }
+    }
+  }
+
+  uplink_config cfg_;
+  caf::actor owner_;
+  outbox out_{10000};
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+namespace {
+
+struct pending_call {
+  caf::actor requester;
+  std::uint64_t tag;
+  std::uint64_t deadline_ms;
+};
+
+struct uplink_state {
+  static inline const char* name = "uplink";
+  uplink_config cfg;
+  uplink_sockets* sockets = nullptr;
+  std::uint64_t next_id = 1;
+  std::unordered_map<std::uint64_t, pending_call> calls;
+  std::vector<caf::actor> members;
+  bool up = false;
+  std::uint64_t last_probe_ms = 0;
+};
+
+using uplink_actor = caf::stateful_actor<uplink_state>;
+
+void answer(uplink_actor* self, const pending_call& c, wire::message m) { self->send(c.requester, answer_atom::value, c.tag, std::move(m)); }
+
+caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* sockets) {
+  self->state.cfg = cfg;
+  self->state.sockets = sockets;
+  self->delayed_send(self, sweep_interval, sweep_atom::value);
+  return {
+    [self](call_atom, wire::message& m, std::uint64_t tag) {
+      auto& st = self->state;
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      if (st.calls.size() >= max_in_flight) {
+        self->send(requester, answer_atom::value, tag, wire::message{wire::make_error(wire::error_code::overloaded, "too many calls in flight")});
+        return;
+      }
+      auto id = st.next_id++;
+      st.calls[id] = {requester, tag, mono_ms() + static_cast<std::uint64_t>(st.cfg.call_timeout.count())};
+      st.sockets->out().reply({}, wire::encode({id, std::move(m)}));
+    },
+    [self](frame_in_atom, wire::frame& f) {
+      auto& st = self->state;
+      if (!st.up) {
+        st.up = true;
+        spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
+        for (auto& a : st.members)
+          self->send(a, link_up_atom::value);
+      }
+      auto it = st.calls.find(f.id);
+      if (it == st.calls.end())
+        return; // answered already (timed out); the retry has its own id
+      answer(self, it->second, std::move(f.body));
+      st.calls.erase(it);
+    },
+    [self](bus_atom, const std::string& topic, const wire::frame& f) {
+      for (auto& a : self->state.members)
+        self->send(a, bus_atom::value, topic, f);
+    },
+    [self](join_atom) {
+      auto& st = self->state;
+      st.members.push_back(caf::actor_cast<caf::actor>(self->current_sender()));
+      // Everything a member may want from the bus; members filter.
+      for (auto* topic : {"inventory", "signal/"})
+        st.sockets->out().publish(topic, {});
+    },
+    [self](sweep_atom) {
+      auto& st = self->state;
+      auto now = mono_ms();
+      std::size_t expired = 0;
+      for (auto it = st.calls.begin(); it != st.calls.end();) {
+        if (it->second.deadline_ms <= now) {
+          answer(self, it->second, wire::make_error(wire::error_code::unavailable, "the master did not answer in time"));
+          it = st.calls.erase(it);
+          ++expired;
+        } else {
+          ++it;
+        }
+      }
+      if (!st.up && now - st.last_probe_ms >= probe_interval_ms) {
+        // A hello nobody waits for: its reply (any reply) tells that the master is back.
+        st.last_probe_ms = now;
+        st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
+      }
+      if (expired && st.up) {
+        st.up = false;
+        spdlog::warn("uplink: the master at {} does not answer; retrying with backoff", st.cfg.control_endpoint);
+      }
+      self->delayed_send(self, sweep_interval, sweep_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder) {
+  holder = std::make_shared<uplink_sockets>(cfg);
+  auto a = sys.spawn(uplink_fn, cfg, holder.get());
+  holder->start(a);
+  return a;
+}
+
+} // namespace clusterio

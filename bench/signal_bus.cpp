@@ -1,0 +1,299 @@
+// signal-bus: P publishing instances each send a frame of S signals F times a second to a real
+// clusterio-master (CURVE on, unless --insecure); N subscribers on `signal/` receive every frame.
+// Prints one JSON line:
+//   {"bench":"signal-bus","frames_per_s":..,"p50_ms":..,"p99_ms":..,"dropped":..,...}
+// frames_per_s: frames the publishers got `ok` for, per second, in the measured window;
+// p50/p99: publisher send -> subscriber receive (one clock: same process), over every delivery;
+// dropped: deliveries missing = frames sent in the window x N - deliveries of those frames.
+//
+// usage: signal-bus [--seconds 10] [--publishers 50] [--rate 60] [--signals 50] [--subscribers 100] [--insecure]
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+#include <unordered_map>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "common/credentials.hpp"
+#include "messages/message.hpp"
+#include "tests/support/master_fixture.hpp"
+
+using namespace clusterio;
+using namespace std::chrono;
+
+namespace {
+
+constexpr int subscriber_threads = 2;
+constexpr int socket_hwm = 100000;
+
+struct params {
+  double seconds = 10;
+  int publishers = 50, rate = 60, signals = 50, subscribers = 100;
+  bool insecure = false;
+};
+
+std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count()); }
+
+double master_cpu_s(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15; ++i) {
+    rest >> field;
+    if (i == 14 || i == 15)
+      ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::unique_ptr<zmq::socket_t> make_socket(zmq::context_t& ctx, zmq::socket_type type, const std::optional<credential>& cred) {
+  auto s = std::make_unique<zmq::socket_t>(ctx, type);
+  s->set(zmq::sockopt::linger, 0);
+  s->set(zmq::sockopt::rcvhwm, socket_hwm);
+  s->set(zmq::sockopt::sndhwm, socket_hwm);
+  if (cred) {
+    s->set(zmq::sockopt::curve_serverkey, cred->master_public_key);
+    s->set(zmq::sockopt::curve_publickey, cred->keys.public_key);
+    s->set(zmq::sockopt::curve_secretkey, cred->keys.secret_key);
+  }
+  return s;
+}
+
+/// Reads `seq` and `source` of a bus frame without decoding it: the bench's own CPU competes
+/// with the master's on the same machine, and 300,000 full decodes a second would dominate.
+/// Relies on the C++ encoder's layout (fields in wire order; `source` and `seq` before the
+/// signals); a real client decodes the frame (messages/codec.cpp, docs/protocol.md).
+bool peek(const zmq::message_t& body, std::uint64_t& seq, std::string& source) {
+  std::string_view b(static_cast<const char*>(body.data()), std::min<std::size_t>(body.size(), 256));
+  auto s = b.find("\xa6source");
+  auto q = b.find("\xa3seq");
+  if (s == std::string_view::npos || q == std::string_view::npos || q + 4 >= b.size())
+    return false;
+  auto len_at = s + 7;
+  if (len_at >= b.size())
+    return false;
+  auto tag = static_cast<unsigned char>(b[len_at]);
+  std::size_t len = 0, off = len_at + 1;
+  if ((tag & 0xe0) == 0xa0)
+    len = tag & 0x1f;
+  else if (tag == 0xd9 && off < b.size())
+    len = static_cast<unsigned char>(b[off++]);
+  else
+    return false;
+  if (off + len > b.size())
+    return false;
+  source.assign(b.substr(off, len));
+  auto p = q + 4;
+  auto t = static_cast<unsigned char>(b[p]);
+  int n = t == 0xcf ? 8 : t == 0xce ? 4 : t == 0xcd ? 2 : t == 0xcc ? 1 : 0;
+  if (n == 0) {
+    if (t > 0x7f)
+      return false;
+    seq = t;
+    return true;
+  }
+  if (p + 1 + static_cast<std::size_t>(n) > b.size())
+    return false;
+  seq = 0;
+  for (int i = 1; i <= n; ++i)
+    seq = (seq << 8) | static_cast<unsigned char>(b[p + static_cast<std::size_t>(i)]);
+  return true;
+}
+
+struct subscriber_result {
+  std::vector<std::uint32_t> latency_us;
+  std::uint64_t delivered = 0; ///< deliveries of frames sent in the window
+  std::uint64_t first_seen = 0;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  params p;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::atof(argv[++i]) : 0.0; };
+    if (a == "--seconds") p.seconds = next();
+    else if (a == "--publishers") p.publishers = static_cast<int>(next());
+    else if (a == "--rate") p.rate = static_cast<int>(next());
+    else if (a == "--signals") p.signals = static_cast<int>(next());
+    else if (a == "--subscribers") p.subscribers = static_cast<int>(next());
+    else if (a == "--insecure") p.insecure = true;
+    else {
+      std::cerr << "usage: signal-bus [--seconds S] [--publishers P] [--rate F] [--signals S] [--subscribers N] [--insecure]\n";
+      return 2;
+    }
+  }
+  if (p.publishers < 1 || p.rate < 1 || p.subscribers < 1 || p.seconds <= 0) {
+    std::cerr << "signal-bus: every count must be positive\n";
+    return 2;
+  }
+  std::cerr << "signal-bus: " << p.publishers << " publishers x " << p.rate << " frames/s x " << p.signals << " signals -> " << p.subscribers
+            << " subscribers, " << p.seconds << " s" << (p.insecure ? ", insecure" : ", CURVE") << "...\n";
+
+  test::master_fixture master(p.insecure, "\"durability\":\"process\",\"log_level\":\"warn\"");
+  std::vector<std::optional<credential>> pub_creds(static_cast<std::size_t>(p.publishers)), sub_creds(static_cast<std::size_t>(p.subscribers));
+  if (!p.insecure) {
+    for (int i = 0; i < p.publishers; ++i)
+      pub_creds[static_cast<std::size_t>(i)] = master.add_client("bench-pub-" + std::to_string(i), "publisher");
+    for (int i = 0; i < p.subscribers; ++i)
+      sub_creds[static_cast<std::size_t>(i)] = master.add_client("bench-sub-" + std::to_string(i), "subscriber");
+  }
+  master.start();
+  zmq::context_t ctx(2);
+
+  // Subscribers first.
+  std::vector<std::unique_ptr<zmq::socket_t>> subs;
+  for (auto& c : sub_creds) {
+    subs.push_back(make_socket(ctx, zmq::socket_type::sub, c));
+    subs.back()->set(zmq::sockopt::subscribe, "signal/");
+    subs.back()->connect(master.bus_endpoint());
+  }
+  std::vector<std::unique_ptr<zmq::socket_t>> pubs;
+  for (auto& c : pub_creds) {
+    pubs.push_back(make_socket(ctx, zmq::socket_type::dealer, c));
+    pubs.back()->connect(master.control_endpoint());
+  }
+
+  std::atomic<bool> stop_pub{false}, stop_sub{false};
+  std::atomic<std::uint64_t> window_start{~0ULL}, window_end{~0ULL};
+  std::atomic<int> subscribers_live{0};
+  std::atomic<std::uint64_t> sent_in_window{0}, refused{0};
+
+  // Subscriber threads: each polls its share of the SUB sockets.
+  std::vector<subscriber_result> results(static_cast<std::size_t>(subscriber_threads));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < subscriber_threads; ++t)
+    threads.emplace_back([&, t] {
+      auto& r = results[static_cast<std::size_t>(t)];
+      std::vector<zmq::socket_t*> mine;
+      for (std::size_t i = static_cast<std::size_t>(t); i < subs.size(); i += subscriber_threads)
+        mine.push_back(subs[i].get());
+      std::vector<zmq::pollitem_t> items;
+      for (auto* s : mine)
+        items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
+      std::vector<std::unordered_map<std::string, std::uint64_t>> last(mine.size());
+      std::vector<bool> live(mine.size(), false);
+      std::string source;
+      while (!stop_sub) {
+        if (zmq::poll(items.data(), items.size(), milliseconds(50)) <= 0)
+          continue;
+        for (std::size_t k = 0; k < mine.size(); ++k) {
+          if (!(items[k].revents & ZMQ_POLLIN))
+            continue;
+          for (int burst = 0; burst < 256; ++burst) {
+            zmq::message_t topic, body;
+            if (!mine[k]->recv(topic, zmq::recv_flags::dontwait))
+              break;
+            if (!topic.more() || !mine[k]->recv(body))
+              continue;
+            auto at = now_us();
+            std::uint64_t seq = 0;
+            if (!peek(body, seq, source))
+              continue;
+            if (!live[k]) {
+              live[k] = true;
+              ++subscribers_live;
+            }
+            auto& prev = last[k][source];
+            if (seq <= prev)
+              continue; // a snapshot repeat
+            prev = seq;
+            if (seq >= window_start && seq < window_end) {
+              ++r.delivered;
+              r.latency_us.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(at - seq, 0xffffffffu)));
+            }
+          }
+        }
+      }
+    });
+
+  // The publisher thread: frames evenly spread, each publisher at `rate`; replies drained.
+  std::thread publisher([&] {
+    std::vector<std::uint64_t> last_seq(pubs.size(), 0);
+    wire::signal_frame f{"bench", "", 0, {}};
+    for (int i = 0; i < p.signals; ++i)
+      f.signals.push_back({"signal-" + std::to_string(i), i * 37});
+    auto interval_us = 1e6 / (static_cast<double>(p.rate) * static_cast<double>(p.publishers));
+    auto start = now_us();
+    std::uint64_t n = 0;
+    std::uint64_t id = 1;
+    while (!stop_pub) {
+      auto due = start + static_cast<std::uint64_t>(static_cast<double>(n) * interval_us);
+      auto now = now_us();
+      if (due > now)
+        std::this_thread::sleep_for(microseconds(due - now));
+      auto k = static_cast<std::size_t>(n % pubs.size());
+      ++n;
+      auto seq = std::max(now_us(), last_seq[k] + 1);
+      last_seq[k] = seq;
+      f.seq = seq;
+      f.signals[0].count = static_cast<std::int64_t>(n % 1000000);
+      auto bytes = wire::encode({id++, f});
+      if (!pubs[k]->send(zmq::buffer(bytes), zmq::send_flags::dontwait))
+        continue;
+      if (seq >= window_start && seq < window_end)
+        ++sent_in_window;
+      // Drain replies now and then (ok, or an error we count).
+      if (n % 64 == 0)
+        for (std::size_t j = 0; j < pubs.size(); ++j)
+          while (true) {
+            zmq::message_t reply;
+            if (!pubs[j]->recv(reply, zmq::recv_flags::dontwait))
+              break;
+            auto d = wire::decode(reply.to_string_view());
+            if (!d.ok || !std::holds_alternative<wire::ok>(d.value.body))
+              ++refused;
+          }
+    }
+  });
+
+  // Warm up until every subscriber has seen a frame (bounded), then measure.
+  for (int i = 0; i < 200 && subscribers_live < p.subscribers; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
+  std::this_thread::sleep_for(milliseconds(500));
+  auto cpu0 = master_cpu_s(master.pid());
+  auto t0 = now_us();
+  window_end = t0 + static_cast<std::uint64_t>(p.seconds * 1e6);
+  window_start = t0;
+  std::this_thread::sleep_for(microseconds(static_cast<std::uint64_t>(p.seconds * 1e6)));
+  auto cpu1 = master_cpu_s(master.pid());
+  std::this_thread::sleep_for(milliseconds(200));
+  stop_pub = true;
+  publisher.join();
+  std::this_thread::sleep_for(milliseconds(1500)); // let deliveries of the window's last frames land
+  stop_sub = true;
+  for (auto& t : threads)
+    t.join();
+
+  std::vector<std::uint32_t> all;
+  std::uint64_t delivered = 0;
+  for (auto& r : results) {
+    delivered += r.delivered;
+    all.insert(all.end(), r.latency_us.begin(), r.latency_us.end());
+  }
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))] / 1000.0; };
+  auto expected = sent_in_window.load() * static_cast<std::uint64_t>(p.subscribers);
+  auto dropped = expected > delivered ? expected - delivered : 0;
+  std::cerr << "signal-bus: " << subscribers_live.load() << "/" << p.subscribers << " subscribers live, " << delivered << " of " << expected
+            << " deliveries, " << refused.load() << " refused, master cpu " << (cpu1 - cpu0) / p.seconds * 100 << "%\n";
+  std::printf("{\"bench\":\"signal-bus\",\"frames_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"dropped\":%llu,\"deliveries_per_s\":%.0f,"
+              "\"master_cpu_pct\":%.0f,\"curve\":%s}\n",
+              static_cast<double>(sent_in_window.load()) / p.seconds, pct(0.50), pct(0.99), static_cast<unsigned long long>(dropped),
+              static_cast<double>(delivered) / p.seconds, (cpu1 - cpu0) / p.seconds * 100, p.insecure ? "false" : "true");
+  master.stop();
+  return 0;
+}

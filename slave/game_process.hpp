@@ -1,0 +1,39 @@
+#pragma once
+// A Factorio server (or factorio-sim) as a child process: started with its stdout and stderr on a
+// pipe that a dedicated reader thread splits into lines. Lines and the exit reach the owner
+// through callbacks run on that thread (the instance actor forwards them to itself). Standard
+// input stays open for the life of the process: Factorio logs an error when it sees EOF there.
+
+#include <functional>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+
+namespace clusterio {
+
+class game_process {
+public:
+  using line_fn = std::function<void(std::string)>;
+  using exit_fn = std::function<void(int status)>; ///< status as from waitpid
+
+  game_process() = default;
+  ~game_process(); ///< SIGKILLs a process still running, then joins the reader
+  game_process(const game_process&) = delete;
+  game_process& operator=(const game_process&) = delete;
+
+  /// Starts argv[0] in `cwd`. Returns "" or why it could not.
+  std::string start(const std::vector<std::string>& argv, const std::string& cwd, line_fn on_line, exit_fn on_exit);
+  void signal(int sig);
+  /// The owner saw the exit callback: the pid is gone.
+  void reaped() { pid_ = -1; }
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  std::thread reader_;
+};
+
+} // namespace clusterio

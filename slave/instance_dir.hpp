@@ -1,0 +1,48 @@
+#pragma once
+// An instance's folder, laid out as the original's users know it:
+//   instances/<name>/{config.json, config.ini, server-settings.json, saves/, mods/,
+//                     script-output/}
+// plus the slave's own bookkeeping there: instance.json (id the master gave it; last status),
+// supervisor.pid (the slave process supervising it) and stop-request (written by `stop`).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slave/slave_config.hpp"
+
+namespace clusterio {
+
+struct instance_config {
+  std::string name;
+  int game_port = 0;
+  int rcon_port = 0;
+  std::string rcon_password; ///< never leaves this host
+  bool enabled = true;       ///< `run` starts it
+  double ups = 60;           ///< factorio-sim only (--ups)
+};
+
+/// Checks an instance name: a label (letters, digits, '_', '-', '.'), never "..", "/" or ".x".
+std::string check_instance_name(const std::string& name);
+
+std::string instance_path(const slave_config& c, const std::string& name);
+
+/// Creates the folder, configs and a new map (runs the factorio binary with --create).
+/// Returns "" or why (with the game's output when it failed).
+std::string create_instance(const slave_config& c, const std::string& name);
+
+std::optional<instance_config> load_instance(const slave_config& c, const std::string& name, std::string& why);
+std::vector<std::string> list_instances(const slave_config& c);
+
+/// Pid of the slave process supervising the instance, if one is alive.
+std::optional<int> supervisor_pid(const slave_config& c, const std::string& name);
+
+/// Deletes the folder. Refuses while the instance runs.
+std::string delete_instance_dir(const slave_config& c, const std::string& name);
+
+/// The factorio binary of the configured factorio directory, or "" with `why`.
+std::string factorio_binary(const slave_config& c, std::string& why);
+
+} // namespace clusterio

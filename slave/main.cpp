@@ -1,0 +1,270 @@
+// clusterio-slave: one per host. Creates, starts, supervises and deletes Factorio instances and
+// links each to the master. See `clusterio-slave --help`.
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/instance.hpp"
+#include "actors/slave_jobs.hpp"
+#include "actors/uplink.hpp"
+#include "common/credentials.hpp"
+#include "common/files.hpp"
+#include "slave/instance_dir.hpp"
+#include "slave/slave_config.hpp"
+
+namespace fs = std::filesystem;
+using namespace clusterio;
+
+namespace {
+
+int fail(const std::string& why) {
+  std::cerr << "clusterio-slave: " << why << "\n";
+  return 1;
+}
+
+/// How long `start`/`run` wait for their games to stop after Ctrl-C before giving up on them.
+constexpr auto shutdown_wait = std::chrono::seconds(45);
+
+int supervise(const slave_config& cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
+  std::string why;
+  auto bin = factorio_binary(cfg, why);
+  if (bin.empty())
+    return fail(why);
+  std::optional<credential> cred;
+  std::string identity = cfg.name;
+  if (!cfg.credential.empty()) {
+    cred = load_credential(cfg.resolve(cfg.credential), why);
+    if (!cred)
+      return fail(why);
+    identity = cred->name;
+  } else {
+    spdlog::warn("no credential configured: talking to the master without CURVE (insecure demo mode)");
+  }
+  std::vector<instance_params> params;
+  for (auto& name : names) {
+    auto inst = load_instance(cfg, name, why);
+    if (!inst)
+      return fail(why);
+    if (auto pid = supervisor_pid(cfg, name); pid && *pid != ::getpid())
+      return fail("instance '" + name + "' is already run by slave process " + std::to_string(*pid));
+    params.push_back({cfg, *inst, fs::absolute(instance_path(cfg, name)).string(), fs::absolute(bin).string(), identity, exit_when_stopped});
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{sys_cfg};
+  std::shared_ptr<uplink_sockets> sockets;
+  auto uplink = spawn_uplink(sys, {cfg.control_endpoint(), cfg.bus_endpoint(), cred, identity}, sockets);
+  caf::scoped_actor self{sys};
+  std::vector<caf::actor> instances;
+  for (auto& p : params) {
+    write_file_atomic(p.dir + "/supervisor.pid", std::to_string(::getpid()) + "\n");
+    std::remove((p.dir + "/stop-request").c_str());
+    auto a = spawn_instance(sys, p, uplink);
+    self->monitor(a);
+    instances.push_back(a);
+  }
+  spdlog::info("slave '{}' supervising {} instance(s); master {}", identity, instances.size(), cfg.master);
+
+  std::size_t alive = instances.size();
+  bool stopping = false;
+  auto deadline = std::chrono::steady_clock::now();
+  timespec poll{0, 200 * 1000 * 1000};
+  while (alive > 0) {
+    if (!stopping && ::sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
+      spdlog::info("stopping every instance");
+      stopping = true;
+      deadline = std::chrono::steady_clock::now() + shutdown_wait;
+      for (auto& a : instances)
+        self->send(a, stop_atom::value);
+    }
+    self->receive([&](caf::down_msg&) { --alive; }, caf::after(std::chrono::milliseconds(stopping ? 200 : 0)) >> [] {});
+    if (stopping && std::chrono::steady_clock::now() > deadline) {
+      spdlog::error("instances did not stop in time");
+      break;
+    }
+  }
+  for (auto& a : instances)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
+  for (auto& p : params)
+    std::remove((p.dir + "/supervisor.pid").c_str());
+  return 0;
+}
+
+std::string find_mod_zip(const std::string& from) {
+  if (!from.empty())
+    return from;
+  // The build puts the mod next to the slave: <build>/mod/clusterio_<version>.zip.
+  char self[4096];
+  auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return {};
+  auto build = fs::path(std::string(self, static_cast<std::size_t>(n))).parent_path().parent_path();
+  std::error_code ec;
+  for (auto& dir : {build / "mod", fs::path("/usr/share/clusterio/mod")})
+    for (auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().filename().string().rfind("clusterio_", 0) == 0 && e.path().extension() == ".zip")
+        return e.path().string();
+  return {};
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"clusterio-slave: runs Factorio instances and links them to the Clusterio master"};
+  app.require_subcommand(1);
+  std::string config_path = "slave.json", name, key, value, mod_from, log_level = "info";
+  app.add_option("--config", config_path, "Slave config file (created by `config set`)")->envname("CLUSTERIO_SLAVE_CONFIG");
+  app.add_option("--log-level", log_level, "trace, debug (includes the games' output), info, warn or error")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  auto* create_cmd = app.add_subcommand("create", "Create an instance: folder, configs and a new map");
+  create_cmd->add_option("NAME", name, "Instance name")->required();
+  auto* start_cmd = app.add_subcommand("start", "Run one instance in the foreground until Ctrl-C");
+  start_cmd->add_option("NAME", name, "Instance name")->required();
+  app.add_subcommand("run", "Run every enabled instance, supervised (as a service); INSTANCE=name creates it first");
+  auto* stop_cmd = app.add_subcommand("stop", "Stop a running instance (saves the map)");
+  stop_cmd->add_option("NAME", name, "Instance name")->required();
+  auto* delete_cmd = app.add_subcommand("delete", "Delete a stopped instance and its saves");
+  delete_cmd->add_option("NAME", name, "Instance name")->required();
+  app.add_subcommand("list", "List instances: name, state, ports, players");
+  auto* mod_cmd = app.add_subcommand("mod", "Manage the clusterio mod");
+  mod_cmd->require_subcommand(1);
+  auto* mod_install = mod_cmd->add_subcommand("install", "Put the clusterio mod zip into sharedMods/");
+  mod_install->add_option("--from", mod_from, "Mod zip to install (default: the one built with this slave)");
+  auto* config_cmd = app.add_subcommand("config", "Show or change slave.json");
+  config_cmd->require_subcommand(1);
+  config_cmd->add_subcommand("show", "Print the configuration (defaults included)");
+  auto* config_set = config_cmd->add_subcommand("set", "Set one key");
+  config_set->add_option("KEY", key, "Key")->required();
+  config_set->add_option("VALUE", value, "Value (JSON for numbers)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  slave_config cfg;
+  if (auto why = load_slave_config(config_path, cfg); !why.empty())
+    return fail(why);
+
+  if (create_cmd->parsed()) {
+    if (auto why = create_instance(cfg, name); !why.empty())
+      return fail(why);
+    std::cout << "created instance '" << name << "' in " << instance_path(cfg, name) << "\n";
+    return 0;
+  }
+  if (start_cmd->parsed()) {
+    if (auto bad = check_instance_name(name); !bad.empty())
+      return fail(bad);
+    return supervise(cfg, {name}, true);
+  }
+  if (app.got_subcommand("run")) {
+    std::vector<std::string> names;
+    if (auto* inst = std::getenv("INSTANCE"); inst && *inst) {
+      if (auto bad = check_instance_name(inst); !bad.empty())
+        return fail(bad);
+      if (!file_exists(instance_path(cfg, inst) + "/config.json"))
+        if (auto why = create_instance(cfg, inst); !why.empty())
+          return fail(why);
+      names.push_back(inst);
+    } else {
+      std::string why;
+      for (auto& n : list_instances(cfg))
+        if (auto i = load_instance(cfg, n, why); i && i->enabled)
+          names.push_back(n);
+    }
+    if (names.empty())
+      return fail("no enabled instance to run (create one with `clusterio-slave create NAME`)");
+    return supervise(cfg, names, false);
+  }
+  if (stop_cmd->parsed()) {
+    if (auto bad = check_instance_name(name); !bad.empty())
+      return fail(bad);
+    std::string why;
+    if (!load_instance(cfg, name, why))
+      return fail(why);
+    if (!supervisor_pid(cfg, name))
+      return fail("instance '" + name + "' is not running");
+    write_file_atomic(instance_path(cfg, name) + "/stop-request", "stop\n");
+    for (int i = 0; i < 600 && supervisor_pid(cfg, name); ++i) {
+      std::ifstream status(instance_path(cfg, name) + "/status.json");
+      auto j = nlohmann::json::parse(status, nullptr, false);
+      if (!j.is_discarded() && j.value("state", "") == "stopped")
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::cout << "stopped instance '" << name << "'\n";
+    return 0;
+  }
+  if (delete_cmd->parsed()) {
+    if (auto why = delete_instance_dir(cfg, name); !why.empty())
+      return fail(why);
+    std::cout << "deleted instance '" << name << "'\n";
+    return 0;
+  }
+  if (app.got_subcommand("list")) {
+    std::printf("%-24s %-9s %-6s %-6s %-7s %s\n", "NAME", "STATE", "GAME", "RCON", "PLAYERS", "UPS");
+    std::string why;
+    for (auto& n : list_instances(cfg)) {
+      auto inst = load_instance(cfg, n, why);
+      if (!inst)
+        continue;
+      std::string state = "stopped";
+      double ups = 0;
+      int players = 0;
+      if (supervisor_pid(cfg, n)) {
+        std::ifstream status(instance_path(cfg, n) + "/status.json");
+        auto j = nlohmann::json::parse(status, nullptr, false);
+        if (!j.is_discarded()) {
+          state = j.value("state", "unknown");
+          ups = j.value("ups", 0.0);
+          players = j.value("players", 0);
+        }
+      }
+      std::printf("%-24s %-9s %-6d %-6d %-7d %.1f\n", n.c_str(), state.c_str(), inst->game_port, inst->rcon_port, players, ups);
+    }
+    return 0;
+  }
+  if (mod_install->parsed()) {
+    auto zip = find_mod_zip(mod_from);
+    if (zip.empty() || !file_exists(zip))
+      return fail("cannot find the clusterio mod zip" + (mod_from.empty() ? std::string(" (build it, or pass --from)") : ": " + mod_from));
+    auto dir = cfg.resolve(cfg.shared_mods_dir);
+    if (auto why = make_dirs(dir); !why.empty())
+      return fail(why);
+    std::error_code ec;
+    fs::copy_file(zip, dir + "/" + fs::path(zip).filename().string(), fs::copy_options::overwrite_existing, ec);
+    if (ec)
+      return fail(dir + ": " + ec.message());
+    std::cout << "installed " << fs::path(zip).filename().string() << " into " << dir << "\n";
+    return 0;
+  }
+  if (config_cmd->got_subcommand("show")) {
+    std::cout << to_json(cfg).dump(2) << "\n";
+    return 0;
+  }
+  if (config_set->parsed()) {
+    if (auto why = set_slave_config_key(cfg, key, value); !why.empty())
+      return fail(why);
+    if (auto why = save_slave_config(cfg); !why.empty())
+      return fail(why);
+    std::cout << key << " = " << to_json(cfg)[key].dump() << "\n";
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,115 @@
+// The signal bus against a real master: fan-out, order per source, snapshots for new
+// subscribers, removal of silent sources, and who may publish or subscribe.
+
+#include <set>
+#include <thread>
+
+#include "tests/master/helpers.hpp"
+#include "tests/signals/helpers.hpp"
+#include "tests/support/master_fixture.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+using namespace std::chrono_literals;
+
+TEST_CASE("a publisher's frames reach every subscriber, with the source set by the master") {
+  master_fixture m;
+  m.start();
+  wire_client pub(m.control_endpoint(), add_client(m, "tool-pub", "publisher"));
+  bus_subscriber sub1(m.bus_endpoint(), add_client(m, "watch1", "subscriber"), "signal/");
+  bus_subscriber sub2(m.bus_endpoint(), add_client(m, "watch2", "subscriber"), "signal/alpha");
+  wire::signal_frame f{"alpha", "", 0, {{"signal-A", 5}, {"iron-plate", -7}}};
+  auto seq = publish_until_seen(pub, sub1, f, 1);
+  REQUIRE(seq != 0);
+  // sub2 sees the same frame (maybe later: its own slow join), with the master's source.
+  auto got = wait_signal(sub2, [](const wire::signal_frame& x) { return x.channel == "alpha"; });
+  REQUIRE(got);
+  CHECK(got->source == "tool-pub");
+  CHECK(got->signals == f.signals);
+
+  // A source named by the sender is qualified with the sender's name.
+  f.source = "world-3";
+  f.seq = 1;
+  REQUIRE(std::holds_alternative<wire::ok>(pub.call(f)->body));
+  got = wait_signal(sub1, [](const wire::signal_frame& x) { return x.source == "tool-pub/world-3"; });
+  REQUIRE(got);
+  CHECK(got->seq == 1);
+}
+
+TEST_CASE("frames with a seq at or below the source's last are dropped; order per source holds") {
+  master_fixture m;
+  m.start();
+  wire_client pub(m.control_endpoint(), add_client(m, "tool-pub", "publisher"));
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "watch", "subscriber"), "signal/");
+  REQUIRE(publish_until_seen(pub, sub, {"warm", "", 0, {{"signal-A", 1}}}, 1) != 0);
+
+  for (std::uint64_t seq : {10, 3, 10, 11, 9, 12}) {
+    auto r = pub.call(wire::signal_frame{"order", "", seq, {{"signal-A", static_cast<std::int64_t>(seq)}}});
+    REQUIRE(r);
+    CHECK(std::holds_alternative<wire::ok>(r->body)); // accepted for fan-out; the bus drops the stale ones
+  }
+  // A repeat of the latest frame (same seq) is allowed: the snapshot for a new subscription
+  // republishes current frames to everyone, and receivers ignore a seq they have seen.
+  std::vector<std::uint64_t> seen;
+  while (auto f = wait_signal(sub, [](const wire::signal_frame& x) { return x.channel == "order"; }, 1500ms)) {
+    if (!seen.empty() && f->seq == seen.back())
+      continue;
+    seen.push_back(f->seq);
+    CHECK(f->signals.at(0).count == static_cast<std::int64_t>(f->seq));
+  }
+  CHECK(seen == std::vector<std::uint64_t>{10, 11, 12});
+}
+
+TEST_CASE("a new subscriber gets the current frame of every source (Clone snapshot)") {
+  master_fixture m;
+  m.start();
+  wire_client a(m.control_endpoint(), add_client(m, "pub-a", "publisher"));
+  wire_client b(m.control_endpoint(), add_client(m, "pub-b", "publisher"));
+  bus_subscriber first(m.bus_endpoint(), add_client(m, "watch", "subscriber"), "signal/");
+  REQUIRE(publish_until_seen(a, first, {"state", "", 0, {{"signal-A", 1}}}, 1) != 0);
+  REQUIRE(publish_until_seen(b, first, {"state", "", 0, {{"signal-B", 2}}}, 1) != 0);
+  REQUIRE(std::holds_alternative<wire::ok>(b.call(wire::signal_frame{"other", "", 1, {{"signal-C", 3}}})->body));
+
+  // Nobody publishes from here on; the late subscriber still learns both sources of "state".
+  bus_subscriber late(m.bus_endpoint(), add_client(m, "late", "subscriber"), "signal/state");
+  std::set<std::string> sources;
+  while (sources.size() < 2) {
+    auto f = wait_signal(late, [](const wire::signal_frame& x) { return x.channel == "state"; });
+    REQUIRE(f);
+    sources.insert(f->source);
+  }
+  CHECK(sources == std::set<std::string>{"pub-a", "pub-b"});
+}
+
+TEST_CASE("a silent source's contribution is removed after signal_source_timeout_ms") {
+  master_fixture m(false, "\"signal_source_timeout_ms\":400");
+  m.start();
+  wire_client pub(m.control_endpoint(), add_client(m, "tool-pub", "publisher"));
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "watch", "subscriber"), "signal/");
+  auto seq = publish_until_seen(pub, sub, {"fade", "", 0, {{"signal-A", 1}}}, 1);
+  REQUIRE(seq != 0);
+  auto t0 = mono_ms();
+  auto gone = wait_signal(sub, [](const wire::signal_frame& x) { return x.channel == "fade" && x.signals.empty(); }, 5s);
+  REQUIRE(gone);
+  CHECK(gone->source == "tool-pub");
+  CHECK(gone->seq == seq + 1);
+  CHECK(mono_ms() - t0 >= 300);
+  // Forgotten: the source may start again from any seq (e.g. a restarted tool from 1).
+  REQUIRE(publish_until_seen(pub, sub, {"fade", "", 0, {{"signal-A", 2}}}, 1) == 1);
+}
+
+TEST_CASE("a subscriber credential cannot publish; no credential cannot subscribe") {
+  master_fixture m;
+  m.start();
+  wire_client watcher(m.control_endpoint(), add_client(m, "watcher", "subscriber"));
+  auto e = expect_error(watcher, wire::signal_frame{"alpha", "", 1, {{"signal-A", 1}}}, "unauthorized");
+  CHECK(e.message.find("signal") != std::string::npos);
+
+  wire_client pub(m.control_endpoint(), add_client(m, "tool-pub", "publisher"));
+  bus_subscriber with_cred(m.bus_endpoint(), add_client(m, "watch", "subscriber"), "signal/");
+  bus_subscriber plain(m.bus_endpoint(), std::nullopt, "");
+  REQUIRE(publish_until_seen(pub, with_cred, {"alpha", "", 0, {{"signal-A", 1}}}, 1) != 0);
+  for (std::uint64_t seq = 100; seq < 110; ++seq)
+    REQUIRE(std::holds_alternative<wire::ok>(pub.call(wire::signal_frame{"alpha", "", seq, {{"signal-A", 2}}})->body));
+  CHECK_FALSE(plain.recv(1500ms).has_value());
+}

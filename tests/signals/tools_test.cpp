@@ -1,0 +1,165 @@
+// The external tools against a real master: clusterio-ctl (C++) and examples/signals.py (Python,
+// Debian's python3-zmq and python3-msgpack), each speaking only the documented protocol.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/master/helpers.hpp"
+#include "tests/signals/helpers.hpp"
+#include "tests/support/master_fixture.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* python = "/usr/bin/python3"; // Debian's, which has zmq and msgpack
+
+struct run_result {
+  int status = -1; ///< exit status, -1 if it did not end in time
+  std::string output;
+};
+
+/// Runs a program to its end (bounded), returning its exit status and output.
+run_result run(std::vector<std::string> argv, const std::string& log, int timeout_ms = 15000) {
+  ::unlink(log.c_str());
+  child_process p(std::move(argv), log);
+  auto st = p.wait(timeout_ms);
+  return {st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(log)};
+}
+
+std::string cred_path(master_fixture& m, const std::string& name) { return m.data_dir() + "/" + name + ".cred.json"; }
+
+std::vector<std::string> ctl(master_fixture& m, const std::string& cred, std::vector<std::string> args) {
+  std::vector<std::string> argv{exe("tools/clusterio-ctl"), "--credential", cred_path(m, cred), "--master", m.control_endpoint(),
+                                "--bus", m.bus_endpoint()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::vector<std::string> py(master_fixture& m, const std::string& cred, std::vector<std::string> args) {
+  std::vector<std::string> argv{python, source_dir() + "/examples/signals.py", "--credential", cred_path(m, cred), "--master",
+                                m.control_endpoint(), "--bus", m.bus_endpoint()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+/// Starts a watcher process, then sends `frame` (seq increasing) until the watcher ends.
+/// Returns the watcher's output.
+std::string watch_while_sending(std::vector<std::string> watcher_argv, const std::string& log, wire_client& pub, wire::signal_frame frame) {
+  ::unlink(log.c_str());
+  child_process watcher(std::move(watcher_argv), log);
+  bool ended = false;
+  for (int attempt = 1; attempt <= 40 && !ended; ++attempt) {
+    frame.seq = static_cast<std::uint64_t>(attempt);
+    auto r = pub.call(frame);
+    REQUIRE(r);
+    REQUIRE(std::holds_alternative<wire::ok>(r->body));
+    ended = watcher.wait(250) == 0;
+  }
+  CHECK(ended);
+  return slurp(log);
+}
+
+} // namespace
+
+TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
+  master_fixture m;
+  m.start();
+  add_client(m, "ctl-pub", "publisher");
+  add_client(m, "ctl-watch", "subscriber");
+  auto log = m.data_dir() + "/ctl.log";
+
+  // send -> a C++ subscriber sees it, with the master's source.
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal/ctl");
+  bool seen = false;
+  for (int attempt = 0; attempt < 10 && !seen; ++attempt) {
+    auto r = run(ctl(m, "ctl-pub", {"signals", "send", "ctl", "signal-A=7", "copper-plate=-2"}), log);
+    REQUIRE(r.status == 0);
+    CHECK(r.output.find("sent ctl") != std::string::npos);
+    seen = wait_signal(sub, [](const wire::signal_frame& f) {
+      return f.source == "ctl-pub" && f.signals == wire::item_list{{"signal-A", 7}, {"copper-plate", -2}};
+    }, 500ms).has_value();
+  }
+  CHECK(seen);
+
+  // watch --count 1 prints a frame a C++ publisher sent.
+  wire_client pub(m.control_endpoint(), add_client(m, "cpp-pub", "publisher"));
+  auto out = watch_while_sending(ctl(m, "ctl-watch", {"signals", "watch", "from-cpp", "--count", "1"}), log, pub,
+                                 {"from-cpp", "", 0, {{"signal-B", 42}}});
+  CHECK(out.find("from-cpp cpp-pub seq=") != std::string::npos);
+  CHECK(out.find("signal-B=42") != std::string::npos);
+
+  // A subscriber's send is refused, with the master's reason.
+  auto refused = run(ctl(m, "ctl-watch", {"signals", "send", "ctl", "signal-A=1"}), log);
+  CHECK(refused.status == 1);
+  CHECK(refused.output.find("unauthorized") != std::string::npos);
+
+  // inventory and slaves.
+  wire_client slave(m.control_endpoint(), add_client(m, "slave1", "slave"));
+  auto inst = expect_reply<wire::registered>(slave, wire::register_instance{"world-a", "127.0.0.1:34197"}).instance_id;
+  expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, {{"iron-plate", 10}}});
+  auto inv = run(ctl(m, "ctl-watch", {"inventory"}), log);
+  CHECK(inv.status == 0);
+  CHECK(inv.output.find("iron-plate 10") != std::string::npos);
+  auto sl = run(ctl(m, "ctl-watch", {"slaves"}), log);
+  CHECK(sl.status == 0);
+  CHECK(sl.output.find("slave1") != std::string::npos);
+  CHECK(sl.output.find("world-a") != std::string::npos);
+
+  // --help on each command.
+  for (auto args : {std::vector<std::string>{"--help"}, {"signals", "watch", "--help"}, {"signals", "send", "--help"}, {"inventory", "--help"},
+                    {"slaves", "--help"}}) {
+    args.insert(args.begin(), exe("tools/clusterio-ctl"));
+    auto h = run(args, log);
+    CHECK(h.status == 0);
+    CHECK(h.output.find("Usage") != std::string::npos);
+  }
+}
+
+TEST_CASE("clusterio-ctl: a dead master is a clear error within a few seconds") {
+  master_fixture m;
+  m.start();
+  add_client(m, "ctl-watch", "subscriber");
+  m.stop();
+  auto log = m.data_dir() + "/ctl.log";
+  for (auto args : {std::vector<std::string>{"inventory"}, {"slaves"}, {"signals", "watch", "--count", "1"}}) {
+    args.insert(args.begin(), {"--timeout", "1000"});
+    auto t0 = mono_ms();
+    auto r = run(ctl(m, "ctl-watch", args), log, 5000);
+    CHECK(r.status == 2);
+    CHECK(r.output.find("no answer from the master") != std::string::npos);
+    CHECK(mono_ms() - t0 < 4000);
+  }
+}
+
+TEST_CASE("examples/signals.py publishes a frame a subscriber receives, and receives frames another client published") {
+  REQUIRE(::access(python, X_OK) == 0);
+  master_fixture m;
+  m.start();
+  add_client(m, "py-pub", "publisher");
+  add_client(m, "py-watch", "subscriber");
+  auto log = m.data_dir() + "/py.log";
+
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal/py");
+  bool seen = false;
+  for (int attempt = 0; attempt < 10 && !seen; ++attempt) {
+    auto r = run(py(m, "py-pub", {"send", "py", "signal-A=5", "[virtual]=-9", "--source", "tool"}), log);
+    REQUIRE(r.status == 0);
+    seen = wait_signal(sub, [](const wire::signal_frame& f) {
+      return f.source == "py-pub/tool" && f.signals == wire::item_list{{"signal-A", 5}, {"[virtual]", -9}};
+    }, 500ms).has_value();
+  }
+  CHECK(seen);
+
+  wire_client pub(m.control_endpoint(), add_client(m, "cpp-pub", "publisher"));
+  auto out = watch_while_sending(py(m, "py-watch", {"watch", "from-cpp", "--count", "1"}), log, pub, {"from-cpp", "", 0, {{"signal-C", -3}}});
+  CHECK(out.find("from-cpp cpp-pub seq=") != std::string::npos);
+  CHECK(out.find("signal-C=-3") != std::string::npos);
+
+  // The subscriber credential cannot publish through the Python tool either.
+  auto refused = run(py(m, "py-watch", {"send", "py", "signal-A=1"}), log);
+  CHECK(refused.status == 1);
+  CHECK(refused.output.find("unauthorized") != std::string::npos);
+}

@@ -1,0 +1,109 @@
+#include "tests/support/slave_fixture.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "rcon/client.hpp"
+#include "slave/lua_call.hpp"
+#include "tests/support/master_fixture.hpp"
+
+namespace clusterio::test {
+
+slave_fixture::slave_fixture(const std::string& name, const std::string& master, const std::optional<credential>& cred)
+  : name_(name), dir_(temp_dir("clusterio-slave-" + name)) {
+  int game_port = free_port(); // tests run in parallel: no fixed game ports
+  nlohmann::json cfg{{"name", name},
+                     {"master", master},
+                     {"factorio_dir", build_dir() + "/factorio-sim"},
+                     {"sync_interval_ms", 2000},
+                     {"game_port_first", game_port},
+                     {"game_port_last", game_port + 20},
+                     {"heartbeat_ms", 1000}};
+  if (cred) {
+    save_credential(dir_ + "/slave.cred.json", *cred);
+    cfg["credential"] = "slave.cred.json";
+  }
+  std::ofstream(dir_ + "/slave.json") << cfg.dump(2);
+  auto [code, out] = cli({"mod", "install"});
+  if (code != 0)
+    throw std::runtime_error("mod install failed: " + out);
+}
+
+std::pair<int, std::string> slave_fixture::cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{exe("slave/clusterio-slave"), "--config", dir_ + "/slave.json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto log = dir_ + "/cli.out";
+  std::remove(log.c_str());
+  child_process p(argv, log);
+  int status = p.wait(120000);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(log)};
+}
+
+void slave_fixture::create(const std::string& instance, const std::string& scenario) {
+  auto [c1, o1] = cli({"config", "set", "scenario", scenario});
+  auto [code, out] = cli({"create", instance});
+  if (c1 != 0 || code != 0)
+    throw std::runtime_error("create " + instance + " failed: " + o1 + out);
+}
+
+void slave_fixture::start(const std::string& instance) {
+  procs_[instance] = std::make_unique<child_process>(
+    std::vector<std::string>{exe("slave/clusterio-slave"), "--config", dir_ + "/slave.json", "--log-level", "debug", "start", instance},
+    dir_ + "/" + instance + ".log");
+}
+
+void slave_fixture::kill_hard(const std::string& instance) {
+  procs_.at(instance)->signal(SIGKILL);
+  procs_.at(instance)->wait(5000);
+}
+
+void slave_fixture::stop(const std::string& instance) {
+  procs_.at(instance)->signal(SIGTERM);
+  procs_.at(instance)->wait(60000);
+}
+
+bool slave_fixture::running(const std::string& instance) { return procs_.count(instance) && procs_.at(instance)->running(); }
+
+nlohmann::json slave_fixture::status(const std::string& instance) {
+  auto j = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/status.json"), nullptr, false);
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+std::string slave_fixture::lua(const std::string& instance, const std::string& code) {
+  auto cfg = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/config.json"));
+  rcon::client_options o;
+  o.port = cfg["rcon_port"].get<std::uint16_t>();
+  o.password = cfg["rcon_password"].get<std::string>();
+  rcon::client c(o);
+  if (auto err = c.connect())
+    throw std::runtime_error("RCON to " + instance + ": " + *err);
+  auto first = c.send("/sc rcon.print('disabled')").get();
+  if (!(first.ok && first.body == "disabled\n"))
+    c.send("/sc rcon.print('disabled')").get();
+  auto r = c.send("/sc " + code).get();
+  if (!r.ok)
+    throw std::runtime_error("RCON to " + instance + ": " + r.error);
+  auto body = r.body;
+  if (!body.empty() && body.back() == '\n')
+    body.pop_back();
+  return body;
+}
+
+nlohmann::json slave_fixture::mod(const std::string& instance, const std::string& function, const nlohmann::json& arg) {
+  auto call = clusterio_call(function, arg.dump());
+  return nlohmann::json::parse(lua(instance, call.substr(4))); // strip "/sc "
+}
+
+void slave_fixture::wait_running(const std::string& instance, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 200) {
+    if (status(instance).value("state", "") == "running" && status(instance).value("instance_id", 0) > 0)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  throw std::runtime_error(instance + " did not come up:\n" + log(instance));
+}
+
+} // namespace clusterio::test

@@ -1,0 +1,247 @@
+// The master's web interface against a real master process: the JSON API, /metrics under
+// `promtool check metrics`, and the page in a real headless Chromium.
+//
+// The two "instances" here are protocol-level: a test client with a slave credential registers
+// two instances, heartbeats them with UPS and exports items, exactly as a slave would. When the
+// slave is ready this can drive two factorio-sim worlds instead; the checks stay the same.
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/master/helpers.hpp"
+#include "tests/support/master_fixture.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string hostile_item = "<script>alert(1)</script>";
+
+/// A master with two registered, heartbeating instances and some stock.
+struct cluster {
+  master_fixture m;
+  std::unique_ptr<wire_client> slave;
+  std::uint64_t north = 0, south = 0, batch = 1;
+
+  cluster() {
+    m.start();
+    slave = std::make_unique<wire_client>(m.control_endpoint(), m.add_client("slave1", "slave"));
+    north = expect_reply<wire::registered>(*slave, wire::register_instance{"north-world", "192.0.2.10:34197"}).instance_id;
+    south = expect_reply<wire::registered>(*slave, wire::register_instance{"south-world", "192.0.2.11:34198"}).instance_id;
+    heartbeat(north, 59.5, 7);
+    heartbeat(south, 42.0, 2);
+    exported(north, {{"iron-plate", 100}, {hostile_item, 3}});
+    exported(south, {{"water", 2500}});
+  }
+  void heartbeat(std::uint64_t id, double ups, std::uint32_t players) {
+    expect_reply<wire::ok>(*slave, wire::heartbeat{id, ups, 123456, players, "running"});
+  }
+  void exported(std::uint64_t id, wire::item_list items) {
+    auto b = batch++;
+    expect_reply<wire::export_ack>(*slave, wire::export_batch{id, b, 1, std::move(items)});
+  }
+};
+
+httplib::Result get(master_fixture& m, const std::string& path) {
+  httplib::Client c("127.0.0.1", m.http_port());
+  c.set_read_timeout(10, 0);
+  return c.Get(path.c_str());
+}
+
+json get_json(master_fixture& m, const std::string& path) {
+  auto r = get(m, path);
+  REQUIRE(r);
+  INFO(path << " -> " << r->status << " " << r->body);
+  REQUIRE(r->status == 200);
+  return json::parse(r->body);
+}
+
+/// Runs a shell command with a time limit; returns its exit status and output.
+std::pair<int, std::string> run(const std::string& cmd, const std::string& out_path, int timeout_s = 90) {
+  auto full = "timeout " + std::to_string(timeout_s) + " " + cmd + " >" + out_path + " 2>" + out_path + ".err";
+  int rc = std::system(full.c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out_path)};
+}
+
+std::string chromium() {
+  for (auto* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
+    if (std::ifstream(p).good())
+      return p;
+  FAIL("chromium is not installed (scripts/setup installs Debian's chromium)");
+  return {};
+}
+
+/// Loads the page in a fresh headless Chromium and returns the DOM after `budget_ms` of
+/// virtual time (the page's polling and fetches run in it).
+std::string dump_dom(const std::string& url, const std::string& work, int budget_ms = 6000) {
+  auto profile = temp_dir("clusterio-chromium");
+  auto [rc, dom] = run(chromium() +
+                         " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
+                         " --disable-component-update --disable-sync --window-size=1280,1600 --user-data-dir=" +
+                         profile + " --virtual-time-budget=" + std::to_string(budget_ms) + " --dump-dom " + url,
+                       work + "/dom.html");
+  INFO("chromium stderr: " << slurp(work + "/dom.html.err"));
+  REQUIRE(rc == 0);
+  return dom;
+}
+
+void screenshot(const std::string& url, const std::string& file, const std::string& size) {
+  auto profile = temp_dir("clusterio-chromium");
+  auto [rc, out] = run(chromium() +
+                         " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
+                         " --disable-component-update --disable-sync --hide-scrollbars --window-size=" +
+                         size + " --user-data-dir=" + profile + " --virtual-time-budget=6000 --screenshot=" + file + " " + url,
+                       file + ".log");
+  INFO("chromium: " << out << slurp(file + ".log.err"));
+  REQUIRE(rc == 0);
+  REQUIRE(std::ifstream(file).good());
+}
+
+/// The text of the count cell of the storage row whose name cell holds `escaped_name`.
+std::string row_count(const std::string& dom, const std::string& escaped_name) {
+  auto at = dom.find("<td class=\"name\">" + escaped_name + "</td>");
+  if (at == std::string::npos)
+    return {};
+  std::smatch m;
+  std::string rest = dom.substr(at, 400);
+  if (std::regex_search(rest, m, std::regex("<td class=\"num count[^\"]*\">([^<]*)</td>")))
+    return m[1];
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("the JSON API shows instances, storage, statistics and health, read-only") {
+  cluster c;
+  auto inst = get_json(c.m, "/api/instances");
+  REQUIRE(inst["instances"].size() == 2);
+  for (auto& i : inst["instances"]) {
+    CHECK(i["online"] == true);
+    CHECK(i["recent_ups"].size() == 1);
+  }
+  CHECK(inst["instances"][0]["name"] == "north-world");
+  CHECK(inst["instances"][0]["ups"] == 59.5);
+  CHECK(inst["instances"][0]["players"] == 7);
+  CHECK(inst["instances"][0]["game_address"] == "192.0.2.10:34197");
+  CHECK(inst["instances"][1]["ups"] == 42.0);
+  REQUIRE(inst["slaves"].size() == 1);
+  CHECK(inst["slaves"][0]["name"] == "slave1");
+
+  auto stor = get_json(c.m, "/api/storage");
+  std::map<std::string, json> items;
+  for (auto& it : stor["items"])
+    items[it["name"]] = it;
+  CHECK(items["iron-plate"]["count"] == 100);
+  CHECK(items["iron-plate"]["exported"] == 100);
+  CHECK(items[hostile_item]["count"] == 3);
+  CHECK(items["water"]["count"] == 2500);
+
+  auto stats = get_json(c.m, "/api/stats?minutes=10");
+  std::int64_t total = 0;
+  for (auto& p : stats["points"])
+    total += p["exported"].get<std::int64_t>();
+  CHECK(total == 2603);
+  auto north_iron = get_json(c.m, "/api/stats?minutes=10&item=iron-plate&instance=" + std::to_string(c.north));
+  REQUIRE(north_iron["points"].size() == 1);
+  CHECK(north_iron["points"][0]["exported"] == 100);
+  CHECK(get_json(c.m, "/api/stats?minutes=10&instance=" + std::to_string(c.south))["points"][0]["exported"] == 2500);
+  CHECK(get_json(c.m, "/api/ups?minutes=5")["points"].size() == 2);
+  CHECK(get_json(c.m, "/api/health")["ok"] == true);
+
+  CHECK(get(c.m, "/api/stats?minutes=abc")->status == 400);
+  CHECK(get(c.m, "/api/stats?minutes=0")->status == 400);
+  CHECK(get(c.m, "/package.json")->status == 404);
+  CHECK(get(c.m, "/../master.db")->status != 200);
+
+  // Read-only: anything else needs the admin token.
+  httplib::Client http("127.0.0.1", c.m.http_port());
+  CHECK(http.Post("/api/instances", "{}", "application/json")->status == 401);
+  auto token = slurp(c.m.data_dir() + "/admin.token");
+  REQUIRE(token.size() >= 64);
+  token = token.substr(0, 64);
+  CHECK(http.Post("/api/instances", {{"Authorization", "Bearer " + token}}, "{}", "application/json")->status == 405);
+  CHECK(http.Post("/api/instances", {{"Authorization", "Bearer " + std::string(64, '0')}}, "{}", "application/json")->status == 401);
+
+  auto page = get(c.m, "/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->get_header_value("Content-Security-Policy").find("default-src 'self'") != std::string::npos);
+  CHECK(page->get_header_value("X-Content-Type-Options") == "nosniff");
+  CHECK(get(c.m, "/vendor/uPlot.iife.min.js")->status == 200);
+}
+
+TEST_CASE("statistics survive a restart of the master") {
+  cluster c;
+  c.m.stop();
+  c.m.start();
+  auto stats = get_json(c.m, "/api/stats?minutes=10&item=water");
+  REQUIRE(stats["points"].size() == 1);
+  CHECK(stats["points"][0]["exported"] == 2500);
+  CHECK(get_json(c.m, "/api/ups?minutes=10")["points"].size() == 2); // written at shutdown
+}
+
+TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
+  cluster c;
+  expect_reply<wire::grant_reply>(*c.slave, wire::request_items{c.south, {{"iron-plate", 30}}});
+  auto r = get(c.m, "/metrics");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("Content-Type").find("text/plain; version=0.0.4") == 0);
+  auto work = temp_dir("clusterio-metrics");
+  {
+    std::ofstream f(work + "/metrics.txt");
+    f << r->body;
+  }
+  REQUIRE(std::system("command -v promtool >/dev/null") == 0); // Debian's prometheus package (scripts/setup)
+  auto [rc, out] = run("promtool check metrics <" + work + "/metrics.txt", work + "/promtool.txt");
+  INFO("promtool: " << out << slurp(work + "/promtool.txt.err") << "\nmetrics:\n" << r->body);
+  CHECK(rc == 0);
+  CHECK(slurp(work + "/promtool.txt.err").empty()); // lint findings go to stderr
+  auto& body = r->body;
+  CHECK(body.find("clusterio_instances_online 2\n") != std::string::npos);
+  CHECK(body.find("clusterio_instance_updates_per_second{instance_id=\"" + std::to_string(c.north) +
+                  "\",instance_name=\"north-world\",slave=\"slave1\"} 59.5\n") != std::string::npos);
+  CHECK(body.find("clusterio_storage_items{item=\"iron-plate\"} 70\n") != std::string::npos);
+  CHECK(body.find("clusterio_storage_items{item=\"<script>alert(1)</script>\"} 3\n") != std::string::npos);
+  CHECK(body.find("clusterio_exported_items_total 2603\n") != std::string::npos);
+  CHECK(body.find("clusterio_granted_items_total 30\n") != std::string::npos);
+  CHECK(body.find("clusterio_grants_total 1\n") != std::string::npos);
+  CHECK(body.find("clusterio_messages_received_total{type=\"heartbeat\"} 2\n") != std::string::npos);
+}
+
+TEST_CASE("a headless Chromium shows both instances, their UPS and a changing storage count") {
+  cluster c;
+  auto work = build_dir() + "/artifacts";
+  std::system(("mkdir -p " + work).c_str());
+  auto url = c.m.http_url() + "/";
+
+  auto dom = dump_dom(url, work);
+  INFO("DOM:\n" << dom);
+  CHECK(dom.find(">north-world<") != std::string::npos);
+  CHECK(dom.find(">south-world<") != std::string::npos);
+  CHECK(dom.find("<span class=\"ups\">59.5</span>") != std::string::npos);
+  CHECK(dom.find("<span class=\"ups\">42</span>") != std::string::npos);
+  CHECK(dom.find("192.0.2.10:34197") != std::string::npos);
+  CHECK(row_count(dom, "iron-plate") == "100");
+  CHECK(row_count(dom, "water") == "2,500");
+  // The hostile item name is text in a table cell, not an element.
+  CHECK(row_count(dom, "&lt;script&gt;alert(1)&lt;/script&gt;") == "3");
+  CHECK(dom.find("<script>alert(1)</script></td>") == std::string::npos);
+  // uPlot drew the charts (canvas elements inside the chart containers).
+  CHECK(dom.find("class=\"uplot") != std::string::npos);
+
+  c.exported(c.north, {{"iron-plate", 50}});
+  c.heartbeat(c.south, 30.5, 2);
+  dom = dump_dom(url, work);
+  CHECK(row_count(dom, "iron-plate") == "150");
+  CHECK(dom.find("<span class=\"ups\">30.5</span>") != std::string::npos);
+
+  screenshot(url, work + "/webui.png", "1280,1600");
+  screenshot(url, work + "/webui-phone.png", "390,1400");
+}

@@ -1,0 +1,233 @@
+// clusterio-ctl: a command-line client of the master, for operators and scripts. It speaks only
+// the public protocol (docs/protocol.md) through common/wire_client.hpp:
+//
+//   clusterio-ctl --credential me.cred.json signals watch [CHANNEL] [--count N]
+//   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count...
+//   clusterio-ctl --credential me.cred.json inventory
+//   clusterio-ctl --credential me.cred.json slaves
+//
+// Every request has a timeout: a dead or unreachable master is an error within --timeout ms,
+// never a hang. Exit status: 0 done, 1 the master refused (error reply), 2 no answer or bad use.
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <zmq.hpp>
+
+#include "common/clock.hpp"
+#include "common/credentials.hpp"
+#include "common/wire_client.hpp"
+#include "messages/message.hpp"
+
+using namespace clusterio;
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) { interrupted = true; }
+
+struct options {
+  std::string master, bus, credential_path;
+  bool insecure = false;
+  int timeout_ms = 3000;
+};
+
+/// A failure to report: what went wrong and the exit status.
+struct failure {
+  std::string why;
+  int status = 2;
+};
+
+struct session {
+  std::optional<credential> cred;
+  std::string control, bus;
+  std::chrono::milliseconds timeout{3000};
+};
+
+/// "tcp://host:port" -> the same host with port + 1 (the bus's default).
+std::string next_port(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos)
+    throw failure{"cannot find the port in '" + endpoint + "' (expected tcp://host:port)"};
+  int port = std::atoi(endpoint.c_str() + colon + 1);
+  if (port <= 0 || port >= 65535)
+    throw failure{"bad port in '" + endpoint + "'"};
+  return endpoint.substr(0, colon + 1) + std::to_string(port + 1);
+}
+
+session open_session(const options& o) {
+  session s;
+  s.timeout = std::chrono::milliseconds(o.timeout_ms);
+  if (!o.credential_path.empty()) {
+    std::string why;
+    s.cred = load_credential(o.credential_path, why);
+    if (!s.cred)
+      throw failure{why};
+  } else if (!o.insecure) {
+    throw failure{"give --credential FILE (made by `clusterio-master add-tool`), or --insecure for a master run with --insecure"};
+  }
+  s.control = o.master;
+  if (s.control.empty())
+    s.control = s.cred && !s.cred->master_address.empty() ? "tcp://" + s.cred->master_address : "tcp://127.0.0.1:7100";
+  s.bus = o.bus.empty() ? next_port(s.control) : o.bus;
+  return s;
+}
+
+/// Sends one request and returns the reply, or throws a failure (no answer, error reply).
+wire::message call(wire_client& c, const session& s, wire::message m) {
+  auto type = std::string(wire::type_of(m));
+  auto r = c.call(std::move(m), s.timeout);
+  if (!r)
+    throw failure{"no answer from the master at " + s.control + " within " + std::to_string(s.timeout.count()) +
+                  " ms (is it running? is this credential on its allow-list, with the right master key?)"};
+  if (auto* e = std::get_if<wire::error_reply>(&r->body))
+    throw failure{"the master refused '" + type + "': " + e->code + (e->field.empty() ? "" : " (" + e->field + ")") + ": " + e->message, 1};
+  return std::move(r->body);
+}
+
+template <class T> T expect(wire::message m, const std::string& what) {
+  if (auto* v = std::get_if<T>(&m))
+    return std::move(*v);
+  throw failure{"unexpected reply to " + what + ": '" + std::string(wire::type_of(m)) + "'", 1};
+}
+
+/// Connects and says hello: proves the master is there and knows us.
+wire::welcome greet(wire_client& c, const session& s) {
+  return expect<wire::welcome>(call(c, s, wire::hello{s.cred ? s.cred->name : "clusterio-ctl", "clusterio-ctl/0.1.0"}), "hello");
+}
+
+std::string format_signals(const wire::item_list& signals) {
+  std::ostringstream out;
+  for (auto& s : signals)
+    out << " " << s.name << "=" << s.count;
+  return out.str();
+}
+
+int signals_watch(const options& o, const std::string& channel, std::uint64_t count) {
+  auto s = open_session(o);
+  if (!channel.empty())
+    if (auto bad = wire::check_label(channel); !bad.empty())
+      throw failure{"bad channel '" + channel + "': " + bad};
+  // Subscribe first, then make sure the master answers (Clone: the bus republishes the current
+  // frames when it sees the subscription).
+  bus_subscriber sub(s.bus, s.cred, std::string(wire::topic_signal_prefix) + channel);
+  wire_client c(s.control, s.cred);
+  greet(c, s);
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  std::uint64_t shown = 0;
+  while (!interrupted && (count == 0 || shown < count)) {
+    auto m = sub.recv(std::chrono::milliseconds(200));
+    if (!m)
+      continue;
+    auto* f = std::get_if<wire::signal_frame>(&m->second.body);
+    if (!f || (!channel.empty() && f->channel != channel))
+      continue; // "signal/ab" also matches the prefix "signal/a"
+    std::cout << f->channel << " " << f->source << " seq=" << f->seq << (f->signals.empty() ? " (withdrawn)" : format_signals(f->signals))
+              << std::endl;
+    ++shown;
+  }
+  return 0;
+}
+
+int signals_send(const options& o, const std::string& channel, const std::vector<std::string>& pairs, std::uint64_t seq,
+                 const std::string& source) {
+  wire::signal_frame f{channel, source, seq ? seq : epoch_ms() * 1000, {}};
+  for (auto& p : pairs) {
+    auto eq = p.rfind('='); // a signal name may itself contain '='
+    if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
+      throw failure{"expected name=count, got '" + p + "'"};
+    try {
+      std::size_t used = 0;
+      auto value = std::stoll(p.substr(eq + 1), &used);
+      if (used != p.size() - eq - 1)
+        throw std::invalid_argument("trailing characters");
+      f.signals.push_back({p.substr(0, eq), value});
+    } catch (const std::exception&) {
+      throw failure{"bad count in '" + p + "' (an integer, -2147483648..2147483647)"};
+    }
+  }
+  auto s = open_session(o);
+  wire_client c(s.control, s.cred);
+  expect<wire::ok>(call(c, s, f), "signal");
+  std::cout << "sent " << channel << " seq=" << f.seq << format_signals(f.signals) << "\n";
+  return 0;
+}
+
+int inventory(const options& o) {
+  auto s = open_session(o);
+  wire_client c(s.control, s.cred);
+  auto inv = expect<wire::inventory_levels>(call(c, s, wire::inventory_query{}), "inventory_query");
+  std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  for (auto& l : inv.levels)
+    std::cout << l.name << " " << l.count << "\n";
+  std::cout << "(" << inv.levels.size() << " item kinds)\n";
+  return 0;
+}
+
+int slaves(const options& o) {
+  auto s = open_session(o);
+  wire_client c(s.control, s.cred);
+  auto r = expect<wire::slaves_reply>(call(c, s, wire::slaves_query{}), "slaves_query");
+  std::printf("%-6s %-20s %-20s %-8s %-10s %7s %7s  %s\n", "id", "slave", "instance", "online", "state", "ups", "players", "address");
+  for (auto& i : r.instances)
+    std::printf("%-6llu %-20s %-20s %-8s %-10s %7.1f %7u  %s\n", static_cast<unsigned long long>(i.instance_id), i.slave.c_str(),
+                i.name.c_str(), i.online ? "yes" : "no", i.state.c_str(), i.ups, i.players, i.game_address.c_str());
+  std::printf("(%zu instances)\n", r.instances.size());
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"clusterio-ctl: watch and send circuit signals, show storage and instances of a Clusterio master"};
+  app.require_subcommand(1);
+  options o;
+  app.add_option("--master", o.master, "Control socket, tcp://host:port (default: the credential's master, else tcp://127.0.0.1:7100)");
+  app.add_option("--bus", o.bus, "Bus socket, tcp://host:port (default: control port + 1)");
+  app.add_option("--credential", o.credential_path, "Credential file (clusterio-master add-tool NAME --role ...)");
+  app.add_flag("--insecure", o.insecure, "No credential: for a master run with --insecure");
+  app.add_option("--timeout", o.timeout_ms, "Milliseconds to wait for each answer")->check(CLI::Range(100, 600000));
+
+  auto* signals_cmd = app.add_subcommand("signals", "Circuit signals");
+  signals_cmd->require_subcommand(1);
+  std::string channel;
+  std::uint64_t count = 0, seq = 0;
+  std::vector<std::string> pairs;
+  std::string source;
+  auto* watch_cmd = signals_cmd->add_subcommand("watch", "Print signal frames as they arrive (Ctrl-C stops)");
+  watch_cmd->add_option("CHANNEL", channel, "Only this channel (default: every channel)");
+  watch_cmd->add_option("--count", count, "Stop after this many frames (0: never)");
+  auto* send_cmd = signals_cmd->add_subcommand("send", "Send one frame: the complete set this tool transmits on CHANNEL");
+  send_cmd->add_option("CHANNEL", channel, "Channel")->required();
+  send_cmd->add_option("SIGNALS", pairs, "name=count pairs; none withdraws this tool's contribution");
+  send_cmd->add_option("--seq", seq, "Sequence number (default: epoch microseconds, so that later sends win)");
+  send_cmd->add_option("--source", source, "Sub-source name (the master shows <credential name>/<source>)");
+  auto* inventory_cmd = app.add_subcommand("inventory", "Print the storage levels");
+  auto* slaves_cmd = app.add_subcommand("slaves", "Print every known instance");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (watch_cmd->parsed())
+      return signals_watch(o, channel, count);
+    if (send_cmd->parsed())
+      return signals_send(o, channel, pairs, seq, source);
+    if (inventory_cmd->parsed())
+      return inventory(o);
+    if (slaves_cmd->parsed())
+      return slaves(o);
+  } catch (const failure& f) {
+    std::cerr << "clusterio-ctl: " << f.why << "\n";
+    return f.status;
+  } catch (const zmq::error_t& e) {
+    std::cerr << "clusterio-ctl: cannot connect: " << e.what() << " (endpoints look like tcp://host:port)\n";
+    return 2;
+  }
+  return 0;
+}
