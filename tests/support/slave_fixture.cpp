@@ -72,7 +72,7 @@ nlohmann::json slave_fixture::status(const std::string& instance) {
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
-std::string slave_fixture::lua(const std::string& instance, const std::string& code) {
+std::string slave_fixture::command(const std::string& instance, const std::string& command) {
   auto cfg = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/config.json"));
   rcon::client_options o;
   o.port = cfg["rcon_port"].get<std::uint16_t>();
@@ -83,7 +83,7 @@ std::string slave_fixture::lua(const std::string& instance, const std::string& c
   auto first = c.send("/sc rcon.print('disabled')").get();
   if (!(first.ok && first.body == "disabled\n"))
     c.send("/sc rcon.print('disabled')").get();
-  auto r = c.send("/sc " + code).get();
+  auto r = c.send(command).get();
   if (!r.ok)
     throw std::runtime_error("RCON to " + instance + ": " + r.error);
   auto body = r.body;
@@ -91,6 +91,8 @@ std::string slave_fixture::lua(const std::string& instance, const std::string& c
     body.pop_back();
   return body;
 }
+
+std::string slave_fixture::lua(const std::string& instance, const std::string& code) { return command(instance, "/sc " + code); }
 
 nlohmann::json slave_fixture::mod(const std::string& instance, const std::string& function, const nlohmann::json& arg) {
   auto call = clusterio_call(function, arg.dump());

@@ -30,6 +30,8 @@ public:
   void stop(const std::string& instance);      ///< SIGTERM the slave process and wait
   bool running(const std::string& instance);
 
+  /// Sends one RCON command (e.g. "/save") and returns the reply without the final newline.
+  std::string command(const std::string& instance, const std::string& command);
   /// Runs Lua in the world over RCON and returns what it rcon.print()ed (without the newline).
   std::string lua(const std::string& instance, const std::string& code);
   /// Calls the mod's remote interface; returns the parsed reply.
