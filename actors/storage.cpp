@@ -134,6 +134,15 @@ void commit(storage_actor* self) {
     if (it != st.instances.end())
       st.pending.states.push_back({id, it->second.pruned_below, it->second.max_batch});
   }
+  // A batch already below its instance's pruned_below needs no record: pruned_below covers it.
+  // (Under load most batches are pruned by the next one before their commit.)
+  auto& added = st.pending.batches_added;
+  added.erase(std::remove_if(added.begin(), added.end(),
+                             [&st](const auto& b) {
+                               auto it = st.instances.find(b.first);
+                               return it != st.instances.end() && b.second < it->second.pruned_below;
+                             }),
+              added.end());
   if (!st.pending.empty() && st.latched.empty()) {
     auto why = st.db->commit(st.pending);
     if (!why.empty()) {
@@ -155,8 +164,11 @@ void commit(storage_actor* self) {
         changed.push_back({name, st.level(name)});
       self->send(st.levels_subscriber, levels_atom::value, std::move(changed));
     }
+    std::vector<outbox::item> out;
+    out.reserve(st.replies.size());
     for (auto& [to, m] : st.replies)
-      st.out->reply(to.peer, wire::encode({to.id, std::move(m)}));
+      out.push_back({false, std::move(to.peer), wire::encode({to.id, std::move(m)})});
+    st.out->push_all(std::move(out));
   }
   st.replies.clear();
   st.pending = storage_changes{};
@@ -175,6 +187,16 @@ void apply_export(storage_actor* self, export_job& job) {
     for (auto& it : m.items)
       if (st.level(it.name) > wire::max_stock - it.count)
         return reply_error(self, job.to, error_code::invalid, "storage of '" + it.name + "' would exceed its limit", "items");
+    std::size_t new_names = 0;
+    const std::string* first_new = nullptr;
+    for (auto& it : m.items)
+      if (st.counts.count(it.name) == 0 && ++new_names == 1)
+        first_new = &it.name;
+    if (new_names > 0 && st.counts.size() + new_names > st.cfg.max_item_names)
+      return reply_error(self, job.to, error_code::overloaded,
+                         "storage holds the maximum of " + std::to_string(st.cfg.max_item_names) + " distinct names; this export adds " +
+                           std::to_string(new_names) + " new (first '" + *first_new + "')",
+                         "items");
     for (auto& it : m.items) {
       st.set_level(it.name, st.level(it.name) + it.count);
       st.add_stat(m.instance_id, it.name, it.count, 0);
@@ -407,6 +429,7 @@ void publish_changes(storage_actor* self, bool full) {
       inv.levels.push_back({name, st.level(name)});
   }
   st.changed_for_bus.clear();
+  std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
   st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
 }
 

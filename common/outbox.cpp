@@ -39,6 +39,28 @@ bool outbox::push(item it) {
   return true;
 }
 
+std::size_t outbox::push_all(std::vector<item> items) {
+  std::size_t queued = 0;
+  bool was_empty;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_empty = items_.empty();
+    for (auto& it : items) {
+      if (items_.size() >= capacity_) {
+        ++dropped_;
+        continue;
+      }
+      items_.push_back(std::move(it));
+      ++queued;
+    }
+  }
+  if (was_empty && queued > 0) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+  }
+  return queued;
+}
+
 void outbox::drain(std::vector<item>& out) {
   std::uint64_t counter;
   [[maybe_unused]] auto n = ::read(fd_, &counter, sizeof counter);

@@ -33,6 +33,10 @@ public:
   /// Queues a bus message. Returns false if dropped (full).
   bool publish(std::string topic, std::string payload);
 
+  /// Queues many items at once (one lock, one wake-up). Items beyond the capacity are dropped
+  /// and counted. Returns how many were queued.
+  std::size_t push_all(std::vector<item> items);
+
   /// File descriptor that becomes readable when items are waiting.
   int wake_fd() const { return fd_; }
   /// Socket thread: takes everything waiting (clears the wake-up).
