@@ -37,6 +37,10 @@ struct storage_config {
   bool full_sync = true;                     ///< fsync each commit (survives power loss)
   std::uint64_t inventory_interval_ms = 500; ///< how often changed levels go on the bus
   metrics* counters = nullptr;               ///< transfer counters for /metrics; may be null
+  /// Distinct item and fluid names with a non-zero level, at most. An export that would add a
+  /// new name beyond this gets `overloaded` ("storage holds the maximum of N distinct names") and
+  /// nothing of it is applied, so a flood of unique names cannot exhaust the master's memory.
+  std::size_t max_item_names = 100000;
 };
 
 /// Opens the database and spawns the actor. Returns an invalid handle and sets `why` on failure.
