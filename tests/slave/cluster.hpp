@@ -49,34 +49,32 @@ struct cluster {
     }
   };
 
+  /// A world's chests and tanks of one kind, plus the scenario's counter (produced/consumed).
+  static nlohmann::json world_contents(slave_fixture& s, const std::string& inst, const std::string& chest, const std::string& tank,
+                                       const std::string& counter) {
+    return nlohmann::json::parse(s.lua(inst, "local r = {plates = 0, water = 0} "
+                                             "for _, c in pairs(game.surfaces[1].find_entities_filtered{name = '" + chest + "'}) do "
+                                             "r.plates = r.plates + c.get_inventory(defines.inventory.chest).get_item_count('iron-plate') end "
+                                             "for _, t in pairs(game.surfaces[1].find_entities_filtered{name = '" + tank + "'}) do "
+                                             "local f = t.fluidbox[1]; r.water = r.water + (f and f.amount or 0) end "
+                                             "r.counter = storage." + counter + " or {} "
+                                             "rcon.print(helpers.table_to_json(r))"));
+  }
+
   ledger count() {
     ledger l;
-    auto produced = nlohmann::json::parse(a->lua("producer", R"(
-      local r = {plates = 0, water = 0}
-      for _, c in pairs(game.surfaces[1].find_entities_filtered{name = 'put-chest'}) do
-        r.plates = r.plates + c.get_inventory(defines.inventory.chest).get_item_count('iron-plate') end
-      for _, t in pairs(game.surfaces[1].find_entities_filtered{name = 'put-tank'}) do
-        local f = t.fluidbox[1]; r.water = r.water + (f and f.amount or 0) end
-      r.produced = storage.produced or {}
-      rcon.print(helpers.table_to_json(r)))"));
+    auto produced = world_contents(*a, "producer", "put-chest", "put-tank", "produced");
     l.producer_world["iron-plate"] = produced["plates"];
     l.producer_world["water"] = produced["water"];
-    for (auto& [k, v] : produced["produced"].items())
+    for (auto& [k, v] : produced["counter"].items())
       l.produced[k] = v;
     for (auto& batch : a->mod("producer", "pending_exports")["batches"])
       for (auto& it : batch["items"])
         l.pending_exports[it[0]] += it[1].get<double>();
-    auto consumed = nlohmann::json::parse(b->lua("consumer", R"(
-      local r = {plates = 0, water = 0}
-      for _, c in pairs(game.surfaces[1].find_entities_filtered{name = 'get-chest'}) do
-        r.plates = r.plates + c.get_inventory(defines.inventory.chest).get_item_count('iron-plate') end
-      for _, t in pairs(game.surfaces[1].find_entities_filtered{name = 'get-tank'}) do
-        local f = t.fluidbox[1]; r.water = r.water + (f and f.amount or 0) end
-      r.consumed = storage.consumed or {}
-      rcon.print(helpers.table_to_json(r)))"));
+    auto consumed = world_contents(*b, "consumer", "get-chest", "get-tank", "consumed");
     l.consumer_world["iron-plate"] = consumed["plates"];
     l.consumer_world["water"] = consumed["water"];
-    for (auto& [k, v] : consumed["consumed"].items())
+    for (auto& [k, v] : consumed["counter"].items())
       l.consumed[k] = v;
     auto st = b->mod("consumer", "status");
     if (st["buffered"].is_object())
