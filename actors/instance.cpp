@@ -36,6 +36,8 @@ constexpr std::uint64_t stable_run_ms = 60000; ///< a run this long resets the c
 constexpr int rcon_connect_attempts = 20;
 constexpr std::uint64_t leftover_kill_ms = 60000; ///< a previous run's server gets this long to save
 constexpr auto rcon_call_timeout = std::chrono::milliseconds(30000);
+/// A sync or request step unanswered this long is abandoned (and retried by the next one).
+constexpr std::uint64_t stuck_after_ms = 40000;
 
 enum class phase { stopped, starting, running, stopping };
 
@@ -68,6 +70,7 @@ struct instance_state {
   bool registered = false;
   bool sync_in_flight = false;
   bool request_in_flight = false;
+  std::uint64_t request_since = 0;
   std::uint64_t signal_seq = 0;
 
   // Timers (monotonic ms).
@@ -104,7 +107,7 @@ void call_master(instance_actor* self, wire::message m, std::function<void(wire:
 void call_rcon(instance_actor* self, std::string command, std::function<void(const rcon::reply&)> then) {
   auto& st = self->state;
   if (!st.rcon || !st.rcon->connected())
-    return;
+    return then(rcon::reply{false, {}, "not connected"});
   auto tag = st.next_tag++;
   st.rcon_calls[tag] = std::move(then);
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -292,6 +295,7 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
     if (!st.registered || st.request_in_flight || !parse_items(j.value("items", json::array()), items) || items.empty())
       return;
     st.request_in_flight = true;
+    st.request_since = mono_ms();
     call_master(self, wire::request_items{st.instance_id, std::move(items)}, [self](wire::message& m) {
       self->state.request_in_flight = false;
       if (auto* g = reply_as<wire::grant_reply>(self, m, "request"))
@@ -491,6 +495,18 @@ void on_timer(instance_actor* self) {
     std::remove((st.p.dir + "/stop-request").c_str());
     stop(self);
   }
+  if (st.ph == phase::running && !(st.rcon && st.rcon->connected())) {
+    // The game runs but its RCON link broke: reconnect, then sync as after a start.
+    spdlog::warn("{}lost the RCON connection; reconnecting", st.log_prefix());
+    st.ph = phase::starting;
+    connect_rcon(self, 1);
+  }
+  // A step of a sync or a request whose answer never came (e.g. the game was busy saving)
+  // must not block the next ones for ever: everything is safe to repeat.
+  if (st.sync_in_flight && now - st.last_sync > stuck_after_ms)
+    st.sync_in_flight = false;
+  if (st.request_in_flight && now - st.request_since > stuck_after_ms)
+    st.request_in_flight = false;
   if (st.ph == phase::running) {
     if (now - st.last_ping >= ping_interval_ms) {
       st.last_ping = now;
