@@ -1,5 +1,6 @@
 #include "actors/gateway.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 #include <vector>
@@ -34,6 +35,9 @@ constexpr std::uint64_t allow_list_check_ms = 1000;
 /// A slave's traffic is reported to the registry at most this often.
 constexpr std::uint64_t seen_report_ms = 1000;
 constexpr int socket_hwm = 100000;
+/// Rate-limit buckets kept before idle (full) ones are forgotten: the names of insecure clients
+/// are chosen by the clients, so the table must not grow with them.
+constexpr std::size_t max_rate_buckets = 4096;
 /// ZeroMQ I/O threads: they do the CURVE encryption, which for the bus is per subscriber (a
 /// signal frame fanned out to 100 subscribers is encrypted 100 times); two share that load.
 constexpr int zmq_io_threads = 2;
@@ -82,6 +86,12 @@ struct gateway::impl {
   std::uint64_t last_check = 0;
   std::unordered_map<std::string, std::string> insecure_names; ///< routing id -> hello name
   std::unordered_map<std::string, std::uint64_t> last_seen_report;
+  /// Token bucket per client name (see gateway_config::max_msgs_per_s_per_client).
+  struct bucket {
+    double tokens = 0;
+    std::uint64_t at_ms = 0;
+  };
+  std::unordered_map<std::string, bucket> buckets;
 
   // Jobs gathered during one sweep.
   export_jobs exports;
@@ -176,10 +186,12 @@ struct gateway::impl {
   /// Who sent this frame, and what may they do? Empty name: refused.
   peer identify(const std::string& rid, zmq::message_t& payload) {
     if (cfg.insecure) {
-      // The name from hello, else the routing id a client may set to its name (a slave does, so
-      // that it keeps its identity across a master restart), else "anonymous".
+      // The name from hello, else the one in a routing id of the form "<name>.<pid>" (a slave
+      // sets it so that it keeps its name across a master restart), else "anonymous".
       auto it = insecure_names.find(rid);
-      std::string name = it != insecure_names.end() ? it->second : wire::check_label(rid).empty() ? rid : "anonymous";
+      auto dot = rid.rfind('.');
+      auto prefix = dot == std::string::npos ? std::string() : rid.substr(0, dot);
+      std::string name = it != insecure_names.end() ? it->second : wire::check_label(prefix).empty() ? prefix : "anonymous";
       return peer{name, true, true, true};
     }
     const char* user = zmq_msg_gets(payload.handle(), "User-Id");
@@ -198,6 +210,31 @@ struct gateway::impl {
       last = now;
       caf::anon_send(peers.registry, seen_atom::value, slave);
     }
+  }
+
+  /// Takes a token from the client's bucket. False: the client is over its rate limit.
+  bool admit(const std::string& name) {
+    const double rate = cfg.max_msgs_per_s_per_client;
+    if (rate <= 0)
+      return true;
+    auto now = mono_ms();
+    auto it = buckets.find(name);
+    if (it == buckets.end()) {
+      if (buckets.size() >= max_rate_buckets) {
+        for (auto b = buckets.begin(); b != buckets.end();)
+          b = static_cast<double>(now - b->second.at_ms) >= 1000.0 ? buckets.erase(b) : std::next(b);
+        if (buckets.size() >= max_rate_buckets)
+          buckets.clear(); // all busy at once: forgetting them only grants a fresh burst
+      }
+      it = buckets.emplace(name, bucket{rate, now}).first;
+    }
+    auto& b = it->second;
+    b.tokens = std::min(rate, b.tokens + static_cast<double>(now - b.at_ms) * rate / 1000.0);
+    b.at_ms = now;
+    if (b.tokens < 1.0)
+      return false;
+    b.tokens -= 1.0;
+    return true;
   }
 
   /// Checks that `who` runs instance `id`. Replies with an error and returns false otherwise.
@@ -223,6 +260,13 @@ struct gateway::impl {
     auto who = identify(rid, payload);
     if (who.name.empty())
       return reply_error(rid, dec.id, error_code::unauthorized, "unknown or revoked client");
+    if (!admit(who.name)) {
+      if (cfg.counters)
+        metrics::bump(&cfg.counters->throttled_frames);
+      return reply_error(rid, dec.id, error_code::overloaded,
+                         "client '" + who.name + "' is over its limit of " + std::to_string(cfg.max_msgs_per_s_per_client) +
+                           " messages per second; back off and retry");
+    }
     if (cfg.counters)
       metrics::bump(dec.ok ? &cfg.counters->messages_received[dec.value.body.index()] : &cfg.counters->bad_frames);
     if (!dec.ok) {

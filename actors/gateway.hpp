@@ -2,7 +2,9 @@
 // The gateway owns the master's ZeroMQ sockets and runs them on one dedicated thread:
 //   - ROUTER (control, default port 7100): requests from slaves and tools, replies to them;
 //   - XPUB (bus, default port 7101): topics `inventory`, `signal/<channel>`, `event/...`;
-//     a new `inventory` subscriber triggers a full snapshot (Clone pattern: snapshot, then deltas);
+//     a new `inventory` subscriber triggers a full snapshot (Clone pattern: snapshot, then deltas),
+//     a new `signal/...` subscriber a republish of the current signal frames (signal_bus.hpp);
+//     signal frames go to the signal bus actor, which orders, stores and publishes them;
 //   - the ZAP handler that authenticates CURVE keys against the allow-list;
 //   - the outbox's wake-up fd: replies and bus messages queued by the actors.
 // It decodes every frame strictly, checks the sender's role and instance ownership, and sends
@@ -35,6 +37,10 @@ struct gateway_config {
   std::string db_path;           ///< where the allow-list lives
   std::uint32_t heartbeat_ms = 5000;
   metrics* counters = nullptr;   ///< message and error counters for /metrics; may be null
+  /// Per-client rate limit (token bucket per client name, refilled at this rate, holding at most
+  /// one second's worth): a frame over the limit gets `overloaded` and is not processed, so one
+  /// flooding client cannot starve the others. 0: no limit.
+  std::uint32_t max_msgs_per_s_per_client = 20000;
 };
 
 struct gateway_peers {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/http_params.hpp"
 #include "actors/metrics.hpp"
 #include "actors/web_jobs.hpp"
 #include "common/clock.hpp"
@@ -29,11 +30,12 @@ using json = nlohmann::json;
 constexpr auto ask_timeout = std::chrono::seconds(3);
 /// Worker threads of the server: the page polls a few endpoints every two seconds per viewer.
 constexpr std::size_t http_threads = 4;
+/// Request bodies are refused (413) beyond this: the API has no endpoint that takes one.
+constexpr std::size_t max_request_body = 64 * 1024;
 /// The storage table's rate column covers this many minutes unless the request says otherwise.
 constexpr std::uint64_t default_rate_minutes = 5;
 /// How far back graphs go unless the request says otherwise, and at most (one year).
 constexpr std::uint64_t default_graph_minutes = 60;
-constexpr std::uint64_t max_graph_minutes = 366 * 24 * 60;
 
 /// Sent with every response. The page loads only its own files and talks only to this origin;
 /// no inline script or style, no frames, no plugins.
@@ -115,22 +117,6 @@ std::string instance_labels(const wire::instance_info& i) {
          label_value(i.slave) + "\"";
 }
 
-/// Parses an optional unsigned query parameter. False (and `why`) if present but not a number.
-bool uint_param(const httplib::Request& req, const char* key, std::uint64_t& out, std::string& why) {
-  if (!req.has_param(key))
-    return true;
-  auto text = req.get_param_value(key);
-  char* end = nullptr;
-  errno = 0;
-  auto v = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || text[0] == '-') {
-    why = std::string("query parameter '") + key + "' must be an unsigned integer";
-    return false;
-  }
-  out = v;
-  return true;
-}
-
 bool same_token(const std::string& a, const std::string& b) {
   // Constant time in the token's length: do not leak how much of a guess was right.
   if (a.size() != b.size())
@@ -204,7 +190,7 @@ struct http_server::impl {
   void api_storage(const httplib::Request& req, httplib::Response& res) {
     std::string why;
     std::uint64_t rate_minutes = default_rate_minutes;
-    if (!uint_param(req, "rate_minutes", rate_minutes, why))
+    if (!web::uint_param(req.params, "rate_minutes", rate_minutes, why))
       return send_json(res, {{"error", why}}, 400);
     auto v = ask<web_storage_view>(peers.storage, why, web_storage_atom::value, rate_minutes);
     if (!v)
@@ -227,11 +213,9 @@ struct http_server::impl {
     std::string why;
     web_stats_query q;
     q.minutes = default_graph_minutes;
-    q.item = req.get_param_value("item");
-    if (!uint_param(req, "instance", q.instance_id, why) || !uint_param(req, "minutes", q.minutes, why))
+    q.item = web::text_param(req.params, "item");
+    if (!web::uint_param(req.params, "instance", q.instance_id, why) || !web::minutes_param(req.params, "minutes", q.minutes, why))
       return send_json(res, {{"error", why}}, 400);
-    if (q.minutes == 0 || q.minutes > max_graph_minutes)
-      return send_json(res, {{"error", "query parameter 'minutes' must be 1.." + std::to_string(max_graph_minutes)}}, 400);
     auto v = ask<web_series>(peers.storage, why, web_stats_atom::value, q);
     if (!v)
       return send_unavailable(res, "storage", why);
@@ -246,10 +230,8 @@ struct http_server::impl {
   void api_ups(const httplib::Request& req, httplib::Response& res) {
     std::string why;
     std::uint64_t instance = 0, minutes = default_graph_minutes;
-    if (!uint_param(req, "instance", instance, why) || !uint_param(req, "minutes", minutes, why))
+    if (!web::uint_param(req.params, "instance", instance, why) || !web::minutes_param(req.params, "minutes", minutes, why))
       return send_json(res, {{"error", why}}, 400);
-    if (minutes == 0 || minutes > max_graph_minutes)
-      return send_json(res, {{"error", "query parameter 'minutes' must be 1.." + std::to_string(max_graph_minutes)}}, 400);
     auto v = ask<web_ups_series>(peers.registry, why, web_ups_atom::value, instance, minutes);
     if (!v)
       return send_unavailable(res, "registry", why);
@@ -336,6 +318,8 @@ struct http_server::impl {
     e.sample("clusterio_bad_frames_total", load(counters.bad_frames));
     e.family("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported).");
     e.sample("clusterio_gateway_errors_total", load(counters.gateway_errors));
+    e.family("clusterio_throttled_frames_total", "counter", "Frames refused with 'overloaded': their client was over max_msgs_per_s_per_client.");
+    e.sample("clusterio_throttled_frames_total", load(counters.throttled_frames));
     e.family("clusterio_signal_frames_total", "counter", "Circuit signal frames accepted and published on the bus.");
     e.sample("clusterio_signal_frames_total", load(counters.signal_frames));
     e.family("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.");
@@ -350,6 +334,7 @@ struct http_server::impl {
   void routes() {
     srv.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };
     srv.set_default_headers(security_headers);
+    srv.set_payload_max_length(max_request_body); // every endpoint is a GET: no body is needed
     srv.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (req.method == "GET" || req.method == "HEAD")
         return httplib::Server::HandlerResponse::Unhandled;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -27,8 +28,9 @@ namespace clusterio {
 namespace {
 
 constexpr auto timer_interval = std::chrono::milliseconds(500);
-/// The mod pauses transfers after 300 ticks (5 s) without a call: ping well within that.
-constexpr std::uint64_t ping_interval_ms = 1500;
+/// The mod pauses transfers after 300 ticks (5 s) without a call: ping well within that, and
+/// at least once a second (the ping updates signal-unixtime).
+constexpr std::uint64_t ping_interval_ms = 1000;
 constexpr std::uint64_t quit_grace_ms = 15000; ///< after /quit, SIGTERM
 constexpr std::uint64_t term_grace_ms = 15000; ///< after SIGTERM, SIGKILL
 constexpr std::uint64_t max_backoff_ms = 30000;
@@ -36,6 +38,9 @@ constexpr std::uint64_t stable_run_ms = 60000; ///< a run this long resets the c
 constexpr int rcon_connect_attempts = 20;
 constexpr std::uint64_t leftover_kill_ms = 60000; ///< a previous run's server gets this long to save
 constexpr auto rcon_call_timeout = std::chrono::milliseconds(30000);
+/// How often the latest signal frames are repeated (well under the master's default 10 s
+/// signal_source_timeout_ms).
+constexpr std::uint64_t signal_refresh_ms = 3000;
 /// A sync or request step unanswered this long is abandoned (and retried by the next one).
 constexpr std::uint64_t stuck_after_ms = 40000;
 
@@ -72,6 +77,11 @@ struct instance_state {
   bool request_in_flight = false;
   std::uint64_t request_since = 0;
   std::uint64_t signal_seq = 0;
+  /// The latest non-empty frame per channel. The mod sends a frame only when it changes; the
+  /// slave repeats it so that the master knows the source is alive (a silent source's
+  /// contribution is removed after signal_source_timeout_ms).
+  std::map<std::string, wire::item_list> signal_frames;
+  std::uint64_t last_signal_refresh = 0;
 
   // Timers (monotonic ms).
   std::uint64_t started_ms = 0, last_ping = 0, last_heartbeat = 0, last_sync = 0, stop_since = 0;
@@ -277,6 +287,16 @@ void sync(instance_actor* self) {
   });
 }
 
+/// Sends this world's transmitters' frame for one channel.
+void send_signals(instance_actor* self, const std::string& channel, wire::item_list signals) {
+  auto& st = self->state;
+  // Sequence numbers must keep increasing across slave restarts (the master drops frames not
+  // newer than the last it saw from this source): epoch microseconds, bumped if equal.
+  st.signal_seq = std::max(st.signal_seq + 1, epoch_ms() * 1000);
+  call_master(self, wire::signal_frame{channel, st.p.inst.name, st.signal_seq, std::move(signals)},
+              [self](wire::message& m) { reply_as<wire::ok>(self, m, "signal"); });
+}
+
 void handle_ipc(instance_actor* self, const ipc::message& msg) {
   auto& st = self->state;
   json j;
@@ -305,8 +325,12 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
     wire::item_list signals;
     if (!j.contains("channel") || !j["channel"].is_string() || !parse_items(j.value("signals", json::array()), signals))
       return;
-    call_master(self, wire::signal_frame{j["channel"].get<std::string>(), st.p.inst.name, ++st.signal_seq, std::move(signals)},
-                [self](wire::message& m) { reply_as<wire::ok>(self, m, "signal"); });
+    auto channel = j["channel"].get<std::string>();
+    if (signals.empty())
+      st.signal_frames.erase(channel);
+    else
+      st.signal_frames[channel] = signals;
+    send_signals(self, channel, std::move(signals));
   } else if (msg.channel == "status") {
     auto tick = j.value("tick", std::uint64_t{0});
     auto now = mono_ms();
@@ -509,8 +533,10 @@ void on_timer(instance_actor* self) {
     st.request_in_flight = false;
   if (st.ph == phase::running) {
     if (now - st.last_ping >= ping_interval_ms) {
+      // The ping carries the time, so the inventory combinators' signal-unixtime moves every
+      // second even when no storage level changes.
       st.last_ping = now;
-      call_mod(self, "ping", json::object(), [](const json&) {});
+      call_mod(self, "set_inventory", {{"time_ms", epoch_ms()}, {"full", false}, {"levels", json::array()}}, [](const json&) {});
     }
     if (st.registered && now - st.last_heartbeat >= st.p.slave.heartbeat_ms) {
       st.last_heartbeat = now;
@@ -523,6 +549,11 @@ void on_timer(instance_actor* self) {
     }
     if (now - st.last_sync >= st.p.slave.sync_interval_ms)
       sync(self);
+    if (now - st.last_signal_refresh >= signal_refresh_ms) {
+      st.last_signal_refresh = now;
+      for (auto& [channel, signals] : st.signal_frames)
+        send_signals(self, channel, signals);
+    }
   }
   if (st.ph == phase::stopping) {
     if (!st.sent_term && now - st.stop_since > quit_grace_ms) {

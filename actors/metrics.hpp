@@ -23,6 +23,8 @@ struct metrics {
   counter bad_frames{0};
   /// Error replies the gateway sent itself (unauthorized, not_found, invalid, unsupported).
   counter gateway_errors{0};
+  /// Frames refused with `overloaded` because their client was over its rate limit.
+  counter throttled_frames{0};
   /// signal_frame messages accepted and published on the bus.
   counter signal_frames{0};
 

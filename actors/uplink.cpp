@@ -1,6 +1,7 @@
 #include "actors/uplink.hpp"
 
 #include <atomic>
+#include <unistd.h>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "actors/slave_jobs.hpp"
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
+#include "messages/limits.hpp"
 
 namespace clusterio {
 
@@ -56,8 +58,15 @@ private:
         s->set(zmq::sockopt::curve_secretkey, cfg_.cred->keys.secret_key);
       }
     }
-    dealer.set(zmq::sockopt::routing_id, cfg_.name); // our identity in insecure mode
+    // "<name>.<pid>": unique per process (two `start` processes of one slave must not share a
+    // routing id), and in insecure mode the master takes the part before the last '.' as our
+    // name, so that we keep it across a master restart without a new hello.
+    dealer.set(zmq::sockopt::routing_id, cfg_.name + "." + std::to_string(::getpid()));
     dealer.set(zmq::sockopt::sndhwm, send_hwm);
+    // A frame larger than any the master sends makes ZeroMQ drop the connection (then reconnect)
+    // before it allocates the frame.
+    dealer.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
+    sub.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
     dealer.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
     dealer.connect(cfg_.control_endpoint);
     sub.connect(cfg_.bus_endpoint);
@@ -77,6 +86,7 @@ private:
           if (!m.more() || !sub.recv(body))
             continue;
           auto d = wire::decode(body.to_string_view());
+          spdlog::trace("uplink: bus message on '{}'{}", m.to_string_view(), d.ok ? "" : ": " + d.err.to_string());
           if (d.ok)
             caf::anon_send(owner_, bus_atom::value, m.to_string(), std::move(d.value));
         }

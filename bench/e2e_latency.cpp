@@ -30,9 +30,8 @@ int main(int argc, char** argv) {
 
   master_fixture master(false, "\"log_level\":\"warn\"");
   master.start();
-  auto addr = master.control_endpoint().substr(6);
-  slave_fixture a("bench-a", addr, master.add_client("bench-a", "slave"));
-  slave_fixture b("bench-b", addr, master.add_client("bench-b", "slave"));
+  slave_fixture a("bench-a", master, master.add_client("bench-a", "slave"));
+  slave_fixture b("bench-b", master, master.add_client("bench-b", "slave"));
   a.create("source", "");
   b.create("sink", "");
   a.start("source");

@@ -1,12 +1,15 @@
 // signal-bus: P publishing instances each send a frame of S signals F times a second to a real
-// clusterio-master (CURVE on, unless --insecure); N subscribers on `signal/` receive every frame.
+// clusterio-master (CURVE on, unless --insecure); N subscribers receive them. With --channels 1
+// (the default) every subscriber receives every frame (N x P x F deliveries a second); with
+// --channels K publisher i sends on channel i mod K and subscriber j listens to channel j mod K.
 // Prints one JSON line:
 //   {"bench":"signal-bus","frames_per_s":..,"p50_ms":..,"p99_ms":..,"dropped":..,...}
 // frames_per_s: frames the publishers got `ok` for, per second, in the measured window;
 // p50/p99: publisher send -> subscriber receive (one clock: same process), over every delivery;
-// dropped: deliveries missing = frames sent in the window x N - deliveries of those frames.
+// dropped: deliveries missing = deliveries due for the frames sent in the window - deliveries made.
 //
-// usage: signal-bus [--seconds 10] [--publishers 50] [--rate 60] [--signals 50] [--subscribers 100] [--insecure]
+// usage: signal-bus [--seconds 10] [--publishers 50] [--rate 60] [--signals 50] [--subscribers 100]
+//                   [--channels 1] [--insecure]
 
 #include <algorithm>
 #include <atomic>
@@ -37,7 +40,7 @@ constexpr int socket_hwm = 100000;
 
 struct params {
   double seconds = 10;
-  int publishers = 50, rate = 60, signals = 50, subscribers = 100;
+  int publishers = 50, rate = 60, signals = 50, subscribers = 100, channels = 1;
   bool insecure = false;
 };
 
@@ -112,6 +115,9 @@ bool peek(const zmq::message_t& body, std::uint64_t& seq, std::string& source) {
   return true;
 }
 
+/// "bench-3." : the dot keeps "signal/bench-1." from being a prefix of "signal/bench-10.".
+std::string channel_name(int i) { return "bench-" + std::to_string(i) + "."; }
+
 struct subscriber_result {
   std::vector<std::uint32_t> latency_us;
   std::uint64_t delivered = 0; ///< deliveries of frames sent in the window
@@ -130,13 +136,14 @@ int main(int argc, char** argv) {
     else if (a == "--rate") p.rate = static_cast<int>(next());
     else if (a == "--signals") p.signals = static_cast<int>(next());
     else if (a == "--subscribers") p.subscribers = static_cast<int>(next());
+    else if (a == "--channels") p.channels = static_cast<int>(next());
     else if (a == "--insecure") p.insecure = true;
     else {
-      std::cerr << "usage: signal-bus [--seconds S] [--publishers P] [--rate F] [--signals S] [--subscribers N] [--insecure]\n";
+      std::cerr << "usage: signal-bus [--seconds S] [--publishers P] [--rate F] [--signals S] [--subscribers N] [--channels K] [--insecure]\n";
       return 2;
     }
   }
-  if (p.publishers < 1 || p.rate < 1 || p.subscribers < 1 || p.seconds <= 0) {
+  if (p.publishers < 1 || p.rate < 1 || p.subscribers < 1 || p.channels < 1 || p.seconds <= 0) {
     std::cerr << "signal-bus: every count must be positive\n";
     return 2;
   }
@@ -158,7 +165,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<zmq::socket_t>> subs;
   for (auto& c : sub_creds) {
     subs.push_back(make_socket(ctx, zmq::socket_type::sub, c));
-    subs.back()->set(zmq::sockopt::subscribe, "signal/");
+    subs.back()->set(zmq::sockopt::subscribe, "signal/" + channel_name(static_cast<int>(subs.size() - 1) % p.channels));
     subs.back()->connect(master.bus_endpoint());
   }
   std::vector<std::unique_ptr<zmq::socket_t>> pubs;
@@ -170,7 +177,10 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop_pub{false}, stop_sub{false};
   std::atomic<std::uint64_t> window_start{~0ULL}, window_end{~0ULL};
   std::atomic<int> subscribers_live{0};
-  std::atomic<std::uint64_t> sent_in_window{0}, refused{0};
+  std::atomic<std::uint64_t> sent_in_window{0}, refused{0}, expected{0};
+  std::vector<std::uint64_t> subs_on(static_cast<std::size_t>(p.channels), 0);
+  for (int j = 0; j < p.subscribers; ++j)
+    ++subs_on[static_cast<std::size_t>(j % p.channels)];
 
   // Subscriber threads: each polls its share of the SUB sockets.
   std::vector<subscriber_result> results(static_cast<std::size_t>(subscriber_threads));
@@ -223,7 +233,7 @@ int main(int argc, char** argv) {
   // The publisher thread: frames evenly spread, each publisher at `rate`; replies drained.
   std::thread publisher([&] {
     std::vector<std::uint64_t> last_seq(pubs.size(), 0);
-    wire::signal_frame f{"bench", "", 0, {}};
+    wire::signal_frame f{"", "", 0, {}};
     for (int i = 0; i < p.signals; ++i)
       f.signals.push_back({"signal-" + std::to_string(i), i * 37});
     auto interval_us = 1e6 / (static_cast<double>(p.rate) * static_cast<double>(p.publishers));
@@ -240,12 +250,13 @@ int main(int argc, char** argv) {
       auto seq = std::max(now_us(), last_seq[k] + 1);
       last_seq[k] = seq;
       f.seq = seq;
+      f.channel = channel_name(static_cast<int>(k) % p.channels);
       f.signals[0].count = static_cast<std::int64_t>(n % 1000000);
       auto bytes = wire::encode({id++, f});
       if (!pubs[k]->send(zmq::buffer(bytes), zmq::send_flags::dontwait))
         continue;
       if (seq >= window_start && seq < window_end)
-        ++sent_in_window;
+        ++sent_in_window, expected += subs_on[k % subs_on.size()];
       // Drain replies now and then (ok, or an error we count).
       if (n % 64 == 0)
         for (std::size_t j = 0; j < pubs.size(); ++j)
@@ -286,14 +297,13 @@ int main(int argc, char** argv) {
   }
   std::sort(all.begin(), all.end());
   auto pct = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))] / 1000.0; };
-  auto expected = sent_in_window.load() * static_cast<std::uint64_t>(p.subscribers);
   auto dropped = expected > delivered ? expected - delivered : 0;
   std::cerr << "signal-bus: " << subscribers_live.load() << "/" << p.subscribers << " subscribers live, " << delivered << " of " << expected
-            << " deliveries, " << refused.load() << " refused, master cpu " << (cpu1 - cpu0) / p.seconds * 100 << "%\n";
+            << " deliveries on " << p.channels << " channel(s), " << refused.load() << " refused, master cpu " << (cpu1 - cpu0) / p.seconds * 100 << "%\n";
   std::printf("{\"bench\":\"signal-bus\",\"frames_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"dropped\":%llu,\"deliveries_per_s\":%.0f,"
-              "\"master_cpu_pct\":%.0f,\"curve\":%s}\n",
+              "\"master_cpu_pct\":%.0f,\"channels\":%d,\"curve\":%s}\n",
               static_cast<double>(sent_in_window.load()) / p.seconds, pct(0.50), pct(0.99), static_cast<unsigned long long>(dropped),
-              static_cast<double>(delivered) / p.seconds, (cpu1 - cpu0) / p.seconds * 100, p.insecure ? "false" : "true");
+              static_cast<double>(delivered) / p.seconds, (cpu1 - cpu0) / p.seconds * 100, p.channels, p.insecure ? "false" : "true");
   master.stop();
   return 0;
 }

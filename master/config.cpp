@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.hpp"
+#include "messages/limits.hpp"
 
 namespace clusterio {
 
@@ -23,7 +24,9 @@ nlohmann::json to_json(const master_config& c) {
           {"signal_source_timeout_ms", c.signal_source_timeout_ms},
           {"log_level", c.log_level},
           {"webui_dir", c.webui_dir},
-          {"admin_token", c.admin_token}};
+          {"admin_token", c.admin_token},
+          {"max_msgs_per_s_per_client", c.max_msgs_per_s_per_client},
+          {"max_item_names", c.max_item_names}};
 }
 
 } // namespace
@@ -51,6 +54,10 @@ std::string master_config::validate() const {
     return "signal_source_timeout_ms must be 100..3600000";
   if (demand_window_ms < 100)
     return "demand_window_ms must be at least 100";
+  if (max_msgs_per_s_per_client < 1)
+    return "max_msgs_per_s_per_client must be at least 1";
+  if (max_item_names < 1 || max_item_names > wire::max_long_list_entries)
+    return "max_item_names must be 1.." + std::to_string(wire::max_long_list_entries) + " (a full inventory must fit one frame)";
   for (auto* l : {"trace", "debug", "info", "warn", "error"})
     if (log_level == l)
       return {};
@@ -62,8 +69,12 @@ std::string load_master_config(const std::string& path, master_config& out) {
   auto text = read_file(path, why);
   if (!text)
     return why;
+  return parse_master_config(*text, path, out);
+}
+
+std::string parse_master_config(const std::string& text, const std::string& path, master_config& out) {
   try {
-    auto j = nlohmann::json::parse(*text);
+    auto j = nlohmann::json::parse(text);
     if (!j.is_object())
       return path + ": the config must be a JSON object";
     auto defaults = to_json(out);
@@ -71,8 +82,13 @@ std::string load_master_config(const std::string& path, master_config& out) {
       if (!defaults.contains(key))
         return path + ": unknown key '" + key + "'";
     auto get = [&](const char* key, auto& field) {
-      if (j.contains(key))
+      if (!j.contains(key))
+        return;
+      try {
         field = j.at(key).get<std::decay_t<decltype(field)>>();
+      } catch (const nlohmann::json::exception&) {
+        throw std::runtime_error(std::string("'") + key + "' has the wrong type (" + j.at(key).type_name() + "): see config-defaults");
+      }
     };
     get("bind", out.bind);
     get("control_port", out.control_port);
@@ -89,6 +105,8 @@ std::string load_master_config(const std::string& path, master_config& out) {
     get("log_level", out.log_level);
     get("webui_dir", out.webui_dir);
     get("admin_token", out.admin_token);
+    get("max_msgs_per_s_per_client", out.max_msgs_per_s_per_client);
+    get("max_item_names", out.max_item_names);
   } catch (const std::exception& e) {
     return path + ": " + e.what();
   }

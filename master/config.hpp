@@ -25,6 +25,8 @@ struct master_config {
   std::string log_level = "info";      ///< trace | debug | info | warn | error
   std::string webui_dir = CLUSTERIO_WEBUI_DIR; ///< the web page's files (default: the source tree's webui/)
   std::string admin_token;             ///< web: needed for non-GET requests; "" = <data>/admin.token, made at first start
+  std::uint32_t max_msgs_per_s_per_client = 20000; ///< per-client rate limit (burst: one second's worth); over it: `overloaded`
+  std::uint64_t max_item_names = 100000; ///< distinct names in storage; an export adding more gets `overloaded`
 
   /// Checks every value. Returns "" or what is wrong, naming the key.
   std::string validate() const;
@@ -33,6 +35,10 @@ struct master_config {
 /// Reads a config file; keys not in the file keep their defaults; unknown keys are an error
 /// (a typo must not silently fall back to a default). Returns "" or the reason.
 std::string load_master_config(const std::string& path, master_config& out);
+
+/// As load_master_config, from the file's text; `path` only names it in messages. Nothing is
+/// read from disk (the config fuzzer's entry point).
+std::string parse_master_config(const std::string& text, const std::string& path, master_config& out);
 
 /// The defaults, as JSON text.
 std::string master_config_defaults();

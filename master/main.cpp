@@ -71,7 +71,7 @@ int run(const std::string& data_dir, master_config cfg) {
   auto db_path = data_dir + "/master.db";
 
   metrics counters; // bumped by the gateway and storage, read by /metrics
-  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms, &counters}, out, why);
+  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms, &counters, cfg.max_item_names}, out, why);
   if (!storage)
     return fail(why);
   auto demand = spawn_demand(sys, policy, demand::policy_config{cfg.demand_window_ms}, storage);
@@ -88,6 +88,7 @@ int run(const std::string& data_dir, master_config cfg) {
   gw_cfg.db_path = db_path;
   gw_cfg.heartbeat_ms = cfg.heartbeat_ms;
   gw_cfg.counters = &counters;
+  gw_cfg.max_msgs_per_s_per_client = cfg.max_msgs_per_s_per_client;
   signal_bus_config bus_cfg;
   bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
   auto signal_bus = spawn_signal_bus(sys, bus_cfg, out);

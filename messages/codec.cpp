@@ -273,8 +273,11 @@ public:
         fail_path(prefix_.empty() ? "(frame)" : prefix_.substr(0, prefix_.size() - 1), "map keys must be strings");
         return false;
       }
+      // Compare as string_views: msgpack-c's operator== passes an empty string's null pointer to
+      // memcmp (undefined behaviour; found by fuzz/wire_decode_fuzz.cpp). Keys before i are strings.
+      std::string_view text(key.via.str.ptr, key.via.str.size);
       for (std::uint32_t j = 0; j < i; ++j)
-        if (key == map_.ptr[j].key) {
+        if (text == std::string_view(map_.ptr[j].key.via.str.ptr, map_.ptr[j].key.via.str.size)) {
           fail_path(prefix_ + std::string(key.via.str.ptr, key.via.str.size), "key appears twice");
           return false;
         }

@@ -208,6 +208,9 @@ void client::send(std::string command, std::chrono::milliseconds timeout, callba
     if (!connected_) {
       fd = -1;
       id = 0;
+    } else if (pending_.size() >= max_pending) {
+      fd = -2;
+      id = 0;
     } else {
       fd = fd_;
       id = next_id_;
@@ -216,7 +219,7 @@ void client::send(std::string command, std::chrono::milliseconds timeout, callba
     }
   }
   if (fd < 0) {
-    cb(reply{false, {}, "not connected"});
+    cb(reply{false, {}, fd == -1 ? "not connected" : "overloaded: " + std::to_string(max_pending) + " commands already wait for an answer"});
     return;
   }
   if (auto err = write_all(fd, encode(packet{id, exec_command, std::move(command)}))) {

@@ -46,6 +46,8 @@ struct client_options {
 class client {
 public:
   using callback = std::function<void(reply)>;
+  /// Commands waiting for their answer, at most; `send` fails further ones at once ("overloaded").
+  static constexpr size_t max_pending = 10000;
 
   explicit client(client_options opts);
   ~client();

@@ -69,6 +69,9 @@ std::string game_process::start(const std::vector<std::string>& argv, const std:
         on_line(buf.substr(start, nl - start));
         start = nl + 1;
       }
+      // Bounded: a line longer than max_line_bytes is delivered in pieces of that size.
+      for (; buf.size() - start > game_process::max_line_bytes; start += game_process::max_line_bytes)
+        on_line(buf.substr(start, game_process::max_line_bytes));
       buf.erase(0, start);
     }
     if (!buf.empty())

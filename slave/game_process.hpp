@@ -4,6 +4,7 @@
 // through callbacks run on that thread (the instance actor forwards them to itself). Standard
 // input stays open for the life of the process: Factorio logs an error when it sees EOF there.
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <sys/types.h>
@@ -16,6 +17,10 @@ class game_process {
 public:
   using line_fn = std::function<void(std::string)>;
   using exit_fn = std::function<void(int status)>; ///< status as from waitpid
+  /// Longest line delivered whole; a longer one (a game printing without newlines) comes in
+  /// pieces of this size, so the reader's buffer stays bounded. IPC lines are far shorter: payloads
+  /// of 4,000 bytes and more go through files.
+  static constexpr std::size_t max_line_bytes = 1u << 20;
 
   game_process() = default;
   ~game_process(); ///< SIGKILLs a process still running, then joins the reader

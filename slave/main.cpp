@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   slave_config cfg;
-  if (auto why = load_slave_config(config_path, cfg); !why.empty())
+  if (auto why = load_slave_config(config_path, cfg, !config_set->parsed()); !why.empty())
     return fail(why);
 
   if (create_cmd->parsed()) {

@@ -31,8 +31,13 @@ void from_json(const nlohmann::json& j, slave_config& c) {
 }
 
 std::string validate(const slave_config& c) {
-  if (c.master.find(':') == std::string::npos)
-    return "master must be host:port (not '" + c.master + "')";
+  auto colon = c.master.rfind(':');
+  auto port = colon == std::string::npos ? std::string() : c.master.substr(colon + 1);
+  if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 || std::stoi(port) > 65535)
+    return "master must be host:port with a port 1..65535 (not '" + c.master + "')";
+  if (c.master_bus_port < 0 || c.master_bus_port > 65535 || (c.master_bus_port == 0 && std::stoi(port) == 65535))
+    return "master_bus_port must be 1..65535, or 0 for the master's port + 1 (at most 65535)";
   if (c.game_port_first < 1 || c.game_port_last > 65535 || c.game_port_first > c.game_port_last)
     return "game_port_first..game_port_last must be a range within 1..65535";
   if (c.ups < 0)
@@ -79,24 +84,36 @@ nlohmann::json to_json(const slave_config& c) {
           {"heartbeat_ms", c.heartbeat_ms}};
 }
 
-std::string load_slave_config(const std::string& path, slave_config& out) {
+std::string parse_slave_config(const std::string& text, const std::string& path, slave_config& out) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.is_object())
+      return path + ": the config must be a JSON object";
+    auto known = to_json(out);
+    for (auto& [key, value] : j.items())
+      if (!known.contains(key))
+        return path + ": unknown key '" + key + "'";
+    from_json(j, out);
+  } catch (const std::exception& e) {
+    return path + ": " + e.what();
+  }
+  return {};
+}
+
+std::string validate_slave_config(const slave_config& c) { return validate(c); }
+
+std::string load_slave_config(const std::string& path, slave_config& out, bool apply_env) {
   out.path = path;
   if (file_exists(path)) {
     std::string why;
     auto text = read_file(path, why);
     if (!text)
       return why;
-    try {
-      auto j = nlohmann::json::parse(*text);
-      auto known = to_json(out);
-      for (auto& [key, value] : j.items())
-        if (!known.contains(key))
-          return path + ": unknown key '" + key + "'";
-      from_json(j, out);
-    } catch (const std::exception& e) {
-      return path + ": " + e.what();
-    }
+    if (auto bad = parse_slave_config(*text, path, out); !bad.empty())
+      return bad;
   }
+  if (!apply_env)
+    return validate(out).empty() ? "" : path + ": " + validate(out);
   if (auto* m = std::getenv("MASTER"); m && *m)
     out.master = m;
   if (auto* f = std::getenv("FACTORIO_DIR"); f && *f)

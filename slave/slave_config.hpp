@@ -35,8 +35,15 @@ struct slave_config {
 };
 
 nlohmann::json to_json(const slave_config& c);
-/// Reads slave.json (missing file: defaults) and applies the environment. Returns "" or why.
-std::string load_slave_config(const std::string& path, slave_config& out);
+/// Reads slave.json (missing file: defaults) and, if `apply_env`, the environment overrides
+/// (not when the config is about to be saved: overrides must not become settings).
+/// Returns "" or why.
+std::string load_slave_config(const std::string& path, slave_config& out, bool apply_env = true);
+/// Applies the keys of slave.json's text to `out` (no environment, no validation); `path` only
+/// names it in messages. Returns "" or why (the config fuzzer's entry point).
+std::string parse_slave_config(const std::string& text, const std::string& path, slave_config& out);
+/// Checks every value. Returns "" or what is wrong, naming the key.
+std::string validate_slave_config(const slave_config& c);
 /// Sets one key from text (config set). Returns "" or why.
 std::string set_slave_config_key(slave_config& c, const std::string& key, const std::string& value);
 std::string save_slave_config(const slave_config& c);

@@ -118,7 +118,7 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   }
 }
 
-TEST_CASE("clusterio-ctl: a dead master is a clear error within a few seconds") {
+TEST_CASE("clusterio-ctl and signals.py: a dead master is a clear error within a few seconds") {
   master_fixture m;
   m.start();
   add_client(m, "ctl-watch", "subscriber");
@@ -132,6 +132,13 @@ TEST_CASE("clusterio-ctl: a dead master is a clear error within a few seconds") 
     CHECK(r.output.find("no answer from the master") != std::string::npos);
     CHECK(mono_ms() - t0 < 4000);
   }
+  // The Python tool too.
+  add_client(m, "py-pub", "publisher");
+  auto t0 = mono_ms();
+  auto r = run(py(m, "py-pub", {"--timeout", "1000", "send", "ch", "signal-A=1"}), log, 5000);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("no answer from the master") != std::string::npos);
+  CHECK(mono_ms() - t0 < 4000);
 }
 
 TEST_CASE("examples/signals.py publishes a frame a subscriber receives, and receives frames another client published") {

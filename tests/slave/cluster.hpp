@@ -23,9 +23,8 @@ struct cluster {
     master.start();
     cred_a = master.add_client("slave-a", "slave");
     cred_b = master.add_client("slave-b", "slave");
-    auto addr = master.control_endpoint().substr(6); // strip tcp://
-    a = std::make_unique<slave_fixture>("a", addr, cred_a);
-    b = std::make_unique<slave_fixture>("b", addr, cred_b);
+    a = std::make_unique<slave_fixture>("a", master, cred_a);
+    b = std::make_unique<slave_fixture>("b", master, cred_b);
     a->create("producer", "producer");
     b->create("consumer", "consumer");
     a->start("producer");

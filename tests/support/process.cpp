@@ -114,7 +114,7 @@ std::string build_dir() {
 
 std::string source_dir() {
   auto* s = std::getenv("CLUSTERIO_SOURCE_DIR");
-  return s ? s : "..";
+  return s ? s : CLUSTERIO_SOURCE_DIR_DEFAULT; // the tree this was built from
 }
 
 std::string slurp(const std::string& path) {

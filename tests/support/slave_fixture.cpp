@@ -12,11 +12,15 @@
 
 namespace clusterio::test {
 
-slave_fixture::slave_fixture(const std::string& name, const std::string& master, const std::optional<credential>& cred)
+slave_fixture::slave_fixture(const std::string& name, const master_fixture& master, const std::optional<credential>& cred)
+  : slave_fixture(name, master.control_endpoint().substr(6), cred, std::stoi(master.bus_endpoint().substr(master.bus_endpoint().rfind(':') + 1))) {}
+
+slave_fixture::slave_fixture(const std::string& name, const std::string& master, const std::optional<credential>& cred, int bus_port)
   : name_(name), dir_(temp_dir("clusterio-slave-" + name)) {
   int game_port = free_port(); // tests run in parallel: no fixed game ports
   nlohmann::json cfg{{"name", name},
                      {"master", master},
+                     {"master_bus_port", bus_port},
                      {"factorio_dir", build_dir() + "/factorio-sim"},
                      {"sync_interval_ms", 2000},
                      {"game_port_first", game_port},
@@ -51,7 +55,7 @@ void slave_fixture::create(const std::string& instance, const std::string& scena
 
 void slave_fixture::start(const std::string& instance) {
   procs_[instance] = std::make_unique<child_process>(
-    std::vector<std::string>{exe("slave/clusterio-slave"), "--config", dir_ + "/slave.json", "--log-level", "debug", "start", instance},
+    std::vector<std::string>{exe("slave/clusterio-slave"), "--config", dir_ + "/slave.json", "--log-level", "trace", "start", instance},
     dir_ + "/" + instance + ".log");
 }
 

@@ -11,14 +11,18 @@
 #include <nlohmann/json.hpp>
 
 #include "common/credentials.hpp"
+#include "tests/support/master_fixture.hpp"
 #include "tests/support/process.hpp"
 
 namespace clusterio::test {
 
 class slave_fixture {
 public:
-  /// `cred`: the slave's credential (nullopt: insecure master). `master`: host:port.
-  slave_fixture(const std::string& name, const std::string& master, const std::optional<credential>& cred);
+  /// `cred`: the slave's credential (nullopt: insecure master). `master`: host:port of the
+  /// control socket; `bus_port` 0 means the control port + 1 (the slave's default).
+  slave_fixture(const std::string& name, const std::string& master, const std::optional<credential>& cred, int bus_port = 0);
+  /// A slave of this master (its control and bus ports).
+  slave_fixture(const std::string& name, const master_fixture& master, const std::optional<credential>& cred);
 
   /// Runs `clusterio-slave ARGS...` to completion; returns (exit code, output).
   std::pair<int, std::string> cli(const std::vector<std::string>& args);

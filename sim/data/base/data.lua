@@ -17,8 +17,11 @@ for _, f in ipairs({ "water", "crude-oil", "steam", "petroleum-gas", "light-oil"
                      "lubricant", "sulfuric-acid" }) do
   protos[#protos + 1] = { type = "fluid", name = f, default_temperature = f == "steam" and 165 or 15 }
 end
-for _, s in ipairs({ "signal-A", "signal-B", "signal-C", "signal-X", "signal-Y", "signal-Z",
-                     "signal-each", "signal-everything", "signal-anything" }) do
+-- Virtual signals as in the base game: a letter each, digits, and the wildcards.
+for c = string.byte("A"), string.byte("Z") do
+  protos[#protos + 1] = { type = "virtual-signal", name = "signal-" .. string.char(c) }
+end
+for _, s in ipairs({ "signal-each", "signal-everything", "signal-anything" }) do
   protos[#protos + 1] = { type = "virtual-signal", name = s }
 end
 for i = 0, 9 do protos[#protos + 1] = { type = "virtual-signal", name = "signal-" .. i } end

@@ -1,0 +1,125 @@
+// Circuit signals between real factorio-sim worlds through real slaves and a real master, the
+// inventory combinator, and the Python tool talking to worlds.
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "common/clock.hpp"
+#include "tests/support/master_fixture.hpp"
+#include "tests/support/slave_fixture.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+struct worlds {
+  master_fixture master;
+  std::unique_ptr<slave_fixture> a, b;
+
+  worlds() {
+    master.start();
+    a = std::make_unique<slave_fixture>("sig-a", master, master.add_client("sig-a", "slave"));
+    b = std::make_unique<slave_fixture>("sig-b", master, master.add_client("sig-b", "slave"));
+    a->create("tx1", "");
+    a->create("tx2", "");
+    b->create("rx", "");
+    for (auto* w : {"tx1", "tx2"})
+      a->start(w);
+    b->start("rx");
+    a->wait_running("tx1");
+    a->wait_running("tx2");
+    b->wait_running("rx");
+    for (auto* w : {"tx1", "tx2"})
+      a->lua(w, "storage.tx = game.surfaces[1].create_entity{name = 'transmitter-combinator', position = {0, 0}, force = 'player', "
+                "raise_built = true} storage.tx.combinator_description = 'ch1' rcon.print('ok')");
+    b->lua("rx", "storage.rx = game.surfaces[1].create_entity{name = 'receiver-combinator', position = {0, 0}, force = 'player', "
+                 "raise_built = true} storage.rx.combinator_description = 'ch1' "
+                 "storage.inv = game.surfaces[1].create_entity{name = 'inventory-combinator', position = {2, 0}, force = 'player', "
+                 "raise_built = true} rcon.print('ok')");
+  }
+
+  /// What a combinator in world rx outputs, by signal name.
+  std::map<std::string, std::int64_t> output(const std::string& entity) {
+    auto filters = json::parse(
+      b->lua("rx", "rcon.print(helpers.table_to_json(storage." + entity + ".get_or_create_control_behavior().get_section(1).filters))"));
+    std::map<std::string, std::int64_t> out;
+    for (auto& f : filters)
+      out[f["value"]["name"]] = f["min"];
+    return out;
+  }
+
+  std::uint64_t tick(slave_fixture& s, const std::string& w) { return std::stoull(s.lua(w, "rcon.print(game.tick)")); }
+
+  /// Waits until the receiver outputs exactly `want`; returns the ticks it took in world rx.
+  std::uint64_t wait_output(const std::map<std::string, std::int64_t>& want, int timeout_ms = 10000) {
+    auto start = tick(*b, "rx");
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+      if (output("rx") == want)
+        return tick(*b, "rx") - start;
+      std::this_thread::sleep_for(100ms);
+    }
+    INFO("receiver outputs " << json(output("rx")).dump());
+    FAIL("the receiver did not output " << json(want).dump());
+    return 0;
+  }
+};
+
+} // namespace
+
+TEST_CASE("signals: a receiver in another world outputs the transmitters' sum; removing one removes it") {
+  worlds w;
+  w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-A', 5}, {'iron-plate', 2}}) rcon.print('ok')");
+  // Within a bounded number of ticks: the transmitter's slice (10 ticks), the slave, the master
+  // and the receiving slave's RCON call.
+  CHECK(w.wait_output({{"signal-A", 5}, {"iron-plate", 2}}) <= 120);
+
+  w.a->lua("tx2", "sim.set_circuit_input(storage.tx, {{'signal-A', 3}, {'signal-B', 1}}) rcon.print('ok')");
+  CHECK(w.wait_output({{"signal-A", 8}, {"iron-plate", 2}, {"signal-B", 1}}) <= 120);
+
+  w.a->lua("tx2", "storage.tx.destroy{raise_destroy = true} rcon.print('ok')");
+  CHECK(w.wait_output({{"signal-A", 5}, {"iron-plate", 2}}) <= 120);
+}
+
+TEST_CASE("the inventory combinator shows storage levels and signal-unixtime, updated every second") {
+  worlds w;
+  w.a->lua("tx1", "local c = game.surfaces[1].create_entity{name = 'put-chest', position = {4, 0}, force = 'player', raise_built = true} "
+                  "c.get_inventory(defines.inventory.chest).insert{name = 'iron-plate', count = 42} rcon.print('ok')");
+  std::map<std::string, std::int64_t> out;
+  for (int i = 0; i < 100 && out["iron-plate"] != 42; ++i) {
+    std::this_thread::sleep_for(100ms);
+    out = w.output("inv");
+  }
+  CHECK(out["iron-plate"] == 42);
+  auto first = out["signal-unixtime"];
+  CHECK(std::llabs(first - static_cast<std::int64_t>(epoch_ms() / 1000)) <= 2);
+  std::this_thread::sleep_for(2200ms);
+  CHECK(w.output("inv")["signal-unixtime"] >= first + 1); // refreshed at least once a second
+}
+
+TEST_CASE("the Python tool watches a world's signals and publishes a frame a receiver outputs") {
+  worlds w;
+  auto tool = w.master.add_client("pytool", "publisher");
+  auto cred = w.master.data_dir() + "/pytool.cred.json";
+  auto run_tool = [&](std::vector<std::string> args, const std::string& log) {
+    std::vector<std::string> argv{"/usr/bin/python3", source_dir() + "/examples/signals.py", "--credential", cred, "--master",
+                                  w.master.control_endpoint(), "--bus", w.master.bus_endpoint()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<child_process>(argv, log);
+  };
+  (void)tool;
+  auto watch_log = w.master.data_dir() + "/watch.log";
+  auto watcher = run_tool({"watch", "ch1", "--count", "1"}, watch_log);
+  std::this_thread::sleep_for(1500ms); // subscribed
+  w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-C', 77}}) rcon.print('ok')");
+  CHECK(watcher->wait(15000) == 0);
+  CHECK(slurp(watch_log).find("signal-C") != std::string::npos);
+  CHECK(slurp(watch_log).find("77") != std::string::npos);
+
+  auto sender = run_tool({"send", "ch1", "signal-D=9"}, w.master.data_dir() + "/send.log");
+  CHECK(sender->wait(15000) == 0);
+  CHECK(w.wait_output({{"signal-C", 77}, {"signal-D", 9}}) <= 300);
+}
