@@ -75,6 +75,8 @@ struct instance_state {
   bool registered = false;
   bool sync_in_flight = false;
   bool request_in_flight = false;
+  /// What the mod last reported missing, less what the master granted since.
+  std::map<std::string, std::int64_t> wanted;
   std::uint64_t request_since = 0;
   std::uint64_t signal_seq = 0;
   /// The latest non-empty frame per channel. The mod sends a frame only when it changes; the
@@ -287,6 +289,37 @@ void sync(instance_actor* self) {
   });
 }
 
+/// Asks the master for what the world misses; delivers what it grants.
+void request(instance_actor* self, wire::item_list items) {
+  auto& st = self->state;
+  if (!st.registered || st.request_in_flight || items.empty())
+    return;
+  st.request_in_flight = true;
+  st.request_since = mono_ms();
+  call_master(self, wire::request_items{st.instance_id, std::move(items)}, [self](wire::message& m) {
+    auto& st = self->state;
+    st.request_in_flight = false;
+    if (auto* g = reply_as<wire::grant_reply>(self, m, "request")) {
+      for (auto& gr : g->grants)
+        if (auto it = st.wanted.find(gr.name); it != st.wanted.end() && (it->second -= gr.count) <= 0)
+          st.wanted.erase(it);
+      deliver(self, g->grants);
+    }
+  });
+}
+
+/// New stock of something the world still misses: ask now rather than at the mod's next cycle
+/// (up to a second later). Asks only for what the mod reported missing, less what was granted
+/// since, so it never asks for more than the mod would.
+void request_on_new_stock(instance_actor* self, const wire::inventory_levels& inv) {
+  auto& st = self->state;
+  wire::item_list items;
+  for (auto& level : inv.levels)
+    if (auto it = st.wanted.find(level.name); level.count > 0 && it != st.wanted.end())
+      items.push_back({level.name, it->second});
+  request(self, std::move(items));
+}
+
 /// Sends this world's transmitters' frame for one channel.
 void send_signals(instance_actor* self, const std::string& channel, wire::item_list signals) {
   auto& st = self->state;
@@ -312,15 +345,13 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
       send_export(self, j["batch"].get<std::uint64_t>(), j.value("floor", std::uint64_t{0}), std::move(items));
   } else if (msg.channel == "request") {
     wire::item_list items;
-    if (!st.registered || st.request_in_flight || !parse_items(j.value("items", json::array()), items) || items.empty())
+    if (!parse_items(j.value("items", json::array()), items))
       return;
-    st.request_in_flight = true;
-    st.request_since = mono_ms();
-    call_master(self, wire::request_items{st.instance_id, std::move(items)}, [self](wire::message& m) {
-      self->state.request_in_flight = false;
-      if (auto* g = reply_as<wire::grant_reply>(self, m, "request"))
-        deliver(self, g->grants);
-    });
+    st.wanted.clear();
+    for (auto& it : items)
+      if (it.count > 0)
+        st.wanted[it.name] = it.count;
+    request(self, std::move(items));
   } else if (msg.channel == "signal") {
     wire::item_list signals;
     if (!j.contains("channel") || !j["channel"].is_string() || !parse_items(j.value("signals", json::array()), signals))
@@ -640,6 +671,8 @@ caf::behavior instance_fn(instance_actor* self, instance_params p, caf::actor up
       if (st.ph != phase::running)
         return;
       if (auto* inv = std::get_if<wire::inventory_levels>(&f.body)) {
+        if (!inv->full)
+          request_on_new_stock(self, *inv);
         call_mod(self, "set_inventory", {{"time_ms", inv->time_ms}, {"full", inv->full}, {"levels", items_json(inv->levels)}},
                  [](const json&) {});
       } else if (auto* sig = std::get_if<wire::signal_frame>(&f.body)) {

@@ -103,7 +103,8 @@ struct result {
 };
 
 result run(int n_instances, double seconds, const std::string& durability) {
-  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\"");
+  // One slave connection carries up to 10 instances: lift the per-client rate limit.
+  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
   master.start();
   int slaves = std::max(1, n_instances / instances_per_slave);
   zmq::context_t ctx(2);

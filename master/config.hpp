@@ -20,7 +20,7 @@ struct master_config {
   std::uint64_t instance_timeout_ms = 15000; ///< an instance is offline after this silence
   std::uint32_t heartbeat_ms = 5000;         ///< how often slaves should heartbeat
   std::string durability = "full";     ///< full: fsync each commit; process: survive kill -9 only
-  std::uint64_t inventory_interval_ms = 500; ///< how often changed levels go on the bus
+  std::uint64_t inventory_interval_ms = 200; ///< how often changed levels go on the bus (slaves ask for new stock on it)
   std::uint64_t signal_source_timeout_ms = 10000; ///< a silent signal source's contribution is removed after this
   std::string log_level = "info";      ///< trace | debug | info | warn | error
   std::string webui_dir = CLUSTERIO_WEBUI_DIR; ///< the web page's files (default: the source tree's webui/)

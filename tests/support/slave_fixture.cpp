@@ -77,23 +77,33 @@ nlohmann::json slave_fixture::status(const std::string& instance) {
 }
 
 std::string slave_fixture::command(const std::string& instance, const std::string& command) {
-  auto cfg = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/config.json"));
-  rcon::client_options o;
-  o.port = cfg["rcon_port"].get<std::uint16_t>();
-  o.password = cfg["rcon_password"].get<std::string>();
-  rcon::client c(o);
-  if (auto err = c.connect())
-    throw std::runtime_error("RCON to " + instance + ": " + *err);
-  auto first = c.send("/sc rcon.print('disabled')").get();
-  if (!(first.ok && first.body == "disabled\n"))
-    c.send("/sc rcon.print('disabled')").get();
-  auto r = c.send(command).get();
-  if (!r.ok)
-    throw std::runtime_error("RCON to " + instance + ": " + r.error);
-  auto body = r.body;
-  if (!body.empty() && body.back() == '\n')
-    body.pop_back();
-  return body;
+  for (int attempt = 0;; ++attempt) {
+    auto& c = rcon_[instance];
+    if (!c || !c->connected()) {
+      // One connection per world, kept: a new connection for every look would load the game.
+      auto cfg = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/config.json"));
+      rcon::client_options o;
+      o.port = cfg["rcon_port"].get<std::uint16_t>();
+      o.password = cfg["rcon_password"].get<std::string>();
+      c = std::make_shared<rcon::client>(o);
+      if (auto err = c->connect())
+        throw std::runtime_error("RCON to " + instance + ": " + *err);
+      auto first = c->send("/sc rcon.print('disabled')").get();
+      if (!(first.ok && first.body == "disabled\n"))
+        c->send("/sc rcon.print('disabled')").get();
+    }
+    auto r = c->send(command).get();
+    if (!r.ok && attempt == 0 && r.error.rfind("disconnected", 0) == 0) {
+      c.reset(); // the world restarted: connect again
+      continue;
+    }
+    if (!r.ok)
+      throw std::runtime_error("RCON to " + instance + ": " + r.error);
+    auto body = r.body;
+    if (!body.empty() && body.back() == '\n')
+      body.pop_back();
+    return body;
+  }
 }
 
 std::string slave_fixture::lua(const std::string& instance, const std::string& code) { return command(instance, "/sc " + code); }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/credentials.hpp"
+#include "rcon/client.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/process.hpp"
 
@@ -51,6 +52,7 @@ public:
 private:
   std::string name_, dir_;
   std::map<std::string, std::unique_ptr<child_process>> procs_;
+  std::map<std::string, std::shared_ptr<rcon::client>> rcon_;
 };
 
 } // namespace clusterio::test
