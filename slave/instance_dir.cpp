@@ -7,12 +7,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <filesystem>
+#include <fstream>
+#include <future>
 #include <random>
 #include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/files.hpp"
+#include "slave/game_process.hpp"
 #include "messages/field.hpp"
 
 namespace fs = std::filesystem;
@@ -48,23 +51,20 @@ nlohmann::json to_json(const instance_config& i) {
           {"enabled", i.enabled}, {"ups", i.ups}};
 }
 
-/// Runs a program to completion, output appended to `log`. Returns its exit status or -1.
+/// Runs a program to completion, output appended to `log`. Returns its exit code or -1.
 int run_to_end(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid)
+  std::ofstream out(log, std::ios::app);
+  std::promise<int> exited;
+  game_process p;
+  // Both callbacks run on the process's reader thread, one after the other.
+  auto why = p.start(
+    argv, "", [&out](std::string line) { out << line << "\n"; }, [&exited](int status) { exited.set_value(status); });
+  if (!why.empty()) {
+    out << why << "\n";
     return -1;
+  }
+  int status = exited.get_future().get();
+  p.reaped();
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
