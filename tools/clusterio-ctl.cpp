@@ -183,6 +183,23 @@ int slaves(const options& o) {
   return 0;
 }
 
+/// Operator commands (admin credential): return a stale reservation, forget an instance.
+int reclaim(const options& o, std::uint64_t grant_id) {
+  auto s = open_session(o);
+  wire_client c(s.control, s.cred);
+  expect<wire::ok>(call(c, s, wire::reclaim_grant{grant_id}), "reclaim");
+  std::cout << "grant " << grant_id << " marked for reclaim: it returns to storage once its world's mod confirms it never applied it\n";
+  return 0;
+}
+
+int delete_instance(const options& o, std::uint64_t instance_id) {
+  auto s = open_session(o);
+  wire_client c(s.control, s.cred);
+  expect<wire::ok>(call(c, s, wire::delete_instance{instance_id}), "delete_instance");
+  std::cout << "instance " << instance_id << " deleted; its reservations went back to storage\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -211,6 +228,11 @@ int main(int argc, char** argv) {
   send_cmd->add_option("--source", source, "Sub-source name (the master shows <credential name>/<source>)");
   auto* inventory_cmd = app.add_subcommand("inventory", "Print the storage levels");
   auto* slaves_cmd = app.add_subcommand("slaves", "Print every known instance");
+  std::uint64_t id = 0;
+  auto* reclaim_cmd = app.add_subcommand("reclaim", "Operator: return a stale reservation to storage (after the mod cancels it)");
+  reclaim_cmd->add_option("GRANT_ID", id, "Grant id")->required();
+  auto* delete_cmd = app.add_subcommand("delete-instance", "Operator: forget an instance; its reservations return to storage");
+  delete_cmd->add_option("INSTANCE_ID", id, "Instance id (see `slaves`)")->required();
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -222,6 +244,10 @@ int main(int argc, char** argv) {
       return inventory(o);
     if (slaves_cmd->parsed())
       return slaves(o);
+    if (reclaim_cmd->parsed())
+      return reclaim(o, id);
+    if (delete_cmd->parsed())
+      return delete_instance(o, id);
   } catch (const failure& f) {
     std::cerr << "clusterio-ctl: " << f.why << "\n";
     return f.status;

@@ -170,3 +170,33 @@ TEST_CASE("examples/signals.py publishes a frame a subscriber receives, and rece
   CHECK(refused.status == 1);
   CHECK(refused.output.find("unauthorized") != std::string::npos);
 }
+
+TEST_CASE("clusterio-ctl: operator commands reclaim a reservation and delete an instance, admin only") {
+  master_fixture m;
+  m.start();
+  wire_client slave(m.control_endpoint(), add_client(m, "slave1", "slave"));
+  add_client(m, "ops", "admin");
+  add_client(m, "viewer", "subscriber");
+  auto reg = slave.call(wire::register_instance{"w", ""});
+  REQUIRE(reg);
+  auto inst = std::get<wire::registered>(reg->body).instance_id;
+  REQUIRE(slave.call(wire::export_batch{inst, 1, 1, {{"coal", 10}}}));
+  auto g = slave.call(wire::request_items{inst, {{"coal", 10}}});
+  REQUIRE(g);
+  auto grant = std::get<wire::grant_reply>(g->body).grants.at(0).grant_id;
+  auto log = m.data_dir() + "/ctl-ops.log";
+
+  auto refused = run(ctl(m, "viewer", {"reclaim", std::to_string(grant)}), log);
+  CHECK(refused.status == 1);
+  CHECK(refused.output.find("unauthorized") != std::string::npos);
+  auto ok = run(ctl(m, "ops", {"reclaim", std::to_string(grant)}), log);
+  CHECK(ok.status == 0);
+  auto p = slave.call(wire::resync{inst});
+  REQUIRE(p);
+  CHECK(std::get<wire::pending_grants>(p->body).reclaim == std::vector<std::uint64_t>{grant});
+
+  auto del = run(ctl(m, "ops", {"delete-instance", std::to_string(inst)}), log);
+  CHECK(del.status == 0);
+  auto inv = run(ctl(m, "ops", {"inventory"}), log);
+  CHECK(inv.output.find("coal 10") != std::string::npos); // the reservation came back
+}
