@@ -183,20 +183,13 @@ int slaves(const options& o) {
   return 0;
 }
 
-/// Operator commands (admin credential): return a stale reservation, forget an instance.
-int reclaim(const options& o, std::uint64_t grant_id) {
+/// Operator commands (admin credential): one request, answered `ok`.
+int operator_command(const options& o, wire::message m, const std::string& done) {
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
-  expect<wire::ok>(call(c, s, wire::reclaim_grant{grant_id}), "reclaim");
-  std::cout << "grant " << grant_id << " marked for reclaim: it returns to storage once its world's mod confirms it never applied it\n";
-  return 0;
-}
-
-int delete_instance(const options& o, std::uint64_t instance_id) {
-  auto s = open_session(o);
-  wire_client c(s.control, s.cred);
-  expect<wire::ok>(call(c, s, wire::delete_instance{instance_id}), "delete_instance");
-  std::cout << "instance " << instance_id << " deleted; its reservations went back to storage\n";
+  std::string what(wire::type_of(m));
+  expect<wire::ok>(call(c, s, std::move(m)), what);
+  std::cout << done << "\n";
   return 0;
 }
 
@@ -245,9 +238,12 @@ int main(int argc, char** argv) {
     if (slaves_cmd->parsed())
       return slaves(o);
     if (reclaim_cmd->parsed())
-      return reclaim(o, id);
+      return operator_command(o, wire::reclaim_grant{id},
+                              "grant " + std::to_string(id) +
+                                " marked for reclaim: it returns to storage once its world's mod confirms it never applied it");
     if (delete_cmd->parsed())
-      return delete_instance(o, id);
+      return operator_command(o, wire::delete_instance{id},
+                              "instance " + std::to_string(id) + " deleted; its reservations went back to storage");
   } catch (const failure& f) {
     std::cerr << "clusterio-ctl: " << f.why << "\n";
     return f.status;
