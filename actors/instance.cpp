@@ -158,6 +158,13 @@ template <class T> T* reply_as(instance_actor* self, wire::message& m, const cha
   return nullptr;
 }
 
+/// An unsigned integer field of the game's JSON, or 0. (json::value() would convert a float
+/// like 5e30 into an integer: undefined behaviour.)
+std::uint64_t unsigned_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
 bool parse_items(const json& j, wire::item_list& out) {
   if (!j.is_array())
     return false;
@@ -240,7 +247,7 @@ void send_export(instance_actor* self, std::uint64_t batch, std::uint64_t floor,
 
 void resend_exports(instance_actor* self) {
   call_mod(self, "pending_exports", json::object(), [self](const json& r) {
-    auto floor = r.value("floor", std::uint64_t{0});
+    auto floor = unsigned_field(r, "floor");
     for (auto& b : r.value("batches", json::array())) {
       wire::item_list items;
       if (b.is_object() && b.contains("batch") && b["batch"].is_number_unsigned() && parse_items(b.value("items", json::array()), items))
@@ -342,7 +349,7 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
   if (msg.channel == "export") {
     wire::item_list items;
     if (j.contains("batch") && j["batch"].is_number_unsigned() && parse_items(j.value("items", json::array()), items))
-      send_export(self, j["batch"].get<std::uint64_t>(), j.value("floor", std::uint64_t{0}), std::move(items));
+      send_export(self, j["batch"].get<std::uint64_t>(), unsigned_field(j, "floor"), std::move(items));
   } else if (msg.channel == "request") {
     wire::item_list items;
     if (!parse_items(j.value("items", json::array()), items))
@@ -363,7 +370,7 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
       st.signal_frames[channel] = signals;
     send_signals(self, channel, std::move(signals));
   } else if (msg.channel == "status") {
-    auto tick = j.value("tick", std::uint64_t{0});
+    auto tick = unsigned_field(j, "tick");
     auto now = mono_ms();
     if (st.tick_at_ms && now > st.tick_at_ms && tick >= st.tick) {
       double inst_ups = static_cast<double>(tick - st.tick) * 1000.0 / static_cast<double>(now - st.tick_at_ms);
@@ -371,7 +378,7 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
     }
     st.tick = tick;
     st.tick_at_ms = now;
-    st.players = j.value("players", 0u);
+    st.players = static_cast<std::uint32_t>(std::min<std::uint64_t>(unsigned_field(j, "players"), 65535));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.hpp"
+#include "common/json_field.hpp"
 #include "messages/limits.hpp"
 
 namespace clusterio {
@@ -81,15 +82,7 @@ std::string parse_master_config(const std::string& text, const std::string& path
     for (auto& [key, value] : j.items())
       if (!defaults.contains(key))
         return path + ": unknown key '" + key + "'";
-    auto get = [&](const char* key, auto& field) {
-      if (!j.contains(key))
-        return;
-      try {
-        field = j.at(key).get<std::decay_t<decltype(field)>>();
-      } catch (const nlohmann::json::exception&) {
-        throw std::runtime_error(std::string("'") + key + "' has the wrong type (" + j.at(key).type_name() + "): see config-defaults");
-      }
-    };
+    auto get = [&](const char* key, auto& field) { read_json_field(j, key, field); };
     get("bind", out.bind);
     get("control_port", out.control_port);
     get("bus_port", out.bus_port);

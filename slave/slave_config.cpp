@@ -3,16 +3,14 @@
 #include <cstdlib>
 
 #include "common/files.hpp"
+#include "common/json_field.hpp"
 
 namespace clusterio {
 
 namespace {
 
 void from_json(const nlohmann::json& j, slave_config& c) {
-  auto get = [&](const char* key, auto& field) {
-    if (j.contains(key))
-      field = j.at(key).get<std::decay_t<decltype(field)>>();
-  };
+  auto get = [&](const char* key, auto& field) { read_json_field(j, key, field); };
   get("name", c.name);
   get("master", c.master);
   get("master_bus_port", c.master_bus_port);
