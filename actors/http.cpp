@@ -100,6 +100,11 @@ public:
   void family(const char* name, const char* type, const char* help) {
     out_ << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
   }
+  /// A family with one unlabelled sample.
+  template <class T> void single(const char* name, const char* type, const char* help, T value) {
+    family(name, type, help);
+    sample(name, value);
+  }
   template <class T> void sample(const char* name, T value, const std::string& labels = {}) {
     out_ << name;
     if (!labels.empty())
@@ -265,38 +270,25 @@ struct http_server::impl {
     for (auto& it : s->items)
       if (it.count != 0)
         e.sample("clusterio_storage_items", it.count, "item=\"" + label_value(it.name) + "\"");
-    e.family("clusterio_storage_reserved_items", "gauge", "Units held by outstanding grants (reserved, not yet confirmed).");
-    e.sample("clusterio_storage_reserved_items", s->reserved_units);
-    e.family("clusterio_storage_reservations", "gauge", "Outstanding grants.");
-    e.sample("clusterio_storage_reservations", s->reservations);
-    e.family("clusterio_storage_failed", "gauge", "1 if a storage commit failed and writes are refused until restart.");
-    e.sample("clusterio_storage_failed", s->failed ? 1 : 0);
-    e.family("clusterio_export_batches_total", "counter", "Export batches applied since the master started (duplicates excluded).");
-    e.sample("clusterio_export_batches_total", load(counters.export_batches));
-    e.family("clusterio_export_duplicate_batches_total", "counter", "Export batches acknowledged as duplicates (resent, not applied again).");
-    e.sample("clusterio_export_duplicate_batches_total", load(counters.duplicate_batches));
-    e.family("clusterio_exported_items_total", "counter", "Units put into storage by applied export batches.");
-    e.sample("clusterio_exported_items_total", load(counters.exported_units));
-    e.family("clusterio_grants_total", "counter", "Grants (reservations) made.");
-    e.sample("clusterio_grants_total", load(counters.grants));
-    e.family("clusterio_granted_items_total", "counter", "Units taken from storage by grants.");
-    e.sample("clusterio_granted_items_total", load(counters.granted_units));
-    e.family("clusterio_returned_items_total", "counter", "Units returned to storage by cancelled grants and deleted instances.");
-    e.sample("clusterio_returned_items_total", load(counters.returned_units));
-    e.family("clusterio_storage_errors_total", "counter", "Error replies from the storage actor (invalid exports, refused writes).");
-    e.sample("clusterio_storage_errors_total", load(counters.storage_errors));
+    e.single("clusterio_storage_reserved_items", "gauge", "Units held by outstanding grants (reserved, not yet confirmed).", s->reserved_units);
+    e.single("clusterio_storage_reservations", "gauge", "Outstanding grants.", s->reservations);
+    e.single("clusterio_storage_failed", "gauge", "1 if a storage commit failed and writes are refused until restart.", s->failed ? 1 : 0);
+    e.single("clusterio_export_batches_total", "counter", "Export batches applied since the master started (duplicates excluded).", load(counters.export_batches));
+    e.single("clusterio_export_duplicate_batches_total", "counter", "Export batches acknowledged as duplicates (resent, not applied again).", load(counters.duplicate_batches));
+    e.single("clusterio_exported_items_total", "counter", "Units put into storage by applied export batches.", load(counters.exported_units));
+    e.single("clusterio_grants_total", "counter", "Grants (reservations) made.", load(counters.grants));
+    e.single("clusterio_granted_items_total", "counter", "Units taken from storage by grants.", load(counters.granted_units));
+    e.single("clusterio_returned_items_total", "counter", "Units returned to storage by cancelled grants and deleted instances.", load(counters.returned_units));
+    e.single("clusterio_storage_errors_total", "counter", "Error replies from the storage actor (invalid exports, refused writes).", load(counters.storage_errors));
 
     std::size_t online = 0, slaves_online = 0;
     for (auto& wi : r->instances)
       online += wi.info.online ? 1 : 0;
     for (auto& sl : r->slaves)
       slaves_online += sl.online ? 1 : 0;
-    e.family("clusterio_instances", "gauge", "Known instances.");
-    e.sample("clusterio_instances", r->instances.size());
-    e.family("clusterio_instances_online", "gauge", "Instances that heartbeated within the instance timeout.");
-    e.sample("clusterio_instances_online", online);
-    e.family("clusterio_slaves_online", "gauge", "Slaves heard from within the instance timeout.");
-    e.sample("clusterio_slaves_online", slaves_online);
+    e.single("clusterio_instances", "gauge", "Known instances.", r->instances.size());
+    e.single("clusterio_instances_online", "gauge", "Instances that heartbeated within the instance timeout.", online);
+    e.single("clusterio_slaves_online", "gauge", "Slaves heard from within the instance timeout.", slaves_online);
     e.family("clusterio_instance_online", "gauge", "1 if the instance is online, else 0.");
     for (auto& wi : r->instances)
       e.sample("clusterio_instance_online", wi.info.online ? 1 : 0, instance_labels(wi.info));
@@ -314,20 +306,13 @@ struct http_server::impl {
     e.family("clusterio_messages_received_total", "counter", "Well-formed frames received on the control socket, by message type.");
     for (std::size_t i = 0; i < type_names.size(); ++i)
       e.sample("clusterio_messages_received_total", load(counters.messages_received[i]), std::string("type=\"") + type_names[i] + "\"");
-    e.family("clusterio_bad_frames_total", "counter", "Frames refused as undecodable or too large.");
-    e.sample("clusterio_bad_frames_total", load(counters.bad_frames));
-    e.family("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported).");
-    e.sample("clusterio_gateway_errors_total", load(counters.gateway_errors));
-    e.family("clusterio_throttled_frames_total", "counter", "Frames refused with 'overloaded': their client was over max_msgs_per_s_per_client.");
-    e.sample("clusterio_throttled_frames_total", load(counters.throttled_frames));
-    e.family("clusterio_signal_frames_total", "counter", "Circuit signal frames accepted and published on the bus.");
-    e.sample("clusterio_signal_frames_total", load(counters.signal_frames));
-    e.family("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.");
-    e.sample("clusterio_outbox_dropped_total", out.dropped());
-    e.family("clusterio_http_requests_total", "counter", "HTTP requests served by the web interface.");
-    e.sample("clusterio_http_requests_total", load(counters.http_requests));
-    e.family("clusterio_http_errors_total", "counter", "HTTP requests answered with a 5xx status.");
-    e.sample("clusterio_http_errors_total", load(counters.http_errors));
+    e.single("clusterio_bad_frames_total", "counter", "Frames refused as undecodable or too large.", load(counters.bad_frames));
+    e.single("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported).", load(counters.gateway_errors));
+    e.single("clusterio_throttled_frames_total", "counter", "Frames refused with 'overloaded': their client was over max_msgs_per_s_per_client.", load(counters.throttled_frames));
+    e.single("clusterio_signal_frames_total", "counter", "Circuit signal frames accepted and published on the bus.", load(counters.signal_frames));
+    e.single("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.", out.dropped());
+    e.single("clusterio_http_requests_total", "counter", "HTTP requests served by the web interface.", load(counters.http_requests));
+    e.single("clusterio_http_errors_total", "counter", "HTTP requests answered with a 5xx status.", load(counters.http_errors));
     res.set_content(e.str(), "text/plain; version=0.0.4; charset=utf-8");
   }
 
