@@ -217,6 +217,16 @@ void apply_export(storage_actor* self, export_job& job) {
     inst.pruned_below = m.floor;
     st.dirty_states.insert(m.instance_id);
   }
+  // Applied batches in an unbroken run from pruned_below need no records: moving pruned_below
+  // past them says the same ("every batch below was applied"). A mod with one batch in flight
+  // sends floor = batch, so this keeps the common case at one state row per commit and instance,
+  // with no dedup record written and none deleted.
+  if (inst.applied.erase(inst.pruned_below) > 0) {
+    ++inst.pruned_below;
+    while (inst.applied.erase(inst.pruned_below) > 0)
+      ++inst.pruned_below;
+    st.dirty_states.insert(m.instance_id);
+  }
   if (duplicate && st.cfg.counters)
     metrics::bump(&st.cfg.counters->duplicate_batches);
   reply(self, job.to, wire::export_ack{m.instance_id, m.batch, duplicate});

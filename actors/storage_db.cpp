@@ -66,8 +66,10 @@ std::string storage_db::load(storage_snapshot& out) {
     out.states.push_back({static_cast<std::uint64_t>(states.int64(0)), static_cast<std::uint64_t>(states.int64(1)),
                           static_cast<std::uint64_t>(states.int64(2))});
   auto batches = d.prepare("SELECT instance_id,batch FROM batches");
-  while (batches.step())
+  while (batches.step()) {
     out.batches.emplace_back(static_cast<std::uint64_t>(batches.int64(0)), static_cast<std::uint64_t>(batches.int64(1)));
+    ++batch_rows_[out.batches.back().first];
+  }
   auto grants = d.prepare("SELECT grant_id,instance_id,name,count,reclaim FROM grants");
   while (grants.step())
     out.grants.push_back({static_cast<std::uint64_t>(grants.int64(0)), static_cast<std::uint64_t>(grants.int64(1)), grants.text(2),
@@ -97,15 +99,24 @@ std::string storage_db::commit(const storage_changes& c) {
         return e;
       if (!(e = drop_state_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
         return e;
+      batch_rows_.erase(id);
     }
-    for (auto& [inst, batch] : c.batches_added)
+    for (auto& [inst, batch] : c.batches_added) {
       if (!(e = insert_batch_.bind(1, static_cast<std::int64_t>(inst)).bind(2, static_cast<std::int64_t>(batch)).run()).empty())
         return e;
+      batch_rows_[inst] += db_->changes();
+    }
     for (auto& s : c.states) {
       auto inst = static_cast<std::int64_t>(s.instance_id);
       e = upsert_state_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).bind(3, static_cast<std::int64_t>(s.max_batch)).run();
-      if (!e.empty() || !(e = prune_batches_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).run()).empty())
+      if (!e.empty())
         return e;
+      auto rows = batch_rows_.find(s.instance_id);
+      if (rows == batch_rows_.end() || rows->second <= 0)
+        continue;
+      if (!(e = prune_batches_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).run()).empty())
+        return e;
+      rows->second -= db_->changes();
     }
     for (auto& g : c.grants_upserted) {
       e = upsert_grant_.bind(1, static_cast<std::int64_t>(g.grant_id))

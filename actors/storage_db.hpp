@@ -115,6 +115,10 @@ public:
 private:
   explicit storage_db(std::unique_ptr<sql::database> db) : db_(std::move(db)) {}
   std::unique_ptr<sql::database> db_;
+  /// Dedup records stored per instance, so that the prune that follows every state change runs
+  /// only where there is something to prune (usually nothing: see apply_export). After a failed
+  /// commit the storage writes nothing more, so the counts need no rollback.
+  std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
   sql::statement upsert_item_, delete_item_, insert_batch_, upsert_state_, prune_batches_, upsert_grant_, delete_grant_,
     drop_batches_, drop_state_, upsert_stat_, set_next_grant_;
 };

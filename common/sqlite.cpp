@@ -98,6 +98,8 @@ std::unique_ptr<database> database::open(const std::string& path, bool full_sync
 
 database::~database() { sqlite3_close(db_); }
 
+std::int64_t database::changes() const { return sqlite3_changes(db_); }
+
 std::string database::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);

@@ -51,6 +51,8 @@ public:
   std::string exec(std::string_view sql);
   /// Prepares a statement; on failure the statement's error() is set and step() fails.
   statement prepare(std::string_view sql);
+  /// Rows changed by the last INSERT, UPDATE or DELETE that ran on this connection.
+  std::int64_t changes() const;
 
 private:
   explicit database(sqlite3* db) : db_(db) {}
