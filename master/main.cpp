@@ -61,10 +61,11 @@ int run(const std::string& data_dir, master_config cfg) {
 
   caf::actor_system_config sys_cfg;
   // Storage, registry and the gateway have threads of their own; the scheduler runs only the
-  // light actors (demand), and its idle workers must not spin on a 2-core machine.
+  // light actors (demand). Its one worker waits on a condition variable when idle (work
+  // sharing) rather than polling with short sleeps (work stealing), which cost thousands of
+  // wake-ups a second on a 2-core machine.
   sys_cfg.set("scheduler.max-threads", 1);
-  sys_cfg.set("work-stealing.aggressive-poll-attempts", 10);
-  sys_cfg.set("work-stealing.moderate-poll-attempts", 10);
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{sys_cfg};
   outbox out;
   instance_owners owners;
