@@ -13,7 +13,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/http_params.hpp"
+#include "actors/jobs.hpp"
 #include "actors/metrics.hpp"
+#include "actors/signal_bus.hpp"
 #include "actors/web_jobs.hpp"
 #include "common/clock.hpp"
 #include "common/files.hpp"
@@ -264,6 +266,9 @@ struct http_server::impl {
     auto r = ask<web_instances_view>(peers.registry, why, web_instances_atom::value);
     if (!r)
       return send_unavailable(res, "registry", why);
+    std::optional<signal_bus_stats> sig;
+    if (peers.signal_bus && !(sig = ask<signal_bus_stats>(peers.signal_bus, why, sig_stats_atom::value)))
+      return send_unavailable(res, "signal bus", why);
     auto load = [](const metrics::counter& c) { return c.load(std::memory_order_relaxed); };
     exposition e;
     e.family("clusterio_storage_items", "gauge", "Units of an item or fluid in the shared storage (items; fluids in fluid units).");
@@ -309,7 +314,20 @@ struct http_server::impl {
     e.single("clusterio_bad_frames_total", "counter", "Frames refused as undecodable or too large.", load(counters.bad_frames));
     e.single("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported).", load(counters.gateway_errors));
     e.single("clusterio_throttled_frames_total", "counter", "Frames refused with 'overloaded': their client was over max_msgs_per_s_per_client.", load(counters.throttled_frames));
-    e.single("clusterio_signal_frames_total", "counter", "Circuit signal frames accepted and published on the bus.", load(counters.signal_frames));
+    e.single("clusterio_signal_frames_total", "counter", "Circuit signal frames received from publishers (before the bus's order check).", load(counters.signal_frames));
+    if (sig) {
+      auto per_channel = [&](const char* name, const char* type, const char* help, auto field) {
+        e.family(name, type, help);
+        for (auto& ch : sig->channels)
+          e.sample(name, ch.*field, "channel=\"" + label_value(ch.channel) + "\"");
+      };
+      per_channel("clusterio_signal_channel_frames_total", "counter", "Signal frames published on the channel.", &signal_channel_stats::accepted);
+      per_channel("clusterio_signal_channel_dropped_total", "counter",
+                  "Signal frames refused on the channel: not newer than the source's last, or too many sources.", &signal_channel_stats::dropped);
+      per_channel("clusterio_signal_channel_expired_total", "counter", "Sources whose contribution was removed after the source timeout.",
+                  &signal_channel_stats::expired);
+      per_channel("clusterio_signal_channel_sources", "gauge", "Sources currently contributing to the channel.", &signal_channel_stats::sources);
+    }
     e.single("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.", out.dropped());
     e.single("clusterio_http_requests_total", "counter", "HTTP requests served by the web interface.", load(counters.http_requests));
     e.single("clusterio_http_errors_total", "counter", "HTTP requests answered with a 5xx status.", load(counters.http_errors));

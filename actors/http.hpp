@@ -34,7 +34,7 @@ struct http_config {
 };
 
 struct http_peers {
-  caf::actor storage, registry;
+  caf::actor storage, registry, signal_bus;
 };
 
 /// The admin token in `<data_dir>/admin.token` (mode 0600), created with 32 random bytes (hex)

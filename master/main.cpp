@@ -111,7 +111,7 @@ int run(const std::string& data_dir, master_config cfg) {
     }
     cfg.admin_token = *token;
   }
-  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {storage, registry}, counters, out);
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {storage, registry, signal_bus}, counters, out);
   if (auto err = web.start(); !err.empty()) {
     gw.stop();
     stop_actors();

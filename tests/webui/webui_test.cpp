@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -137,7 +138,15 @@ TEST_CASE("statistics survive a restart of the master") {
 TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   cluster c;
   expect_reply<wire::grant_reply>(*c.slave, wire::request_items{c.south, {{"iron-plate", 30}}});
+  // Two frames on channel "rail", the second a repeat of the first's seq (refused by the bus).
+  for (int i = 0; i < 2; ++i)
+    expect_reply<wire::ok>(*c.slave, wire::signal_frame{"rail", "north", 7, {{"signal-A", 5}}});
+  // The gateway acknowledges a frame before the bus has counted it: wait (bounded) for both.
   auto r = get(c.m, "/metrics");
+  for (int i = 0; i < 50 && r && r->body.find("clusterio_signal_channel_dropped_total{channel=\"rail\"} 1\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    r = get(c.m, "/metrics");
+  }
   REQUIRE(r);
   REQUIRE(r->status == 200);
   CHECK(r->get_header_value("Content-Type").find("text/plain; version=0.0.4") == 0);
@@ -161,6 +170,10 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   CHECK(body.find("clusterio_granted_items_total 30\n") != std::string::npos);
   CHECK(body.find("clusterio_grants_total 1\n") != std::string::npos);
   CHECK(body.find("clusterio_messages_received_total{type=\"heartbeat\"} 2\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_frames_total 2\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_channel_frames_total{channel=\"rail\"} 1\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_channel_dropped_total{channel=\"rail\"} 1\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_channel_sources{channel=\"rail\"} 1\n") != std::string::npos);
 }
 
 TEST_CASE("a headless Chromium shows both instances, their UPS and a changing storage count") {
