@@ -416,6 +416,11 @@ std::string check_name(const std::string& s) {
       return "name contains a control character";
   if (!valid_utf8(s))
     return "name is not valid UTF-8";
+  // The C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F): U+009B, for one, starts a terminal
+  // escape sequence, and names end up in logs and on operators' terminals.
+  for (std::size_t i = 0; i + 1 < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) == 0xc2 && static_cast<unsigned char>(s[i + 1]) <= 0x9f)
+      return "name contains a control character";
   return {};
 }
 
