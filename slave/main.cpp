@@ -33,7 +33,7 @@ int fail(const std::string& why) {
 /// How long `start`/`run` wait for their games to stop after Ctrl-C before giving up on them.
 constexpr auto shutdown_wait = std::chrono::seconds(45);
 
-int supervise(const slave_config& cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
+int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
   std::string why;
   auto bin = factorio_binary(cfg, why);
   if (bin.empty())
@@ -48,6 +48,8 @@ int supervise(const slave_config& cfg, const std::vector<std::string>& names, bo
   } else {
     spdlog::warn("no credential configured: talking to the master without CURVE (insecure demo mode)");
   }
+  if (auto bad = cfg.link_to(cred ? cred->master_address : ""); !bad.empty())
+    return fail(cfg.resolve(cfg.credential) + ": " + bad);
   std::vector<instance_params> params;
   for (auto& name : names) {
     auto inst = load_instance(cfg, name, why);

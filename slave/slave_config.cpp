@@ -28,14 +28,23 @@ void from_json(const nlohmann::json& j, slave_config& c) {
   get("heartbeat_ms", c.heartbeat_ms);
 }
 
-std::string validate(const slave_config& c) {
-  auto colon = c.master.rfind(':');
-  auto port = colon == std::string::npos ? std::string() : c.master.substr(colon + 1);
+constexpr const char* default_master = "127.0.0.1:7100";
+
+/// Checks `master` (host:port) with `master_bus_port`. Returns "" or why, naming the key.
+std::string validate_master(const std::string& master, int bus_port) {
+  auto colon = master.rfind(':');
+  auto port = colon == std::string::npos ? std::string() : master.substr(colon + 1);
   if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 || std::stoi(port) > 65535)
-    return "master must be host:port with a port 1..65535 (not '" + c.master + "')";
-  if (c.master_bus_port < 0 || c.master_bus_port > 65535 || (c.master_bus_port == 0 && std::stoi(port) == 65535))
+    return "master must be host:port with a port 1..65535 (not '" + master + "')";
+  if (bus_port < 0 || bus_port > 65535 || (bus_port == 0 && std::stoi(port) == 65535))
     return "master_bus_port must be 1..65535, or 0 for the master's port + 1 (at most 65535)";
+  return {};
+}
+
+std::string validate(const slave_config& c) {
+  if (auto bad = validate_master(c.master.empty() ? default_master : c.master, c.master_bus_port); !bad.empty())
+    return bad;
   if (c.game_port_first < 1 || c.game_port_last > 65535 || c.game_port_first > c.game_port_last)
     return "game_port_first..game_port_last must be a range within 1..65535";
   if (c.ups < 0)
@@ -54,6 +63,19 @@ std::string slave_config::resolve(const std::string& p) const {
     return p;
   auto slash = path.rfind('/');
   return slash == std::string::npos ? p : path.substr(0, slash + 1) + p;
+}
+
+std::string slave_config::link_to(const std::string& credential_master) {
+  if (!master.empty())
+    return {};
+  if (credential_master.empty()) {
+    master = default_master;
+    return {};
+  }
+  if (auto bad = validate_master(credential_master, master_bus_port); !bad.empty())
+    return "the credential file's " + bad;
+  master = credential_master;
+  return {};
 }
 
 std::string slave_config::control_endpoint() const { return "tcp://" + master; }

@@ -3,9 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
+#include "common/wire_client.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/slave_fixture.hpp"
 
@@ -83,4 +85,30 @@ TEST_CASE("slave CLI: create, list, start, stop, delete") {
   CHECK(s.cli({"list"}).second.find("stopped") != std::string::npos);
   CHECK(s.cli({"delete", "world"}).first == 0);
   CHECK(s.cli({"list"}).second.find("world") == std::string::npos);
+}
+
+TEST_CASE("slave: with no master in its config, it links to the address in its credential file") {
+  master_fixture m;
+  m.start();
+  auto cred = m.add_client("credhost", "slave");
+  cred.master_address = m.control_endpoint().substr(std::string("tcp://").size());
+  auto bus = m.bus_endpoint();
+  slave_fixture s("credaddr", "", cred, std::stoi(bus.substr(bus.rfind(':') + 1)));
+  s.create("world", "producer");
+  s.start("world");
+  wire_client admin(m.control_endpoint(), m.add_client("cred-admin", "admin"));
+  REQUIRE(eventually([&] {
+    auto r = admin.call(wire::slaves_query{});
+    auto* list = r ? std::get_if<wire::slaves_reply>(&r->body) : nullptr;
+    return list && std::any_of(list->instances.begin(), list->instances.end(),
+                               [](const wire::instance_info& i) { return i.slave == "credhost" && i.name == "world" && i.online; });
+  }));
+
+  // An unusable address in the credential file is an error that names the file.
+  cred.master_address = "no-port-here";
+  slave_fixture bad("credbad", "", cred);
+  bad.create("world", "producer");
+  auto [code, out] = bad.cli({"start", "world"});
+  CHECK(code == 1);
+  CHECK(out.find("slave.cred.json: the credential file's master must be host:port") != std::string::npos);
 }
