@@ -81,7 +81,7 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
     self->monitor(a);
     instances.push_back(a);
   }
-  spdlog::info("slave '{}' supervising {} instance(s); master {}", identity, instances.size(), cfg.master);
+  spdlog::info("slave '{}' supervising {} instance(s); master {}", identity, instances.size(), cfg.master_address());
 
   std::size_t alive = instances.size();
   bool stopping = false;

@@ -66,24 +66,23 @@ std::string slave_config::resolve(const std::string& p) const {
 }
 
 std::string slave_config::link_to(const std::string& credential_master) {
-  if (!master.empty())
+  if (!master.empty() || credential_master.empty())
     return {};
-  if (credential_master.empty()) {
-    master = default_master;
-    return {};
-  }
   if (auto bad = validate_master(credential_master, master_bus_port); !bad.empty())
     return "the credential file's " + bad;
   master = credential_master;
   return {};
 }
 
-std::string slave_config::control_endpoint() const { return "tcp://" + master; }
+std::string slave_config::master_address() const { return master.empty() ? default_master : master; }
+
+std::string slave_config::control_endpoint() const { return "tcp://" + master_address(); }
 
 std::string slave_config::bus_endpoint() const {
-  auto colon = master.rfind(':');
-  int port = master_bus_port ? master_bus_port : std::atoi(master.c_str() + colon + 1) + 1;
-  return "tcp://" + master.substr(0, colon) + ":" + std::to_string(port);
+  auto address = master_address();
+  auto colon = address.rfind(':');
+  int port = master_bus_port ? master_bus_port : std::atoi(address.c_str() + colon + 1) + 1;
+  return "tcp://" + address.substr(0, colon) + ":" + std::to_string(port);
 }
 
 nlohmann::json to_json(const slave_config& c) {

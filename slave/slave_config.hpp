@@ -13,7 +13,7 @@ namespace clusterio {
 struct slave_config {
   std::string path;                          ///< where this config was read from
   std::string name = "slave";                ///< this slave's name (insecure mode; else the credential's)
-  std::string master;                        ///< master control socket host:port; "": see link_to
+  std::string master;                        ///< master control socket host:port; "": the credential's, else 127.0.0.1:7100
   int master_bus_port = 0;                   ///< 0: master port + 1
   std::string credential;                    ///< credential file; "" = insecure (demo only)
   std::string factorio_dir = "factorio";     ///< contains bin/x64/factorio and data/
@@ -30,11 +30,11 @@ struct slave_config {
 
   /// Paths in the config are relative to the config file's folder.
   std::string resolve(const std::string& p) const;
-  /// Settles `master` when the config leaves it empty: the address in the credential file
-  /// (`clusterio-master add-slave --master`), else 127.0.0.1:7100. Returns "" or why that
-  /// address is unusable.
+  /// Fills an empty `master` with the address in the credential file (`clusterio-master
+  /// add-slave --master`), if it has one. Returns "" or why that address is unusable.
   std::string link_to(const std::string& credential_master);
-  /// Valid once `master` is set (link_to).
+  /// `master`, or 127.0.0.1:7100 when it is empty.
+  std::string master_address() const;
   std::string control_endpoint() const;
   std::string bus_endpoint() const;
 };
