@@ -442,7 +442,9 @@ void launch(instance_actor* self) {
     return;
   }
   std::vector<std::string> argv{st.p.factorio_bin, "-c", st.p.dir + "/config.ini", "--start-server", save,
-                                "--port", std::to_string(st.p.inst.game_port), "--rcon-port", std::to_string(st.p.inst.rcon_port),
+                                "--port", std::to_string(st.p.inst.game_port),
+                                // RCON on loopback only: the slave is its one client, and it runs Lua.
+                                "--rcon-bind", "127.0.0.1:" + std::to_string(st.p.inst.rcon_port),
                                 "--rcon-password", st.p.inst.rcon_password, "--server-settings", st.p.dir + "/server-settings.json"};
   // factorio-sim (and only it) takes a game speed.
   if (fs::exists(fs::path(st.p.factorio_bin).parent_path().parent_path().parent_path() / "data" / "sim")) {

@@ -183,12 +183,12 @@ int game::serve() {
   log_line("Hosting game at IP ADDR:({" + endpoint + "})");
   set_state("CreatingGame", "InGame");
   if (opts_.rcon_port) {
-    if (auto err = rcon_.start(opts_.rcon_port, opts_.rcon_password)) {
+    if (auto err = rcon_.start(opts_.rcon_address, opts_.rcon_port, opts_.rcon_password)) {
       log_at("Error", "RemoteCommandProcessor.cpp:0", *err);
       return 1;
     }
     log_at("Info", "RemoteCommandProcessor.cpp:126",
-           "Starting RCON interface at IP ADDR:({0.0.0.0:" + std::to_string(opts_.rcon_port)
+           "Starting RCON interface at IP ADDR:({" + opts_.rcon_address + ":" + std::to_string(opts_.rcon_port)
                + "})");
   }
 

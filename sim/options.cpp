@@ -46,6 +46,13 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
       {"-c", str(o.config)}, {"--config", str(o.config)}, {"--create", str(o.create)},
       {"--start-server", str(o.start_server)}, {"--port", port("--port", o.port)},
       {"--rcon-port", port("--rcon-port", o.rcon_port)},
+      {"--rcon-bind", [&o, port](const std::string& v) -> std::optional<std::string> {
+         auto colon = v.rfind(':');
+         if (colon == std::string::npos || colon == 0)
+           return "--rcon-bind: '" + v + "' is not ADDRESS:PORT";
+         o.rcon_address = v.substr(0, colon);
+         return port("--rcon-bind", o.rcon_port)(v.substr(colon + 1));
+       }},
       {"--rcon-password", str(o.rcon_password)}, {"--server-settings", str(o.server_settings)},
       {"--mod-directory", str(o.mod_directory)}, {"--scenario", str(o.scenario)},
       {"--stop-after-ticks", u64("--stop-after-ticks", o.stop_after_ticks)},
@@ -61,7 +68,7 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
          }
        }},
       // Real flags the sim accepts and does not need.
-      {"--bind", str(ignored)}, {"--rcon-bind", str(ignored)},
+      {"--bind", str(ignored)},
       {"--map-gen-settings", str(ignored)}, {"--map-settings", str(ignored)},
       {"--map-gen-seed", str(ignored)}, {"--console-log", str(ignored)},
       {"--server-adminlist", str(ignored)}, {"--server-banlist", str(ignored)},

@@ -16,7 +16,8 @@ struct options {
   std::string start_server;       // --start-server FILE
   bool start_latest = false;      // --start-server-load-latest
   uint16_t port = 34197;          // --port (UDP)
-  uint16_t rcon_port = 0;         // --rcon-port; 0 = no RCON
+  uint16_t rcon_port = 0;         // --rcon-port, or --rcon-bind's port; 0 = no RCON
+  std::string rcon_address = "0.0.0.0"; // --rcon-bind ADDRESS:PORT (IPv4, as Factorio)
   std::string rcon_password;      // --rcon-password
   std::string server_settings;    // --server-settings
   std::string mod_directory;      // --mod-directory

@@ -25,17 +25,18 @@ struct rcon_server::connection {
 
 rcon_server::~rcon_server() { stop(); }
 
-std::optional<std::string> rcon_server::start(uint16_t port, std::string password) {
+std::optional<std::string> rcon_server::start(const std::string& address, uint16_t port, std::string password) {
   password_ = std::move(password);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1)
+    return "Can't bind socket: '" + address + "' is not an IPv4 address";
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (listen_fd_ < 0)
     return std::string("Can't create socket: ") + std::strerror(errno);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0
       || ::listen(listen_fd_, 16) != 0) {
     std::string err = std::string("Can't bind socket: ") + std::strerror(errno);

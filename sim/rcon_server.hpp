@@ -29,9 +29,9 @@ public:
 
   ~rcon_server();
 
-  /// Binds 0.0.0.0:port and starts the network thread. Returns an error text as Factorio would
-  /// log it ("Can't bind socket: ...").
-  std::optional<std::string> start(uint16_t port, std::string password);
+  /// Binds address:port (IPv4 dotted, e.g. 0.0.0.0 or 127.0.0.1) and starts the network
+  /// thread. Returns an error text as Factorio would log it ("Can't bind socket: ...").
+  std::optional<std::string> start(const std::string& address, uint16_t port, std::string password);
   void stop();
 
   /// Takes every command received so far, oldest first.

@@ -113,7 +113,11 @@ void sim_process::start() {
   rcon_port_ = free_port();
   std::vector<std::string> args{exe_, "-c", dir_ + "/config.ini", "--start-server",
                                 dir_ + "/saves/world.zip", "--port", std::to_string(free_port()),
-                                "--rcon-port", std::to_string(rcon_port_), "--rcon-password", "pw"};
+                                "--rcon-password", "pw"};
+  if (rcon_bind_address.empty())
+    args.insert(args.end(), {"--rcon-port", std::to_string(rcon_port_)});
+  else
+    args.insert(args.end(), {"--rcon-bind", rcon_bind_address + ":" + std::to_string(rcon_port_)});
   args.insert(args.end(), extra_.begin(), extra_.end());
   size_t from = lines().size(); // a restart must not see the previous run's lines
   pid_ = spawn(args, &out_fd_);

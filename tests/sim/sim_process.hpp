@@ -29,8 +29,10 @@ public:
   explicit sim_process(const std::string& scenario, std::vector<std::string> extra_args = {});
   ~sim_process();
 
-  /// Starts the server on the save; returns after RCON is connected.
+  /// Starts the server on the save; returns after RCON is connected. RCON listens on all
+  /// interfaces (--rcon-port), or on `rcon_bind_address` if set (--rcon-bind, as the slave does).
   void start();
+  std::string rcon_bind_address;
   /// SIGINT, then waits for exit; returns the exit code.
   int stop(int sig = 2);
 

@@ -41,6 +41,21 @@ TEST_CASE("start-up lines come in Factorio's order and RCON starts after InGame"
   CHECK(bye);
 }
 
+TEST_CASE("--rcon-bind puts RCON on one address, as the slave asks for loopback") {
+  sim_process sim("producer");
+  sim.rcon_bind_address = "127.0.0.1";
+  sim.start();
+  auto line = sim.wait_line([](const std::string& l) { return has(l, "Starting RCON interface"); });
+  CHECK(has(line, ("IP ADDR:({127.0.0.1:" + std::to_string(sim.rcon_port()) + "})").c_str()));
+  CHECK(sim.command("/c rcon.print(1 + 1)") == "2\n");
+  CHECK(sim.stop() == 0);
+
+  sim_process bad("producer");
+  bad.rcon_bind_address = "not-an-address";
+  CHECK_THROWS(bad.start());
+  CHECK(!bad.wait_line([](const std::string& l) { return has(l, "Can't bind socket: 'not-an-address' is not an IPv4 address"); }).empty());
+}
+
 TEST_CASE("RCON: one reply per command, Lua errors, large replies, wrong password") {
   sim_process sim("producer", {"--ups", "120"});
   sim.start();
