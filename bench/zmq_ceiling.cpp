@@ -1,0 +1,269 @@
+// zmq-ceiling: what ZeroMQ with CURVE alone does on this machine, with none of the master's
+// work (no decoding, no actors, no SQLite): the upper bound for master-load and signal-bus.
+//
+//   round-trips: a ROUTER that echoes every message (CURVE server, two I/O threads, as the
+//     gateway), 10 DEALER clients with 32 messages of 100 bytes in flight each (master-load's
+//     shape at N=100). Prints round trips per second and their latency.
+//   fan-out: an XPUB (CURVE server) publishing 850-byte messages 3,000 times a second to 100 SUB
+//     clients (signal-bus's shape). Prints deliveries per second, latency and deliveries missing.
+//
+// usage: zmq-ceiling [--seconds 10] [--insecure]     (one JSON line per mode)
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/credentials.hpp"
+
+using namespace clusterio;
+using namespace std::chrono;
+
+namespace {
+
+constexpr int io_threads = 2;
+constexpr int client_threads = 2;
+constexpr int hwm = 100000;
+
+std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count()); }
+
+struct keys {
+  key_pair server = make_key_pair(), client = make_key_pair();
+};
+
+void as_server(zmq::socket_t& s, const keys& k, bool insecure) {
+  if (insecure)
+    return;
+  s.set(zmq::sockopt::curve_server, 1);
+  s.set(zmq::sockopt::curve_secretkey, k.server.secret_key);
+}
+
+void as_client(zmq::socket_t& s, const keys& k, bool insecure) {
+  if (insecure)
+    return;
+  s.set(zmq::sockopt::curve_serverkey, k.server.public_key);
+  s.set(zmq::sockopt::curve_publickey, k.client.public_key);
+  s.set(zmq::sockopt::curve_secretkey, k.client.secret_key);
+}
+
+double percentile(std::vector<std::uint32_t>& v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))] / 1000.0;
+}
+
+/// Payload: the send time (8 bytes) then filler.
+std::string stamped(std::size_t size) {
+  std::string m(size, 'x');
+  auto t = now_us();
+  std::memcpy(m.data(), &t, sizeof t);
+  return m;
+}
+
+std::uint64_t stamp_of(const zmq::message_t& m) {
+  std::uint64_t t = 0;
+  if (m.size() >= sizeof t)
+    std::memcpy(&t, m.data(), sizeof t);
+  return t;
+}
+
+void round_trips(double seconds, bool insecure) {
+  constexpr int connections = 10, window = 32;
+  constexpr std::size_t size = 100;
+  keys k;
+  zmq::context_t server_ctx(io_threads), client_ctx(io_threads);
+  zmq::socket_t router(server_ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::rcvhwm, hwm);
+  router.set(zmq::sockopt::sndhwm, hwm);
+  as_server(router, k, insecure);
+  router.bind("tcp://127.0.0.1:*");
+  auto endpoint = router.get(zmq::sockopt::last_endpoint);
+  std::atomic<bool> stop{false};
+  std::thread echo([&] {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stop) {
+      if (zmq::poll(&item, 1, milliseconds(100)) <= 0)
+        continue;
+      zmq::message_t rid, body;
+      while (router.recv(rid, zmq::recv_flags::dontwait)) {
+        (void)router.recv(body);
+        router.send(rid, zmq::send_flags::sndmore);
+        router.send(body, zmq::send_flags::dontwait);
+      }
+    }
+  });
+  std::vector<zmq::socket_t> dealers;
+  for (int i = 0; i < connections; ++i) {
+    dealers.emplace_back(client_ctx, zmq::socket_type::dealer);
+    dealers.back().set(zmq::sockopt::linger, 0);
+    as_client(dealers.back(), k, insecure);
+    dealers.back().connect(endpoint);
+  }
+  std::vector<std::vector<std::uint32_t>> latencies(client_threads);
+  std::vector<std::uint64_t> counts(client_threads, 0);
+  std::atomic<bool> measuring{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < client_threads; ++t)
+    clients.emplace_back([&, t] {
+      std::vector<zmq::pollitem_t> items;
+      std::vector<zmq::socket_t*> mine;
+      for (std::size_t i = static_cast<std::size_t>(t); i < dealers.size(); i += client_threads) {
+        mine.push_back(&dealers[i]);
+        items.push_back({dealers[i].handle(), 0, ZMQ_POLLIN, 0});
+        for (int w = 0; w < window; ++w)
+          dealers[i].send(zmq::buffer(stamped(size)));
+      }
+      while (!stop) {
+        if (zmq::poll(items.data(), items.size(), milliseconds(100)) <= 0)
+          continue;
+        for (std::size_t i = 0; i < mine.size(); ++i) {
+          zmq::message_t reply;
+          while (mine[i]->recv(reply, zmq::recv_flags::dontwait)) {
+            if (measuring) {
+              latencies[static_cast<std::size_t>(t)].push_back(static_cast<std::uint32_t>(now_us() - stamp_of(reply)));
+              ++counts[static_cast<std::size_t>(t)];
+            }
+            mine[i]->send(zmq::buffer(stamped(size)), zmq::send_flags::dontwait);
+          }
+        }
+      }
+    });
+  std::this_thread::sleep_for(seconds * 0.2 * 1s); // handshakes and warm-up
+  measuring = true;
+  auto started = steady_clock::now();
+  std::this_thread::sleep_for(seconds * 1s);
+  measuring = false;
+  double elapsed = duration<double>(steady_clock::now() - started).count();
+  stop = true;
+  for (auto& c : clients)
+    c.join();
+  echo.join();
+  std::vector<std::uint32_t> all;
+  std::uint64_t total = 0;
+  for (int t = 0; t < client_threads; ++t) {
+    all.insert(all.end(), latencies[static_cast<std::size_t>(t)].begin(), latencies[static_cast<std::size_t>(t)].end());
+    total += counts[static_cast<std::size_t>(t)];
+  }
+  std::printf("{\"bench\":\"zmq-ceiling\",\"mode\":\"round-trips\",\"curve\":%s,\"connections\":%d,\"in_flight\":%d,\"msgs_per_s\":%.0f,"
+              "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+              insecure ? "false" : "true", connections, connections * window, static_cast<double>(total) / elapsed, percentile(all, 0.5),
+              percentile(all, 0.99));
+  std::fflush(stdout);
+}
+
+void fan_out(double seconds, bool insecure) {
+  constexpr int subscribers = 100, rate = 3000;
+  constexpr std::size_t size = 850;
+  keys k;
+  zmq::context_t server_ctx(io_threads), client_ctx(io_threads);
+  zmq::socket_t pub(server_ctx, zmq::socket_type::xpub);
+  pub.set(zmq::sockopt::linger, 0);
+  pub.set(zmq::sockopt::sndhwm, hwm);
+  pub.set(zmq::sockopt::xpub_verbose, 1); // every subscription reported, not only the first
+  as_server(pub, k, insecure);
+  pub.bind("tcp://127.0.0.1:*");
+  auto endpoint = pub.get(zmq::sockopt::last_endpoint);
+  std::vector<zmq::socket_t> subs;
+  for (int i = 0; i < subscribers; ++i) {
+    subs.emplace_back(client_ctx, zmq::socket_type::sub);
+    subs.back().set(zmq::sockopt::linger, 0);
+    subs.back().set(zmq::sockopt::rcvhwm, hwm);
+    as_client(subs.back(), k, insecure);
+    subs.back().set(zmq::sockopt::subscribe, "");
+    subs.back().connect(endpoint);
+  }
+  // Wait for every subscription to arrive at the XPUB.
+  for (int seen = 0; seen < subscribers;) {
+    zmq::message_t m;
+    if (pub.recv(m))
+      ++seen;
+  }
+  // One thread per subscriber, blocked in recv: cheaper than polling many sockets from one
+  // thread (a zmq poll costs a system call and a getpid per socket).
+  std::atomic<bool> stop{false}, measuring{false};
+  std::vector<std::vector<std::uint32_t>> latencies(subscribers);
+  std::vector<std::uint64_t> counts(subscribers, 0);
+  std::vector<std::thread> receivers;
+  for (int i = 0; i < subscribers; ++i) {
+    subs[static_cast<std::size_t>(i)].set(zmq::sockopt::rcvtimeo, 100);
+    receivers.emplace_back([&, i] {
+      auto& s = subs[static_cast<std::size_t>(i)];
+      auto& lat = latencies[static_cast<std::size_t>(i)];
+      while (!stop) {
+        zmq::message_t m;
+        if (!s.recv(m))
+          continue;
+        auto sent = stamp_of(m);
+        if (sent != 0 && measuring) {
+          lat.push_back(static_cast<std::uint32_t>(now_us() - sent));
+          ++counts[static_cast<std::size_t>(i)];
+        }
+      }
+    });
+  }
+  // Messages sent while measuring carry a stamp; the others a zero (not counted).
+  auto send_for = [&](double secs, bool stamp) {
+    std::uint64_t sent = 0;
+    auto start = steady_clock::now();
+    auto end = start + duration<double>(secs);
+    for (auto next = start; next < end; next += microseconds(1000000 / rate)) {
+      std::this_thread::sleep_until(next);
+      auto m = stamped(size);
+      if (!stamp)
+        std::memset(m.data(), 0, sizeof(std::uint64_t));
+      pub.send(zmq::buffer(m), zmq::send_flags::dontwait);
+      ++sent;
+    }
+    return sent;
+  };
+  send_for(seconds * 0.2, false);
+  measuring = true;
+  auto started = steady_clock::now();
+  auto sent = send_for(seconds, true);
+  double elapsed = duration<double>(steady_clock::now() - started).count();
+  send_for(1.0, false); // late deliveries of the window still count
+  measuring = false;
+  stop = true;
+  for (auto& r : receivers)
+    r.join();
+  std::vector<std::uint32_t> all;
+  std::uint64_t total = 0;
+  for (int i = 0; i < subscribers; ++i) {
+    all.insert(all.end(), latencies[static_cast<std::size_t>(i)].begin(), latencies[static_cast<std::size_t>(i)].end());
+    total += counts[static_cast<std::size_t>(i)];
+  }
+  auto due = sent * subscribers;
+  std::printf("{\"bench\":\"zmq-ceiling\",\"mode\":\"fan-out\",\"curve\":%s,\"subscribers\":%d,\"deliveries_per_s\":%.0f,\"p50_ms\":%.3f,"
+              "\"p99_ms\":%.3f,\"dropped\":%llu}\n",
+              insecure ? "false" : "true", subscribers, static_cast<double>(total) / elapsed, percentile(all, 0.5), percentile(all, 0.99),
+              static_cast<unsigned long long>(due > total ? due - total : 0));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 10;
+  bool insecure = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--seconds" && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else if (a == "--insecure")
+      insecure = true;
+    else {
+      std::fprintf(stderr, "usage: zmq-ceiling [--seconds 10] [--insecure]\n");
+      return 2;
+    }
+  }
+  round_trips(seconds, insecure);
+  fan_out(seconds, insecure);
+  return 0;
+}
