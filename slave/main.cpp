@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/instance.hpp"
+#include "actors/manager.hpp"
 #include "actors/slave_jobs.hpp"
 #include "actors/uplink.hpp"
 #include "common/credentials.hpp"
@@ -72,40 +73,20 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
   caf::actor_system sys{sys_cfg};
   std::shared_ptr<uplink_sockets> sockets;
   auto uplink = spawn_uplink(sys, {cfg.control_endpoint(), cfg.bus_endpoint(), cred, identity}, sockets);
+  auto count = params.size();
+  auto manager = spawn_manager(sys, {std::move(params), shutdown_wait}, uplink);
   caf::scoped_actor self{sys};
-  std::vector<caf::actor> instances;
-  for (auto& p : params) {
-    write_file_atomic(p.dir + "/supervisor.pid", std::to_string(::getpid()) + "\n");
-    std::remove((p.dir + "/stop-request").c_str());
-    auto a = spawn_instance(sys, p, uplink);
-    self->monitor(a);
-    instances.push_back(a);
-  }
-  spdlog::info("slave '{}' supervising {} instance(s); master {}", identity, instances.size(), cfg.master_address());
+  self->monitor(manager);
+  spdlog::info("slave '{}' supervising {} instance(s); master {}", identity, count, cfg.master_address());
 
-  std::size_t alive = instances.size();
-  bool stopping = false;
-  auto deadline = std::chrono::steady_clock::now();
+  bool done = false;
   timespec poll{0, 200 * 1000 * 1000};
-  while (alive > 0) {
-    if (!stopping && ::sigtimedwait(&stop_signals, nullptr, &poll) > 0) {
-      spdlog::info("stopping every instance");
-      stopping = true;
-      deadline = std::chrono::steady_clock::now() + shutdown_wait;
-      for (auto& a : instances)
-        self->send(a, stop_atom::value);
-    }
-    self->receive([&](caf::down_msg&) { --alive; }, caf::after(std::chrono::milliseconds(stopping ? 200 : 0)) >> [] {});
-    if (stopping && std::chrono::steady_clock::now() > deadline) {
-      spdlog::error("instances did not stop in time");
-      break;
-    }
+  while (!done) {
+    if (::sigtimedwait(&stop_signals, nullptr, &poll) > 0)
+      self->send(manager, stop_atom::value);
+    self->receive([&](caf::down_msg&) { done = true; }, caf::after(std::chrono::milliseconds(0)) >> [] {});
   }
-  for (auto& a : instances)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
-  for (auto& p : params)
-    std::remove((p.dir + "/supervisor.pid").c_str());
   return 0;
 }
 
