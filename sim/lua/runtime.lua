@@ -502,6 +502,9 @@ function SIM.load_game(files)
       end
     end
   end
+  -- Decoding the save left garbage that a real server never has in a mod's Lua state: collect
+  -- it now rather than in the first ticks' mod handlers, which would be charged for it.
+  collectgarbage()
 end
 
 ---------------------------------------------------------------------------------------------------
