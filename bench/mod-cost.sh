@@ -2,12 +2,14 @@
 # mod-cost: the clusterio mod's Lua time per tick in factorio-sim with 100, 1,000 and 10,000 busy
 # chests (half put-chests that the scenario keeps filling, half get-chests that it keeps
 # draining), the slave's pings simulated by the scenario. Runs each size for TICKS ticks as fast
-# as possible; the sim times only mod event handlers (scenario work is excluded).
-# Usage: bench/mod-cost.sh [sizes...]   env: CLUSTERIO_BUILD_DIR (default build), TICKS (1200)
+# as possible; the sim times only mod event handlers (scenario work is excluded), in CPU time.
+# TICKS defaults to a minute of game time: the mean then spans several full Lua GC cycles at
+# every size (one every ~500 ticks here) instead of sampling one or two.
+# Usage: bench/mod-cost.sh [sizes...]   env: CLUSTERIO_BUILD_DIR (default build), TICKS (3600)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${CLUSTERIO_BUILD_DIR:-build}
-ticks=${TICKS:-1200}
+ticks=${TICKS:-3600}
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(100 1000 10000)
 exe=$build/factorio-sim/bin/x64/factorio

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -116,9 +117,11 @@ std::optional<std::string> game::save_to(const std::string& file) {
 }
 
 void game::set_state(const char* from, const char* to) {
+  // Before a map is loaded Factorio has no tick and prints the largest uint64_t.
+  uint64_t tick = map_loaded_ ? lua_.game_tick() : std::numeric_limits<uint64_t>::max();
   log_at("Info", "ServerMultiplayerManager.cpp:808",
-         "updateTick(" + std::to_string(lua_.game_tick()) + ") changing state from(" + from
-             + ") to(" + to + ")");
+         "updateTick(" + std::to_string(tick) + ") changing state from(" + from + ") to(" + to
+             + ")");
 }
 
 int game::serve() {
@@ -169,6 +172,7 @@ int game::serve() {
     log_at("Error", "MainLoop.cpp:0", "Loading map failed: " + *err);
     return 1;
   }
+  map_loaded_ = true;
   int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

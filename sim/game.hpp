@@ -51,6 +51,7 @@ private:
   int autosave_slot_ = 0;
   int autosave_slots_ = 5;
   uint64_t autosave_ticks_ = 0;
+  bool map_loaded_ = false;
 };
 
 } // namespace clusterio::sim

@@ -24,6 +24,9 @@ TEST_CASE("start-up lines come in Factorio's order and RCON starts after InGame"
     return -1L;
   };
   CHECK(index_of("unknown argument: --not-a-real-flag") >= 0);
+  // No map yet: Factorio prints the largest uint64_t as the tick.
+  CHECK(index_of("updateTick(18446744073709551615) changing state from(Ready) to(PreparedToHostGame)")
+        >= 0);
   long hosting = index_of("Hosting game at IP ADDR:({0.0.0.0:");
   long ingame = index_of("changing state from(CreatingGame) to(InGame)");
   long rcon = index_of("Starting RCON interface at IP ADDR:({0.0.0.0:");
