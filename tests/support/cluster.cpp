@@ -100,7 +100,10 @@ ledger cluster::count() {
     l.in_getters["water"] += c["get"]["water"].get<double>();
     add_counts(l.produced, c["produced"]);
     add_counts(l.consumed, c["consumed"]);
-    for (auto& batch : s.mod(w.name, "pending_exports")["batches"])
+    // The reply is held in a variable: a range-for over a member of a temporary (mod(...)["x"])
+    // iterates freed memory in C++17, which read as no batches at all.
+    auto pending_exports = s.mod(w.name, "pending_exports");
+    for (auto& batch : pending_exports["batches"])
       for (auto& it : batch["items"])
         l.pending_exports[it[0]] += it[1].get<double>();
     add_counts(l.buffered, s.mod(w.name, "status")["buffered"]);
