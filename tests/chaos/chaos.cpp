@@ -29,6 +29,7 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,7 +104,7 @@ public:
         case fault::kill_world:
           say(i, "kill -9 of world " + world.name + " right after a save");
           bring_up(world.slave);
-          c_.slaves[world.slave]->wait_running(world.name, world_up_timeout_ms);
+          await_world(world.name);
           c_.kill_world_after_save(world.name);
           break;
       }
@@ -117,6 +118,7 @@ public:
       restart_master();
     for (std::size_t s = 0; s < c_.slaves.size(); ++s)
       bring_up(s);
+    check_alive();
   }
 
   std::string summary() const {
@@ -165,19 +167,47 @@ private:
       restore_links(s);
   }
 
+  /// Every process not killed on purpose must run: one that ended by itself is a crash.
+  void check_alive() {
+    std::string why;
+    if (!master_down_ && !c_.master.running(why))
+      throw std::runtime_error("the master ended by itself: " + why + "; log " + c_.master.data_dir() + "/master.log");
+    for (std::size_t s = 0; s < c_.slaves.size(); ++s)
+      if (!slave_down_[s] && !c_.slaves[s]->service_running(why))
+        throw std::runtime_error(slave_name(s) + " ended by itself: " + why + "; log " + c_.slaves[s]->dir() + "/slave.log");
+  }
+
+  /// Ends the lasting faults that are due.
+  void end_due_faults() {
+    check_alive();
+    auto now = steady::now();
+    if (master_down_ && *master_down_ <= now)
+      restart_master();
+    for (std::size_t s = 0; s < c_.slaves.size(); ++s) {
+      if (slave_down_[s] && *slave_down_[s] <= now)
+        restart_slave(s);
+      if (cut_[s] && *cut_[s] <= now)
+        restore_links(s);
+    }
+  }
+
   /// Waits `seconds`, ending lasting faults as they come due.
   void pause(double seconds) {
     auto until = deadline(seconds);
     while (steady::now() < until) {
-      auto now = steady::now();
-      if (master_down_ && *master_down_ <= now)
-        restart_master();
-      for (std::size_t s = 0; s < c_.slaves.size(); ++s) {
-        if (slave_down_[s] && *slave_down_[s] <= now)
-          restart_slave(s);
-        if (cut_[s] && *cut_[s] <= now)
-          restore_links(s);
-      }
+      end_due_faults();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  /// Waits until the world runs (it may be in its slave's crash backoff), ending lasting faults
+  /// as they come due: the world may need the master to register.
+  void await_world(const std::string& name) {
+    auto until = deadline(world_up_timeout_ms / 1000.0);
+    while (c_.slave_of(name).game_pid(name) == 0) {
+      if (steady::now() > until)
+        throw std::runtime_error(name + " did not come up in " + std::to_string(world_up_timeout_ms / 1000) + " s; logs: " + c_.log_locations());
+      end_due_faults();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

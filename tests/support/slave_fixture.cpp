@@ -85,6 +85,13 @@ void slave_fixture::kill_service() {
 
 void slave_fixture::signal_service(int sig) { service_->signal(sig); }
 
+bool slave_fixture::service_running(std::string& why) {
+  if (service_ && service_->running())
+    return true;
+  why = service_ ? describe_exit(service_->exit_status()) : "never started";
+  return false;
+}
+
 nlohmann::json slave_fixture::status(const std::string& instance) {
   auto j = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/status.json"), nullptr, false);
   return j.is_discarded() ? nlohmann::json::object() : j;

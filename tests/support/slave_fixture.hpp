@@ -42,6 +42,8 @@ public:
   void kill_service();
   /// A signal to the `run` process, e.g. SIGSTOP and SIGCONT to cut and restore its links.
   void signal_service(int sig);
+  /// Whether the `run` process runs; if it ended, `why` says how (exit code or signal).
+  bool service_running(std::string& why);
   std::string service_log() const { return slurp(dir_ + "/slave.log"); }
 
   /// Sends one RCON command (e.g. "/save") and returns the reply without the final newline.
