@@ -234,7 +234,7 @@ int fault_count(int argc, char** argv) {
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help") {
-      std::cout << "usage: chaos [--faults N] [--seed S]   (seed: --seed, else $CHAOS_SEED, else random)\n";
+      std::cout << "usage: chaos [--faults N (25)] [--seed S]   (seed: --seed, else $CHAOS_SEED, else random)\n";
       return 0;
     }
   auto seed = choose_seed(argc, argv);
