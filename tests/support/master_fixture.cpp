@@ -44,6 +44,13 @@ void master_fixture::kill_hard() {
   proc_->wait(5000);
 }
 
+bool master_fixture::running(std::string& why) {
+  if (proc_ && proc_->running())
+    return true;
+  why = proc_ ? describe_exit(proc_->exit_status()) : "never started";
+  return false;
+}
+
 void master_fixture::stop() {
   proc_->signal(SIGTERM);
   proc_->wait(10000);

@@ -22,6 +22,8 @@ public:
   void kill_hard();
   /// SIGTERM and wait.
   void stop();
+  /// Whether the process runs; if it ended, `why` says how (exit code or signal).
+  bool running(std::string& why);
 
   /// Writes a credential for a new client (add-slave / add-tool) and returns it.
   credential add_client(const std::string& name, const std::string& role);

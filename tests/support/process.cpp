@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
@@ -57,6 +58,7 @@ int child_process::wait(int timeout_ms) {
     auto r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       pid_ = -1;
+      status_ = status;
       return status;
     }
     if (r < 0)
@@ -72,9 +74,18 @@ bool child_process::running() {
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     pid_ = -1;
+    status_ = status;
     return false;
   }
   return true;
+}
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status))
+    return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")";
+  return "ended with status " + std::to_string(status);
 }
 
 int free_port() {

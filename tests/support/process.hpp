@@ -21,13 +21,18 @@ public:
   /// Waits up to `timeout_ms` for the exit; returns the exit status (as from waitpid) or -1.
   int wait(int timeout_ms);
   bool running();
+  /// After the process was reaped (by wait or running): its status as from waitpid.
+  int exit_status() const { return status_; }
   const std::string& log_path() const { return log_; }
 
 private:
   pid_t pid_ = -1;
+  int status_ = -1;
   std::string log_;
 };
 
+/// "exited with code N" or "killed by signal N (NAME)", from a waitpid status.
+std::string describe_exit(int status);
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 /// A fresh empty directory under the system temporary directory.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -71,6 +72,26 @@ void slave_fixture::stop(const std::string& instance) {
 
 bool slave_fixture::running(const std::string& instance) { return procs_.count(instance) && procs_.at(instance)->running(); }
 
+void slave_fixture::run() {
+  service_ = std::make_unique<child_process>(
+    std::vector<std::string>{exe("slave/clusterio-slave"), "--config", dir_ + "/slave.json", "--log-level", "trace", "run"},
+    dir_ + "/slave.log");
+}
+
+void slave_fixture::kill_service() {
+  service_->signal(SIGKILL);
+  service_->wait(5000);
+}
+
+void slave_fixture::signal_service(int sig) { service_->signal(sig); }
+
+bool slave_fixture::service_running(std::string& why) {
+  if (service_ && service_->running())
+    return true;
+  why = service_ ? describe_exit(service_->exit_status()) : "never started";
+  return false;
+}
+
 nlohmann::json slave_fixture::status(const std::string& instance) {
   auto j = nlohmann::json::parse(slurp(dir_ + "/instances/" + instance + "/status.json"), nullptr, false);
   return j.is_discarded() ? nlohmann::json::object() : j;
@@ -113,13 +134,28 @@ nlohmann::json slave_fixture::mod(const std::string& instance, const std::string
   return nlohmann::json::parse(lua(instance, call.substr(4))); // strip "/sc "
 }
 
+pid_t slave_fixture::game_pid(const std::string& instance) {
+  auto st = status(instance);
+  pid_t pid = st.value("pid", 0);
+  if (st.value("state", "") != "running" || st.value("instance_id", 0) == 0 || pid <= 0)
+    return 0;
+  auto& supervisor = procs_.count(instance) ? procs_.at(instance) : service_;
+  if (!supervisor || !supervisor->running())
+    return 0;
+  // The game is alive (not a zombie) and a child of the slave process that runs it now.
+  auto proc_status = slurp("/proc/" + std::to_string(pid) + "/status");
+  auto parent = proc_status.find("PPid:");
+  bool alive = !proc_status.empty() && proc_status.find("State:\tZ") == std::string::npos;
+  return alive && parent != std::string::npos && std::atoi(proc_status.c_str() + parent + 5) == supervisor->pid() ? pid : 0;
+}
+
 void slave_fixture::wait_running(const std::string& instance, int timeout_ms) {
   for (int waited = 0; waited < timeout_ms; waited += 200) {
-    if (status(instance).value("state", "") == "running" && status(instance).value("instance_id", 0) > 0)
+    if (game_pid(instance) > 0)
       return;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  throw std::runtime_error(instance + " did not come up:\n" + log(instance));
+  throw std::runtime_error(instance + " did not come up:\n" + (procs_.count(instance) ? log(instance) : service_log()));
 }
 
 } // namespace clusterio::test

@@ -32,7 +32,7 @@ long count_shown(const std::string& dom, const std::string& name) {
 TEST_CASE("a headless Chromium shows two factorio-sim worlds, their UPS and a storage count that changes") {
   cluster c;
   // The consumer stops using plates; once its chests are full, the storage fills up.
-  c.b->lua("consumer", "storage.halt = true rcon.print('ok')");
+  c.slave_of("consumer").lua("consumer", "storage.halt = true rcon.print('ok')");
   c.wait_for_flow(800);
   std::this_thread::sleep_for(3s); // a few heartbeats with UPS
   auto work = build_dir() + "/artifacts";
