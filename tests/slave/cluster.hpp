@@ -67,7 +67,9 @@ struct cluster {
     l.producer_world["water"] = produced["water"];
     for (auto& [k, v] : produced["counter"].items())
       l.produced[k] = v;
-    for (auto& batch : a->mod("producer", "pending_exports")["batches"])
+    // A named reply: a range-for over a member of the temporary reply would outlive the reply.
+    auto exports = a->mod("producer", "pending_exports");
+    for (auto& batch : exports["batches"])
       for (auto& it : batch["items"])
         l.pending_exports[it[0]] += it[1].get<double>();
     auto consumed = world_contents(*b, "consumer", "get-chest", "get-tank", "consumed");
