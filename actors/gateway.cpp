@@ -142,10 +142,11 @@ struct gateway::impl {
       std::vector<zmq::message_t> req;
       if (!zmq::recv_multipart(zap, std::back_inserter(req), zmq::recv_flags::dontwait))
         return;
-      if (req.size() < 6)
-        continue;
+      // A REP socket must answer every request before it can receive the next: a malformed
+      // one gets a refusal too, or the ZAP socket (and with it every new CURVE handshake)
+      // would be stuck.
       std::string status = "400", text = "unknown key", user;
-      if (req[5].to_string() == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
+      if (req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32) {
         char z85[41];
         zmq_z85_encode(z85, static_cast<const std::uint8_t*>(req[6].data()), 32);
         auto it = by_key.find(z85);
@@ -161,7 +162,8 @@ struct gateway::impl {
           spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, req[3].to_string());
         }
       }
-      std::array<zmq::const_buffer, 6> rep{zmq::buffer(std::string_view("1.0")), zmq::buffer(req[1].data(), req[1].size()),
+      auto request_id = req.size() >= 2 ? zmq::buffer(req[1].data(), req[1].size()) : zmq::const_buffer{};
+      std::array<zmq::const_buffer, 6> rep{zmq::buffer(std::string_view("1.0")), request_id,
                                            zmq::buffer(status), zmq::buffer(text), zmq::buffer(user), zmq::const_buffer{}};
       zmq::send_multipart(zap, rep);
     }
