@@ -200,22 +200,33 @@ public:
       return fail(k, "more than " + std::to_string(entries) + " entries");
     item_list out;
     out.reserve(a.size);
-    std::unordered_set<std::string_view> seen;
-    seen.reserve(a.size);
+    // Short lists (an export or request names a few items) are checked for duplicates pairwise:
+    // a hash set would cost more in allocations than it saves in comparisons.
+    constexpr std::uint32_t pairwise_up_to = 16;
+    std::unordered_set<std::string_view> seen; // views into the frame's zone, which outlives it
+    if (a.size > pairwise_up_to)
+      seen.reserve(a.size);
+    // Every gateway message passes here: the field's path is spelled only for an error.
+    auto path = [k](std::uint32_t i, const char* leaf) { return std::string(k) + "[" + std::to_string(i) + "]" + leaf; };
     for (std::uint32_t i = 0; i < a.size; ++i) {
       const auto& e = a.ptr[i];
-      std::string path = std::string(k) + "[" + std::to_string(i) + "]";
       if (e.type != msgpack::type::ARRAY || e.via.array.size != 2)
-        return fail(path, "must be a [name, count] pair");
+        return fail(path(i, ""), "must be a [name, count] pair");
       item_count ic;
-      if (!as_text(e.via.array.ptr[0], ic.name, text_kind::name, path + ".name"))
-        return;
-      if (!as_int(e.via.array.ptr[1], ic.count, path + ".count"))
-        return;
+      if (auto why = text_error(e.via.array.ptr[0], ic.name, text_kind::name); !why.empty())
+        return fail(path(i, ".name"), std::move(why));
+      if (auto why = int_error(e.via.array.ptr[1], ic.count); !why.empty())
+        return fail(path(i, ".count"), std::move(why));
       if (ic.count < min || ic.count > max)
-        return fail(path + ".count", "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(ic.count));
-      if (!seen.insert(std::string_view(e.via.array.ptr[0].via.str.ptr, e.via.array.ptr[0].via.str.size)).second)
-        return fail(path + ".name", "duplicate name in list");
+        return fail(path(i, ".count"), "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(ic.count));
+      bool repeated = false;
+      if (a.size > pairwise_up_to)
+        repeated = !seen.insert(std::string_view(e.via.array.ptr[0].via.str.ptr, e.via.array.ptr[0].via.str.size)).second;
+      else
+        for (const auto& before : out)
+          repeated = repeated || before.name == ic.name;
+      if (repeated)
+        return fail(path(i, ".name"), "duplicate name in list");
       out.push_back(std::move(ic));
     }
     x = std::move(out);
@@ -315,34 +326,40 @@ private:
   }
 
   bool as_int(const msgpack::object& o, std::int64_t& v, std::string_view path) {
-    if (o.type == msgpack::type::POSITIVE_INTEGER) {
-      if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
-        fail(path, "integer too large");
-        return false;
-      }
-      v = static_cast<std::int64_t>(o.via.u64);
-      return true;
-    }
-    if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-      v = o.via.i64;
-      return true;
-    }
-    fail(path, std::string("must be an integer, not ") + kind_name(o.type));
-    return false;
+    auto why = int_error(o, v);
+    if (!why.empty())
+      fail(path, std::move(why));
+    return why.empty();
   }
 
   bool as_text(const msgpack::object& o, std::string& v, text_kind kind, std::string_view path) {
-    if (o.type != msgpack::type::STR) {
-      fail(path, std::string("must be a string, not ") + kind_name(o.type));
-      return false;
+    auto why = text_error(o, v, kind);
+    if (!why.empty())
+      fail(path, std::move(why));
+    return why.empty();
+  }
+
+  /// Reads an integer; empty, or why it is not one.
+  static std::string int_error(const msgpack::object& o, std::int64_t& v) {
+    if (o.type == msgpack::type::POSITIVE_INTEGER) {
+      if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX))
+        return "integer too large";
+      v = static_cast<std::int64_t>(o.via.u64);
+      return {};
     }
+    if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+      v = o.via.i64;
+      return {};
+    }
+    return std::string("must be an integer, not ") + kind_name(o.type);
+  }
+
+  /// Reads a text of the given kind; empty, or why it is not one.
+  static std::string text_error(const msgpack::object& o, std::string& v, text_kind kind) {
+    if (o.type != msgpack::type::STR)
+      return std::string("must be a string, not ") + kind_name(o.type);
     v.assign(o.via.str.ptr, o.via.str.size);
-    std::string why = kind == text_kind::name ? check_name(v) : kind == text_kind::label ? check_label(v) : check_text(v);
-    if (!why.empty()) {
-      fail(path, why);
-      return false;
-    }
-    return true;
+    return kind == text_kind::name ? check_name(v) : kind == text_kind::label ? check_label(v) : check_text(v);
   }
 
   const msgpack::object_map& map_;

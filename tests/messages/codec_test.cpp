@@ -569,6 +569,11 @@ void field_cases(const field_info& f, const locator& loc, const std::string& pre
       reject("count UINT64_MAX", set_to(A({A({S("a"), U(UINT64_MAX)})})), e0 + ".count");
       reject("duplicate name", set_to(A({A({S("a"), I(ok_count)}), A({S("b"), I(ok_count)}), A({S("a"), I(ok_count)})})),
              path + "[2].name");
+      if (f.entries > 40) { // a long list is checked by another way than a short one
+        auto long_list = item_pairs(40, ok_count);
+        at(at(long_list, 39), 0) = at(at(long_list, 3), 0);
+        reject("duplicate name in a long list", set_to(long_list), path + "[39].name");
+      }
       // Over the parser's array cap (max_long_list_entries) the whole frame is refused first.
       reject("too many entries", set_to(item_pairs(f.entries + 1, ok_count)),
              f.entries < max_long_list_entries ? path : std::string("(frame)"));
