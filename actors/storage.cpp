@@ -4,7 +4,6 @@
 #include <chrono>
 #include <map>
 #include <set>
-#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -62,7 +61,10 @@ struct storage_state {
 
   // Changed since the last bus publication.
   std::unordered_set<std::string> changed_for_bus;
-  std::map<std::tuple<std::uint64_t, std::uint64_t, std::string>, stat_delta> stats;
+  /// Transfers of the current minute not yet in `pending`, per instance and name (a lookup per
+  /// item of every export and grant: no key is built for it). A new minute flushes the old one.
+  std::unordered_map<std::uint64_t, std::unordered_map<std::string, stat_delta>> stats;
+  std::uint64_t stats_minute = 0;
   std::uint64_t last_stats_flush = 0;
   std::uint64_t last_compaction = 0;
 
@@ -84,12 +86,25 @@ struct storage_state {
 
   void add_stat(std::uint64_t instance, const std::string& name, std::int64_t exported, std::int64_t imported) {
     auto minute = epoch_ms() / 60000;
-    auto& s = stats[{minute, instance, name}];
-    s.minute = minute;
-    s.instance_id = instance;
-    s.name = name;
-    s.exported += exported;
-    s.imported += imported;
+    if (minute != stats_minute) {
+      flush_stats();
+      stats_minute = minute;
+    }
+    auto& of_instance = stats[instance];
+    auto it = of_instance.find(name);
+    if (it == of_instance.end())
+      it = of_instance.emplace(name, stat_delta{minute, instance, name, 0, 0}).first;
+    it->second.exported += exported;
+    it->second.imported += imported;
+  }
+
+  /// Moves the statistics gathered so far into the next commit.
+  void flush_stats() {
+    for (auto& [instance, by_name] : stats)
+      for (auto& [name, delta] : by_name)
+        pending.stats.push_back(std::move(delta));
+    stats.clear();
+    last_stats_flush = mono_ms();
   }
 
   void remove_grant(std::uint64_t id) {
@@ -302,14 +317,6 @@ void drop_instance(storage_actor* self, const route& to, std::uint64_t instance_
   reply(self, to, wire::ok{});
 }
 
-void flush_stats(storage_actor* self) {
-  auto& st = self->state;
-  for (auto& [key, delta] : st.stats)
-    st.pending.stats.push_back(delta);
-  st.stats.clear();
-  st.last_stats_flush = mono_ms();
-}
-
 void answer_query(storage_actor* self, query_job& job) {
   auto& st = self->state;
   bool writable = st.latched.empty();
@@ -343,7 +350,7 @@ void answer_query(storage_actor* self, query_job& job) {
         std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
         reply(self, job.to, std::move(inv));
       } else if constexpr (std::is_same_v<T, wire::stats_query>) {
-        flush_stats(self);
+        self->state.flush_stats();
         commit(self);
         std::vector<storage_db::stat_row> rows;
         auto since = epoch_ms() / 60000 - q.minutes + 1;
@@ -366,7 +373,7 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
   auto& st = self->state;
   // The unflushed seconds of statistics belong in the rate; flushing only moves them into the
   // next commit, which follows at once (as stats_query does).
-  flush_stats(self);
+  self->state.flush_stats();
   commit(self);
   web_storage_view v;
   v.rate_minutes = std::clamp<std::uint64_t>(rate_minutes, 1, stats_minute_retention);
@@ -398,7 +405,7 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
 
 web_series stats_series(storage_actor* self, const web_stats_query& q) {
   auto& st = self->state;
-  flush_stats(self);
+  self->state.flush_stats();
   commit(self);
   web_series out;
   auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, 366 * 24 * 60);
@@ -468,7 +475,7 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
   // An exit handler, not attach_functor: the state is gone when attached functors run.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     if (!self->state.stats.empty())
-      flush_stats(self);
+      self->state.flush_stats();
     commit(self);
     self->quit(msg.reason);
   });
@@ -516,7 +523,7 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
     [self](tick_atom) {
       auto& st = self->state;
       if (mono_ms() - st.last_stats_flush >= stats_flush_ms && !st.stats.empty())
-        flush_stats(self);
+        self->state.flush_stats();
       commit(self); // publish only committed levels
       publish_changes(self, false);
       if (mono_ms() - st.last_compaction >= stats_compact_ms)

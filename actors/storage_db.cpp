@@ -28,29 +28,31 @@ std::unique_ptr<storage_db> storage_db::open(const std::string& path, bool full_
     return nullptr;
   std::unique_ptr<storage_db> s(new storage_db(std::move(db)));
   auto& d = *s->db_;
-  s->upsert_item_ = d.prepare("INSERT INTO items(name,count) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE SET count=excluded.count");
-  s->delete_item_ = d.prepare("DELETE FROM items WHERE name=?1");
+  s->upsert_items_ = sql::multi_row(d, "INSERT INTO items(name,count) VALUES ", "(?,?)", " ON CONFLICT(name) DO UPDATE SET count=excluded.count", 2);
+  s->delete_items_ = sql::multi_row(d, "DELETE FROM items WHERE name IN (", "?", ")", 1);
   s->insert_batch_ = d.prepare("INSERT OR IGNORE INTO batches(instance_id,batch) VALUES(?1,?2)");
-  s->upsert_state_ = d.prepare(
-    "INSERT INTO batch_state(instance_id,pruned_below,max_batch) VALUES(?1,?2,?3) "
-    "ON CONFLICT(instance_id) DO UPDATE SET pruned_below=excluded.pruned_below, max_batch=excluded.max_batch");
+  s->upsert_states_ = sql::multi_row(d, "INSERT INTO batch_state(instance_id,pruned_below,max_batch) VALUES ", "(?,?,?)",
+                                     " ON CONFLICT(instance_id) DO UPDATE SET pruned_below=excluded.pruned_below, max_batch=excluded.max_batch", 3);
   s->prune_batches_ = d.prepare("DELETE FROM batches WHERE instance_id=?1 AND batch<?2");
-  s->upsert_grant_ = d.prepare(
-    "INSERT INTO grants(grant_id,instance_id,name,count,reclaim) VALUES(?1,?2,?3,?4,?5) "
-    "ON CONFLICT(grant_id) DO UPDATE SET reclaim=excluded.reclaim");
-  s->delete_grant_ = d.prepare("DELETE FROM grants WHERE grant_id=?1");
+  s->upsert_grants_ = sql::multi_row(d, "INSERT INTO grants(grant_id,instance_id,name,count,reclaim) VALUES ", "(?,?,?,?,?)",
+                                     " ON CONFLICT(grant_id) DO UPDATE SET reclaim=excluded.reclaim", 5);
+  s->delete_grants_ = sql::multi_row(d, "DELETE FROM grants WHERE grant_id IN (", "?", ")", 1);
   s->drop_batches_ = d.prepare("DELETE FROM batches WHERE instance_id=?1");
   s->drop_state_ = d.prepare("DELETE FROM batch_state WHERE instance_id=?1");
-  s->upsert_stat_ = d.prepare(
-    "INSERT INTO stats(minute,instance_id,name,exported,imported) VALUES(?1,?2,?3,?4,?5) "
-    "ON CONFLICT(minute,instance_id,name) DO UPDATE SET exported=exported+excluded.exported, "
-    "imported=imported+excluded.imported");
+  s->upsert_stats_ = sql::multi_row(d, "INSERT INTO stats(minute,instance_id,name,exported,imported) VALUES ", "(?,?,?,?,?)",
+                                    " ON CONFLICT(minute,instance_id,name) DO UPDATE SET exported=exported+excluded.exported, "
+                                    "imported=imported+excluded.imported",
+                                    5);
   s->set_next_grant_ = d.prepare("INSERT INTO meta(key,value) VALUES('next_grant_id',?1) "
                                  "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-  for (auto* st : {&s->upsert_item_, &s->delete_item_, &s->insert_batch_, &s->upsert_state_, &s->prune_batches_, &s->upsert_grant_,
-                   &s->delete_grant_, &s->drop_batches_, &s->drop_state_, &s->upsert_stat_, &s->set_next_grant_})
+  for (auto* st : {&s->insert_batch_, &s->prune_batches_, &s->drop_batches_, &s->drop_state_, &s->set_next_grant_})
     if (!st->error().empty()) {
       why = st->error();
+      return nullptr;
+    }
+  for (auto* rows : {&s->upsert_items_, &s->delete_items_, &s->upsert_states_, &s->upsert_grants_, &s->delete_grants_, &s->upsert_stats_})
+    if (!rows->error().empty()) {
+      why = rows->error();
       return nullptr;
     }
   return s;
@@ -89,11 +91,14 @@ std::string storage_db::commit(const storage_changes& c) {
     return why;
   auto write = [&]() -> std::string {
     std::string e;
-    for (auto& [name, count] : c.levels) {
-      e = count > 0 ? upsert_item_.bind(1, name).bind(2, count).run() : delete_item_.bind(1, name).run();
-      if (!e.empty())
-        return e;
-    }
+    std::vector<const std::pair<std::string, std::int64_t>*> stocked, emptied;
+    for (auto& level : c.levels)
+      (level.second > 0 ? stocked : emptied).push_back(&level);
+    e = upsert_items_.run(stocked, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first).bind(p + 1, level->second); });
+    if (e.empty())
+      e = delete_items_.run(emptied, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first); });
+    if (!e.empty())
+      return e;
     for (auto id : c.instances_dropped) {
       if (!(e = drop_batches_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
         return e;
@@ -101,47 +106,43 @@ std::string storage_db::commit(const storage_changes& c) {
         return e;
       batch_rows_.erase(id);
     }
+    // Dedup records one by one: the count of rows each instance holds follows each insert.
     for (auto& [inst, batch] : c.batches_added) {
       if (!(e = insert_batch_.bind(1, static_cast<std::int64_t>(inst)).bind(2, static_cast<std::int64_t>(batch)).run()).empty())
         return e;
       batch_rows_[inst] += db_->changes();
     }
+    e = upsert_states_.run(c.states, [](sql::statement& st, int p, const batch_state& s) {
+      st.bind(p, static_cast<std::int64_t>(s.instance_id)).bind(p + 1, static_cast<std::int64_t>(s.pruned_below)).bind(p + 2, static_cast<std::int64_t>(s.max_batch));
+    });
+    if (!e.empty())
+      return e;
     for (auto& s : c.states) {
-      auto inst = static_cast<std::int64_t>(s.instance_id);
-      e = upsert_state_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).bind(3, static_cast<std::int64_t>(s.max_batch)).run();
-      if (!e.empty())
-        return e;
       auto rows = batch_rows_.find(s.instance_id);
       if (rows == batch_rows_.end() || rows->second <= 0)
         continue;
-      if (!(e = prune_batches_.bind(1, inst).bind(2, static_cast<std::int64_t>(s.pruned_below)).run()).empty())
+      if (!(e = prune_batches_.bind(1, static_cast<std::int64_t>(s.instance_id)).bind(2, static_cast<std::int64_t>(s.pruned_below)).run()).empty())
         return e;
       rows->second -= db_->changes();
     }
-    for (auto& g : c.grants_upserted) {
-      e = upsert_grant_.bind(1, static_cast<std::int64_t>(g.grant_id))
-            .bind(2, static_cast<std::int64_t>(g.instance_id))
-            .bind(3, g.name)
-            .bind(4, g.count)
-            .bind(5, g.reclaim ? 1 : 0)
-            .run();
-      if (!e.empty())
-        return e;
-    }
-    for (auto id : c.grants_removed)
-      if (!(e = delete_grant_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
-        return e;
-    for (auto& s : c.stats) {
-      e = upsert_stat_.bind(1, static_cast<std::int64_t>(s.minute))
-            .bind(2, static_cast<std::int64_t>(s.instance_id))
-            .bind(3, s.name)
-            .bind(4, s.exported)
-            .bind(5, s.imported)
-            .run();
-      if (!e.empty())
-        return e;
-    }
-    if (c.next_grant_id != 0)
+    e = upsert_grants_.run(c.grants_upserted, [](sql::statement& st, int p, const reservation& g) {
+      st.bind(p, static_cast<std::int64_t>(g.grant_id))
+        .bind(p + 1, static_cast<std::int64_t>(g.instance_id))
+        .bind(p + 2, g.name)
+        .bind(p + 3, g.count)
+        .bind(p + 4, g.reclaim ? 1 : 0);
+    });
+    if (e.empty())
+      e = delete_grants_.run(c.grants_removed, [](sql::statement& st, int p, std::uint64_t id) { st.bind(p, static_cast<std::int64_t>(id)); });
+    if (e.empty())
+      e = upsert_stats_.run(c.stats, [](sql::statement& st, int p, const stat_delta& s) {
+        st.bind(p, static_cast<std::int64_t>(s.minute))
+          .bind(p + 1, static_cast<std::int64_t>(s.instance_id))
+          .bind(p + 2, s.name)
+          .bind(p + 3, s.exported)
+          .bind(p + 4, s.imported);
+      });
+    if (e.empty() && c.next_grant_id != 0)
       e = set_next_grant_.bind(1, static_cast<std::int64_t>(c.next_grant_id)).run();
     return e;
   };

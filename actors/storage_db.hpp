@@ -119,8 +119,8 @@ private:
   /// only where there is something to prune (usually nothing: see apply_export). After a failed
   /// commit the storage writes nothing more, so the counts need no rollback.
   std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
-  sql::statement upsert_item_, delete_item_, insert_batch_, upsert_state_, prune_batches_, upsert_grant_, delete_grant_,
-    drop_batches_, drop_state_, upsert_stat_, set_next_grant_;
+  sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_next_grant_;
+  sql::multi_row upsert_items_, delete_items_, upsert_states_, upsert_grants_, delete_grants_, upsert_stats_;
 };
 
 } // namespace clusterio

@@ -123,4 +123,18 @@ statement database::prepare(std::string_view sql) {
   return st;
 }
 
+multi_row::multi_row(database& db, std::string head, std::string row, std::string tail, int params_per_row)
+  : db_(&db), head_(std::move(head)), row_(std::move(row)), tail_(std::move(tail)), params_(params_per_row) {}
+
+statement& multi_row::chunk(std::size_t size_log2) {
+  if (!prepared_[size_log2]) {
+    std::string sql = head_;
+    for (std::size_t i = 0; i < (std::size_t{1} << size_log2); ++i)
+      sql += (i ? "," : "") + row_;
+    chunks_[size_log2] = db_->prepare(sql + tail_);
+    prepared_[size_log2] = true;
+  }
+  return chunks_[size_log2];
+}
+
 } // namespace clusterio::sql

@@ -2,6 +2,7 @@
 // A thin RAII layer over SQLite: a connection and prepared statements. Errors are values: every
 // call that can fail returns "" on success or a message naming the SQL and SQLite's reason.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -57,6 +58,47 @@ public:
 private:
   explicit database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+};
+
+/// One statement over many rows: `head`, then `row` repeated and comma-separated, then `tail`;
+/// e.g. "INSERT INTO t(a,b) VALUES " "(?,?)" " ON CONFLICT(a) DO UPDATE SET b=excluded.b", or
+/// "DELETE FROM t WHERE a IN (" "?" ")". SQLite's cost per statement (reset, bind, step, halt)
+/// is several times its cost per row, so a commit of 40 rows runs 2 statements instead of 40.
+/// One statement is prepared per chunk size (the powers of two up to 64), on first use.
+class multi_row {
+public:
+  multi_row() = default;
+  multi_row(database& db, std::string head, std::string row, std::string tail, int params_per_row);
+
+  /// Runs the statement over `rows`; `bind(statement&, int first_param, const row&)` binds one
+  /// row's parameters, numbered from first_param. Returns "" or the error.
+  template <class Rows, class Bind> std::string run(const Rows& rows, Bind bind) {
+    for (std::size_t done = 0; done < rows.size();) {
+      std::size_t size_log2 = 0;
+      while (size_log2 + 1 < chunks_.size() && (std::size_t{2} << size_log2) <= rows.size() - done)
+        ++size_log2;
+      auto& st = chunk(size_log2);
+      std::size_t n = std::size_t{1} << size_log2;
+      for (std::size_t i = 0; i < n; ++i)
+        bind(st, static_cast<int>(i) * params_ + 1, rows[done + i]);
+      if (auto why = st.run(); !why.empty())
+        return "(" + std::to_string(n) + " rows of " + head_ + row_ + "," + tail_ + "): " + why.substr(0, why.find(" in: "));
+      done += n;
+    }
+    return {};
+  }
+
+  /// The single-row statement's preparation error ("" when the SQL is good).
+  const std::string& error() { return chunk(0).error(); }
+
+private:
+  statement& chunk(std::size_t size_log2);
+
+  database* db_ = nullptr;
+  std::string head_, row_, tail_;
+  int params_ = 0;
+  std::array<statement, 7> chunks_; ///< 1, 2, 4 ... 64 rows
+  std::array<bool, 7> prepared_{};
 };
 
 } // namespace clusterio::sql

@@ -19,7 +19,13 @@ namespace clusterio::wire {
 
 namespace {
 
-using packer = msgpack::packer<msgpack::sbuffer>;
+/// msgpack's output stream, writing straight into the frame's string: an sbuffer would start
+/// every frame with an 8 KiB allocation, then be copied into the string anyway.
+struct string_stream {
+  std::string& out;
+  void write(const char* p, std::size_t n) { out.append(p, n); }
+};
+using packer = msgpack::packer<string_stream>;
 
 // ---- encoding -------------------------------------------------------------------------------
 
@@ -471,8 +477,10 @@ std::string_view type_of(const message& m) {
 }
 
 std::string encode(const frame& f) {
-  msgpack::sbuffer buf;
-  packer pk(buf);
+  std::string bytes;
+  bytes.reserve(128); // most frames fit; a longer one grows the string as it goes
+  string_stream stream{bytes};
+  packer pk(stream);
   encoder enc(pk);
   std::visit(
     [&](const auto& x) {
@@ -489,7 +497,7 @@ std::string encode(const frame& f) {
       describe(enc, body);
     },
     f.body);
-  return std::string(buf.data(), buf.size());
+  return bytes;
 }
 
 decoded decode(std::string_view bytes) {
