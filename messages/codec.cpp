@@ -518,7 +518,10 @@ decoded decode(std::string_view bytes) {
   try {
     // Caps keep a hostile frame from making the parser allocate far more than the frame's size.
     msgpack::unpack_limit limit(max_long_list_entries, 64, max_frame_bytes, 0, 0, 8);
-    root = msgpack::unpack(zone, bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
+    // Strings are referenced in `bytes`, not copied into the zone: the decoder copies what it
+    // keeps before `bytes` goes.
+    auto reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
+    root = msgpack::unpack(zone, bytes.data(), bytes.size(), offset, reference, nullptr, limit);
   } catch (const std::exception& e) {
     return fail(error_code::invalid, "(frame)", std::string("not a valid msgpack value: ") + e.what());
   }
