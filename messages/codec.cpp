@@ -135,7 +135,7 @@ public:
 
   bool failed() const { return !err_.message.empty(); }
 
-  template <class T> void u64(const char* k, T& x, std::uint64_t min = 0, std::uint64_t max = UINT64_MAX, presence p = presence::required) {
+  template <class T> void u64(std::string_view k, T& x, std::uint64_t min = 0, std::uint64_t max = UINT64_MAX, presence p = presence::required) {
     auto* o = find(k, p);
     if (!o)
       return;
@@ -147,7 +147,7 @@ public:
     x = static_cast<T>(o->via.u64);
   }
 
-  template <class T> void i64(const char* k, T& x, std::int64_t min = INT64_MIN, std::int64_t max = INT64_MAX, presence p = presence::required) {
+  template <class T> void i64(std::string_view k, T& x, std::int64_t min = INT64_MIN, std::int64_t max = INT64_MAX, presence p = presence::required) {
     auto* o = find(k, p);
     if (!o)
       return;
@@ -159,7 +159,7 @@ public:
     x = static_cast<T>(v);
   }
 
-  void f64(const char* k, double& x, double min, double max, presence p = presence::required) {
+  void f64(std::string_view k, double& x, double min, double max, presence p = presence::required) {
     auto* o = find(k, p);
     if (!o)
       return;
@@ -176,7 +176,7 @@ public:
     x = v;
   }
 
-  void flag(const char* k, bool& x, presence p = presence::required) {
+  void flag(std::string_view k, bool& x, presence p = presence::required) {
     auto* o = find(k, p);
     if (!o)
       return;
@@ -185,7 +185,7 @@ public:
     x = o->via.boolean;
   }
 
-  void text(const char* k, std::string& x, text_kind kind, presence p = presence::required) {
+  void text(std::string_view k, std::string& x, text_kind kind, presence p = presence::required) {
     auto* o = find(k, p);
     if (!o)
       return;
@@ -195,7 +195,7 @@ public:
     x = std::move(v);
   }
 
-  void items(const char* k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
+  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
     auto* o = find(k, presence::required);
     if (!o)
       return;
@@ -238,7 +238,7 @@ public:
     x = std::move(out);
   }
 
-  void ids(const char* k, std::vector<std::uint64_t>& x, std::size_t entries) {
+  void ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries) {
     auto* o = find(k, presence::required);
     if (!o)
       return;
@@ -257,7 +257,7 @@ public:
     x = std::move(out);
   }
 
-  template <class T> void list(const char* k, std::vector<T>& x, std::size_t entries) {
+  template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries) {
     auto* o = find(k, presence::required);
     if (!o)
       return;
@@ -268,7 +268,7 @@ public:
       return fail(k, "more than " + std::to_string(entries) + " entries");
     std::vector<T> out(a.size);
     for (std::uint32_t i = 0; i < a.size; ++i) {
-      std::string path = prefix_ + k + "[" + std::to_string(i) + "].";
+      std::string path = prefix_ + std::string(k) + "[" + std::to_string(i) + "].";
       if (a.ptr[i].type != msgpack::type::MAP)
         return fail_path(path.substr(0, path.size() - 1), "must be a map");
       decoder sub(a.ptr[i].via.map, path, err_);
@@ -322,7 +322,7 @@ public:
   }
 
 private:
-  const msgpack::object* find(const char* k, presence p) {
+  const msgpack::object* find(std::string_view k, presence p) {
     if (failed())
       return nullptr;
     auto* o = lookup(k);
