@@ -137,6 +137,26 @@ struct gateway::impl {
     send_reply(rid, id, wire::make_error(code, std::move(why), std::move(field)));
   }
 
+  /// Who may complete this CURVE handshake: status "200" and the client's name, or a refusal.
+  void decide_zap(const std::vector<zmq::message_t>& req, std::string& status, std::string& text, std::string& user) {
+    if (req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32) {
+      char z85[41];
+      zmq_z85_encode(z85, static_cast<const std::uint8_t*>(req[6].data()), 32);
+      auto it = by_key.find(z85);
+      if (it == by_key.end() && clients->changed()) {
+        reload_clients();
+        it = by_key.find(z85);
+      }
+      if (it != by_key.end()) {
+        status = "200";
+        text = "OK";
+        user = it->second.name;
+      } else {
+        spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, req[3].to_string());
+      }
+    }
+  }
+
   void handle_zap() {
     while (true) {
       std::vector<zmq::message_t> req;
@@ -146,21 +166,14 @@ struct gateway::impl {
       // one gets a refusal too, or the ZAP socket (and with it every new CURVE handshake)
       // would be stuck.
       std::string status = "400", text = "unknown key", user;
-      if (req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32) {
-        char z85[41];
-        zmq_z85_encode(z85, static_cast<const std::uint8_t*>(req[6].data()), 32);
-        auto it = by_key.find(z85);
-        if (it == by_key.end() && clients->changed()) {
-          reload_clients();
-          it = by_key.find(z85);
-        }
-        if (it != by_key.end()) {
-          status = "200";
-          text = "OK";
-          user = it->second.name;
-        } else {
-          spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, req[3].to_string());
-        }
+      try {
+        decide_zap(req, status, text, user);
+      } catch (const std::exception& e) {
+        // Answered all the same, below, for the same reason.
+        status = "500";
+        text = "internal error";
+        user.clear();
+        spdlog::error("gateway: ZAP request: {}", e.what());
       }
       auto request_id = req.size() >= 2 ? zmq::buffer(req[1].data(), req[1].size()) : zmq::const_buffer{};
       std::array<zmq::const_buffer, 6> rep{zmq::buffer(std::string_view("1.0")), request_id,
