@@ -75,6 +75,12 @@ struct instance_state {
   bool registered = false;
   bool sync_in_flight = false;
   bool request_in_flight = false;
+  /// Grants the master may hold for this instance that the mod has not been given: a request
+  /// whose reply never came (timeout, master killed after its commit, game restarted) may have
+  /// been granted. Until a resync sent after that delivered them, asking again could be granted
+  /// twice. `doubts` counts such events; `doubts_settled` is the count a completed resync had
+  /// seen when it was sent (replies come in the order of the calls). A new slave doubts.
+  std::uint64_t doubts = 1, doubts_settled = 0;
   /// What the mod last reported missing, less what the master granted since.
   std::map<std::string, std::int64_t> wanted;
   std::uint64_t request_since = 0;
@@ -214,15 +220,21 @@ void confirm(instance_actor* self, std::vector<std::uint64_t> applied, std::vect
   });
 }
 
-void deliver(instance_actor* self, const std::vector<wire::grant>& grants) {
-  if (grants.empty())
+/// Gives the grants to the mod and confirms them; `applied` runs once the mod took them all.
+void deliver(instance_actor* self, const std::vector<wire::grant>& grants, std::function<void()> applied = {}) {
+  if (grants.empty()) {
+    if (applied)
+      applied();
     return;
+  }
   json list = json::array();
   for (auto& g : grants)
     list.push_back({{"grant_id", g.grant_id}, {"name", g.name}, {"count", g.count}});
-  call_mod(self, "apply_grants", {{"grants", list}}, [self](const json& r) {
+  call_mod(self, "apply_grants", {{"grants", list}}, [self, applied = std::move(applied)](const json& r) {
     auto results = r.value("results", json::array());
     confirm(self, ids_of(results, {"applied", "duplicate"}, self), ids_of(results, {"cancelled"}, self));
+    if (applied)
+      applied();
   });
 }
 
@@ -256,6 +268,14 @@ void resend_exports(instance_actor* self) {
   });
 }
 
+/// The granted amounts no longer wanted.
+void take_off_wanted(instance_actor* self, const std::vector<wire::grant>& grants) {
+  auto& wanted = self->state.wanted;
+  for (auto& g : grants)
+    if (auto it = wanted.find(g.name); it != wanted.end() && (it->second -= g.count) <= 0)
+      wanted.erase(it);
+}
+
 /// After a (re)start or reconnect, and periodically: make master and mod agree again.
 void sync(instance_actor* self) {
   auto& st = self->state;
@@ -265,11 +285,13 @@ void sync(instance_actor* self) {
   st.last_sync = mono_ms();
   auto after_register = [self] {
     auto& st = self->state;
-    call_master(self, wire::resync{st.instance_id}, [self](wire::message& m) {
+    call_master(self, wire::resync{st.instance_id}, [self, doubts = st.doubts](wire::message& m) {
       auto& st = self->state;
       st.sync_in_flight = false;
       if (auto* p = reply_as<wire::pending_grants>(self, m, "resync")) {
-        deliver(self, p->grants);
+        // What the mod reported missing may predate these grants.
+        take_off_wanted(self, p->grants);
+        deliver(self, p->grants, [self, doubts] { self->state.doubts_settled = std::max(self->state.doubts_settled, doubts); });
         cancel(self, p->reclaim);
       }
       resend_exports(self);
@@ -301,16 +323,18 @@ void request(instance_actor* self, wire::item_list items) {
   auto& st = self->state;
   if (!st.registered || st.request_in_flight || items.empty())
     return;
+  if (st.doubts_settled != st.doubts)
+    return sync(self); // first the grants the master may already hold for us
   st.request_in_flight = true;
   st.request_since = mono_ms();
   call_master(self, wire::request_items{st.instance_id, std::move(items)}, [self](wire::message& m) {
     auto& st = self->state;
     st.request_in_flight = false;
     if (auto* g = reply_as<wire::grant_reply>(self, m, "request")) {
-      for (auto& gr : g->grants)
-        if (auto it = st.wanted.find(gr.name); it != st.wanted.end() && (it->second -= gr.count) <= 0)
-          st.wanted.erase(it);
+      take_off_wanted(self, g->grants);
       deliver(self, g->grants);
+    } else {
+      ++st.doubts; // refused, or granted with the reply lost: only a resync can tell
     }
   });
 }
@@ -531,6 +555,8 @@ void on_exit(instance_actor* self, int status) {
   st.rcon.reset();
   st.master_calls.clear();
   st.rcon_calls.clear();
+  if (st.request_in_flight)
+    ++st.doubts; // its reply will find nobody
   st.sync_in_flight = st.request_in_flight = false;
   bool wanted = st.ph == phase::stopping || st.stop_requested;
   st.ph = phase::stopped;
@@ -569,8 +595,10 @@ void on_timer(instance_actor* self) {
   // must not block the next ones for ever: everything is safe to repeat.
   if (st.sync_in_flight && now - st.last_sync > stuck_after_ms)
     st.sync_in_flight = false;
-  if (st.request_in_flight && now - st.request_since > stuck_after_ms)
+  if (st.request_in_flight && now - st.request_since > stuck_after_ms) {
     st.request_in_flight = false;
+    ++st.doubts;
+  }
   if (st.ph == phase::running) {
     if (now - st.last_ping >= ping_interval_ms) {
       // The ping carries the time, so the inventory combinators' signal-unixtime moves every

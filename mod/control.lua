@@ -89,7 +89,7 @@ local function on_tick(event)
   if tick % CYCLE == CYCLE - 1 then
     core.close_batch()
     if not paused then core.send_requests() end
-    s.request = {}
+    core.clear_requests()
   end
   if tick % STATUS_EVERY == 0 then
     core.send_ipc("status", { tick = tick, players = #game.connected_players })

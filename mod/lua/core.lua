@@ -26,6 +26,7 @@ function core.init_storage()
   s.batches = s.batches or {}        -- batch number -> {[name]=count}, until acknowledged
   s.open = s.open or {}              -- exports collected this cycle
   s.request = s.request or {}        -- missing amounts collected this cycle
+  s.request_of = s.request_of or {}  -- unit -> {[name]=missing} its visit added to s.request
   s.grants = s.grants or {}          -- tostring(grant_id) -> "applied" | "cancelled"
   s.buffer = s.buffer or {}          -- granted amounts that did not fit yet
   s.wants = s.wants or {}            -- unit -> {[name]=wanted} as last seen
@@ -120,6 +121,24 @@ function core.close_batch()
   storage.open = {}
   storage.next_batch = n + 1
   core.send_ipc("export", { batch = n, floor = core.export_floor(), items = sorted_pairs(storage.batches[n]) })
+end
+
+--- Ends a cycle's request: the next cycle collects anew.
+function core.clear_requests()
+  storage.request = {}
+  storage.request_of = {}
+end
+
+--- Units given to a getter that was visited this cycle no longer miss: take them off the
+--- request, or a grant that lands mid-cycle (items newly in stock are asked for at once) is
+--- asked for again at the end of the cycle, and granted twice.
+local function reduce_request(unit, name, given)
+  local of = storage.request_of[unit]
+  local m = of and of[name]
+  if not m or given <= 0 then return end
+  local d = math.min(m, given)
+  of[name] = m - d
+  storage.request[name] = storage.request[name] - d
 end
 
 function core.send_requests()
@@ -234,7 +253,11 @@ function core.visit_getter(e)
       if given >= buffered then storage.buffer[name] = nil else storage.buffer[name] = buffered - given end
       m = m - given
     end
-    if m > 0 then add(storage.request, name, m) end
+    if m > 0 then
+      add(storage.request, name, m)
+      storage.request_of[unit] = storage.request_of[unit] or {}
+      add(storage.request_of[unit], name, m)
+    end
   end
   storage.wants[unit] = now
 end
@@ -261,13 +284,18 @@ function core.distribute(name, count)
     for _, t in ipairs(takers) do
       local give = math.min(math.floor(t.m * ratio), left)
       local got = deliver(t.e, name, give)
+      reduce_request(t.unit, name, got)
       t.m = t.m - got
       left = left - got
     end
     -- Rounding leftovers: one at a time to whoever still has room.
     for _, t in ipairs(takers) do
       if left <= 0 then break end
-      if t.m > 0 then left = left - deliver(t.e, name, math.min(t.m, left)) end
+      if t.m > 0 then
+        local got = deliver(t.e, name, math.min(t.m, left))
+        reduce_request(t.unit, name, got)
+        left = left - got
+      end
     end
   end
   if left > 0 then add(storage.buffer, name, left) end

@@ -1,5 +1,8 @@
 // Real processes on loopback: a master, two slaves, two factorio-sim worlds running the mod.
 
+#include <csignal>
+#include <thread>
+
 #include "tests/slave/cluster.hpp"
 
 using namespace clusterio;
@@ -74,5 +77,57 @@ TEST_CASE("a world killed with kill -9 restarts from its save and conserves what
     REQUIRE(s.game_pid(w.name) != killed);
   }
   c.wait_for_flow(c.count().delivered("iron-plate") + 200);
+  check_conservation(c);
+}
+
+TEST_CASE("a grant whose reply is lost is delivered once, and the slave does not ask for it again") {
+  // The master frozen (SIGSTOP) while the consumer asks for plates: the slave's call times out;
+  // the master, thawed, still reserves the grant, and its reply finds nobody waiting. Asking
+  // again before the resync delivered that grant would be granted twice: the surplus lands in
+  // the mod's buffer (counted, not lost, but taken from every other world).
+  cluster c;
+  c.wait_for_flow(100);
+  auto& consumer = c.slave_of("consumer");
+  consumer.lua("consumer", "storage.halt = true rcon.print('ok')");
+  constexpr double chests_hold = 4 * 200; // sim/scenarios/consumer.lua
+  auto full_with_stock = [&](double stock) {
+    for (int i = 0; i < 120; ++i) {
+      auto l = c.count();
+      if (l.in_getters["iron-plate"] == chests_hold && l.stock["iron-plate"] >= stock && l.reserved["iron-plate"] == 0)
+        return l;
+      std::this_thread::sleep_for(500ms);
+    }
+    FAIL("the consumer's chests did not fill up; logs: " << c.log_locations());
+    return ledger{};
+  };
+  auto before = full_with_stock(300); // enough for two grants of what is taken out below
+  INFO(before.describe("iron-plate"));
+  REQUIRE(before.buffered["iron-plate"] == 0);
+
+  ::kill(c.master.pid(), SIGSTOP);
+  struct thaw {
+    pid_t pid;
+    ~thaw() { ::kill(pid, SIGCONT); }
+  } thaw_on_exit{c.master.pid()};
+  // 100 plates used by hand (and counted as consumed, for the ledger).
+  auto left = consumer.lua("consumer", "local left = 100 "
+                                        "for _, e in pairs(game.surfaces[1].find_entities_filtered{name = 'get-chest'}) do "
+                                        "left = left - e.get_inventory(defines.inventory.chest).remove({name = 'iron-plate', count = left}) "
+                                        "if left == 0 then break end end "
+                                        "storage.consumed = storage.consumed or {} "
+                                        "storage.consumed['iron-plate'] = (storage.consumed['iron-plate'] or 0) + 100 - left "
+                                        "rcon.print(left)");
+  REQUIRE(left == "0");
+  // Two of the slave's call timeouts (5 s): the request in flight when the master froze times
+  // out, and one more for the plates (sent if the slave does not wait for a resync) would too.
+  std::this_thread::sleep_for(12s);
+  ::kill(c.master.pid(), SIGCONT);
+
+  auto after = full_with_stock(0);
+  std::this_thread::sleep_for(6s); // a second grant, if any, has arrived by now
+  after = c.count();
+  INFO(after.describe("iron-plate"));
+  CHECK(after.in_getters["iron-plate"] == chests_hold);
+  CHECK(after.buffered["iron-plate"] == 0);
   check_conservation(c);
 }
