@@ -10,6 +10,9 @@
 //     (deliver unconfirmed grants, cancel reclaimed ones), resend unacknowledged exports. The
 //     slave itself keeps no transfer state: the mod's save and the master's database hold it
 //     all, so a slave killed at any moment loses nothing;
+//   - asks for what the mod reports missing, never twice for one need: after a request whose
+//     answer was lost (the master may have granted it) it asks again only once a resync has
+//     delivered what the master holds for the instance;
 //   - reports UPS (game ticks over wall time), tick and players to the master.
 //
 //   stopped --start--> starting --RCON ready--> running --stop--> stopping --exit--> stopped

@@ -18,8 +18,9 @@
 // The seed is --seed, else $CHAOS_SEED, else random; it is printed first. It fixes the sequence
 // of faults, targets and durations; when each lands relative to the transfers depends on timing.
 // ctest runs a short soak; `scripts/bench chaos` a long one. The last line is
-//   {"bench":"chaos","seed":S,"faults":N,"transfers":U,"lost":L,"duplicated":D,"seconds":T}
-// with U the units (plates and water) delivered to the consumer worlds by applied grants. The
+//   {"bench":"chaos","seed":S,"faults":N,"transfers":U,"lost":L,"duplicated":D,"surplus":X,"seconds":T}
+// with U the units (plates and water) delivered to the consumer worlds by applied grants and X
+// those of them granted beyond need (left in the mods' buffers once the worlds are full). The
 // exit status is 0 when the cluster settled, transfers resumed and lost = duplicated = 0.
 
 #include <chrono>
@@ -258,19 +259,21 @@ int main(int argc, char** argv) {
     c.wait_for_flow(c.count().delivered("iron-plate") + 200, 90);
     auto [l, settled] = c.settle(120);
 
-    double lost = 0, duplicated = 0, transfers = 0;
+    double lost = 0, duplicated = 0, transfers = 0, surplus = 0;
     for (auto& n : ledger::names) {
       std::cerr << "chaos: " << l.describe(n) << std::endl;
       lost += l.lost(n);
       duplicated += l.duplicated(n);
       transfers += l.delivered(n);
+      surplus += l.buffered[n];
     }
     if (!settled)
       std::cerr << "chaos: FAILED: the cluster did not settle (something stays in flight)" << std::endl;
     if (lost != 0 || duplicated != 0)
       std::cerr << "chaos: FAILED: the ledger does not balance; logs: " << c.log_locations() << std::endl;
-    std::printf("{\"bench\":\"chaos\",\"seed\":%u,\"faults\":%d,\"transfers\":%.15g,\"lost\":%.15g,\"duplicated\":%.15g,\"seconds\":%.0f}\n",
-                seed, faults, transfers, lost, duplicated, seconds_since(started));
+    std::printf("{\"bench\":\"chaos\",\"seed\":%u,\"faults\":%d,\"transfers\":%.15g,\"lost\":%.15g,\"duplicated\":%.15g,\"surplus\":%.15g,"
+                "\"seconds\":%.0f}\n",
+                seed, faults, transfers, lost, duplicated, surplus, seconds_since(started));
     return settled && lost == 0 && duplicated == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "chaos: FAILED (seed " << seed << "): " << e.what() << std::endl;
