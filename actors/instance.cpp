@@ -19,6 +19,7 @@
 #include "slave/game_process.hpp"
 #include "slave/ipc.hpp"
 #include "slave/lua_call.hpp"
+#include "slave/request_book.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -75,14 +76,8 @@ struct instance_state {
   bool registered = false;
   bool sync_in_flight = false;
   bool request_in_flight = false;
-  /// Grants the master may hold for this instance that the mod has not been given: a request
-  /// whose reply never came (timeout, master killed after its commit, game restarted) may have
-  /// been granted. Until a resync sent after that delivered them, asking again could be granted
-  /// twice. `doubts` counts such events; `doubts_settled` is the count a completed resync had
-  /// seen when it was sent (replies come in the order of the calls). A new slave doubts.
-  std::uint64_t doubts = 1, doubts_settled = 0;
-  /// What the mod last reported missing, less what the master granted since.
-  std::map<std::string, std::int64_t> wanted;
+  /// What to ask for, and whether the master may hold grants the mod was not given.
+  request_book book;
   std::uint64_t request_since = 0;
   std::uint64_t signal_seq = 0;
   /// The latest non-empty frame per channel. The mod sends a frame only when it changes; the
@@ -231,6 +226,7 @@ void deliver(instance_actor* self, const std::vector<wire::grant>& grants, std::
   for (auto& g : grants)
     list.push_back({{"grant_id", g.grant_id}, {"name", g.name}, {"count", g.count}});
   call_mod(self, "apply_grants", {{"grants", list}}, [self, applied = std::move(applied)](const json& r) {
+    self->state.book.mod_applied(unsigned_field(r, "applied"));
     auto results = r.value("results", json::array());
     confirm(self, ids_of(results, {"applied", "duplicate"}, self), ids_of(results, {"cancelled"}, self));
     if (applied)
@@ -268,14 +264,6 @@ void resend_exports(instance_actor* self) {
   });
 }
 
-/// The granted amounts no longer wanted.
-void take_off_wanted(instance_actor* self, const std::vector<wire::grant>& grants) {
-  auto& wanted = self->state.wanted;
-  for (auto& g : grants)
-    if (auto it = wanted.find(g.name); it != wanted.end() && (it->second -= g.count) <= 0)
-      wanted.erase(it);
-}
-
 /// After a (re)start or reconnect, and periodically: make master and mod agree again.
 void sync(instance_actor* self) {
   auto& st = self->state;
@@ -285,13 +273,13 @@ void sync(instance_actor* self) {
   st.last_sync = mono_ms();
   auto after_register = [self] {
     auto& st = self->state;
-    call_master(self, wire::resync{st.instance_id}, [self, doubts = st.doubts](wire::message& m) {
+    call_master(self, wire::resync{st.instance_id}, [self, doubts = st.book.doubts()](wire::message& m) {
       auto& st = self->state;
       st.sync_in_flight = false;
       if (auto* p = reply_as<wire::pending_grants>(self, m, "resync")) {
         // What the mod reported missing may predate these grants.
-        take_off_wanted(self, p->grants);
-        deliver(self, p->grants, [self, doubts] { self->state.doubts_settled = std::max(self->state.doubts_settled, doubts); });
+        st.book.granted(p->grants);
+        deliver(self, p->grants, [self, doubts] { self->state.book.settled(doubts); });
         cancel(self, p->reclaim);
       }
       resend_exports(self);
@@ -323,7 +311,7 @@ void request(instance_actor* self, wire::item_list items) {
   auto& st = self->state;
   if (!st.registered || st.request_in_flight || items.empty())
     return;
-  if (st.doubts_settled != st.doubts)
+  if (!st.book.may_ask())
     return sync(self); // first the grants the master may already hold for us
   st.request_in_flight = true;
   st.request_since = mono_ms();
@@ -331,10 +319,10 @@ void request(instance_actor* self, wire::item_list items) {
     auto& st = self->state;
     st.request_in_flight = false;
     if (auto* g = reply_as<wire::grant_reply>(self, m, "request")) {
-      take_off_wanted(self, g->grants);
+      st.book.granted(g->grants);
       deliver(self, g->grants);
     } else {
-      ++st.doubts; // refused, or granted with the reply lost: only a resync can tell
+      st.book.doubt(); // refused, or granted with the reply lost: only a resync can tell
     }
   });
 }
@@ -343,12 +331,7 @@ void request(instance_actor* self, wire::item_list items) {
 /// (up to a second later). Asks only for what the mod reported missing, less what was granted
 /// since, so it never asks for more than the mod would.
 void request_on_new_stock(instance_actor* self, const wire::inventory_levels& inv) {
-  auto& st = self->state;
-  wire::item_list items;
-  for (auto& level : inv.levels)
-    if (auto it = st.wanted.find(level.name); level.count > 0 && it != st.wanted.end())
-      items.push_back({level.name, it->second});
-  request(self, std::move(items));
+  request(self, self->state.book.wanted_in_stock(inv.levels));
 }
 
 /// Sends this world's transmitters' frame for one channel.
@@ -378,11 +361,10 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
     wire::item_list items;
     if (!parse_items(j.value("items", json::array()), items))
       return;
-    st.wanted.clear();
-    for (auto& it : items)
-      if (it.count > 0)
-        st.wanted[it.name] = it.count;
-    request(self, std::move(items));
+    if (st.book.reported(items, unsigned_field(j, "applied")))
+      request(self, std::move(items));
+    else
+      spdlog::debug("{}a request report older than a grant already applied: ignored", st.log_prefix());
   } else if (msg.channel == "signal") {
     wire::item_list signals;
     if (!j.contains("channel") || !j["channel"].is_string() || !parse_items(j.value("signals", json::array()), signals))
@@ -555,8 +537,7 @@ void on_exit(instance_actor* self, int status) {
   st.rcon.reset();
   st.master_calls.clear();
   st.rcon_calls.clear();
-  if (st.request_in_flight)
-    ++st.doubts; // its reply will find nobody
+  st.book.game_started(); // the next run starts from the save; a request in flight is in doubt
   st.sync_in_flight = st.request_in_flight = false;
   bool wanted = st.ph == phase::stopping || st.stop_requested;
   st.ph = phase::stopped;
@@ -597,7 +578,7 @@ void on_timer(instance_actor* self) {
     st.sync_in_flight = false;
   if (st.request_in_flight && now - st.request_since > stuck_after_ms) {
     st.request_in_flight = false;
-    ++st.doubts;
+    st.book.doubt();
   }
   if (st.ph == phase::running) {
     if (now - st.last_ping >= ping_interval_ms) {

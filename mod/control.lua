@@ -12,8 +12,8 @@ objects as [] too (Factorio's table_to_json cannot tell them apart): accept both
   pending_exports {}                     -> {"batches":[{"batch":n,"items":[[name,count],...]}],"floor":f}
   ack_exports     {"batches":[n,...]}    -> {"dropped":[n,...]}
   apply_grants    {"grants":[{"grant_id":g,"name":s,"count":c},...]}
-                                         -> {"results":[{"grant_id":g,"status":s[,"reason":r]}]}
-      status: applied | duplicate | cancelled | rejected (with reason)
+                                         -> {"results":[{"grant_id":g,"status":s[,"reason":r]}],"applied":A}
+      status: applied | duplicate | cancelled | rejected (with reason); A: grants ever applied
   cancel_grants   {"grant_ids":[g,...]}  -> {"results":[{"grant_id":g,"status":"cancelled"|"applied"}]}
   forget_grants   {"grant_ids":[g,...]}  -> {"forgotten":n}
   set_inventory   {"time_ms":t,"full":b,"levels":[[name,count],...]} -> {"ok":true}
@@ -25,7 +25,7 @@ Mod -> slave: stdout lines "\f$ipc:<channel>?j<json>"; when the JSON exceeds 400
 written to script-output/<file> and the line is "\f$ipc:<channel>?f<file>" (the slave reads the
 whole file, then deletes it; files are never appended to). Channels:
   export  {"batch":n,"floor":f,"items":[[name,count],...]}  one per closed batch, at most once a cycle
-  request {"items":[[name,missing],...]}                     once a cycle when something is missing
+  request {"items":[[name,missing],...],"applied":A}        once a cycle when something is missing
   signal  {"channel":c,"signals":[[name,value],...]}         this world's transmitter sum, on change
   status  {"tick":T,"players":P}                             about once a second
 

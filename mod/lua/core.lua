@@ -28,6 +28,7 @@ function core.init_storage()
   s.request = s.request or {}        -- missing amounts collected this cycle
   s.request_of = s.request_of or {}  -- unit -> {[name]=missing} its visit added to s.request
   s.grants = s.grants or {}          -- tostring(grant_id) -> "applied" | "cancelled"
+  s.grants_applied = s.grants_applied or 0 -- grants ever applied: dates request reports
   s.buffer = s.buffer or {}          -- granted amounts that did not fit yet
   s.wants = s.wants or {}            -- unit -> {[name]=wanted} as last seen
   s.wanting = s.wanting or {}        -- name -> {[unit]=entity}: getters that want it
@@ -133,7 +134,7 @@ end
 --- request, or a grant that lands mid-cycle (items newly in stock are asked for at once) is
 --- asked for again at the end of the cycle, and granted twice.
 local function reduce_request(unit, name, given)
-  local of = storage.request_of[unit]
+  local of = storage.request_of and storage.request_of[unit] -- nil in a save from before it
   local m = of and of[name]
   if not m or given <= 0 then return end
   local d = math.min(m, given)
@@ -149,7 +150,7 @@ function core.send_requests()
   end
   if #list == 0 then return end
   table.sort(list, function(a, b) return a[1] < b[1] end)
-  core.send_ipc("request", { items = list })
+  core.send_ipc("request", { items = list, applied = storage.grants_applied or 0 })
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -255,8 +256,10 @@ function core.visit_getter(e)
     end
     if m > 0 then
       add(storage.request, name, m)
-      storage.request_of[unit] = storage.request_of[unit] or {}
-      add(storage.request_of[unit], name, m)
+      local request_of = storage.request_of or {} -- a save from before it: no init ran since
+      storage.request_of = request_of
+      request_of[unit] = request_of[unit] or {}
+      add(request_of[unit], name, m)
     end
   end
   storage.wants[unit] = now

@@ -108,12 +108,13 @@ function interface.apply_grants(arg)
         results[i] = { grant_id = id, status = "cancelled" }
       else
         storage.grants[key] = "applied"
+        storage.grants_applied = (storage.grants_applied or 0) + 1 -- or 0: a save from before the count
         core.distribute(g.name, g.count)
         results[i] = { grant_id = id, status = "applied" }
       end
     end
   end
-  reply({ results = results })
+  reply({ results = results, applied = storage.grants_applied or 0 })
 end
 
 function interface.cancel_grants(arg)

@@ -90,14 +90,17 @@ TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
   REQUIRE(!requests.empty());
   json last = requests.back()["items"];
   CHECK(last == json::parse(R"([["iron-plate",150],["water",25000]])"));
+  CHECK(requests.back()["applied"] == 0); // grants applied when the report was made
 
   // Chest 1 misses 50, chest 2 misses 100: 30 splits 10 / 20.
   auto r = sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 30}}}}});
   CHECK(grant_status(r, 0) == "applied");
+  CHECK(r["applied"] == 1);
   CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 60);
   CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
   r = sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 30}}}}});
   CHECK(grant_status(r, 0) == "duplicate");
+  CHECK(r["applied"] == 1); // a duplicate applies nothing
   CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
 
   r = sim.call("cancel_grants", {{"grant_ids", {1, 2}}});
