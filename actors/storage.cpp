@@ -350,7 +350,7 @@ void answer_query(storage_actor* self, query_job& job) {
         std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
         reply(self, job.to, std::move(inv));
       } else if constexpr (std::is_same_v<T, wire::stats_query>) {
-        self->state.flush_stats();
+        st.flush_stats();
         commit(self);
         std::vector<storage_db::stat_row> rows;
         auto since = epoch_ms() / 60000 - q.minutes + 1;
@@ -373,7 +373,7 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
   auto& st = self->state;
   // The unflushed seconds of statistics belong in the rate; flushing only moves them into the
   // next commit, which follows at once (as stats_query does).
-  self->state.flush_stats();
+  st.flush_stats();
   commit(self);
   web_storage_view v;
   v.rate_minutes = std::clamp<std::uint64_t>(rate_minutes, 1, stats_minute_retention);
@@ -405,7 +405,7 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
 
 web_series stats_series(storage_actor* self, const web_stats_query& q) {
   auto& st = self->state;
-  self->state.flush_stats();
+  st.flush_stats();
   commit(self);
   web_series out;
   auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, 366 * 24 * 60);
@@ -523,7 +523,7 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
     [self](tick_atom) {
       auto& st = self->state;
       if (mono_ms() - st.last_stats_flush >= stats_flush_ms && !st.stats.empty())
-        self->state.flush_stats();
+        st.flush_stats();
       commit(self); // publish only committed levels
       publish_changes(self, false);
       if (mono_ms() - st.last_compaction >= stats_compact_ms)

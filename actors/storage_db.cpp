@@ -45,14 +45,11 @@ std::unique_ptr<storage_db> storage_db::open(const std::string& path, bool full_
                                     5);
   s->set_next_grant_ = d.prepare("INSERT INTO meta(key,value) VALUES('next_grant_id',?1) "
                                  "ON CONFLICT(key) DO UPDATE SET value=excluded.value");
-  for (auto* st : {&s->insert_batch_, &s->prune_batches_, &s->drop_batches_, &s->drop_state_, &s->set_next_grant_})
-    if (!st->error().empty()) {
-      why = st->error();
-      return nullptr;
-    }
-  for (auto* rows : {&s->upsert_items_, &s->delete_items_, &s->upsert_states_, &s->upsert_grants_, &s->delete_grants_, &s->upsert_stats_})
-    if (!rows->error().empty()) {
-      why = rows->error();
+  for (auto& error : {s->insert_batch_.error(), s->prune_batches_.error(), s->drop_batches_.error(), s->drop_state_.error(),
+                      s->set_next_grant_.error(), s->upsert_items_.error(), s->delete_items_.error(), s->upsert_states_.error(),
+                      s->upsert_grants_.error(), s->delete_grants_.error(), s->upsert_stats_.error()})
+    if (!error.empty()) {
+      why = error;
       return nullptr;
     }
   return s;
@@ -91,12 +88,13 @@ std::string storage_db::commit(const storage_changes& c) {
     return why;
   auto write = [&]() -> std::string {
     std::string e;
-    std::vector<const std::pair<std::string, std::int64_t>*> stocked, emptied;
+    stocked_.clear();
+    emptied_.clear();
     for (auto& level : c.levels)
-      (level.second > 0 ? stocked : emptied).push_back(&level);
-    e = upsert_items_.run(stocked, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first).bind(p + 1, level->second); });
+      (level.second > 0 ? stocked_ : emptied_).push_back(&level);
+    e = upsert_items_.run(stocked_, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first).bind(p + 1, level->second); });
     if (e.empty())
-      e = delete_items_.run(emptied, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first); });
+      e = delete_items_.run(emptied_, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first); });
     if (!e.empty())
       return e;
     for (auto id : c.instances_dropped) {

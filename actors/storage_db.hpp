@@ -121,6 +121,8 @@ private:
   std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
   sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_next_grant_;
   sql::multi_row upsert_items_, delete_items_, upsert_states_, upsert_grants_, delete_grants_, upsert_stats_;
+  /// A commit's levels split into rows to upsert and to delete (kept: no allocation per commit).
+  std::vector<const std::pair<std::string, std::int64_t>*> stocked_, emptied_;
 };
 
 } // namespace clusterio

@@ -68,6 +68,7 @@ local function sweep(list, from, to, f)
 end
 
 local function on_tick(event)
+  core.ensure_storage()
   local tick = event.tick
   local s = storage
   local paused = core.paused()

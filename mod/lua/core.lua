@@ -17,6 +17,7 @@ local kinds = {
   ["inventory-combinator"] = "inventory_combinators",
 }
 
+--- Fills in every `storage` field a save lacks; idempotent.
 function core.init_storage()
   local s = storage
   s.lists = s.lists or {}          -- kind -> array of {e=entity, unit=unit_number}
@@ -41,6 +42,17 @@ function core.init_storage()
   s.rx_channel = s.rx_channel or {}  -- receiver unit -> channel
   s.levels = s.levels or {}          -- cluster storage levels for inventory combinators
   s.unixtime = s.unixtime or 0
+end
+
+local storage_checked = false -- per Lua session, not saved
+--- Factorio runs on_configuration_changed only when a mod's version changes, so a save made by
+--- an earlier build of this version may lack fields added since: on_tick and every remote call
+--- fill them in first, once per session. (A client joining later receives storage already
+--- filled, so this writes nothing there: no desync.)
+function core.ensure_storage()
+  if storage_checked then return end
+  core.init_storage()
+  storage_checked = true
 end
 
 function core.register(e)
@@ -134,7 +146,7 @@ end
 --- request, or a grant that lands mid-cycle (items newly in stock are asked for at once) is
 --- asked for again at the end of the cycle, and granted twice.
 local function reduce_request(unit, name, given)
-  local of = storage.request_of and storage.request_of[unit] -- nil in a save from before it
+  local of = storage.request_of[unit]
   local m = of and of[name]
   if not m or given <= 0 then return end
   local d = math.min(m, given)
@@ -150,7 +162,7 @@ function core.send_requests()
   end
   if #list == 0 then return end
   table.sort(list, function(a, b) return a[1] < b[1] end)
-  core.send_ipc("request", { items = list, applied = storage.grants_applied or 0 })
+  core.send_ipc("request", { items = list, applied = storage.grants_applied })
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -256,10 +268,8 @@ function core.visit_getter(e)
     end
     if m > 0 then
       add(storage.request, name, m)
-      local request_of = storage.request_of or {} -- a save from before it: no init ran since
-      storage.request_of = request_of
-      request_of[unit] = request_of[unit] or {}
-      add(request_of[unit], name, m)
+      storage.request_of[unit] = storage.request_of[unit] or {}
+      add(storage.request_of[unit], name, m)
     end
   end
   storage.wants[unit] = now

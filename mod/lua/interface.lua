@@ -12,6 +12,7 @@ local function reply(t) rcon.print(helpers.table_to_json(t)) end
 
 --- Parses the argument; returns the table or nil after answering with the reason.
 local function parse(arg)
+  core.ensure_storage()
   storage.last_call = game.tick -- any call from the slave counts as a ping
   if type(arg) ~= "string" then
     reply({ error = "argument must be a JSON string" })
@@ -108,13 +109,13 @@ function interface.apply_grants(arg)
         results[i] = { grant_id = id, status = "cancelled" }
       else
         storage.grants[key] = "applied"
-        storage.grants_applied = (storage.grants_applied or 0) + 1 -- or 0: a save from before the count
+        storage.grants_applied = storage.grants_applied + 1
         core.distribute(g.name, g.count)
         results[i] = { grant_id = id, status = "applied" }
       end
     end
   end
-  reply({ results = results, applied = storage.grants_applied or 0 })
+  reply({ results = results, applied = storage.grants_applied })
 end
 
 function interface.cancel_grants(arg)
