@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -30,6 +32,20 @@ std::optional<std::string> read_dir_files(const fs::path& root, zip_entries& out
   return std::nullopt;
 }
 
+/// "1.10.2" -> {1, 10, 2}: versions compare by number, part by part, not as text.
+std::vector<long> version_parts(const std::string& v) {
+  std::vector<long> parts;
+  std::size_t at = 0;
+  while (at <= v.size()) {
+    auto dot = v.find('.', at);
+    parts.push_back(std::strtol(v.c_str() + at, nullptr, 10));
+    if (dot == std::string::npos)
+      break;
+    at = dot + 1;
+  }
+  return parts;
+}
+
 std::optional<std::string> finish(mod_source& m, const std::string& where) {
   auto it = m.files.find("info.json");
   if (it == m.files.end())
@@ -55,13 +71,20 @@ std::optional<std::string> find_mods(const std::string& read_data, const std::st
   out.push_back(std::move(base));
 
   std::set<std::string> disabled;
+  std::map<std::string, std::string> pinned; // name -> the version mod-list.json asks for
   std::ifstream list(fs::path(mod_dir) / "mod-list.json");
   if (list) {
     json j = json::parse(list, nullptr, false);
     if (j.is_object() && j.contains("mods") && j["mods"].is_array())
-      for (auto& m : j["mods"])
-        if (m.is_object() && m.value("enabled", true) == false && m.contains("name"))
-          disabled.insert(m["name"].get<std::string>());
+      for (auto& m : j["mods"]) {
+        if (!m.is_object() || !m.contains("name") || !m["name"].is_string())
+          continue;
+        auto name = m["name"].get<std::string>();
+        if (m.value("enabled", true) == false)
+          disabled.insert(name);
+        if (m.contains("version") && m["version"].is_string())
+          pinned[name] = m["version"].get<std::string>();
+      }
   }
   std::vector<mod_source> found;
   std::error_code ec;
@@ -90,10 +113,20 @@ std::optional<std::string> find_mods(const std::string& read_data, const std::st
     if (m.name != "base" && !disabled.count(m.name))
       found.push_back(std::move(m));
   }
-  std::sort(found.begin(), found.end(),
-            [](const mod_source& a, const mod_source& b) { return a.name < b.name; });
+  // Several versions of one mod (an upgrade that left the old zip): Factorio loads one, the
+  // version mod-list.json pins if it is there, else the newest.
+  auto preferred = [&pinned](const mod_source& a, const mod_source& b) {
+    auto pin = pinned.find(a.name);
+    if (pin != pinned.end() && (a.version == pin->second) != (b.version == pin->second))
+      return a.version == pin->second;
+    return version_parts(a.version) > version_parts(b.version);
+  };
+  std::sort(found.begin(), found.end(), [&](const mod_source& a, const mod_source& b) {
+    return a.name != b.name ? a.name < b.name : preferred(a, b);
+  });
   for (auto& m : found)
-    out.push_back(std::move(m));
+    if (out.back().name != m.name)
+      out.push_back(std::move(m));
   return std::nullopt;
 }
 

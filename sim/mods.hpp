@@ -1,7 +1,8 @@
 #pragma once
 
 // Finding mods the way Factorio does: folders and zips in the mods directory, each with an
-// info.json, filtered by mods/mod-list.json when present. Zips hold one top-level folder.
+// info.json, filtered by mods/mod-list.json when present. Zips hold one top-level folder. Of
+// several versions of one mod, the one mod-list.json pins is loaded, else the newest.
 
 #include "sim/lua_host.hpp"
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 using namespace clusterio;
 using clusterio::test::sim_process;
@@ -115,5 +116,27 @@ TEST_CASE("the world survives save and load") {
   CHECK(std::filesystem::exists(sim.dir() + "/saves/manual.zip"));
   sim.command("/quit");
   CHECK(!sim.wait_line([](const std::string& l) { return has(l, "Quitting: remote-quit."); }).empty());
+  CHECK(sim.stop() == 0);
+}
+
+TEST_CASE("of several versions of one mod, the newest is loaded, or the one mod-list.json pins") {
+  // An upgrade that leaves the old zip beside the new one must not run both (two mods with one
+  // name would register the same remote interface twice): Factorio loads one.
+  sim_process sim("producer", {"--ups", "300"});
+  for (std::string version : {"1.9.0", "1.10.0"}) {
+    auto dir = sim.dir() + "/mods/pinme_" + version;
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/info.json") << R"({"name": "pinme", "version": ")" << version << R"(", "factorio_version": "2.0"})";
+    std::ofstream(dir + "/control.lua") << "remote.add_interface('pinme', {version = function() return '" << version << "' end})\n";
+  }
+  std::string q = "/sc rcon.print(remote.call('pinme', 'version') .. ' ' .. script.active_mods.pinme)";
+  sim.start();
+  CHECK(sim.command(q) == "1.10.0 1.10.0\n"); // by number, not as text ("1.9.0" > "1.10.0")
+  CHECK(sim.stop() == 0);
+
+  std::ofstream(sim.dir() + "/mods/mod-list.json") << R"({"mods": [{"name": "base", "enabled": true},
+    {"name": "pinme", "enabled": true, "version": "1.9.0"}]})";
+  sim.start();
+  CHECK(sim.command(q) == "1.9.0 1.9.0\n");
   CHECK(sim.stop() == 0);
 }
