@@ -1,8 +1,9 @@
 #include "sim/mods.hpp"
 
+#include "common/version.hpp"
+
 #include <algorithm>
 #include <filesystem>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -30,20 +31,6 @@ std::optional<std::string> read_dir_files(const fs::path& root, zip_entries& out
   if (ec)
     return root.string() + ": " + ec.message();
   return std::nullopt;
-}
-
-/// "1.10.2" -> {1, 10, 2}: versions compare by number, part by part, not as text.
-std::vector<long> version_parts(const std::string& v) {
-  std::vector<long> parts;
-  std::size_t at = 0;
-  while (at <= v.size()) {
-    auto dot = v.find('.', at);
-    parts.push_back(std::strtol(v.c_str() + at, nullptr, 10));
-    if (dot == std::string::npos)
-      break;
-    at = dot + 1;
-  }
-  return parts;
 }
 
 std::optional<std::string> finish(mod_source& m, const std::string& where) {

@@ -150,6 +150,14 @@ std::string create_instance(const slave_config& c, const std::string& name) {
   return {};
 }
 
+mod_install sync_instance_mod(const slave_config& c, const std::string& name) {
+  auto dir = instance_path(c, name);
+  auto zip = newest_mod_zip(dir + "/instanceMods");
+  if (zip.empty())
+    zip = newest_mod_zip(c.resolve(c.shared_mods_dir));
+  return zip.empty() ? mod_install{} : install_mod_zip(zip, dir + "/mods");
+}
+
 std::optional<instance_config> load_instance(const slave_config& c, const std::string& name, std::string& why) {
   auto text = read_file(instance_path(c, name) + "/config.json", why);
   if (!text) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "slave/mod_files.hpp"
 #include "slave/slave_config.hpp"
 
 namespace clusterio {
@@ -32,6 +33,12 @@ std::string instance_path(const slave_config& c, const std::string& name);
 /// Creates the folder, configs and a new map (runs the factorio binary with --create).
 /// Returns "" or why (with the game's output when it failed).
 std::string create_instance(const slave_config& c, const std::string& name);
+
+/// Before a start: puts the clusterio mod the instance should run into its mods/ as the only
+/// clusterio version there — the newest in its instanceMods/ if there is one (the operator's
+/// choice for this instance), else the newest in sharedMods/ (`mod install`). Nothing to do
+/// when neither has one. Instances created before an upgrade get the new mod this way.
+mod_install sync_instance_mod(const slave_config& c, const std::string& name);
 
 std::optional<instance_config> load_instance(const slave_config& c, const std::string& name, std::string& why);
 std::vector<std::string> list_instances(const slave_config& c);

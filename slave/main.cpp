@@ -19,6 +19,7 @@
 #include "common/credentials.hpp"
 #include "common/files.hpp"
 #include "slave/instance_dir.hpp"
+#include "slave/mod_files.hpp"
 #include "slave/slave_config.hpp"
 
 namespace fs = std::filesystem;
@@ -58,6 +59,13 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
       return fail(why);
     if (auto pid = supervisor_pid(cfg, name); pid && *pid != ::getpid())
       return fail("instance '" + name + "' is already run by slave process " + std::to_string(*pid));
+    auto mod = sync_instance_mod(cfg, name);
+    if (!mod.error.empty())
+      return fail("instance '" + name + "': cannot install the clusterio mod: " + mod.error);
+    for (auto& old : mod.removed)
+      spdlog::info("instance '{}': removed {} from its mods", name, old);
+    if (mod.copied)
+      spdlog::info("instance '{}': installed {} into its mods", name, mod.zip);
     params.push_back({cfg, *inst, fs::absolute(instance_path(cfg, name)).string(), fs::absolute(bin).string(), identity, exit_when_stopped});
   }
 
@@ -99,11 +107,9 @@ std::string find_mod_zip(const std::string& from) {
   if (n <= 0)
     return {};
   auto build = fs::path(std::string(self, static_cast<std::size_t>(n))).parent_path().parent_path();
-  std::error_code ec;
   for (auto& dir : {build / "mod", fs::path("/usr/share/clusterio/mod")})
-    for (auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().filename().string().rfind("clusterio_", 0) == 0 && e.path().extension() == ".zip")
-        return e.path().string();
+    if (auto zip = newest_mod_zip(dir.string()); !zip.empty())
+      return zip;
   return {};
 }
 
@@ -228,13 +234,12 @@ int main(int argc, char** argv) {
     if (zip.empty() || !file_exists(zip))
       return fail("cannot find the clusterio mod zip" + (mod_from.empty() ? std::string(" (build it, or pass --from)") : ": " + mod_from));
     auto dir = cfg.resolve(cfg.shared_mods_dir);
-    if (auto why = make_dirs(dir); !why.empty())
-      return fail(why);
-    std::error_code ec;
-    fs::copy_file(zip, dir + "/" + fs::path(zip).filename().string(), fs::copy_options::overwrite_existing, ec);
-    if (ec)
-      return fail(dir + ": " + ec.message());
+    auto done = install_mod_zip(zip, dir);
+    if (!done.error.empty())
+      return fail(done.error);
     std::cout << "installed " << fs::path(zip).filename().string() << " into " << dir << "\n";
+    for (auto& old : done.removed)
+      std::cout << "removed " << old << " from " << dir << "\n";
     return 0;
   }
   if (config_cmd->got_subcommand("show")) {

@@ -1,10 +1,12 @@
 // The slave's command line: create, list, start, stop, delete, config, and the clear errors for
-// bad names, unknown instances and a missing factorio directory.
+// bad names, unknown instances and a missing factorio directory; installing the mod and upgrading
+// an instance to it.
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "common/wire_client.hpp"
@@ -111,4 +113,75 @@ TEST_CASE("slave: with no master in its config, it links to the address in its c
   auto [code, out] = bad.cli({"start", "world"});
   CHECK(code == 1);
   CHECK(out.find("slave.cred.json: the credential file's master must be host:port") != std::string::npos);
+}
+
+namespace {
+/// The clusterio mod zips in a folder, by file name.
+std::vector<std::string> mod_zips_in(const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().rfind("clusterio_", 0) == 0)
+      out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+} // namespace
+
+TEST_CASE("slave: `mod install` keeps one clusterio version, and an instance runs it from its next start") {
+  auto info = nlohmann::json::parse(slurp(source_dir() + "/mod/info.json"));
+  auto current = info["version"].get<std::string>();
+  slave_fixture s("upgrade", dead_master(), std::nullopt);
+  // An "older" mod: this build's mod relabelled 0.0.1 (info.json and top folder), standing for
+  // an earlier release. Its save below is stripped of fields added later, as an old save lacks them.
+  auto old_zip = s.dir() + "/clusterio_0.0.1.zip";
+  child_process relabel({"/usr/bin/python3", "-c", R"(
+import json, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+    for item in zin.infolist():
+        data = zin.read(item.filename)
+        name = "clusterio_0.0.1/" + item.filename.split("/", 1)[1]
+        if name == "clusterio_0.0.1/info.json":
+            info = json.loads(data); info["version"] = "0.0.1"; data = json.dumps(info).encode()
+        zout.writestr(name, data)
+)", build_dir() + "/mod/clusterio_" + current + ".zip", old_zip},
+                        s.dir() + "/relabel.out");
+  REQUIRE(relabel.wait(30000) == 0);
+
+  auto shared = s.dir() + "/sharedMods";
+  CHECK(mod_zips_in(shared) == std::vector<std::string>{"clusterio_" + current + ".zip"});
+  auto [dc, dout] = s.cli({"mod", "install", "--from", old_zip}); // a downgrade, as an old slave had it
+  CHECK(dc == 0);
+  CHECK(dout.find("removed clusterio_" + current + ".zip") != std::string::npos);
+  CHECK(mod_zips_in(shared) == std::vector<std::string>{"clusterio_0.0.1.zip"});
+
+  s.create("world", "producer");
+  s.start("world");
+  REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
+  CHECK(s.lua("world", "rcon.print(script.active_mods.clusterio)") == "0.0.1");
+  s.lua("world", "__clusterio__ storage.request_of = nil; storage.grants_applied = nil");
+  s.lua("world", "storage.upgrade_marker = 42"); // the level's storage: the world's, not the mod's
+  s.stop("world"); // saves the world
+
+  auto [uc, uout] = s.cli({"mod", "install"}); // the upgrade: this build's mod
+  CHECK(uc == 0);
+  CHECK(uout.find("installed clusterio_" + current + ".zip") != std::string::npos);
+  CHECK(uout.find("removed clusterio_0.0.1.zip") != std::string::npos);
+  CHECK(mod_zips_in(shared) == std::vector<std::string>{"clusterio_" + current + ".zip"});
+  auto installed = slurp(shared + "/clusterio_" + current + ".zip");
+  CHECK(installed == slurp(build_dir() + "/mod/clusterio_" + current + ".zip"));
+
+  s.start("world");
+  REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
+  CHECK(mod_zips_in(s.dir() + "/instances/world/mods") == std::vector<std::string>{"clusterio_" + current + ".zip"});
+  CHECK(s.lua("world", "rcon.print(script.active_mods.clusterio)") == current);
+  // The world is the one saved under the old mod, and the new mod filled in what the old save
+  // lacked (on_configuration_changed: the version changed).
+  CHECK(s.lua("world", "rcon.print(storage.upgrade_marker)") == "42");
+  CHECK(s.lua("world", "__clusterio__ rcon.print(type(storage.request_of) .. ' ' .. tostring(storage.grants_applied))") == "table 0");
+  CHECK(s.mod("world", "status").contains("buffered"));
+  auto log = s.log("world");
+  CHECK(log.find("removed clusterio_0.0.1.zip from its mods") != std::string::npos);
+  CHECK(log.find("installed " + shared + "/clusterio_" + current + ".zip into its mods") != std::string::npos);
+  s.stop("world");
 }
