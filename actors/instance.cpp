@@ -225,10 +225,11 @@ void deliver(instance_actor* self, const std::vector<wire::grant>& grants, std::
   json list = json::array();
   for (auto& g : grants)
     list.push_back({{"grant_id", g.grant_id}, {"name", g.name}, {"count", g.count}});
-  call_mod(self, "apply_grants", {{"grants", list}}, [self, applied = std::move(applied)](const json& r) {
-    self->state.book.mod_applied(unsigned_field(r, "applied"));
+  call_mod(self, "apply_grants", {{"grants", list}}, [self, grants, applied = std::move(applied)](const json& r) {
     auto results = r.value("results", json::array());
-    confirm(self, ids_of(results, {"applied", "duplicate"}, self), ids_of(results, {"cancelled"}, self));
+    auto taken = ids_of(results, {"applied", "duplicate"}, self);
+    self->state.book.mod_answered(grants, taken, unsigned_field(r, "applied"));
+    confirm(self, std::move(taken), ids_of(results, {"cancelled"}, self));
     if (applied)
       applied();
   });
@@ -361,10 +362,9 @@ void handle_ipc(instance_actor* self, const ipc::message& msg) {
     wire::item_list items;
     if (!parse_items(j.value("items", json::array()), items))
       return;
-    if (st.book.reported(items, unsigned_field(j, "applied")))
-      request(self, std::move(items));
-    else
-      spdlog::debug("{}a request report older than a grant already applied: ignored", st.log_prefix());
+    if (auto predates = st.book.reported(items, unsigned_field(j, "applied")); predates > 0)
+      spdlog::debug("{}a request report made {} applied grant(s) ago: what they gave is taken off it", st.log_prefix(), predates);
+    request(self, st.book.wanted());
   } else if (msg.channel == "signal") {
     wire::item_list signals;
     if (!j.contains("channel") || !j["channel"].is_string() || !parse_items(j.value("signals", json::array()), signals))

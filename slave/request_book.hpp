@@ -4,6 +4,7 @@
 // actors or sockets, so that each rule is tested on its own (tests/slave/request_book_test.cpp).
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,14 +15,17 @@ namespace clusterio {
 
 class request_book {
 public:
-  /// The mod's report of what it misses. `applied` is its count of applied grants when it made
-  /// the report. A report made before a grant the slave has seen applied is stale (it arrived
-  /// on stdout after the grant's RCON reply): it is ignored and false returned.
-  bool reported(const wire::item_list& missing, std::uint64_t applied);
-  /// The mod's count of applied grants after an apply_grants call.
-  void mod_applied(std::uint64_t applied);
-  /// Granted (a request's reply, or a resync's pending grants): no longer to ask for.
+  /// The mod's report of what it misses, made when its count of applied grants was `applied`.
+  /// The report comes on stdout, a grant's answer over RCON, and the two race: what grants gave
+  /// after the report was made (the slave saw their answers first), or are on their way to the
+  /// mod, is taken off it. Returns how many applied grants the report predates (0: none).
+  std::uint64_t reported(const wire::item_list& missing, std::uint64_t applied);
+  /// Granted (a request's reply, or a resync's pending grants) and on its way to the mod: no
+  /// longer to ask for.
   void granted(const std::vector<wire::grant>& grants);
+  /// The mod answered apply_grants for `sent`: it took those in `taken` (applied now, or
+  /// before if duplicates) and its count of applied grants is now `applied`.
+  void mod_answered(const std::vector<wire::grant>& sent, const std::vector<std::uint64_t>& taken, std::uint64_t applied);
 
   /// A request came back without a grant, or its reply can no longer come: the master may hold
   /// a grant the slave does not know of.
@@ -33,17 +37,31 @@ public:
   /// No request while the master may hold grants the mod was not given.
   bool may_ask() const { return settled_ == doubts_; }
 
-  /// The game (re)started from its save: its applied count starts from what the save holds, and
-  /// a request in flight when it stopped is in doubt.
+  /// The game (re)started from its save: its applied count starts from what the save holds,
+  /// grants on their way are lost with the old process, and a request in flight is in doubt.
   void game_started();
 
+  /// What the world still misses: the last report, less what was granted since.
+  wire::item_list wanted() const;
   /// What is still wanted of the names in `levels` that have stock (new stock: ask at once).
   wire::item_list wanted_in_stock(const wire::item_list& levels) const;
 
 private:
-  std::map<std::string, std::int64_t> wanted_; ///< last report, less what was granted since
-  std::uint64_t applied_seen_ = 0;
-  std::uint64_t doubts_ = 1, settled_ = 0; ///< a new slave doubts until its first resync
+  void take_off(const std::string& name, std::int64_t count);
+
+  /// What one apply_grants call gave, dated by the mod's applied count after it.
+  struct applied_call {
+    std::uint64_t applied = 0;
+    std::vector<wire::grant> grants;
+  };
+  /// Kept for reports that come late; a report made after a call makes it history. Bounded,
+  /// for a world that stops reporting (it misses nothing) while resyncs still deliver.
+  static constexpr std::size_t max_calls_kept = 256;
+
+  std::map<std::string, std::int64_t> wanted_;  ///< last report, less what was granted since
+  std::map<std::uint64_t, wire::grant> to_mod_; ///< granted, not yet answered by the mod
+  std::deque<applied_call> calls_;              ///< answered, newer than the last report
+  std::uint64_t doubts_ = 1, settled_ = 0;      ///< a new slave doubts until its first resync
 };
 
 } // namespace clusterio

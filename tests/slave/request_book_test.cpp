@@ -35,35 +35,60 @@ TEST_CASE("a request without a grant is in doubt until a resync sent after it wa
 
 TEST_CASE("what was granted since the report is no longer asked for") {
   request_book book;
-  REQUIRE(book.reported(plates(100), 0));
+  CHECK(book.reported(plates(100), 0) == 0);
   CHECK(book.wanted_in_stock(plates(5000)) == plates(100));
   book.granted(grant_of(1, 60));
   CHECK(book.wanted_in_stock(plates(5000)) == plates(40));
   book.granted(grant_of(2, 40));
   CHECK(book.wanted_in_stock(plates(5000)).empty());
   // Only names with stock; nothing for a name nobody reported.
-  REQUIRE(book.reported(plates(10), 0));
+  book.mod_answered(grant_of(1, 60), {1}, 1);
+  book.mod_answered(grant_of(2, 40), {2}, 2);
+  book.reported(plates(10), 2);
+  CHECK(book.wanted() == plates(10));
   CHECK(book.wanted_in_stock({{"iron-plate", 0}, {"water", 10}}).empty());
 }
 
-TEST_CASE("a report made before a grant the slave saw applied is ignored") {
+TEST_CASE("a report made before grants the slave saw applied has what they gave taken off") {
   request_book book;
-  REQUIRE(book.reported(plates(100), 3));
-  book.granted(grant_of(7, 100));
-  book.mod_applied(4); // the grant's RCON reply: the mod has applied 4 grants
-  // The cycle's report, printed before the grant but read after its reply: stale.
-  CHECK_FALSE(book.reported(plates(100), 3));
-  CHECK(book.wanted_in_stock(plates(5000)).empty());
-  // Made after it: taken.
-  CHECK(book.reported(plates(20), 4));
-  CHECK(book.wanted_in_stock(plates(5000)) == plates(20));
+  book.reported(plates(100), 3);
+  book.granted(grant_of(7, 60));
+  book.mod_answered(grant_of(7, 60), {7}, 4); // the grant's RCON answer: the mod has applied 4
+  // The cycle's report, made before the grant but read after its answer: late, not wrong.
+  CHECK(book.reported(plates(100), 3) == 1);
+  CHECK(book.wanted() == plates(40));
+  book.granted(grant_of(8, 40));
+  book.mod_answered(grant_of(8, 40), {8}, 5);
+  CHECK(book.reported(plates(100), 3) == 2);
+  CHECK(book.wanted().empty());
+  // Made after the first of them: only the second is taken off; after both: taken as it is.
+  CHECK(book.reported(plates(70), 4) == 1);
+  CHECK(book.wanted() == plates(30));
+  CHECK(book.reported(plates(20), 5) == 0);
+  CHECK(book.wanted() == plates(20));
+  // A report older than one already read finds nothing left to date it by: calls the newer
+  // report covered are gone, and reports come in the order they were made.
+}
+
+TEST_CASE("grants on their way to the mod are taken off every report until the mod answers") {
+  request_book book;
+  book.granted(grant_of(9, 30));
+  book.granted(grant_of(9, 30)); // a resync delivering it again: on its way once
+  CHECK(book.reported(plates(100), 0) == 0);
+  CHECK(book.wanted() == plates(70));
+  book.mod_answered(grant_of(9, 30), {}, 0); // not taken (cancelled, or rejected)
+  book.reported(plates(100), 0);
+  CHECK(book.wanted() == plates(100));
 }
 
 TEST_CASE("a game restarted from its save starts the count again, and doubts") {
   request_book book;
   book.settled(book.doubts());
-  book.mod_applied(50);
+  book.granted(grant_of(3, 25));
+  book.mod_answered(grant_of(3, 25), {3}, 50);
+  book.granted(grant_of(4, 5)); // lost with the old game process
   book.game_started();
   CHECK_FALSE(book.may_ask());
-  CHECK(book.reported(plates(10), 12)); // the save's count is lower: not stale
+  CHECK(book.reported(plates(10), 12) == 0); // the save's count is lower: nothing to take off
+  CHECK(book.wanted() == plates(10));
 }
