@@ -1,6 +1,8 @@
 #include "actors/demand_policy.hpp"
 
 #include <algorithm>
+#include <list>
+#include <unordered_map>
 #include <vector>
 
 namespace clusterio::demand {
@@ -22,57 +24,63 @@ class fair_allocator final : public item_allocator {
 public:
   explicit fair_allocator(const policy_config& config) : window_ms_(config.demand_window_ms) {}
 
+  // Plenty (stock covers every active ask) costs O(1) amortised, whatever the number of
+  // instances; only scarcity divides, in O(instances) per request.
   std::int64_t allocate(std::uint64_t instance, std::int64_t count, std::int64_t stock,
                         std::uint64_t now_ms) override {
     if (count <= 0)
       return 0;
     stock = std::max<std::int64_t>(stock, 0);
-    expire(now_ms);
-    auto it = std::find_if(instances_.begin(), instances_.end(),
-                           [instance](const instance_state& s) { return s.id == instance; });
-    const bool newcomer = it == instances_.end();
-    if (newcomer)
-      it = instances_.insert(it, instance_state{instance});
-    int128 claimed = 0;
-    for (const auto& s : instances_)
-      claimed += s.claim;
-    if (newcomer || claimed > int128{stock} * one_unit) {
-      // Start the division afresh from the stock present now, by weight: either the claims were
-      // carved out before this instance was known (it gets its share of what is here, no
-      // backlog), or the stock shrank below them by other means than our grants.
-      for (auto& s : instances_)
-        s.claim = 0;
+    clock_ms_ = std::max(clock_ms_, now_ms); // a step back counts as "just now"
+    expire();
+    auto found = index_.find(instance);
+    if (found == index_.end()) {
+      // The claims were carved out before this instance was known: the next division starts
+      // afresh from the stock present then, and it gets its share of that, no backlog.
+      found = index_.emplace(instance, active_.insert(active_.end(), instance_state{instance})).first;
+      divide_afresh_ = true;
+    } else {
+      active_.splice(active_.end(), active_, found->second); // latest ask last
     }
-    auto& self = *it;
+    auto& self = *found->second;
+    settle(self);
+    asked_ += count - self.ask;
     self.ask = count;
-    self.last_ms = now_ms;
+    self.last_ms = clock_ms_;
     // A smaller ask releases the part of the claim above it to the others.
-    self.claim = std::min(self.claim, cap(self));
+    set_claim(self, std::min(self.claim, cap(self)));
 
-    divide_unclaimed(stock);
-
-    int128 demand = 0;
-    for (const auto& s : instances_)
-      demand += s.ask;
-    if (stock >= demand && self.claim < int128{count} * one_unit) {
-      // Plenty, yet the division left this claim short: the others hold carried fractions above
-      // their asks (at most one unit each), or this ask is above max_weight. Stock covers every
-      // ask, so drop those carries and serve this ask in full; every remaining claim is then at
-      // most its ask and stays backed by what is left: sum(asks) - count <= stock - count.
-      for (auto& s : instances_)
-        s.claim = std::min(s.claim, int128{s.ask} * one_unit);
+    if (int128{stock} >= asked_) {
+      // Plenty: this ask in full, and every other active ask is backed by what is left (stock -
+      // count >= the others' asks): each holds a claim of its whole ask from now, so that when
+      // stock runs short before its next request, it still gets what it asked for. Set lazily
+      // (see settle), as this runs for every request while stock lasts.
+      ++plenty_epoch_;
+      self.epoch = plenty_epoch_;
       self.claim = 0;
+      claimed_ = (asked_ - count) * one_unit;
+      divide_afresh_ = false;
       return count;
     }
+    if (divide_afresh_ || claimed_ > int128{stock} * one_unit) {
+      // Start the division afresh from the stock present now, by weight: a newcomer (above), or
+      // stock that shrank below the claims by other means than scarce grants (plenty grants).
+      for (auto& s : active_) {
+        s.claim = 0;
+        s.epoch = plenty_epoch_;
+      }
+      claimed_ = 0;
+      divide_afresh_ = false;
+    }
+    divide_unclaimed(stock);
     auto grant = static_cast<std::int64_t>(std::min<int128>({self.claim / one_unit, count, stock}));
-    self.claim -= grant * one_unit;
+    set_claim(self, self.claim - int128{grant} * one_unit);
     return grant;
   }
 
   void forget(std::uint64_t instance) override {
-    instances_.erase(std::remove_if(instances_.begin(), instances_.end(),
-                                    [instance](const instance_state& s) { return s.id == instance; }),
-                     instances_.end());
+    if (auto it = index_.find(instance); it != index_.end())
+      drop(it);
   }
 
 private:
@@ -81,7 +89,9 @@ private:
     std::int64_t ask = 0;      ///< latest ask: the weight under scarcity, >= 1
     int128 claim = 0;          ///< claim on stored units, in 1/one_unit; 0 <= claim <= cap()
     std::uint64_t last_ms = 0; ///< time of the latest ask
+    std::uint64_t epoch = 0;   ///< below plenty_epoch_: the claim is the whole ask (settle)
   };
+  using active_list = std::list<instance_state>;
 
   static std::int64_t weight(const instance_state& s) { return std::min(s.ask, max_weight); }
   // A claim holds up to one whole ask plus one unit. The extra unit carries the fraction that
@@ -89,32 +99,52 @@ private:
   // those fractions to the others and short small asks (an ask of 1 lost ~15% of its share).
   static int128 cap(const instance_state& s) { return (int128{weight(s)} + 1) * one_unit; }
 
-  // Drops instances whose latest ask is older than the window; their claims become unclaimed
-  // stock for the next division.
-  void expire(std::uint64_t now_ms) {
-    auto stale = [this, now_ms](const instance_state& s) {
-      return now_ms > s.last_ms && now_ms - s.last_ms > window_ms_;
-    };
-    instances_.erase(std::remove_if(instances_.begin(), instances_.end(), stale), instances_.end());
+  /// Applies a plenty grant's "every other claim is its whole ask" to `s` (claimed_ counts it
+  /// so already).
+  void settle(instance_state& s) {
+    if (s.epoch < plenty_epoch_) {
+      s.claim = int128{s.ask} * one_unit;
+      s.epoch = plenty_epoch_;
+    }
+  }
+
+  void set_claim(instance_state& s, int128 claim) {
+    claimed_ += claim - s.claim;
+    s.claim = claim;
+  }
+
+  void drop(std::unordered_map<std::uint64_t, active_list::iterator>::iterator it) {
+    settle(*it->second);
+    asked_ -= it->second->ask;
+    claimed_ -= it->second->claim;
+    active_.erase(it->second);
+    index_.erase(it);
+  }
+
+  // Drops instances whose latest ask is older than the window (the oldest asks come first);
+  // their claims become unclaimed stock for the next division.
+  void expire() {
+    while (!active_.empty() && clock_ms_ - active_.front().last_ms > window_ms_)
+      drop(index_.find(active_.front().id));
   }
 
   // Water-filling: unclaimed stock is split by weight among instances below their cap. Shares
   // that would pass a cap are cut there and the rest goes round again. Each further pass follows
-  // one that capped at least one more instance, so this ends within instances_.size() + 1 passes.
+  // one that capped at least one more instance, so this ends within active_.size() + 1 passes.
   void divide_unclaimed(std::int64_t stock) {
-    int128 unclaimed = int128{stock} * one_unit;
-    for (const auto& s : instances_)
-      unclaimed -= s.claim;
+    int128 unclaimed = int128{stock} * one_unit - claimed_;
     while (unclaimed > 0) {
       int128 weights = 0;
-      for (const auto& s : instances_)
+      for (auto& s : active_) {
+        settle(s);
         if (s.claim < cap(s))
           weights += weight(s);
+      }
       if (weights == 0)
         return; // every claim is at its cap: the rest waits for newcomers or larger asks
       const int128 pass_total = unclaimed;
       bool capped = false;
-      for (auto& s : instances_) {
+      for (auto& s : active_) {
         int128 room = cap(s) - s.claim;
         if (room <= 0)
           continue;
@@ -123,7 +153,7 @@ private:
           share = room;
           capped = true;
         }
-        s.claim += share;
+        set_claim(s, s.claim + share);
         unclaimed -= share;
       }
       if (!capped)
@@ -132,8 +162,13 @@ private:
   }
 
   std::uint64_t window_ms_;
-  // Active instances in order of arrival. A vector: every request walks all of them anyway.
-  std::vector<instance_state> instances_;
+  std::uint64_t clock_ms_ = 0; ///< the latest now_ms seen
+  active_list active_;         ///< instances that asked within the window, oldest ask first
+  std::unordered_map<std::uint64_t, active_list::iterator> index_;
+  int128 asked_ = 0;           ///< sum of the active instances' latest asks
+  int128 claimed_ = 0;         ///< sum of their claims
+  bool divide_afresh_ = false; ///< an instance joined since the last division
+  std::uint64_t plenty_epoch_ = 0; ///< plenty grants so far
 };
 
 // ---- first-come -----------------------------------------------------------------------------

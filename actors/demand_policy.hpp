@@ -34,10 +34,11 @@
 //   weight (latest ask), each claim capped at ask + 1 unit; what a capped instance cannot take goes
 //   round again to the others (water-filling). The request is granted the whole units of its own
 //   claim, at most its ask. Rounding dust is never lost: it stays unclaimed stock and is divided
-//   again at the next request. Claims never add up to more than the stock: when a newcomer arrives,
-//   or the stock shrank below the claims by other means than our grants, all claims are dropped and
-//   the stock present is divided afresh by weight. Under plenty the carried fractions of the others
-//   give way if needed, so that the ask is granted in full.
+//   again at the next request. Under plenty (stock covers every active ask) the ask is granted in
+//   full and every other active instance holds a claim of exactly its own ask, which what is left
+//   backs. When a scarce request finds a newcomer arrived since the last division, or claims above
+//   the stock (it shrank by other means than scarce grants), all claims are dropped and the stock
+//   present is divided afresh by weight.
 //   Why claims and not "cumulative grants G_i per scarcity episode, target = pool * d_i / D - G_i":
 //   that scheme re-weights the whole episode by the *latest* asks, so an instance whose ask drops
 //   and later rises again (or a newcomer mid-episode) is owed the whole backlog and starves the
@@ -49,8 +50,10 @@
 //   instance that went quiet keeps up to its ask + 1 reserved until the window runs out.
 //   Limits: under scarcity an ask above 2^40 units counts as 2^40 (weight and claim cap) so that the
 //   fixed-point products fit 128 bits; under plenty it is granted in full as usual.
-//   Cost: O(active instances) per request, times the passes of a division (one, plus one per
-//   instance that reaches its cap in it).
+//   Cost: under plenty O(1) amortised, whatever the number of instances (running sums, an index,
+//   expiry from the oldest ask; the others' claims are set lazily). Under scarcity O(active
+//   instances) per request, times the passes of a division (one, plus one per instance that
+//   reaches its cap in it). bench/demand_alloc.cpp measures both.
 //
 // first-come
 //   Grants min(count, stock). One instance can take everything (1.x's disableFairItemDistribution).
