@@ -238,7 +238,8 @@ void deliver(instance_actor* self, const std::vector<wire::grant>& grants, std::
 void cancel(instance_actor* self, const std::vector<std::uint64_t>& ids) {
   if (ids.empty())
     return;
-  call_mod(self, "cancel_grants", {{"grant_ids", ids}}, [self](const json& r) {
+  call_mod(self, "cancel_grants", {{"grant_ids", ids}}, [self, ids](const json& r) {
+    self->state.book.reclaimed(ids);
     auto results = r.value("results", json::array());
     confirm(self, ids_of(results, {"applied"}, self), ids_of(results, {"cancelled"}, self));
   });

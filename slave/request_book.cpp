@@ -52,6 +52,11 @@ void request_book::mod_answered(const std::vector<wire::grant>& sent, const std:
   calls_.push_back(std::move(call));
 }
 
+void request_book::reclaimed(const std::vector<std::uint64_t>& ids) {
+  for (auto id : ids)
+    to_mod_.erase(id);
+}
+
 void request_book::settled(std::uint64_t doubts) { settled_ = std::max(settled_, doubts); }
 
 void request_book::game_started() {

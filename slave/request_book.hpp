@@ -26,6 +26,9 @@ public:
   /// The mod answered apply_grants for `sent`: it took those in `taken` (applied now, or
   /// before if duplicates) and its count of applied grants is now `applied`.
   void mod_answered(const std::vector<wire::grant>& sent, const std::vector<std::uint64_t>& taken, std::uint64_t applied);
+  /// These grants were reclaimed by an operator and the mod answered their cancellation: none of
+  /// them is on its way any longer (one whose apply call failed would be, forever, otherwise).
+  void reclaimed(const std::vector<std::uint64_t>& ids);
 
   /// A request came back without a grant, or its reply can no longer come: the master may hold
   /// a grant the slave does not know of.

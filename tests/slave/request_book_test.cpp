@@ -79,6 +79,13 @@ TEST_CASE("grants on their way to the mod are taken off every report until the m
   book.mod_answered(grant_of(9, 30), {}, 0); // not taken (cancelled, or rejected)
   book.reported(plates(100), 0);
   CHECK(book.wanted() == plates(100));
+  // One whose apply call failed, then reclaimed by an operator: no longer on its way.
+  book.granted(grant_of(10, 20));
+  book.reported(plates(100), 0);
+  CHECK(book.wanted() == plates(80));
+  book.reclaimed({10});
+  book.reported(plates(100), 0);
+  CHECK(book.wanted() == plates(100));
 }
 
 TEST_CASE("a game restarted from its save starts the count again, and doubts") {
