@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("list", "List instances: name, state, ports, players");
   auto* mod_cmd = app.add_subcommand("mod", "Manage the clusterio mod");
   mod_cmd->require_subcommand(1);
-  auto* mod_install = mod_cmd->add_subcommand("install", "Put the clusterio mod zip into sharedMods/");
-  mod_install->add_option("--from", mod_from, "Mod zip to install (default: the one built with this slave)");
+  auto* mod_install = mod_cmd->add_subcommand("install", "Put the clusterio mod zip into sharedMods/ as its only version; every instance runs it from its next start");
+  mod_install->add_option("--from", mod_from, "Mod zip clusterio_<version>.zip to install (default: the newest built with this slave)");
   auto* config_cmd = app.add_subcommand("config", "Show or change slave.json");
   config_cmd->require_subcommand(1);
   config_cmd->add_subcommand("show", "Print the configuration (defaults included)");
