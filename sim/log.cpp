@@ -27,20 +27,21 @@ public:
     if (lag_.count() > 0)
       thread_ = std::thread([this] { run(); });
   }
-  ~line_writer() {
-    if (!thread_.joinable())
-      return;
+
+  /// At exit: what is still queued comes out now, and later lines go straight out.
+  void finish() {
     {
       std::lock_guard<std::mutex> g(m_);
-      done_ = true; // what is still queued comes out now: the process is ending
+      done_ = true;
     }
     cv_.notify_one();
-    thread_.join();
+    if (thread_.joinable())
+      thread_.join();
   }
 
   void write(std::string line) {
     std::lock_guard<std::mutex> g(m_);
-    if (lag_.count() <= 0)
+    if (lag_.count() <= 0 || done_)
       return put(line);
     queue_.emplace_back(clock::now() + lag_, std::move(line));
     cv_.notify_one();
@@ -75,9 +76,14 @@ private:
   std::thread thread_;
 };
 
+/// Never destroyed: threads that still log while the process exits must find it whole.
 line_writer& out() {
-  static line_writer w;
-  return w;
+  static line_writer* w = [] {
+    auto* created = new line_writer;
+    std::atexit([] { out().finish(); });
+    return created;
+  }();
+  return *w;
 }
 
 } // namespace
