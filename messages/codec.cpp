@@ -10,6 +10,7 @@
 #include "message.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <unordered_set>
 
@@ -209,7 +210,7 @@ public:
     // Short lists (an export or request names a few items) are checked for duplicates pairwise:
     // a hash set would cost more in allocations than it saves in comparisons.
     constexpr std::uint32_t pairwise_up_to = 16;
-    std::unordered_set<std::string_view> seen; // views into the frame's zone, which outlives it
+    std::unordered_set<std::string_view> seen; // views into the frame, which outlives the decoder
     if (a.size > pairwise_up_to)
       seen.reserve(a.size);
     // Every gateway message passes here: the field's path is spelled only for an error.
@@ -410,6 +411,220 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+/// Parses one msgpack value into msgpack-c's object tree (what `decoder` reads), with the
+/// parser limits of docs/protocol.md §3. Its nodes live in vectors reused from frame to frame
+/// and its strings point into the frame: the gateway parses every message it receives, and
+/// msgpack-c's own unpack allocated a parse stack and zone chunks for each.
+class frame_parser {
+public:
+  /// Empty, or why `bytes` does not start with a valid value within the limits. `used` is set to
+  /// the value's length.
+  std::string parse(std::string_view bytes, msgpack::object& root, std::size_t& used) {
+    p_ = reinterpret_cast<const unsigned char*>(bytes.data());
+    end_ = p_ + bytes.size();
+    begin_ = p_;
+    // A huge frame's nodes are not kept for the rest of the thread's life.
+    if (objects_.capacity() > keep_nodes)
+      objects_ = {};
+    if (pairs_.capacity() > keep_nodes)
+      pairs_ = {};
+    objects_.clear();
+    pairs_.clear();
+    std::string why = value(root, 1);
+    if (!why.empty())
+      return why;
+    // Children were placed by index while the vectors grew: now they are pointers.
+    for (auto& o : objects_)
+      link(o);
+    for (auto& kv : pairs_) {
+      link(kv.key);
+      link(kv.val);
+    }
+    link(root);
+    used = static_cast<std::size_t>(p_ - begin_);
+    return {};
+  }
+
+private:
+  static constexpr std::uint32_t max_map_pairs = 64, max_depth = 8;
+  static constexpr std::size_t keep_nodes = 4096;
+
+  bool take(std::size_t n, const unsigned char*& at) {
+    if (static_cast<std::size_t>(end_ - p_) < n)
+      return false;
+    at = p_;
+    p_ += n;
+    return true;
+  }
+  template <class T> bool big_endian(T& out) {
+    const unsigned char* at;
+    if (!take(sizeof(T), at))
+      return false;
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      v = (v << 8) | at[i];
+    out = static_cast<T>(v);
+    return true;
+  }
+  // Child blocks are stored as an index (+1: 0 is an empty block) until link().
+  static void set_block(msgpack::object& o, std::size_t index) {
+    if (o.type == msgpack::type::ARRAY)
+      o.via.array.ptr = reinterpret_cast<msgpack::object*>(index + 1);
+    else
+      o.via.map.ptr = reinterpret_cast<msgpack::object_kv*>(index + 1);
+  }
+  void link(msgpack::object& o) {
+    if (o.type == msgpack::type::ARRAY) {
+      auto index = reinterpret_cast<std::size_t>(o.via.array.ptr);
+      o.via.array.ptr = index ? &objects_[index - 1] : nullptr;
+    } else if (o.type == msgpack::type::MAP) {
+      auto index = reinterpret_cast<std::size_t>(o.via.map.ptr);
+      o.via.map.ptr = index ? &pairs_[index - 1] : nullptr;
+    }
+  }
+
+  std::string integer(msgpack::object& o, std::int64_t v) {
+    if (v >= 0) {
+      o.type = msgpack::type::POSITIVE_INTEGER;
+      o.via.u64 = static_cast<std::uint64_t>(v);
+    } else {
+      o.type = msgpack::type::NEGATIVE_INTEGER;
+      o.via.i64 = v;
+    }
+    return {};
+  }
+
+  std::string text(msgpack::object& o, std::uint32_t size, msgpack::type::object_type type) {
+    const unsigned char* at;
+    if (!take(size, at))
+      return "insufficient bytes";
+    if (type == msgpack::type::BIN && size > 0)
+      return "bin size overflow";
+    o.type = type;
+    o.via.str.size = size;
+    o.via.str.ptr = reinterpret_cast<const char*>(at);
+    return {};
+  }
+
+  std::string array(msgpack::object& o, std::uint32_t size, std::uint32_t depth) {
+    if (size > max_long_list_entries)
+      return "array size overflow";
+    if (depth > max_depth)
+      return "depth size overflow";
+    if (size > static_cast<std::size_t>(end_ - p_))
+      return "insufficient bytes"; // each element takes a byte at least
+    o.type = msgpack::type::ARRAY;
+    o.via.array.size = size;
+    auto first = objects_.size();
+    objects_.resize(first + size);
+    set_block(o, size ? first : static_cast<std::size_t>(-1));
+    for (std::uint32_t i = 0; i < size; ++i) {
+      msgpack::object element;
+      if (auto why = value(element, depth + 1); !why.empty())
+        return why;
+      objects_[first + i] = element;
+    }
+    return {};
+  }
+
+  std::string map(msgpack::object& o, std::uint32_t size, std::uint32_t depth) {
+    if (size > max_map_pairs)
+      return "map size overflow";
+    if (depth > max_depth)
+      return "depth size overflow";
+    o.type = msgpack::type::MAP;
+    o.via.map.size = size;
+    auto first = pairs_.size();
+    pairs_.resize(first + size);
+    set_block(o, size ? first : static_cast<std::size_t>(-1));
+    for (std::uint32_t i = 0; i < size; ++i) {
+      msgpack::object key, val;
+      if (auto why = value(key, depth + 1); !why.empty())
+        return why;
+      if (auto why = value(val, depth + 1); !why.empty())
+        return why;
+      pairs_[first + i].key = key;
+      pairs_[first + i].val = val;
+    }
+    return {};
+  }
+
+  std::string value(msgpack::object& o, std::uint32_t depth) {
+    const unsigned char* at;
+    if (!take(1, at))
+      return "insufficient bytes";
+    const unsigned char b = *at;
+    o = msgpack::object();
+    if (b <= 0x7f)
+      return integer(o, b);
+    if (b >= 0xe0)
+      return integer(o, static_cast<std::int8_t>(b));
+    if ((b & 0xf0) == 0x80)
+      return map(o, b & 0x0f, depth);
+    if ((b & 0xf0) == 0x90)
+      return array(o, b & 0x0f, depth);
+    if ((b & 0xe0) == 0xa0)
+      return text(o, b & 0x1f, msgpack::type::STR);
+    std::uint8_t u8;
+    std::uint16_t u16;
+    std::uint32_t u32;
+    std::uint64_t u64;
+    const char* truncated = "insufficient bytes";
+    switch (b) {
+      case 0xc0: o.type = msgpack::type::NIL; return {};
+      case 0xc2: case 0xc3: o.type = msgpack::type::BOOLEAN; o.via.boolean = b == 0xc3; return {};
+      case 0xc4: return big_endian(u8) ? text(o, u8, msgpack::type::BIN) : truncated;
+      case 0xc5: return big_endian(u16) ? text(o, u16, msgpack::type::BIN) : truncated;
+      case 0xc6: return big_endian(u32) ? text(o, u32, msgpack::type::BIN) : truncated;
+      case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+        return "ext size overflow"; // no ext values at all (§3)
+      case 0xca: {
+        if (!big_endian(u32))
+          return truncated;
+        float f;
+        std::memcpy(&f, &u32, sizeof f);
+        o.type = msgpack::type::FLOAT32;
+        o.via.f64 = f;
+        return {};
+      }
+      case 0xcb: {
+        if (!big_endian(u64))
+          return truncated;
+        double d;
+        std::memcpy(&d, &u64, sizeof d);
+        o.type = msgpack::type::FLOAT64;
+        o.via.f64 = d;
+        return {};
+      }
+      case 0xcc: return big_endian(u8) ? integer(o, u8) : truncated;
+      case 0xcd: return big_endian(u16) ? integer(o, u16) : truncated;
+      case 0xce: return big_endian(u32) ? integer(o, u32) : truncated;
+      case 0xcf:
+        if (!big_endian(u64))
+          return truncated;
+        o.type = msgpack::type::POSITIVE_INTEGER;
+        o.via.u64 = u64;
+        return {};
+      case 0xd0: return big_endian(u8) ? integer(o, static_cast<std::int8_t>(u8)) : truncated;
+      case 0xd1: return big_endian(u16) ? integer(o, static_cast<std::int16_t>(u16)) : truncated;
+      case 0xd2: return big_endian(u32) ? integer(o, static_cast<std::int32_t>(u32)) : truncated;
+      case 0xd3: return big_endian(u64) ? integer(o, static_cast<std::int64_t>(u64)) : truncated;
+      case 0xd9: return big_endian(u8) ? text(o, u8, msgpack::type::STR) : truncated;
+      case 0xda: return big_endian(u16) ? text(o, u16, msgpack::type::STR) : truncated;
+      case 0xdb: return big_endian(u32) ? text(o, u32, msgpack::type::STR) : truncated;
+      case 0xdc: return big_endian(u16) ? array(o, u16, depth) : truncated;
+      case 0xdd: return big_endian(u32) ? array(o, u32, depth) : truncated;
+      case 0xde: return big_endian(u16) ? map(o, u16, depth) : truncated;
+      case 0xdf: return big_endian(u32) ? map(o, u32, depth) : truncated;
+      default: return "parse error"; // 0xc1, never used
+    }
+  }
+
+  const unsigned char *begin_ = nullptr, *p_ = nullptr, *end_ = nullptr;
+  std::vector<msgpack::object> objects_;
+  std::vector<msgpack::object_kv> pairs_;
+};
+
 template <class T> bool decode_as(decoder& d, message& out) {
   T x{};
   describe(d, x);
@@ -509,22 +724,11 @@ decoded decode(std::string_view bytes) {
   };
   if (bytes.size() > max_frame_bytes)
     return fail(error_code::invalid, "(frame)", "frame larger than " + std::to_string(max_frame_bytes) + " bytes");
-  // One parse zone per thread, cleared before each frame: the gateway decodes every message
-  // it receives, and a fresh zone per frame costs an 8 KiB allocation and its release.
-  thread_local msgpack::zone zone;
-  zone.clear();
+  thread_local frame_parser parser;
   msgpack::object root;
   std::size_t offset = 0;
-  try {
-    // Caps keep a hostile frame from making the parser allocate far more than the frame's size.
-    msgpack::unpack_limit limit(max_long_list_entries, 64, max_frame_bytes, 0, 0, 8);
-    // Strings are referenced in `bytes`, not copied into the zone: the decoder copies what it
-    // keeps before `bytes` goes.
-    auto reference = [](msgpack::type::object_type, std::size_t, void*) { return true; };
-    root = msgpack::unpack(zone, bytes.data(), bytes.size(), offset, reference, nullptr, limit);
-  } catch (const std::exception& e) {
-    return fail(error_code::invalid, "(frame)", std::string("not a valid msgpack value: ") + e.what());
-  }
+  if (auto why = parser.parse(bytes, root, offset); !why.empty())
+    return fail(error_code::invalid, "(frame)", "not a valid msgpack value: " + why);
   if (offset != bytes.size())
     return fail(error_code::invalid, "(frame)", "trailing bytes after the msgpack map");
   if (root.type != msgpack::type::MAP)
