@@ -363,19 +363,22 @@ struct gateway::impl {
       dec.value.body);
   }
 
+  /// Hands one kind of job over, and leaves room for as many in the next sweep: under load
+  /// sweeps are alike, and growing the vector job by job moved each job several times.
+  template <class Atom, class Jobs> static void hand_over(const caf::actor& to, Atom atom, Jobs& jobs) {
+    if (jobs.empty())
+      return;
+    auto n = jobs.size();
+    caf::anon_send(to, atom, std::move(jobs));
+    jobs = {};
+    jobs.reserve(n);
+  }
+
   void flush_jobs() {
-    if (!exports.empty())
-      caf::anon_send(peers.storage, export_atom::value, std::move(exports));
-    if (!confirms.empty())
-      caf::anon_send(peers.storage, confirm_atom::value, std::move(confirms));
-    if (!requests.empty())
-      caf::anon_send(peers.demand, request_atom::value, std::move(requests));
-    if (!signals.empty())
-      caf::anon_send(peers.signal_bus, signal_atom::value, std::move(signals));
-    exports = {};
-    confirms = {};
-    requests = {};
-    signals = {};
+    hand_over(peers.storage, export_atom::value, exports);
+    hand_over(peers.storage, confirm_atom::value, confirms);
+    hand_over(peers.demand, request_atom::value, requests);
+    hand_over(peers.signal_bus, signal_atom::value, signals);
   }
 
   void drain_router() {
