@@ -7,6 +7,7 @@
 // master's own, from /proc.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -62,14 +63,34 @@ proc_stats read_proc(pid_t pid) {
   return out;
 }
 
+/// What a request was, for latencies by kind: a request waits for the demand actor before the
+/// storage, the others go to the storage directly.
+enum kind : std::size_t { export_kind, request_kind, confirm_kind, other_kind, kinds };
+constexpr const char* kind_names[kinds] = {"export", "request", "confirm", "other"};
+
+kind kind_of(const wire::message& m) {
+  if (std::holds_alternative<wire::export_batch>(m))
+    return export_kind;
+  if (std::holds_alternative<wire::request_items>(m))
+    return request_kind;
+  if (std::holds_alternative<wire::confirm_grants>(m))
+    return confirm_kind;
+  return other_kind;
+}
+
+struct in_flight_request {
+  std::uint64_t id, sent_us;
+  kind what;
+};
+
 struct connection {
   std::unique_ptr<zmq::socket_t> sock;
   std::vector<std::uint64_t> instances;
   std::vector<std::uint64_t> next_batch;
   std::vector<std::vector<std::uint64_t>> grants_to_confirm;
-  /// Requests in flight: (id, send time). At most the window's size: a flat array searched
-  /// linearly costs the load generator less than a tree (it shares the master's two cores).
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> in_flight;
+  /// Requests in flight. At most the window's size: a flat array searched linearly costs the
+  /// load generator less than a tree (it shares the master's two cores).
+  std::vector<in_flight_request> in_flight;
   std::uint64_t next_id = 1;
   std::size_t cursor = 0;
 };
@@ -78,19 +99,20 @@ std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microse
 
 void send(connection& c, wire::message m) {
   auto id = c.next_id++;
+  auto what = kind_of(m);
   auto bytes = wire::encode({id, std::move(m)});
   c.sock->send(zmq::buffer(bytes), zmq::send_flags::none);
-  c.in_flight.emplace_back(id, now_us());
+  c.in_flight.push_back({id, now_us(), what});
 }
 
-/// Send time of request `id`, which is no longer in flight; nullopt if it was not sent here.
-std::optional<std::uint64_t> take_in_flight(connection& c, std::uint64_t id) {
+/// Request `id`, which is no longer in flight; nullopt if it was not sent here.
+std::optional<in_flight_request> take_in_flight(connection& c, std::uint64_t id) {
   for (auto& f : c.in_flight)
-    if (f.first == id) {
-      auto at = f.second;
+    if (f.id == id) {
+      auto taken = f;
       f = c.in_flight.back();
       c.in_flight.pop_back();
-      return at;
+      return taken;
     }
   return std::nullopt;
 }
@@ -116,6 +138,7 @@ struct result {
   int instances;
   double msgs_per_s, p50_ms, p99_ms, peak_rss_mb, cpu_us_per_msg;
   double generator_cpu_us_per_msg; ///< this process's own: what the load took from the shared cores
+  double kind_p50_ms[kinds], kind_p99_ms[kinds];
   std::uint64_t refused;
 };
 
@@ -156,7 +179,7 @@ result run(int n_instances, double seconds, const std::string& durability) {
   auto generator_before = read_proc(getpid());
 
   std::atomic<bool> stop{false};
-  std::vector<std::vector<std::uint32_t>> latencies(load_threads);
+  std::vector<std::array<std::vector<std::uint32_t>, kinds>> latencies(load_threads);
   std::vector<std::uint64_t> counts(load_threads, 0), errors(load_threads, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < load_threads; ++t)
@@ -181,8 +204,8 @@ result run(int n_instances, double seconds, const std::string& durability) {
           zmq::message_t reply;
           while (c.sock->recv(reply, zmq::recv_flags::dontwait)) {
             auto d = wire::decode(reply.to_string_view());
-            if (auto at = take_in_flight(c, d.id))
-              latencies[static_cast<std::size_t>(t)].push_back(static_cast<std::uint32_t>(now_us() - *at));
+            if (auto sent = take_in_flight(c, d.id))
+              latencies[static_cast<std::size_t>(t)][sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
             if (!d.ok || std::holds_alternative<wire::error_reply>(d.value.body)) {
               // Refused work is not throughput: counted apart, and the run fails.
               if (errors[static_cast<std::size_t>(t)]++ == 0)
@@ -210,18 +233,31 @@ result run(int n_instances, double seconds, const std::string& durability) {
   double elapsed = duration<double>(steady_clock::now() - started).count();
   auto after = read_proc(pid);
   auto generator_after = read_proc(getpid());
-  std::vector<std::uint32_t> all;
+  std::vector<std::uint32_t> all, of_kind[kinds];
   std::uint64_t total = 0, refused = 0;
   for (int t = 0; t < load_threads; ++t) {
     refused += errors[static_cast<std::size_t>(t)];
-    all.insert(all.end(), latencies[static_cast<std::size_t>(t)].begin(), latencies[static_cast<std::size_t>(t)].end());
+    for (std::size_t k = 0; k < kinds; ++k) {
+      auto& l = latencies[static_cast<std::size_t>(t)][k];
+      all.insert(all.end(), l.begin(), l.end());
+      of_kind[k].insert(of_kind[k].end(), l.begin(), l.end());
+    }
     total += counts[static_cast<std::size_t>(t)];
   }
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))] / 1000.0; };
+  auto pct = [](std::vector<std::uint32_t>& v, double p) {
+    if (v.empty())
+      return 0.0;
+    auto at = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size()))));
+    std::nth_element(v.begin(), at, v.end());
+    return *at / 1000.0;
+  };
   auto per_msg = [total](double cpu_s) { return total ? cpu_s * 1e6 / static_cast<double>(total) : 0; };
-  result r{n_instances, static_cast<double>(total) / elapsed, pct(0.50), pct(0.99), after.peak_rss_mb,
-           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), refused};
+  result r{n_instances, static_cast<double>(total) / elapsed, pct(all, 0.50), pct(all, 0.99), after.peak_rss_mb,
+           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), {}, {}, refused};
+  for (std::size_t k = 0; k < kinds; ++k) {
+    r.kind_p50_ms[k] = pct(of_kind[k], 0.50);
+    r.kind_p99_ms[k] = pct(of_kind[k], 0.99);
+  }
   master.stop();
   return r;
 }
@@ -241,7 +277,10 @@ int main(int argc, char** argv) {
   for (int n : sizes) {
     std::cerr << "master-load: " << n << " instances for " << seconds << " s, durability " << durability << "...\n";
     results.push_back(run(n, seconds, durability));
-    std::cerr << "master-load: the load generator itself took " << results.back().generator_cpu_us_per_msg << " us of CPU per message\n";
+    auto& r = results.back();
+    std::cerr << "master-load: the load generator itself took " << r.generator_cpu_us_per_msg << " us of CPU per message\n";
+    for (std::size_t k = 0; k < other_kind; ++k)
+      std::cerr << "master-load: " << kind_names[k] << " latency p50 " << r.kind_p50_ms[k] << " ms, p99 " << r.kind_p99_ms[k] << " ms\n";
   }
   for (auto& r : results)
     std::printf("{\"bench\":\"master-load\",\"instances\":%d,\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f}\n",
