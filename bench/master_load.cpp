@@ -65,8 +65,9 @@ proc_stats read_proc(pid_t pid) {
 
 /// What a request was, for latencies by kind: a request waits for the demand actor before the
 /// storage, the others go to the storage directly.
+/// `other_kind` (registrations) is sent before the clock starts: never timed, never reported.
 enum kind : std::size_t { export_kind, request_kind, confirm_kind, other_kind, kinds };
-constexpr const char* kind_names[kinds] = {"export", "request", "confirm", "other"};
+constexpr const char* kind_names[other_kind] = {"export", "request", "confirm"};
 
 kind kind_of(const wire::message& m) {
   if (std::holds_alternative<wire::export_batch>(m))
