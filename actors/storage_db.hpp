@@ -3,22 +3,35 @@
 // everything in memory and writes each group of changes in one transaction (group commit);
 // nothing is acknowledged to a client before the transaction that holds it has committed.
 //
+// A commit does not update the state's tables row by row: it appends its changes as one record
+// to commit_log, and every commits_per_fold-th commit folds the changes of all the commits
+// since the last fold, merged, into the tables instead (a grant made and confirmed in between
+// never reaches them; an instance's batch state is written once, not once per commit). load()
+// reads the tables and replays the records after the last fold. Both happen in the commit's
+// own transaction, so a crash at any moment leaves the tables and the log consistent.
+//
 // Tables (never renamed; columns only ever added):
 //   items(name PK, count >= 0)                     stock per item or fluid
 //   batches(instance_id, batch) PK                 export batches applied (dedup records)
 //   batch_state(instance_id PK, pruned_below, max_batch)
 //       every batch < pruned_below was applied; its record may be gone
 //   grants(grant_id PK, instance_id, name, count > 0, reclaim)   reservations
-//   meta(key PK, value)                            'next_grant_id'
+//   meta(key PK, value)                            'next_grant_id'; 'folded_seq': the last
+//                                                  commit whose changes the tables hold
+//   commit_log(slot PK, seq, changes)              the commits after folded_seq, one record
+//       each in slot seq % commits_per_fold (older slots are stale and overwritten); changes
+//       is a msgpack array, see encode_record in storage_db.cpp
 //   stats(minute, instance_id, name) PK, exported, imported      per-minute transfers
 //   stats_hourly(minute, instance_id, name) PK, exported, imported
 //       the same, one row per hour (minute = the hour's first minute), for rows older than the
 //       per-minute retention (compact_stats)
+//   Statistics are added to their rows in each commit, not logged: their writes add up.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/sqlite.hpp"
@@ -58,10 +71,12 @@ struct storage_changes {
   std::vector<stat_delta> stats;
   std::uint64_t next_grant_id = 0; ///< 0: unchanged
 
-  bool empty() const {
+  /// Nothing but statistics (nothing for the commit log).
+  bool only_stats() const {
     return levels.empty() && batches_added.empty() && states.empty() && grants_upserted.empty() && grants_removed.empty() &&
-           instances_dropped.empty() && stats.empty() && next_grant_id == 0;
+           instances_dropped.empty() && next_grant_id == 0;
   }
+  bool empty() const { return only_stats() && stats.empty(); }
 };
 
 /// Everything loaded at start.
@@ -82,7 +97,9 @@ public:
   std::string load(storage_snapshot& out);
 
   /// Writes the changes in one transaction. Returns "" or the error; on error nothing was
-  /// written (the transaction is rolled back).
+  /// written (the transaction is rolled back), and nothing more may be committed: what this
+  /// object keeps in memory for the next fold already holds the failed changes (the storage
+  /// actor refuses all writes after a failed commit).
   std::string commit(const storage_changes& changes);
 
   /// Per-minute statistics, oldest first. `name` "" and `instance_id` 0 mean "all".
@@ -112,14 +129,44 @@ public:
   /// transaction. Returns "" or the error (then nothing changed).
   std::string compact_stats(std::uint64_t before_minute);
 
+  /// Commits between folds, and slots in commit_log. At ~1,000 commits a second (master-load
+  /// N=100) a fold a second, of ~250 rows; a start replays at most this many records.
+  static constexpr std::uint64_t commits_per_fold = 1024;
+
 private:
+  /// The changes of the commits since the last fold, merged: what the next fold writes.
+  struct unfolded {
+    std::unordered_map<std::string, std::int64_t> levels;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> batches_added;
+    std::unordered_map<std::uint64_t, batch_state> states;
+    std::unordered_map<std::uint64_t, reservation> grants; ///< made or changed; none confirmed yet
+    std::vector<std::uint64_t> grants_removed;              ///< only grants that have a row
+    std::vector<std::uint64_t> instances_dropped;
+    std::uint64_t next_grant_id = 0;
+  };
+
   explicit storage_db(std::unique_ptr<sql::database> db) : db_(std::move(db)) {}
+  /// Adds one commit's changes (statistics aside) to unfolded_.
+  void merge(const storage_changes& c);
+  /// unfolded_ as one commit's changes.
+  storage_changes unfolded_changes() const;
+  /// Writes unfolded_ to the tables and marks the log folded up to seq_ (inside a transaction).
+  std::string fold();
+  /// Writes the rows of `c` to the state's tables (inside a transaction).
+  std::string write_rows(const storage_changes& c);
+  std::string append_record(const storage_changes& c);
+
   std::unique_ptr<sql::database> db_;
+  unfolded unfolded_;
+  std::unordered_set<std::uint64_t> grants_in_table_; ///< a confirmed grant not among them needs no delete
+  std::uint64_t seq_ = 0;        ///< the last commit's
+  std::uint64_t folded_seq_ = 0; ///< the last commit the tables hold
+  std::string record_;           ///< the record being written (kept: no allocation per commit)
   /// Dedup records stored per instance, so that the prune that follows every state change runs
   /// only where there is something to prune (usually nothing: see apply_export). After a failed
   /// commit the storage writes nothing more, so the counts need no rollback.
   std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
-  sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_next_grant_;
+  sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_meta_, write_record_;
   sql::multi_row upsert_items_, delete_items_, upsert_states_, upsert_grants_, delete_grants_, upsert_stats_;
   /// A commit's levels split into rows to upsert and to delete (kept: no allocation per commit).
   std::vector<const std::pair<std::string, std::int64_t>*> stocked_, emptied_;

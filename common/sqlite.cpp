@@ -49,6 +49,12 @@ statement& statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+statement& statement::bind_blob(int index, std::string_view bytes) {
+  if (stmt_)
+    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
 bool statement::step() {
   if (!stmt_) {
     if (error_.empty())
@@ -108,6 +114,11 @@ std::unique_ptr<database> database::open(const std::string& path, bool full_sync
     return nullptr;
   }
   return out;
+}
+
+std::string_view statement::blob(int column) const {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string_view();
 }
 
 database::~database() { sqlite3_close(db_); }

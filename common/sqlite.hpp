@@ -22,6 +22,7 @@ public:
 
   statement& bind(int index, std::int64_t value);
   statement& bind(int index, std::string_view value);
+  statement& bind_blob(int index, std::string_view bytes);
   /// Steps once. Returns true when a row is available, false when done; sets error() on failure.
   bool step();
   /// Steps until done and resets. Returns "" or the error.
@@ -30,6 +31,8 @@ public:
 
   std::int64_t int64(int column) const;
   std::string text(int column) const;
+  /// A blob column's bytes, valid until the next step() or reset().
+  std::string_view blob(int column) const;
   const std::string& error() const { return error_; }
 
 private:
