@@ -9,21 +9,13 @@ namespace clusterio {
 
 namespace {
 
-/// msgpack's output stream, appending to a string.
-struct string_stream {
-  std::string& out;
-  void write(const char* p, std::size_t n) { out.append(p, n); }
-};
-
 /// One commit's changes, statistics aside, as commit_log stores them: a msgpack array of
 ///   [[name, count]...], [[instance, batch]...], [[instance, pruned_below, max_batch]...],
 ///   [[grant_id, instance, name, count, reclaim]...], [grant_id...], [instance...], next_grant_id
 /// (levels, batches added, batch states, grants made or changed, grants removed, instances
 /// dropped). The fields of storage_changes, in its order.
-void encode_record(const storage_changes& c, std::string& out) {
-  out.clear();
-  string_stream stream{out};
-  msgpack::packer<string_stream> pk(stream);
+void encode_record(const storage_changes& c, msgpack::sbuffer& out) {
+  msgpack::packer<msgpack::sbuffer> pk(out);
   pk.pack_array(7);
   pk.pack(c.levels);
   pk.pack(c.batches_added);
@@ -261,10 +253,11 @@ std::string storage_db::fold() {
 }
 
 std::string storage_db::append_record(const storage_changes& c) {
-  encode_record(c, record_);
+  msgpack::sbuffer record;
+  encode_record(c, record);
   return write_record_.bind(1, static_cast<std::int64_t>(seq_ % commits_per_fold))
     .bind(2, static_cast<std::int64_t>(seq_))
-    .bind_blob(3, record_)
+    .bind_blob(3, std::string_view(record.data(), record.size()))
     .run();
 }
 

@@ -154,6 +154,7 @@ private:
   std::string fold();
   /// Writes the rows of `c` to the state's tables (inside a transaction).
   std::string write_rows(const storage_changes& c);
+  /// Writes `c` as commit seq_'s record in commit_log (inside a transaction).
   std::string append_record(const storage_changes& c);
 
   std::unique_ptr<sql::database> db_;
@@ -161,7 +162,6 @@ private:
   std::unordered_set<std::uint64_t> grants_in_table_; ///< a confirmed grant not among them needs no delete
   std::uint64_t seq_ = 0;        ///< the last commit's
   std::uint64_t folded_seq_ = 0; ///< the last commit the tables hold
-  std::string record_;           ///< the record being written (kept: no allocation per commit)
   /// Dedup records stored per instance, so that the prune that follows every state change runs
   /// only where there is something to prune (usually nothing: see apply_export). After a failed
   /// commit the storage writes nothing more, so the counts need no rollback.
