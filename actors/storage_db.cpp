@@ -193,6 +193,7 @@ std::string storage_db::load(storage_snapshot& out) {
   if (!records.error().empty())
     return records.error();
   replay(unfolded_changes(), out);
+  loaded_ = true;
   return {};
 }
 
@@ -313,6 +314,8 @@ std::string storage_db::write_rows(const storage_changes& c) {
 }
 
 std::string storage_db::commit(const storage_changes& c) {
+  if (!loaded_)
+    return "storage: commit before load (the commit log's position is not known)";
   if (auto why = db_->exec("BEGIN IMMEDIATE"); !why.empty())
     return why;
   auto why = upsert_stats_.run(c.stats, [](sql::statement& st, int p, const stat_delta& s) {

@@ -93,7 +93,8 @@ public:
   /// Opens or creates the database. Returns nullptr and sets `why` on failure.
   static std::unique_ptr<storage_db> open(const std::string& path, bool full_sync, std::string& why);
 
-  /// Reads the whole state. Returns "" or the error.
+  /// Reads the whole state, replaying the commit log. Returns "" or the error. Once, before
+  /// the first commit: it finds where the log stands.
   std::string load(storage_snapshot& out);
 
   /// Writes the changes in one transaction. Returns "" or the error; on error nothing was
@@ -162,6 +163,7 @@ private:
   std::unordered_set<std::uint64_t> grants_in_table_; ///< a confirmed grant not among them needs no delete
   std::uint64_t seq_ = 0;        ///< the last commit's
   std::uint64_t folded_seq_ = 0; ///< the last commit the tables hold
+  bool loaded_ = false;
   /// Dedup records stored per instance, so that the prune that follows every state change runs
   /// only where there is something to prune (usually nothing: see apply_export). After a failed
   /// commit the storage writes nothing more, so the counts need no rollback.

@@ -25,12 +25,19 @@ struct temp_dir {
   ~temp_dir() { std::filesystem::remove_all(path); }
 };
 
-std::unique_ptr<storage_db> open_db(const std::string& file) {
+/// Opens the database and loads it (as the storage actor does before its first commit).
+std::unique_ptr<storage_db> open_db(const std::string& file, storage_snapshot& snap) {
   std::string why;
   auto db = storage_db::open(file, false, why);
   INFO(why);
   REQUIRE(db);
+  REQUIRE(db->load(snap) == "");
   return db;
+}
+
+std::unique_ptr<storage_db> open_db(const std::string& file) {
+  storage_snapshot ignored;
+  return open_db(file, ignored);
 }
 
 /// One integer from the database, read with a connection of the test's own.
@@ -109,9 +116,8 @@ TEST_CASE("a commit of many rows of every kind is loaded back exactly") {
       CHECK(query(file, "SELECT COUNT(*) FROM meta WHERE key='folded_seq'") == (folded ? 1 : 0));
       CHECK(query(file, "SELECT COUNT(*) FROM grants") == (folded ? static_cast<std::int64_t>(grants.size()) : 0));
       CHECK(query(file, "SELECT COUNT(*) FROM items") == (folded ? static_cast<std::int64_t>(levels.size()) : 0));
-      auto db = open_db(file);
       storage_snapshot snap;
-      REQUIRE(db->load(snap) == "");
+      auto db = open_db(file, snap);
       CHECK(snap.counts.size() == levels.size());
       for (auto& [name, count] : levels)
         CHECK(snap.counts[name] == count);
@@ -148,8 +154,6 @@ TEST_CASE("the commit log: what reaches the tables, and what a restart reads bac
   const std::uint64_t k = storage_db::commits_per_fold;
   {
     auto db = open_db(file);
-    storage_snapshot empty;
-    REQUIRE(db->load(empty) == "");
     // Fold 1 (commit k): grant 1 is still out, instance 7 has a state and a dedup record.
     storage_changes first;
     first.levels = {{"iron-plate", 100}};
@@ -192,9 +196,8 @@ TEST_CASE("the commit log: what reaches the tables, and what a restart reads bac
     CHECK(snap.next_grant_id == 3);
   };
   {
-    auto db = open_db(file);
     storage_snapshot snap;
-    REQUIRE(db->load(snap) == "");
+    auto db = open_db(file, snap);
     check(snap);
     // The next fold writes the replayed records: the confirmed grant's row and the dropped
     // instance's record go, and grant 2 never had a row.
@@ -204,9 +207,8 @@ TEST_CASE("the commit log: what reaches the tables, and what a restart reads bac
     CHECK(query(file, "SELECT COUNT(*) FROM items") == 1);
     CHECK(query(file, "SELECT value FROM meta WHERE key='folded_seq'") == static_cast<std::int64_t>(2 * k));
   }
-  auto db = open_db(file);
   storage_snapshot snap;
-  REQUIRE(db->load(snap) == "");
+  auto db = open_db(file, snap);
   check(snap);
 }
 
@@ -215,8 +217,6 @@ TEST_CASE("a damaged commit log is an error naming the record") {
   auto file = dir.path + "/master.db";
   {
     auto db = open_db(file);
-    storage_snapshot empty;
-    REQUIRE(db->load(empty) == "");
     storage_changes c;
     c.levels = {{"iron-plate", 1}};
     for (int i = 0; i < 3; ++i)
@@ -228,15 +228,17 @@ TEST_CASE("a damaged commit log is an error naming the record") {
   SECTION("a record that is not one") {
     REQUIRE(raw->exec("UPDATE commit_log SET changes = x'93c0c0c0' WHERE seq = 2") == "");
     raw.reset();
-    auto db = open_db(file);
+    auto db = storage_db::open(file, false, why);
+    REQUIRE(db);
     storage_snapshot snap;
-    auto error = db->load(snap);
-    CHECK_THAT(error, Catch::Contains("commit log: record 2: not a valid record"));
+    CHECK_THAT(db->load(snap), Catch::Contains("commit log: record 2: not a valid record"));
+    CHECK(db->commit(storage_changes{}) == "storage: commit before load (the commit log's position is not known)");
   }
   SECTION("a record missing") {
     REQUIRE(raw->exec("DELETE FROM commit_log WHERE seq = 2") == "");
     raw.reset();
-    auto db = open_db(file);
+    auto db = storage_db::open(file, false, why);
+    REQUIRE(db);
     storage_snapshot snap;
     CHECK(db->load(snap) == "commit log: record 2 is missing (the next is 3)");
   }
