@@ -222,24 +222,24 @@ TEST_CASE("a damaged commit log is an error naming the record") {
     for (int i = 0; i < 3; ++i)
       REQUIRE(db->commit(c) == "");
   }
-  std::string why;
-  auto raw = sql::database::open(file, false, why);
-  REQUIRE(raw);
-  SECTION("a record that is not one") {
-    REQUIRE(raw->exec("UPDATE commit_log SET changes = x'93c0c0c0' WHERE seq = 2") == "");
+  // Damages the log with `sql`; what load() says then. Nothing may be committed after it.
+  auto load_after = [&file](const std::string& damage) {
+    std::string why;
+    auto raw = sql::database::open(file, false, why);
+    REQUIRE(raw);
+    REQUIRE(raw->exec(damage) == "");
     raw.reset();
     auto db = storage_db::open(file, false, why);
     REQUIRE(db);
     storage_snapshot snap;
-    CHECK_THAT(db->load(snap), Catch::Contains("commit log: record 2: not a valid record"));
+    auto error = db->load(snap);
     CHECK(db->commit(storage_changes{}) == "storage: commit before load (the commit log's position is not known)");
+    return error;
+  };
+  SECTION("a record that is not one") {
+    CHECK_THAT(load_after("UPDATE commit_log SET changes = x'93c0c0c0' WHERE seq = 2"), Catch::Contains("commit log: record 2: not a valid record"));
   }
   SECTION("a record missing") {
-    REQUIRE(raw->exec("DELETE FROM commit_log WHERE seq = 2") == "");
-    raw.reset();
-    auto db = storage_db::open(file, false, why);
-    REQUIRE(db);
-    storage_snapshot snap;
-    CHECK(db->load(snap) == "commit log: record 2 is missing (the next is 3)");
+    CHECK(load_after("DELETE FROM commit_log WHERE seq = 2") == "commit log: record 2 is missing (the next is 3)");
   }
 }
