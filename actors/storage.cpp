@@ -554,8 +554,10 @@ caf::actor spawn_storage(caf::actor_system& sys, const storage_config& cfg, outb
     return {};
   auto snap = std::make_shared<storage_snapshot>();
   why = db->load(*snap);
-  if (!why.empty())
+  if (!why.empty()) {
+    why = cfg.db_path + ": " + why;
     return {};
+  }
   std::int64_t total = 0;
   for (auto& [name, count] : snap->counts)
     total += count;
