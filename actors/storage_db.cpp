@@ -192,7 +192,8 @@ std::string storage_db::load(storage_snapshot& out) {
   }
   if (!records.error().empty())
     return records.error();
-  replay(unfolded_changes(), out);
+  if (seq_ > folded_seq_) // else the tables are the whole state, as read
+    replay(unfolded_changes(), out);
   loaded_ = true;
   return {};
 }
