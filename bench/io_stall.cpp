@@ -3,9 +3,12 @@
 // master syncs its database on every commit (durability "full") and its latency tail follows.
 //
 // One thread spins and notes every gap of over 1 ms between two readings of the clock (time it
-// did not run); meanwhile another writes WAL-like pages (6 per sync) and calls fdatasync, at
-// full speed or not at all. Two threads on two cores: neither needs to take the other's core,
-// so what the spinner loses, the machine took. Prints one JSON line per mode.
+// did not run); meanwhile another writes WAL-like pages (6 per sync) and calls fdatasync, or does
+// nothing. Two threads on two cores: neither needs to take the other's core, so what the spinner
+// loses, the machine took. Prints one JSON line per mode.
+//
+// Usage: io-stall [SECONDS [DIR [PAUSE_US]]]. PAUSE_US sleeps between syncs (default 0: back to
+// back), to find the sync rate above which this machine starts to stall.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -50,6 +53,7 @@ gaps spin(double seconds) {
 int main(int argc, char** argv) {
   double seconds = argc > 1 ? std::atof(argv[1]) : 3.0;
   std::string file = std::string(argc > 2 ? argv[2] : "/tmp") + "/clusterio-io-stall.tmp";
+  auto pause = microseconds(argc > 3 ? std::atoi(argv[3]) : 0);
   for (bool syncing : {false, true}) {
     std::atomic<bool> stop{false};
     long syncs = 0;
@@ -69,6 +73,8 @@ int main(int argc, char** argv) {
               std::exit(2);
           ::fdatasync(fd);
           ++syncs;
+          if (pause.count() > 0)
+            std::this_thread::sleep_for(pause);
         }
         ::close(fd);
         ::unlink(file.c_str());
@@ -77,8 +83,8 @@ int main(int argc, char** argv) {
     stop = true;
     if (syncer.joinable())
       syncer.join();
-    std::printf("{\"bench\":\"io-stall\",\"syncing\":%s,\"syncs_per_s\":%.0f,\"spinner_lost_ms_per_s\":%.1f,\"max_gap_ms\":%.1f,\"gaps\":%d}\n",
-                syncing ? "true" : "false", static_cast<double>(syncs) / seconds, lost.lost_ms / seconds, lost.max_ms, lost.count);
+    std::printf("{\"bench\":\"io-stall\",\"syncing\":%s,\"pause_us\":%ld,\"syncs_per_s\":%.0f,\"spinner_lost_ms_per_s\":%.1f,\"max_gap_ms\":%.1f,\"gaps\":%d}\n",
+                syncing ? "true" : "false", static_cast<long>(pause.count()), static_cast<double>(syncs) / seconds, lost.lost_ms / seconds, lost.max_ms, lost.count);
   }
   return 0;
 }
