@@ -255,11 +255,11 @@ std::string storage_db::fold() {
 }
 
 std::string storage_db::append_record(const storage_changes& c) {
-  msgpack::sbuffer record;
-  encode_record(c, record);
+  record_.clear();
+  encode_record(c, record_);
   return write_record_.bind(1, static_cast<std::int64_t>(seq_ % commits_per_fold))
     .bind(2, static_cast<std::int64_t>(seq_))
-    .bind_blob(3, std::string_view(record.data(), record.size()))
+    .bind_blob(3, std::string_view(record_.data(), record_.size()))
     .run();
 }
 

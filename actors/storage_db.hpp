@@ -34,6 +34,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <msgpack/sbuffer.hpp>
+
 #include "common/sqlite.hpp"
 
 namespace clusterio {
@@ -170,6 +172,8 @@ private:
   std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
   sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_meta_, write_record_;
   sql::multi_row upsert_items_, delete_items_, upsert_states_, upsert_grants_, delete_grants_, upsert_stats_;
+  /// The record being written (kept: an sbuffer starts with an 8 KiB allocation).
+  msgpack::sbuffer record_;
   /// A commit's levels split into rows to upsert and to delete (kept: no allocation per commit).
   std::vector<const std::pair<std::string, std::int64_t>*> stocked_, emptied_;
 };

@@ -90,6 +90,11 @@ std::string statement::text(int column) const {
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
 }
 
+std::string_view statement::blob(int column) const {
+  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string_view();
+}
+
 std::unique_ptr<database> database::open(const std::string& path, bool full_sync, std::string& why) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
@@ -114,11 +119,6 @@ std::unique_ptr<database> database::open(const std::string& path, bool full_sync
     return nullptr;
   }
   return out;
-}
-
-std::string_view statement::blob(int column) const {
-  auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string_view();
 }
 
 database::~database() { sqlite3_close(db_); }
