@@ -2,13 +2,11 @@
 
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/slave_jobs.hpp"
-#include "common/files.hpp"
 
 namespace clusterio {
 
@@ -25,21 +23,13 @@ using manager_actor = caf::stateful_actor<manager_state>;
 
 caf::behavior manager_fn(manager_actor* self, manager_params params, caf::actor uplink) {
   auto& st = self->state;
-  std::vector<std::string> pid_files;
   for (auto& p : params.instances) {
-    pid_files.push_back(p.dir + "/supervisor.pid");
-    write_file_atomic(pid_files.back(), std::to_string(::getpid()) + "\n");
     std::remove((p.dir + "/stop-request").c_str()); // a request meant for an earlier run
     auto a = spawn_instance(self->system(), p, uplink);
     self->monitor(a);
     st.instances.push_back(a);
   }
   st.alive = st.instances.size();
-  // Attached, not in the state: the state is gone when attached functors run.
-  self->attach_functor([pid_files] {
-    for (auto& f : pid_files)
-      std::remove(f.c_str());
-  });
   self->set_down_handler([self](caf::down_msg&) {
     if (--self->state.alive == 0)
       self->quit();

@@ -1,9 +1,8 @@
 #pragma once
 // The manager actor owns the set of instances this slave runs (DESIGN §3): it spawns one
-// instance actor per instance and marks each instance folder as supervised by this process
-// (supervisor.pid, which `clusterio-slave stop` and `list` read). (stop_atom) asks every
-// instance to stop; those still running after the shutdown wait are ended. The manager quits
-// once every instance actor has ended, and removes the supervisor.pid files then.
+// instance actor per instance (the slave has claimed each instance's folder before: see
+// slave/instance_dir.hpp). (stop_atom) asks every instance to stop; those still running after
+// the shutdown wait are ended. The manager quits once every instance actor has ended.
 
 #include <chrono>
 #include <vector>

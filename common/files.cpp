@@ -1,6 +1,7 @@
 #include "common/files.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -86,6 +87,69 @@ std::string make_dirs(const std::string& path) {
   if (ec)
     return path + ": " + ec.message();
   return {};
+}
+
+namespace {
+/// The pid written in a claimed file (0 if none yet).
+int claimant_pid(int fd) {
+  char text[32] = {};
+  auto n = ::pread(fd, text, sizeof text - 1, 0);
+  return n > 0 ? std::atoi(text) : 0;
+}
+
+std::string held_by(int pid) { return pid > 0 ? "held by process " + std::to_string(pid) : std::string("held by another process"); }
+
+/// A lock of `type` on the whole file (l_len 0: however long it grows).
+struct flock whole_file(short type) {
+  struct flock lock {};
+  lock.l_type = type;
+  lock.l_whence = SEEK_SET;
+  return lock;
+}
+} // namespace
+
+std::optional<file_claim> file_claim::take(const std::string& path, refusal& refused) {
+  // O_CLOEXEC: a game the slave starts must not inherit the claim and keep it after the slave dies.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    refused = {false, path + ": " + std::strerror(errno)};
+    return std::nullopt;
+  }
+  // Owned by the open file description: dropped when its last descriptor closes, i.e. at the
+  // latest when the process ends.
+  auto lock = whole_file(F_WRLCK);
+  if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
+    int err = errno;
+    bool held = err == EAGAIN || err == EACCES;
+    refused = {held, held ? held_by(claimant_pid(fd)) : path + ": " + std::strerror(err)};
+    ::close(fd);
+    return std::nullopt;
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    refused = {false, path + ": " + std::strerror(errno)};
+    ::close(fd);
+    return std::nullopt;
+  }
+  return file_claim(fd);
+}
+
+file_claim::~file_claim() {
+  if (fd_ >= 0)
+    ::close(fd_); // drops the lock
+}
+
+std::optional<int> claim_holder(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return std::nullopt;
+  // F_OFD_GETLK only tests: a check never makes a concurrent claim fail.
+  auto lock = whole_file(F_WRLCK);
+  std::optional<int> holder;
+  if (::fcntl(fd, F_OFD_GETLK, &lock) == 0 && lock.l_type != F_UNLCK)
+    holder = claimant_pid(fd);
+  ::close(fd);
+  return holder;
 }
 
 } // namespace clusterio

@@ -15,4 +15,34 @@ std::string create_file_exclusive(const std::string& path, const std::string& co
 /// Creates a directory and its parents. Returns "" or the reason it failed.
 std::string make_dirs(const std::string& path);
 
+/// A process's exclusive claim on a file (an open file description lock, fcntl(2)
+/// F_OFD_SETLK), held until the object is destroyed or the process ends. The kernel drops it when the process dies, so a `kill -9` leaves no stale claim
+/// (a pid file alone can name a dead process, or one that reused its pid), and two processes
+/// claiming at once cannot both win. The file holds the claimant's pid, for the messages of
+/// those who find it taken; it is never removed (removing it would let a newcomer claim a new
+/// file while another still holds the old one).
+class file_claim {
+public:
+  /// Why a claim was not taken.
+  struct refusal {
+    bool held = false; ///< another process holds it; else the file could not be used
+    std::string why;   ///< "held by process N", or the path and errno text
+  };
+  /// Claims `path` for this process; on failure returns nullopt and fills `refused`.
+  static std::optional<file_claim> take(const std::string& path, refusal& refused);
+
+  file_claim(file_claim&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  file_claim& operator=(file_claim&&) = delete;
+  file_claim(const file_claim&) = delete;
+  ~file_claim();
+
+private:
+  explicit file_claim(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+/// The pid of the process holding a claim on `path`, or nullopt when none does. 0 when the
+/// holder has claimed it but not written its pid yet (a moment after claiming).
+std::optional<int> claim_holder(const std::string& path);
+
 } // namespace clusterio

@@ -37,6 +37,14 @@ int run(const std::string& data_dir, master_config cfg) {
   if (auto why = make_dirs(data_dir); !why.empty())
     return fail(why);
   std::string why;
+  // Two masters on one database would each trust their own copy of the stock and overwrite each
+  // other's commits. Held until this process ends, however it ends.
+  file_claim::refusal refused;
+  auto claim = file_claim::take(data_dir + "/master.lock", refused);
+  if (!claim && refused.held)
+    return fail("data directory " + data_dir + " is in use by another master (" + refused.why + "); stop it first, or give this one another --data");
+  if (!claim)
+    return fail(refused.why);
   key_pair keys;
   if (!cfg.insecure) {
     auto k = load_or_create_master_key(data_dir, why);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
-#include <csignal>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -190,16 +189,9 @@ std::vector<std::string> list_instances(const slave_config& c) {
   return out;
 }
 
-std::optional<int> supervisor_pid(const slave_config& c, const std::string& name) {
-  std::string why;
-  auto text = read_file(instance_path(c, name) + "/supervisor.pid", why);
-  if (!text)
-    return std::nullopt;
-  int pid = std::atoi(text->c_str());
-  if (pid <= 0 || ::kill(pid, 0) != 0)
-    return std::nullopt;
-  return pid;
-}
+std::string supervisor_claim_path(const slave_config& c, const std::string& name) { return instance_path(c, name) + "/supervisor.pid"; }
+
+std::optional<int> supervisor_pid(const slave_config& c, const std::string& name) { return claim_holder(supervisor_claim_path(c, name)); }
 
 std::string delete_instance_dir(const slave_config& c, const std::string& name) {
   if (auto bad = check_instance_name(name); !bad.empty())

@@ -3,7 +3,8 @@
 //   instances/<name>/{config.json, config.ini, server-settings.json, saves/, mods/,
 //                     script-output/}
 // plus the slave's own bookkeeping there: instance.json (id the master gave it; last status),
-// supervisor.pid (the slave process supervising it) and stop-request (written by `stop`).
+// supervisor.pid (claimed by the slave process supervising it: common/files.hpp's file_claim)
+// and stop-request (written by `stop`).
 
 #include <optional>
 #include <string>
@@ -43,6 +44,8 @@ mod_install sync_instance_mod(const slave_config& c, const std::string& name);
 std::optional<instance_config> load_instance(const slave_config& c, const std::string& name, std::string& why);
 std::vector<std::string> list_instances(const slave_config& c);
 
+/// The file a slave process claims while it supervises the instance.
+std::string supervisor_claim_path(const slave_config& c, const std::string& name);
 /// Pid of the slave process supervising the instance, if one is alive.
 std::optional<int> supervisor_pid(const slave_config& c, const std::string& name);
 

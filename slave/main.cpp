@@ -53,12 +53,16 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
   if (auto bad = cfg.link_to(cred ? cred->master_address : ""); !bad.empty())
     return fail(cfg.resolve(cfg.credential) + ": " + bad);
   std::vector<instance_params> params;
+  std::vector<file_claim> claims; // held until this function returns, after every game stopped
   for (auto& name : names) {
     auto inst = load_instance(cfg, name, why);
     if (!inst)
       return fail(why);
-    if (auto pid = supervisor_pid(cfg, name); pid && *pid != ::getpid())
-      return fail("instance '" + name + "' is already run by slave process " + std::to_string(*pid));
+    file_claim::refusal refused;
+    auto claim = file_claim::take(supervisor_claim_path(cfg, name), refused);
+    if (!claim)
+      return fail("instance '" + name + "' " + (refused.held ? "is already run by another slave (" + refused.why + ")" : "cannot be claimed: " + refused.why));
+    claims.push_back(std::move(*claim));
     auto mod = sync_instance_mod(cfg, name);
     if (!mod.error.empty())
       return fail("instance '" + name + "': cannot install the clusterio mod: " + mod.error);

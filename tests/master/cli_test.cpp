@@ -57,3 +57,24 @@ TEST_CASE("master CLI: bad config values are refused with the key named") {
   CHECK(code == 1);
   CHECK(out.find("bad client name") != std::string::npos);
 }
+
+TEST_CASE("master: a second master on the same data directory is refused, until the first is gone") {
+  master_fixture m(true);
+  m.start();
+  auto dir = temp_dir("master-cli");
+  // Other ports, same data: only the data directory is shared.
+  std::ofstream(dir + "/other.json") << R"({"bind":"127.0.0.1","control_port":)" << free_port() << R"(,"bus_port":)" << free_port()
+                                     << R"(,"http_port":0,"insecure":true})";
+  std::vector<std::string> second{"run", "--data", m.data_dir(), "--config", dir + "/other.json"};
+  auto [code, out] = master_cli(second, dir);
+  CHECK(code == 1);
+  CHECK(out.find("data directory " + m.data_dir() + " is in use by another master (held by process " + std::to_string(m.pid()) + ")") !=
+        std::string::npos);
+
+  // kill -9 leaves no stale claim: a new master starts on the same data at once.
+  m.kill_hard();
+  m.start();
+  std::string why;
+  CHECK(m.running(why));
+}
+

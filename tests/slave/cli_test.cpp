@@ -76,6 +76,10 @@ TEST_CASE("slave CLI: create, list, start, stop, delete") {
   s.start("world"); // the master is unreachable: the game runs anyway
   REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
   CHECK(s.cli({"list"}).second.find("running") != std::string::npos);
+  // A second slave process on the same instance would run a second game on its save.
+  auto [twice, twice_out] = s.cli({"start", "world"});
+  CHECK(twice == 1);
+  CHECK(twice_out.find("instance 'world' is already run by another slave (held by process ") != std::string::npos);
   auto [dc, dout] = s.cli({"delete", "world"});
   CHECK(dc == 1);
   CHECK(dout.find("running") != std::string::npos);
