@@ -109,9 +109,13 @@ ledger cluster::count() {
     add_counts(l.buffered, s.mod(w.name, "status")["buffered"]);
     // The master answers resync only to the slave that owns the instance.
     wire_client q(master.control_endpoint(), creds[w.slave]);
-    auto pending = q.call(wire::resync{s.status(w.name)["instance_id"].get<std::uint64_t>()}, std::chrono::seconds(10));
-    if (!pending || !std::holds_alternative<wire::pending_grants>(pending->body))
-      throw std::runtime_error("the master did not answer resync for " + w.name);
+    auto instance_id = s.status(w.name)["instance_id"].get<std::uint64_t>();
+    auto pending = q.call(wire::resync{instance_id}, std::chrono::seconds(10));
+    if (!pending || !std::holds_alternative<wire::pending_grants>(pending->body)) {
+      auto* e = pending ? std::get_if<wire::error_reply>(&pending->body) : nullptr;
+      throw std::runtime_error("the master did not answer resync for " + w.name + " (instance " + std::to_string(instance_id) + "): " +
+                               (!pending ? "no reply in 10 s" : e ? e->code + ": " + e->message : "another message"));
+    }
     for (auto& g : std::get<wire::pending_grants>(pending->body).grants)
       l.reserved[g.name] += static_cast<double>(g.count);
   }
