@@ -16,6 +16,7 @@
 #include "actors/metrics.hpp"
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
+#include "common/zmq_endpoint.hpp"
 
 namespace clusterio {
 
@@ -452,6 +453,8 @@ std::string gateway::start() {
         s->set(zmq::sockopt::zap_domain, "clusterio");
       }
     }
+    allow_ipv6_for(g.router, g.cfg.control_endpoint);
+    allow_ipv6_for(g.bus, g.cfg.bus_endpoint);
     g.router.bind(portless(g.cfg.control_endpoint));
     g.bus.bind(portless(g.cfg.bus_endpoint));
   } catch (const zmq::error_t& e) {

@@ -13,6 +13,7 @@
 #include "actors/slave_jobs.hpp"
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
+#include "common/zmq_endpoint.hpp"
 #include "messages/limits.hpp"
 
 namespace clusterio {
@@ -68,6 +69,8 @@ private:
     dealer.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
     sub.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
     dealer.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
+    allow_ipv6_for(dealer, cfg_.control_endpoint);
+    allow_ipv6_for(sub, cfg_.bus_endpoint);
     dealer.connect(cfg_.control_endpoint);
     sub.connect(cfg_.bus_endpoint);
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0}};

@@ -3,6 +3,7 @@
 #include <zmq.hpp>
 
 #include "common/clock.hpp"
+#include "common/zmq_endpoint.hpp"
 
 namespace clusterio {
 
@@ -26,6 +27,7 @@ wire_client::wire_client(const std::string& endpoint, const std::optional<creden
   : ctx_(std::make_unique<zmq::context_t>(1)), sock_(std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::dealer)) {
   sock_->set(zmq::sockopt::linger, 0);
   apply_curve(*sock_, cred);
+  allow_ipv6_for(*sock_, endpoint);
   sock_->connect(endpoint);
 }
 
@@ -70,6 +72,7 @@ bus_subscriber::bus_subscriber(const std::string& endpoint, const std::optional<
   sock_->set(zmq::sockopt::linger, 0);
   apply_curve(*sock_, cred);
   sock_->set(zmq::sockopt::subscribe, topic_prefix);
+  allow_ipv6_for(*sock_, endpoint);
   sock_->connect(endpoint);
 }
 

@@ -20,6 +20,7 @@
 #include "common/credentials.hpp"
 #include "common/files.hpp"
 #include "common/outbox.hpp"
+#include "common/zmq_endpoint.hpp"
 #include "master/config.hpp"
 #include "messages/field.hpp"
 
@@ -90,8 +91,8 @@ int run(const std::string& data_dir, master_config cfg) {
     return fail(why);
   }
   gateway_config gw_cfg;
-  gw_cfg.control_endpoint = "tcp://" + cfg.bind + ":" + std::to_string(cfg.control_port);
-  gw_cfg.bus_endpoint = "tcp://" + cfg.bind + ":" + std::to_string(cfg.bus_port);
+  gw_cfg.control_endpoint = tcp_endpoint(cfg.bind, cfg.control_port);
+  gw_cfg.bus_endpoint = tcp_endpoint(cfg.bind, cfg.bus_port);
   gw_cfg.insecure = cfg.insecure;
   gw_cfg.master_keys = keys;
   gw_cfg.db_path = db_path;
@@ -175,7 +176,7 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Run the master");
   run_cmd->add_option("--data", data_dir, "Data directory (database, keys)")->required();
   run_cmd->add_option("--config", config_path, "JSON config file (see config-defaults)");
-  auto* o_bind = run_cmd->add_option("--bind", cfg.bind, "Address to listen on");
+  auto* o_bind = run_cmd->add_option("--bind", cfg.bind, "Address to listen on (0.0.0.0, ::, 127.0.0.1, ::1, ...)");
   auto* o_control = run_cmd->add_option("--control-port", cfg.control_port, "Control (ROUTER) port");
   auto* o_bus = run_cmd->add_option("--bus-port", cfg.bus_port, "Bus (PUB) port");
   auto* o_policy = run_cmd->add_option("--policy", cfg.policy, "Demand policy: fair, first-come or dole");

@@ -97,6 +97,8 @@ std::string create_instance(const slave_config& c, const std::string& name) {
   auto dir = instance_path(c, name);
   if (file_exists(dir))
     return "instance '" + name + "' already exists at " + dir;
+  if (auto missing = check_clusterio_mod(c, name); !missing.empty())
+    return missing;
   for (auto* sub : {"saves", "mods", "script-output"})
     if (auto err = make_dirs(dir + "/" + sub); !err.empty())
       return err;
@@ -147,6 +149,14 @@ std::string create_instance(const slave_config& c, const std::string& name) {
   if (run_to_end(argv, log) != 0)
     return "creating the map failed; see " + log + ":\n" + read_file(log, why).value_or("");
   return {};
+}
+
+std::string check_clusterio_mod(const slave_config& c, const std::string& name) {
+  auto dir = instance_path(c, name);
+  for (auto& d : {dir + "/mods", dir + "/instanceMods", c.resolve(c.shared_mods_dir)})
+    if (!newest_mod_zip(d).empty())
+      return {};
+  return "instance '" + name + "' has no clusterio mod: run `clusterio-slave mod install` (it puts the mod into " + c.resolve(c.shared_mods_dir) + ") first";
 }
 
 mod_install sync_instance_mod(const slave_config& c, const std::string& name) {

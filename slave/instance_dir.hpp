@@ -40,6 +40,10 @@ std::string create_instance(const slave_config& c, const std::string& name);
 /// choice for this instance), else the newest in sharedMods/ (`mod install`). Nothing to do
 /// when neither has one. Instances created before an upgrade get the new mod this way.
 mod_install sync_instance_mod(const slave_config& c, const std::string& name);
+/// "" if the instance has the clusterio mod, or will take it from sharedMods/ or its
+/// instanceMods/; else an error saying how to install it. Without the mod a world takes no part
+/// in the cluster, and every call the slave makes into it fails.
+std::string check_clusterio_mod(const slave_config& c, const std::string& name);
 
 std::optional<instance_config> load_instance(const slave_config& c, const std::string& name, std::string& why);
 std::vector<std::string> list_instances(const slave_config& c);

@@ -63,6 +63,8 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
     if (!claim)
       return fail("instance '" + name + "' " + (refused.held ? "is already run by another slave (" + refused.why + ")" : "cannot be claimed: " + refused.why));
     claims.push_back(std::move(*claim));
+    if (auto missing = check_clusterio_mod(cfg, name); !missing.empty())
+      return fail(missing);
     auto mod = sync_instance_mod(cfg, name);
     if (!mod.error.empty())
       return fail("instance '" + name + "': cannot install the clusterio mod: " + mod.error);

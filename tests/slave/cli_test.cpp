@@ -64,6 +64,24 @@ TEST_CASE("slave CLI: a missing factorio directory is named in the error") {
   CHECK(out.find("/nonexistent/factorio/bin/x64/factorio") != std::string::npos);
 }
 
+TEST_CASE("slave CLI: an instance without the clusterio mod is not started, and the error says how to install it") {
+  slave_fixture s("nomod", dead_master(), std::nullopt); // runs `mod install`
+  s.create("world", "producer");                        // its map is made with the mod
+  for (auto dir : {s.dir() + "/sharedMods", s.dir() + "/instances/world/mods"})
+    for (auto& e : std::filesystem::directory_iterator(dir))
+      std::filesystem::remove(e.path());
+  auto [code, out] = s.cli({"start", "world"});
+  CHECK(code == 1);
+  CHECK(out.find("instance 'world' has no clusterio mod: run `clusterio-slave mod install`") != std::string::npos);
+  auto [cc, cout] = s.cli({"create", "other"}); // nor is a new one made: its map needs the mod
+  CHECK(cc == 1);
+  CHECK(cout.find("instance 'other' has no clusterio mod") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/other"));
+  CHECK(s.cli({"mod", "install"}).first == 0);
+  s.start("world");
+  REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
+}
+
 TEST_CASE("slave CLI: create, list, start, stop, delete") {
   slave_fixture s("life", dead_master(), std::nullopt);
   s.create("world", "producer");
@@ -117,6 +135,27 @@ TEST_CASE("slave: with no master in its config, it links to the address in its c
   auto [code, out] = bad.cli({"start", "world"});
   CHECK(code == 1);
   CHECK(out.find("slave.cred.json: the credential file's master must be host:port") != std::string::npos);
+}
+
+TEST_CASE("slave and tools reach a master bound to the IPv6 loopback") {
+  master_fixture m(false, {}, "::1"); // its start() probes it over [::1]
+  m.start();
+  auto cred = m.add_client("v6host", "slave");
+  slave_fixture s("v6", m, cred); // master "[::1]:PORT" in slave.json
+  s.create("world", "producer");
+  s.start("world");
+  wire_client admin(m.control_endpoint(), m.add_client("v6-admin", "admin"));
+  REQUIRE(eventually([&] {
+    auto r = admin.call(wire::slaves_query{});
+    auto* list = r ? std::get_if<wire::slaves_reply>(&r->body) : nullptr;
+    return list && std::any_of(list->instances.begin(), list->instances.end(),
+                               [](const wire::instance_info& i) { return i.slave == "v6host" && i.name == "world" && i.online; });
+  }));
+  // The bus too: the inventory broadcast (at least once a second) reaches a subscriber.
+  bus_subscriber sub(m.bus_endpoint(), m.add_client("v6-sub", "subscriber"), "inventory");
+  auto got = sub.recv(5s);
+  REQUIRE(got.has_value());
+  CHECK(std::holds_alternative<wire::inventory_levels>(got->second.body));
 }
 
 namespace {

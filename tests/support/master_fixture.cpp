@@ -10,12 +10,12 @@ namespace clusterio::test {
 
 std::string exe(const std::string& relative) { return build_dir() + "/" + relative; }
 
-master_fixture::master_fixture(bool insecure, std::string extra_config)
-  : insecure_(insecure), data_(temp_dir("clusterio-master")), control_port_(free_port()), bus_port_(free_port()),
+master_fixture::master_fixture(bool insecure, std::string extra_config, std::string host)
+  : insecure_(insecure), host_(std::move(host)), data_(temp_dir("clusterio-master")), control_port_(free_port()), bus_port_(free_port()),
     http_port_(free_port()) {
   config_path_ = data_ + "/master.json";
   std::ofstream cfg(config_path_);
-  cfg << "{\"bind\":\"127.0.0.1\",\"control_port\":" << control_port_ << ",\"bus_port\":" << bus_port_ << ",\"http_port\":" << http_port_
+  cfg << "{\"bind\":\"" << host_ << "\",\"control_port\":" << control_port_ << ",\"bus_port\":" << bus_port_ << ",\"http_port\":" << http_port_
       << ",\"insecure\":" << (insecure ? "true" : "false") << (extra_config.empty() ? "" : "," + extra_config) << "}";
 }
 

@@ -7,14 +7,16 @@
 
 #include "common/credentials.hpp"
 #include "common/wire_client.hpp"
+#include "common/zmq_endpoint.hpp"
 #include "tests/support/process.hpp"
 
 namespace clusterio::test {
 
 class master_fixture {
 public:
-  /// Prepares a data directory; `insecure` runs without CURVE.
-  explicit master_fixture(bool insecure = false, std::string extra_config = {});
+  /// Prepares a data directory; `insecure` runs without CURVE. `host`: the address it binds,
+  /// 127.0.0.1 or ::1.
+  explicit master_fixture(bool insecure = false, std::string extra_config = {}, std::string host = "127.0.0.1");
 
   /// Starts the master and waits until it answers. Throws on failure (with the log).
   void start();
@@ -28,10 +30,10 @@ public:
   /// Writes a credential for a new client (add-slave / add-tool) and returns it.
   credential add_client(const std::string& name, const std::string& role);
 
-  std::string control_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(control_port_); }
-  std::string bus_endpoint() const { return "tcp://127.0.0.1:" + std::to_string(bus_port_); }
+  std::string control_endpoint() const { return tcp_endpoint(host_, control_port_); }
+  std::string bus_endpoint() const { return tcp_endpoint(host_, bus_port_); }
   /// The web interface's base URL, e.g. "http://127.0.0.1:41234".
-  std::string http_url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  std::string http_url() const { return "http" + tcp_endpoint(host_, http_port_).substr(3); }
   int http_port() const { return http_port_; }
   const std::string& data_dir() const { return data_; }
   std::string log() const { return slurp(data_ + "/master.log"); }
@@ -39,6 +41,7 @@ public:
 
 private:
   bool insecure_;
+  std::string host_;
   std::string data_;
   std::string config_path_;
   int control_port_, bus_port_, http_port_;
