@@ -1,9 +1,11 @@
 #include "actors/allow_list.hpp"
 
+#include "actors/master_db.hpp"
+
 namespace clusterio {
 
 std::unique_ptr<allow_list> allow_list::open(const std::string& db_path, std::string& why) {
-  auto db = sql::database::open(db_path, true, why);
+  auto db = open_master_db(db_path, true, why);
   if (!db)
     return nullptr;
   why = db->exec("CREATE TABLE IF NOT EXISTS clients(name TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL UNIQUE)");

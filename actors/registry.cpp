@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/instance_owners.hpp"
+#include "actors/master_db.hpp"
 #include "actors/jobs.hpp"
 #include "actors/web_jobs.hpp"
 #include "common/clock.hpp"
@@ -296,7 +297,7 @@ caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> d
 
 caf::actor spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
                           caf::actor storage, caf::actor demand, std::string& why) {
-  std::shared_ptr<sql::database> db = sql::database::open(cfg.db_path, true, why);
+  std::shared_ptr<sql::database> db = open_master_db(cfg.db_path, true, why);
   if (!db)
     return {};
   why = db->exec(schema);

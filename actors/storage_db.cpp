@@ -5,6 +5,8 @@
 
 #include <msgpack.hpp>
 
+#include "actors/master_db.hpp"
+
 namespace clusterio {
 
 namespace {
@@ -114,7 +116,7 @@ CREATE TABLE IF NOT EXISTS stats_hourly(minute INTEGER NOT NULL, instance_id INT
 } // namespace
 
 std::unique_ptr<storage_db> storage_db::open(const std::string& path, bool full_sync, std::string& why) {
-  auto db = sql::database::open(path, full_sync, why);
+  auto db = open_master_db(path, full_sync, why);
   if (!db)
     return nullptr;
   why = db->exec(schema);

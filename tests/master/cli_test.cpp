@@ -3,10 +3,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <fstream>
+#include <thread>
 
+#include "actors/master_db.hpp"
+#include "common/sqlite.hpp"
 #include "tests/support/master_fixture.hpp"
 
+using namespace clusterio;
 using namespace clusterio::test;
 
 namespace {
@@ -76,5 +81,56 @@ TEST_CASE("master: a second master on the same data directory is refused, until 
   m.start();
   std::string why;
   CHECK(m.running(why));
+}
+
+namespace {
+std::int64_t db_version(const std::string& path) {
+  std::string why;
+  auto db = sql::database::open(path, true, why);
+  REQUIRE(db);
+  auto q = db->prepare("PRAGMA user_version");
+  REQUIRE(q.step());
+  return q.int64(0);
+}
+} // namespace
+
+TEST_CASE("master: a database of a newer version is refused, not misread; an unversioned one is stamped") {
+  auto dir = temp_dir("master-cli");
+  auto data = dir + "/data";
+  // add-slave makes the database (the clients table only), stamped with this build's version.
+  REQUIRE(master_cli({"add-slave", "early", "--data", data, "--out", dir + "/early.cred.json"}, dir).first == 0);
+  CHECK(db_version(data + "/master.db") == master_db_version);
+  {
+    std::string why;
+    auto db = sql::database::open(data + "/master.db", true, why);
+    REQUIRE(db);
+    REQUIRE(db->exec("PRAGMA user_version=" + std::to_string(master_db_version + 1)).empty());
+  }
+  std::ofstream(dir + "/master.json") << R"({"bind":"127.0.0.1","control_port":)" << free_port() << R"(,"bus_port":)" << free_port()
+                                      << R"(,"http_port":0})";
+  auto expect = data + "/master.db was written by a newer clusterio-master (database version " + std::to_string(master_db_version + 1) +
+                "; this one reads version " + std::to_string(master_db_version) + ")";
+  for (auto& args : std::vector<std::vector<std::string>>{{"run", "--data", data, "--config", dir + "/master.json"},
+                                                          {"add-slave", "late", "--data", data, "--out", dir + "/late.cred.json"}}) {
+    INFO(args[0]);
+    auto [code, out] = master_cli(args, dir);
+    CHECK(code == 1);
+    CHECK(out.find(expect) != std::string::npos);
+  }
+  CHECK(db_version(data + "/master.db") == master_db_version + 1); // left as it was
+
+  // A database from before versions (user_version 0) is this version's layout: run, stamped.
+  {
+    std::string why;
+    auto db = sql::database::open(data + "/master.db", true, why);
+    REQUIRE(db->exec("PRAGMA user_version=0").empty());
+  }
+  child_process master({exe("master/clusterio-master"), "run", "--data", data, "--config", dir + "/master.json"}, dir + "/run.log");
+  for (int i = 0; i < 100 && slurp(dir + "/run.log").find("master ready") == std::string::npos && master.running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(slurp(dir + "/run.log").find("master ready") != std::string::npos);
+  CHECK(db_version(data + "/master.db") == master_db_version);
+  master.signal(SIGTERM);
+  CHECK(master.wait(10000) == 0);
 }
 

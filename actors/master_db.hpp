@@ -1,0 +1,24 @@
+#pragma once
+// master.db, the master's one database. Storage, registry and the allow-list each open their own
+// connection to it, all through open_master_db(), so that each checks the file's version first.
+
+#include <memory>
+#include <string>
+
+#include "common/sqlite.hpp"
+
+namespace clusterio {
+
+/// The layout of master.db this build reads and writes, kept in SQLite's `user_version`. Bump it
+/// with every change an older build would misread (and migrate from the one before, in
+/// open_master_db): an older build then refuses the file rather than misreading it.
+///   1: items, batches, batch_state, grants, meta, commit_log, stats, stats_hourly (storage);
+///      instances, ups_history (registry); clients (allow-list).
+inline constexpr int master_db_version = 1;
+
+/// Opens master.db as sql::database::open does, then checks its version: a file of a newer
+/// build is refused (`why` says so); one without a version (new, or from before versions) is
+/// stamped with master_db_version. The caller creates its tables after.
+std::unique_ptr<sql::database> open_master_db(const std::string& path, bool full_sync, std::string& why);
+
+} // namespace clusterio
