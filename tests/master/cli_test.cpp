@@ -5,7 +5,6 @@
 
 #include <csignal>
 #include <fstream>
-#include <thread>
 
 #include "actors/master_db.hpp"
 #include "common/sqlite.hpp"
@@ -126,8 +125,7 @@ TEST_CASE("master: a database of a newer version is refused, not misread; an unv
     REQUIRE(db->exec("PRAGMA user_version=0").empty());
   }
   child_process master({exe("master/clusterio-master"), "run", "--data", data, "--config", dir + "/master.json"}, dir + "/run.log");
-  for (int i = 0; i < 100 && slurp(dir + "/run.log").find("master ready") == std::string::npos && master.running(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(eventually([&] { return slurp(dir + "/run.log").find("master ready") != std::string::npos || !master.running(); }, std::chrono::seconds(10)));
   CHECK(slurp(dir + "/run.log").find("master ready") != std::string::npos);
   CHECK(db_version(data + "/master.db") == master_db_version);
   master.signal(SIGTERM);

@@ -90,10 +90,7 @@ TEST_CASE("the inventory combinator shows storage levels and signal-unixtime, up
   w.a->lua("tx1", "local c = game.surfaces[1].create_entity{name = 'put-chest', position = {4, 0}, force = 'player', raise_built = true} "
                   "c.get_inventory(defines.inventory.chest).insert{name = 'iron-plate', count = 42} rcon.print('ok')");
   std::map<std::string, std::int64_t> out;
-  for (int i = 0; i < 100 && out["iron-plate"] != 42; ++i) {
-    std::this_thread::sleep_for(100ms);
-    out = w.output("inv");
-  }
+  eventually([&] { return (out = w.output("inv"))["iron-plate"] == 42; }, 10s, 100ms);
   CHECK(out["iron-plate"] == 42);
   auto first = out["signal-unixtime"];
   CHECK(std::llabs(first - static_cast<std::int64_t>(epoch_ms() / 1000)) <= 2);

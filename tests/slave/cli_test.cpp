@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "common/wire_client.hpp"
 #include "tests/support/master_fixture.hpp"
@@ -20,15 +19,6 @@ using namespace std::chrono_literals;
 namespace {
 /// A master address nothing listens on: the slave must run its games anyway.
 std::string dead_master() { return "127.0.0.1:" + std::to_string(free_port()); }
-
-bool eventually(const std::function<bool()>& pred, int timeout_ms = 30000) {
-  for (int waited = 0; waited < timeout_ms; waited += 200) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return false;
-}
 } // namespace
 
 TEST_CASE("slave CLI: bad names and unknown instances get clear errors") {

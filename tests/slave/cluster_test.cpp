@@ -72,8 +72,7 @@ TEST_CASE("a world killed with kill -9 restarts from its save and conserves what
     auto killed = s.game_pid(w.name);
     c.kill_world_after_save(w.name);
     // The slave restarts it from that save.
-    for (int i = 0; i < 150 && (s.game_pid(w.name) == 0 || s.game_pid(w.name) == killed); ++i)
-      std::this_thread::sleep_for(200ms);
+    eventually([&] { return s.game_pid(w.name) != 0 && s.game_pid(w.name) != killed; });
     REQUIRE(s.game_pid(w.name) > 0);
     REQUIRE(s.game_pid(w.name) != killed);
   }

@@ -129,11 +129,8 @@ ledger cluster::count() {
 }
 
 void cluster::wait_for_flow(double units, int timeout_s) {
-  for (int i = 0; i < timeout_s * 2; ++i) {
-    if (count().delivered("iron-plate") >= units)
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
+  if (eventually([&] { return count().delivered("iron-plate") >= units; }, std::chrono::seconds(timeout_s), std::chrono::milliseconds(500)))
+    return;
   throw std::runtime_error("items did not flow from producers to consumers (" + std::to_string(units) + " plates awaited); logs: " +
                            log_locations());
 }

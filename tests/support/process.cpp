@@ -135,4 +135,14 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(every);
+  }
+  return true;
+}
+
 } // namespace clusterio::test

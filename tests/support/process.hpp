@@ -2,6 +2,8 @@
 // Real child processes for tests: spawn, signal, wait. Output goes to a log file so a failing
 // test can show it.
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -42,5 +44,10 @@ std::string build_dir();
 std::string source_dir();
 /// Reads a whole file ("" if missing).
 std::string slurp(const std::string& path);
+
+/// Asks `done` every `every` until it says true or `timeout` has passed; returns its last
+/// answer. Every wait in a test is bounded this way.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                std::chrono::milliseconds every = std::chrono::milliseconds(200));
 
 } // namespace clusterio::test

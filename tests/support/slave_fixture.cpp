@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
-#include <thread>
 
 #include "rcon/client.hpp"
 #include "slave/lua_call.hpp"
@@ -150,11 +149,8 @@ pid_t slave_fixture::game_pid(const std::string& instance) {
 }
 
 void slave_fixture::wait_running(const std::string& instance, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 200) {
-    if (game_pid(instance) > 0)
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  if (eventually([&] { return game_pid(instance) > 0; }, std::chrono::milliseconds(timeout_ms)))
+    return;
   throw std::runtime_error(instance + " did not come up:\n" + (procs_.count(instance) ? log(instance) : service_log()));
 }
 

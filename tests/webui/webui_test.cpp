@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
-#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -142,11 +141,13 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   for (int i = 0; i < 2; ++i)
     expect_reply<wire::ok>(*c.slave, wire::signal_frame{"rail", "north", 7, {{"signal-A", 5}}});
   // The gateway acknowledges a frame before the bus has counted it: wait (bounded) for both.
+  eventually(
+    [&] {
+      auto m = get(c.m, "/metrics");
+      return !m || m->body.find("clusterio_signal_channel_dropped_total{channel=\"rail\"} 1\n") != std::string::npos;
+    },
+    std::chrono::seconds(5), std::chrono::milliseconds(100));
   auto r = get(c.m, "/metrics");
-  for (int i = 0; i < 50 && r && r->body.find("clusterio_signal_channel_dropped_total{channel=\"rail\"} 1\n") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    r = get(c.m, "/metrics");
-  }
   REQUIRE(r);
   REQUIRE(r->status == 200);
   CHECK(r->get_header_value("Content-Type").find("text/plain; version=0.0.4") == 0);
