@@ -14,7 +14,19 @@ std::unique_ptr<allow_list> allow_list::open(const std::string& db_path, std::st
   return std::unique_ptr<allow_list>(new allow_list(std::move(db)));
 }
 
-std::string allow_list::put(const entry& e) {
+std::string allow_list::add(const entry& e) {
+  auto st = db_->prepare("INSERT INTO clients(name,role,public_key) VALUES(?1,?2,?3) ON CONFLICT(name) DO NOTHING");
+  if (auto why = st.bind(1, e.name).bind(2, to_string(e.role)).bind(3, e.public_key).run(); !why.empty())
+    return why;
+  if (db_->changes() == 1)
+    return {};
+  auto existing = db_->prepare("SELECT role FROM clients WHERE name=?1");
+  existing.bind(1, e.name);
+  auto role = existing.step() ? existing.text(0) : std::string("unknown role");
+  return "a client named '" + e.name + "' exists already (" + role + ")";
+}
+
+std::string allow_list::replace(const entry& e) {
   auto st = db_->prepare(
     "INSERT INTO clients(name,role,public_key) VALUES(?1,?2,?3) "
     "ON CONFLICT(name) DO UPDATE SET role=excluded.role, public_key=excluded.public_key");

@@ -23,8 +23,11 @@ public:
 
   static std::unique_ptr<allow_list> open(const std::string& db_path, std::string& why);
 
-  /// Adds a client, or replaces the key and role of an existing name (revoking its old key).
-  std::string put(const entry& e);
+  /// Adds a client. Returns "" or the reason; a name taken already is refused (naming its role),
+  /// so that a mistyped name does not silently revoke another client's key.
+  std::string add(const entry& e);
+  /// Replaces the key and role of an existing name (revoking its old key), or adds it.
+  std::string replace(const entry& e);
   /// Removes a client. Returns "" or the reason (e.g. unknown name).
   std::string remove(const std::string& name);
   std::string load(std::vector<entry>& out);

@@ -142,7 +142,10 @@ int run(const std::string& data_dir, master_config cfg) {
   return 0;
 }
 
-int add_client(const std::string& data_dir, const std::string& name, role r, std::string out_path, const std::string& master_address) {
+/// add-slave and add-tool. Without `replace`, neither an existing name nor an existing file is
+/// touched: either would lock a running client out.
+int add_client(const std::string& data_dir, const std::string& name, role r, std::string out_path, const std::string& master_address,
+               bool replace) {
   if (auto bad = wire::check_label(name); !bad.empty())
     return fail("bad client name '" + name + "': " + bad);
   if (auto why = make_dirs(data_dir); !why.empty())
@@ -157,11 +160,24 @@ int add_client(const std::string& data_dir, const std::string& name, role r, std
   credential c{name, r, make_key_pair(), master_keys->public_key, master_address};
   if (out_path.empty())
     out_path = name + ".cred.json";
-  if (auto err = save_credential(out_path, c); !err.empty())
-    return fail(err);
-  if (auto err = clients->put({name, r, c.keys.public_key}); !err.empty())
-    return fail(err);
-  std::cout << "wrote " << out_path << " for " << to_string(r) << " '" << name << "'. Copy it to that host; it is a secret.\n";
+  if (replace) {
+    // The file first: if it cannot be written, the old key keeps working.
+    if (auto err = save_credential(out_path, c); !err.empty())
+      return fail(err);
+    if (auto err = clients->replace({name, r, c.keys.public_key}); !err.empty())
+      return fail(err);
+  } else {
+    if (file_exists(out_path))
+      return fail(out_path + " exists: choose another --out, or add --replace to overwrite it");
+    if (auto err = clients->add({name, r, c.keys.public_key}); !err.empty())
+      return fail(err + ": choose another name, or add --replace to give it a new key (its current credential stops working)");
+    if (auto err = save_credential(out_path, c); !err.empty()) {
+      clients->remove(name); // nobody holds that key
+      return fail(err);
+    }
+  }
+  std::cout << "wrote " << out_path << " for " << to_string(r) << " '" << name << "'" << (replace ? " (any earlier key of that name is revoked)" : "")
+            << ". Copy it to that host; it is a secret.\n";
   return 0;
 }
 
@@ -171,6 +187,7 @@ int main(int argc, char** argv) {
   CLI::App app{"clusterio-master: storage, demand, registry and signal bus of a Clusterio cluster"};
   app.require_subcommand(1);
   std::string data_dir = "data", config_path, out_path, master_address, role_text;
+  bool replace = false;
   master_config cfg;
 
   auto* run_cmd = app.add_subcommand("run", "Run the master");
@@ -195,6 +212,7 @@ int main(int argc, char** argv) {
   slave_cmd->add_option("--data", data_dir, "Data directory")->required();
   slave_cmd->add_option("--out", out_path, "Credential file to write (default NAME.cred.json)");
   slave_cmd->add_option("--master", master_address, "Master address host:port written into the file");
+  slave_cmd->add_flag("--replace", replace, "Give an existing name a new key and overwrite --out (its old credential stops working)");
 
   auto* tool_cmd = app.add_subcommand("add-tool", "Allow a tool and write its credential file");
   tool_cmd->add_option("NAME", client_name, "Tool name")->required();
@@ -202,6 +220,7 @@ int main(int argc, char** argv) {
   tool_cmd->add_option("--data", data_dir, "Data directory")->required();
   tool_cmd->add_option("--out", out_path, "Credential file to write (default NAME.cred.json)");
   tool_cmd->add_option("--master", master_address, "Master address host:port written into the file");
+  tool_cmd->add_flag("--replace", replace, "Give an existing name a new key and overwrite --out (its old credential stops working)");
 
   auto* remove_cmd = app.add_subcommand("remove-client", "Revoke a slave's or tool's credential");
   remove_cmd->add_option("NAME", client_name, "Client name")->required();
@@ -248,9 +267,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (slave_cmd->parsed())
-    return add_client(data_dir, client_name, role::slave, out_path, master_address);
+    return add_client(data_dir, client_name, role::slave, out_path, master_address, replace);
   if (tool_cmd->parsed())
-    return add_client(data_dir, client_name, *parse_role(role_text), out_path, master_address);
+    return add_client(data_dir, client_name, *parse_role(role_text), out_path, master_address, replace);
   if (remove_cmd->parsed()) {
     std::string why;
     auto clients = allow_list::open(data_dir + "/master.db", why);

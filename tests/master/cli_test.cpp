@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "actors/master_db.hpp"
@@ -130,5 +131,41 @@ TEST_CASE("master: a database of a newer version is refused, not misread; an unv
   CHECK(db_version(data + "/master.db") == master_db_version);
   master.signal(SIGTERM);
   CHECK(master.wait(10000) == 0);
+}
+
+TEST_CASE("master CLI: add-slave and add-tool never silently replace a client or a credential file") {
+  auto dir = temp_dir("master-cli");
+  auto data = dir + "/data", file = dir + "/host1.cred.json";
+  REQUIRE(master_cli({"add-slave", "host1", "--data", data, "--out", file}, dir).first == 0);
+  auto key_in = [](const std::string& path) {
+    std::string why;
+    auto c = load_credential(path, why);
+    REQUIRE(c);
+    return c->keys.public_key;
+  };
+  auto first_key = key_in(file);
+
+  // The same name again, as a slave or as a tool: refused, naming what it is.
+  for (auto& args : std::vector<std::vector<std::string>>{{"add-slave", "host1", "--data", data, "--out", dir + "/other.json"},
+                                                          {"add-tool", "host1", "--role", "subscriber", "--data", data, "--out", dir + "/other.json"}}) {
+    INFO(args[0]);
+    auto [code, out] = master_cli(args, dir);
+    CHECK(code == 1);
+    CHECK(out.find("a client named 'host1' exists already (slave): choose another name, or add --replace") != std::string::npos);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir + "/other.json"));
+  // Another name into an existing file: refused, the file untouched.
+  auto [code, out] = master_cli({"add-slave", "host2", "--data", data, "--out", file}, dir);
+  CHECK(code == 1);
+  CHECK(out.find(file + " exists: choose another --out, or add --replace") != std::string::npos);
+  CHECK(key_in(file) == first_key);
+  // Nothing of host2 was kept: the name is free.
+  CHECK(master_cli({"add-slave", "host2", "--data", data, "--out", dir + "/host2.cred.json"}, dir).first == 0);
+
+  // --replace: a new key for the name, written over its file.
+  auto [rc, rout] = master_cli({"add-slave", "host1", "--data", data, "--out", file, "--replace"}, dir);
+  CHECK(rc == 0);
+  CHECK(rout.find("any earlier key of that name is revoked") != std::string::npos);
+  CHECK(key_in(file) != first_key);
 }
 

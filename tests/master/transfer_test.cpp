@@ -71,7 +71,8 @@ TEST_CASE("batches applied out of order are each applied once, across a kill -9 
 TEST_CASE("grants are reserved durably, re-offered on resync and dropped on confirmation") {
   master_fixture m;
   m.start();
-  wire_client slave(m.control_endpoint(), m.add_client("slave1", "slave"));
+  auto slave1_cred = m.add_client("slave1", "slave");
+  wire_client slave(m.control_endpoint(), slave1_cred);
   auto producer = register_instance(slave, "producer");
   auto consumer = register_instance(slave, "consumer");
   expect_reply<wire::export_ack>(slave, wire::export_batch{producer, 1, 1, {{"copper-plate", 30}}});
@@ -88,7 +89,7 @@ TEST_CASE("grants are reserved durably, re-offered on resync and dropped on conf
   wire_client again(m.control_endpoint(), m.add_client("slave1b", "slave"));
   // Ownership is per slave: another slave may not resync slave1's instance.
   expect_error(again, wire::resync{consumer}, "unauthorized");
-  wire_client slave1(m.control_endpoint(), m.add_client("slave1", "slave"));
+  wire_client slave1(m.control_endpoint(), slave1_cred); // slave1 back, with its credential
   auto p = expect_reply<wire::pending_grants>(slave1, wire::resync{consumer});
   REQUIRE(p.grants.size() == 1);
   CHECK(p.grants[0] == g.grants[0]);

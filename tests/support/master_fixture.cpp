@@ -23,9 +23,9 @@ void master_fixture::start() {
   // Ready when it answers a hello (as a test admin in secure mode). The probe's credential is
   // made before the master starts: two processes opening a fresh database at once can fail
   // with "database is locked" (switching it to WAL does not wait for the busy timeout).
-  std::optional<credential> cred;
-  if (!insecure_)
-    cred = add_client("fixture-probe", "admin");
+  if (!insecure_ && !probe_)
+    probe_ = add_client("fixture-probe", "admin");
+  const auto& cred = probe_;
   proc_ = std::make_unique<child_process>(
     std::vector<std::string>{exe("master/clusterio-master"), "run", "--data", data_, "--config", config_path_}, data_ + "/master.log");
   for (int attempt = 0; attempt < 100; ++attempt) {

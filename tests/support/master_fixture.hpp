@@ -46,6 +46,7 @@ private:
   std::string config_path_;
   int control_port_, bus_port_, http_port_;
   std::unique_ptr<child_process> proc_;
+  std::optional<credential> probe_; ///< start()'s admin credential, made at the first start
 };
 
 /// Path of a built program, e.g. exe("master/clusterio-master").
