@@ -138,7 +138,9 @@ struct gateway::impl {
     send_reply(rid, id, wire::make_error(code, std::move(why), std::move(field)));
   }
 
-  /// Who may complete this CURVE handshake: status "200" and the client's name, or a refusal.
+  /// Who may complete this CURVE handshake: status "200" and the client's key as its user id,
+  /// or a refusal. The key, not the name: a key replaced under the same name (add-slave
+  /// --replace) is then refused on connections it opened before, as a removed one is.
   void decide_zap(const std::vector<zmq::message_t>& req, std::string& status, std::string& text, std::string& user) {
     if (req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32) {
       char z85[41];
@@ -151,7 +153,7 @@ struct gateway::impl {
       if (it != by_key.end()) {
         status = "200";
         text = "OK";
-        user = it->second.name;
+        user = z85;
       } else {
         spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, req[3].to_string());
       }
@@ -210,13 +212,13 @@ struct gateway::impl {
       std::string name = it != insecure_names.end() ? it->second : wire::check_label(prefix).empty() ? prefix : "anonymous";
       return peer{name, true, true, true};
     }
-    const char* user = zmq_msg_gets(payload.handle(), "User-Id");
-    if (!user)
+    const char* key = zmq_msg_gets(payload.handle(), "User-Id");
+    if (!key)
       return {};
-    auto it = role_of.find(user);
-    if (it == role_of.end())
+    auto it = by_key.find(key);
+    if (it == by_key.end())
       return {};
-    return peer_for(user, it->second);
+    return peer_for(it->second.name, it->second.role);
   }
 
   void report_seen(const std::string& slave) {
