@@ -26,6 +26,10 @@ constexpr int send_hwm = 10000;
 constexpr auto sweep_interval = std::chrono::milliseconds(200);
 /// While the master does not answer, a hello probes it this often.
 constexpr std::uint64_t probe_interval_ms = 1000;
+/// A master that does not answer is reported after this long, then this often: a wrong address
+/// or a closed port must not go unnoticed while the games run on without it.
+constexpr std::uint64_t silent_master_warn_after_ms = 10000;
+constexpr std::uint64_t silent_master_warn_every_ms = 300000;
 } // namespace
 
 /// The socket thread: owns the DEALER and the SUB. Outbound frames and subscriptions come
@@ -133,6 +137,8 @@ struct uplink_state {
   std::vector<caf::actor> members;
   bool up = false;
   std::uint64_t last_probe_ms = 0;
+  std::uint64_t down_since_ms = 0; ///< start, or when the master stopped answering
+  std::uint64_t warned_ms = 0;     ///< last warning about it (0: none since down_since_ms)
 };
 
 using uplink_actor = caf::stateful_actor<uplink_state>;
@@ -142,6 +148,7 @@ void answer(uplink_actor* self, const pending_call& c, wire::message m) { self->
 caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* sockets) {
   self->state.cfg = cfg;
   self->state.sockets = sockets;
+  self->state.down_since_ms = mono_ms();
   self->delayed_send(self, sweep_interval, sweep_atom::value);
   return {
     [self](call_atom, wire::message& m, std::uint64_t tag) {
@@ -200,7 +207,15 @@ caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* s
       }
       if (expired && st.up) {
         st.up = false;
+        st.down_since_ms = st.warned_ms = now;
         spdlog::warn("uplink: the master at {} does not answer; retrying with backoff", st.cfg.control_endpoint);
+      }
+      if (!st.up && now - st.down_since_ms >= silent_master_warn_after_ms &&
+          (st.warned_ms == 0 || now - st.warned_ms >= silent_master_warn_every_ms)) {
+        st.warned_ms = now;
+        spdlog::warn("uplink: no answer from the master at {} for {} s (is it running, is that its address, and may this host reach "
+                     "that port?); the games run on, and their transfers wait",
+                     st.cfg.control_endpoint, (now - st.down_since_ms) / 1000);
       }
       self->delayed_send(self, sweep_interval, sweep_atom::value);
     },

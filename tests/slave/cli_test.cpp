@@ -83,6 +83,8 @@ TEST_CASE("slave CLI: create, list, start, stop, delete") {
 
   s.start("world"); // the master is unreachable: the game runs anyway
   REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
+  // ... and the slave says so, rather than waiting in silence.
+  CHECK(eventually([&] { return s.log("world").find("uplink: no answer from the master at tcp://127.0.0.1:") != std::string::npos; }, 20s));
   CHECK(s.cli({"list"}).second.find("running") != std::string::npos);
   // A second slave process on the same instance would run a second game on its save.
   auto [twice, twice_out] = s.cli({"start", "world"});
