@@ -1,6 +1,7 @@
 #include "actors/gateway.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <unordered_map>
 #include <vector>
@@ -460,7 +461,9 @@ std::string gateway::start() {
     g.router.bind(portless(g.cfg.control_endpoint));
     g.bus.bind(portless(g.cfg.bus_endpoint));
   } catch (const zmq::error_t& e) {
-    return std::string("cannot bind ") + g.cfg.control_endpoint + " / " + g.cfg.bus_endpoint + ": " + e.what();
+    // ZeroMQ takes an unknown address for a network interface's name: "No such device".
+    auto hint = e.num() == ENODEV ? " (bind must be an address of this host, such as 0.0.0.0, ::, 127.0.0.1 or ::1)" : "";
+    return std::string("cannot bind ") + g.cfg.control_endpoint + " / " + g.cfg.bus_endpoint + ": " + e.what() + hint;
   }
   control_port_ = bound_port(g.router);
   bus_port_ = bound_port(g.bus);

@@ -61,6 +61,10 @@ TEST_CASE("master CLI: bad config values are refused with the key named") {
   auto [code, out] = master_cli({"add-slave", "../evil", "--data", dir + "/data"}, dir);
   CHECK(code == 1);
   CHECK(out.find("bad client name") != std::string::npos);
+  auto [bc, bout] = master_cli({"run", "--data", dir + "/data", "--insecure", "--bind", "300.1.1.1", "--http-port", "0"}, dir);
+  CHECK(bc == 1);
+  CHECK(bout.find("cannot bind tcp://300.1.1.1:7100") != std::string::npos);
+  CHECK(bout.find("bind must be an address of this host") != std::string::npos);
 }
 
 TEST_CASE("master: a second master on the same data directory is refused, until the first is gone") {
