@@ -37,6 +37,8 @@ std::string validate_master(const std::string& master, int bus_port) {
   if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 || std::stoi(port) > 65535)
     return "master must be host:port with a port 1..65535 (not '" + master + "')";
+  if (auto host = master.substr(0, colon); host.find(':') != std::string::npos && (host.front() != '[' || host.back() != ']'))
+    return "master: an IPv6 address goes in brackets, as in [" + host + "]:" + port + " (not '" + master + "')";
   if (bus_port < 0 || bus_port > 65535 || (bus_port == 0 && std::stoi(port) == 65535))
     return "master_bus_port must be 1..65535, or 0 for the master's port + 1 (at most 65535)";
   return {};

@@ -41,6 +41,10 @@ TEST_CASE("slave CLI: bad names and unknown instances get clear errors") {
   CHECK(o1.find("unknown key") != std::string::npos);
   auto [c2, o2] = s.cli({"config", "set", "game_port_first", "\"x\""});
   CHECK(c2 == 1);
+  auto [c4, o4] = s.cli({"config", "set", "master", "::1:7100"}); // ZeroMQ would take it for a name
+  CHECK(c4 == 1);
+  CHECK(o4.find("an IPv6 address goes in brackets, as in [::1]:7100") != std::string::npos);
+  CHECK(s.cli({"config", "set", "master", "[::1]:7100"}).first == 0);
   auto [c3, o3] = s.cli({"config", "show"});
   CHECK(c3 == 0);
   CHECK(o3.find("\"factorio_dir\"") != std::string::npos);
