@@ -16,9 +16,9 @@ std::string create_file_exclusive(const std::string& path, const std::string& co
 std::string make_dirs(const std::string& path);
 
 /// A process's exclusive claim on a file (an open file description lock, fcntl(2)
-/// F_OFD_SETLK), held until the object is destroyed or the process ends. The kernel drops it when the process dies, so a `kill -9` leaves no stale claim
-/// (a pid file alone can name a dead process, or one that reused its pid), and two processes
-/// claiming at once cannot both win. The file holds the claimant's pid, for the messages of
+/// F_OFD_SETLK), held until the object is destroyed or the process ends. The kernel drops it
+/// when the process dies, so a `kill -9` leaves no stale claim (a pid file alone can name a dead
+/// process, or one that reused its pid), and two processes claiming at once cannot both win. The file holds the claimant's pid, for the messages of
 /// those who find it taken; it is never removed (removing it would let a newcomer claim a new
 /// file while another still holds the old one).
 class file_claim {

@@ -43,7 +43,8 @@ int run(const std::string& data_dir, master_config cfg) {
   file_claim::refusal refused;
   auto claim = file_claim::take(data_dir + "/master.lock", refused);
   if (!claim && refused.held)
-    return fail("data directory " + data_dir + " is in use by another master (" + refused.why + "); stop it first, or give this one another --data");
+    return fail("data directory " + data_dir + " is in use by another master (" + refused.why +
+                "); stop it first, or give this one another --data");
   if (!claim)
     return fail(refused.why);
   key_pair keys;
@@ -176,8 +177,8 @@ int add_client(const std::string& data_dir, const std::string& name, role r, std
       return fail(err);
     }
   }
-  std::cout << "wrote " << out_path << " for " << to_string(r) << " '" << name << "'" << (replace ? " (any earlier key of that name is revoked)" : "")
-            << ". Copy it to that host; it is a secret.\n";
+  std::cout << "wrote " << out_path << " for " << to_string(r) << " '" << name << "'"
+            << (replace ? " (any earlier key of that name is revoked)" : "") << ". Copy it to that host; it is a secret.\n";
   return 0;
 }
 
