@@ -71,6 +71,7 @@ using levels_atom = caf::atom_constant<caf::atom("cl_levels")>;
 using commit_atom = caf::atom_constant<caf::atom("cl_commit")>;
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
 using snapshot_atom = caf::atom_constant<caf::atom("cl_snap")>;
+using recover_atom = caf::atom_constant<caf::atom("cl_recover")>;
 using publish_full_atom = caf::atom_constant<caf::atom("cl_pubfull")>;
 using subscribe_levels_atom = caf::atom_constant<caf::atom("cl_sublev")>;
 // The signal bus (signal_bus.hpp).

@@ -6,6 +6,12 @@ std::unique_ptr<sql::database> open_master_db(const std::string& path, bool full
   auto db = sql::database::open(path, full_sync, why);
   if (!db)
     return nullptr;
+  // Sorts and temporary tables in memory (they are small here): a full disk must not keep the
+  // master from reading what it has committed, to start or to recover from a failed commit.
+  if (auto e = db->exec("PRAGMA temp_store=MEMORY"); !e.empty()) {
+    why = path + ": " + e;
+    return nullptr;
+  }
   auto q = db->prepare("PRAGMA user_version");
   if (!q.step()) {
     why = path + ": " + q.error();

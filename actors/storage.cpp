@@ -31,6 +31,8 @@ constexpr std::uint64_t stats_flush_ms = 1000;
 constexpr std::uint64_t stats_minute_retention = 48 * 60;
 /// How often the compaction runs (it moves at most a minute's rows, except after a long stop).
 constexpr std::uint64_t stats_compact_ms = 60000;
+/// After a failed commit, how long until the storage reloads from the database and tries again.
+constexpr auto recover_interval = std::chrono::seconds(10);
 
 struct instance_batches {
   std::uint64_t pruned_below = 0;
@@ -178,7 +180,9 @@ void commit(storage_actor* self) {
     auto why = st.db->commit(st.pending);
     if (!why.empty()) {
       st.latched = why;
-      spdlog::critical("storage: commit failed, refusing all writes until restart: {}", why);
+      spdlog::critical("storage: commit failed, refusing every request; reloading from the database in {} s: {}", recover_interval.count(),
+                       why);
+      self->delayed_send(self, recover_interval, recover_atom::value);
     }
   }
   if (!st.latched.empty()) {
@@ -466,25 +470,75 @@ void publish_changes(storage_actor* self, bool full) {
   st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
 }
 
-caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> snap, std::shared_ptr<storage_db> db_holder,
-                         storage_config cfg, outbox* out) {
-  auto& st = self->state;
-  st.db = std::move(db_holder);
-  st.out = out;
-  st.cfg = cfg;
-  st.counts = std::move(snap->counts);
-  for (auto& s : snap->states) {
+/// Opens the database and reads what it holds: at the start, and to recover from a failed commit.
+std::unique_ptr<storage_db> open_and_load(const storage_config& cfg, storage_snapshot& snap, std::string& why) {
+  auto db = storage_db::open(cfg.db_path, cfg.full_sync, why);
+  if (!db)
+    return nullptr;
+  why = db->load(snap);
+  if (!why.empty()) {
+    why = cfg.db_path + ": " + why;
+    return nullptr;
+  }
+  return db;
+}
+
+/// Makes what the database holds the actor's state (replacing what it had).
+void adopt(storage_state& st, storage_snapshot& snap, std::shared_ptr<storage_db> db) {
+  st.db = std::move(db);
+  st.counts = std::move(snap.counts);
+  st.instances.clear();
+  for (auto& s : snap.states) {
     auto& inst = st.instances[s.instance_id];
     inst.pruned_below = s.pruned_below;
     inst.max_batch = s.max_batch;
   }
-  for (auto& [inst, batch] : snap->batches)
+  for (auto& [inst, batch] : snap.batches)
     st.instances[inst].applied.insert(batch);
-  for (auto& g : snap->grants) {
+  st.grants.clear();
+  st.grants_of.clear();
+  for (auto& g : snap.grants) {
     st.grants_of[g.instance_id].insert(g.grant_id);
     st.grants[g.grant_id] = g;
   }
-  st.next_grant_id = snap->next_grant_id;
+  st.next_grant_id = snap.next_grant_id;
+}
+
+/// After a failed commit: reload what was committed, dropping what the failed commit (and the
+/// requests refused since) left in memory, and take requests again. If the disk is still full,
+/// the next commit fails and latches again.
+void recover(storage_actor* self) {
+  auto& st = self->state;
+  commit(self); // still latched: answers what waits with the failure, and clears the changes
+  storage_snapshot snap;
+  std::string why;
+  auto db = open_and_load(st.cfg, snap, why);
+  if (!db) {
+    spdlog::error("storage: cannot reload after the failed commit, retrying in {} s: {}", recover_interval.count(), why);
+    self->delayed_send(self, recover_interval, recover_atom::value);
+    return;
+  }
+  st.db.reset(); // its memory of unfolded changes holds the failed commit's
+  adopt(st, snap, std::shared_ptr<storage_db>(db.release()));
+  st.stats.clear(); // transfers of the failed commit among them
+  st.latched.clear();
+  spdlog::warn("storage: reloaded from the database after the failed commit ({} item kinds); taking requests again", st.counts.size());
+  // Demand and the bus heard only of committed levels; send them what is true now.
+  if (st.levels_subscriber) {
+    wire::item_list all;
+    for (auto& [name, count] : st.counts)
+      all.push_back({name, count});
+    self->send(st.levels_subscriber, levels_atom::value, std::move(all));
+  }
+  publish_changes(self, true);
+}
+
+caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> snap, std::shared_ptr<storage_db> db_holder,
+                         storage_config cfg, outbox* out) {
+  auto& st = self->state;
+  st.out = out;
+  st.cfg = cfg;
+  adopt(st, *snap, std::move(db_holder));
   st.last_stats_flush = mono_ms();
   self->delayed_send(self, std::chrono::milliseconds(cfg.inventory_interval_ms), tick_atom::value);
   // A clean stop writes the last second of statistics too (the web's graphs survive restarts).
@@ -531,6 +585,7 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
       publish_changes(self, true);
     },
     [self](commit_atom) { commit(self); },
+    [self](recover_atom) { recover(self); },
     [self](web_storage_atom, std::uint64_t rate_minutes) { return storage_view(self, rate_minutes); },
     [self](web_stats_atom, const web_stats_query& q) { return stats_series(self, q); },
     [self](tick_atom) {
@@ -549,15 +604,10 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
 } // namespace
 
 caf::actor spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out, std::string& why) {
-  auto db = storage_db::open(cfg.db_path, cfg.full_sync, why);
+  auto snap = std::make_shared<storage_snapshot>();
+  auto db = open_and_load(cfg, *snap, why);
   if (!db)
     return {};
-  auto snap = std::make_shared<storage_snapshot>();
-  why = db->load(*snap);
-  if (!why.empty()) {
-    why = cfg.db_path + ": " + why;
-    return {};
-  }
   std::int64_t total = 0;
   for (auto& [name, count] : snap->counts)
     total += count;

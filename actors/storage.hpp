@@ -17,8 +17,10 @@
 //
 // Invariants: a count is never negative and never above max_stock; every reply is sent only
 // after the state it reveals is committed to SQLite (group commit: one transaction per burst
-// of messages). If a commit fails, the failure is latched: every later write is refused with
-// `unavailable` until the master restarts and reloads what was committed.
+// of messages). If a commit fails (a full disk), the failure is latched: every request is refused
+// with `unavailable`, and every recover_interval the actor reloads what was committed (dropping
+// what the failed commit held in memory) and takes requests again; while the disk stays full
+// the next commit fails and latches again. Nothing is acknowledged that is not written.
 //
 // Runs detached (its own thread): it blocks on SQLite commits.
 

@@ -1,7 +1,8 @@
 // A full disk under a real master: the commit that cannot be written is refused with
 // `unavailable` (nothing is acknowledged that is not on disk), the master stays up and says why,
-// and after a restart with room again it holds exactly what it acknowledged; the refused batches,
-// re-sent, apply once.
+// reloads what it committed and tries again every 10 s, and once there is room it holds exactly
+// what it acknowledged and takes writes again, without a restart; the refused batches, re-sent,
+// apply once.
 //
 // The disk is a small tmpfs in a mount namespace this test makes for itself (its own binary:
 // the namespace must be made while the process has one thread).
@@ -21,6 +22,7 @@
 
 using namespace clusterio;
 using namespace clusterio::test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -61,7 +63,7 @@ std::string mount_tmpfs(const std::string& dir, const std::string& size, unsigne
 
 } // namespace
 
-TEST_CASE("a full disk: refused, not acknowledged; after a restart with room, exactly what was acknowledged") {
+TEST_CASE("a full disk: refused, not acknowledged; once there is room, exactly what was acknowledged, without a restart") {
   static const std::string why = private_mounts(); // once: the second run is already in it
   if (!why.empty())
     FAIL(why);
@@ -110,39 +112,54 @@ TEST_CASE("a full disk: refused, not acknowledged; after a restart with room, ex
   CHECK(refusal.message.find("storage failed") != std::string::npos);
   CHECK(refusal.message.find("full") != std::string::npos); // SQLite's "database or disk is full"
 
-  // Still up, and says why to every request until a restart: its memory may hold what the
-  // failed commit did not write, so it neither takes nor shows anything more.
+  // Still up, and says why to every request: its memory may hold what the failed commit did
+  // not write, so it neither takes nor shows anything until it has reloaded from the database.
   std::string exit_why;
   CHECK(m.running(exit_why));
   CHECK(expect_error(c, wire::inventory_query{}, "unavailable").message == refusal.message);
   sent[refused_batch + 1] = {{names[0], 7}};
   expect_error(c, wire::export_batch{instance, refused_batch + 1, 1, sent[refused_batch + 1]}, "unavailable");
 
-  // Room again, a restart: the stock is exactly what was acknowledged.
-  m.stop();
-  REQUIRE_FALSE(m.running(exit_why));
-  CHECK(exit_why == "exited with code 0");
-  REQUIRE(mount_tmpfs(disk, "64m", MS_REMOUNT).empty());
-  m.start();
-  wire_client after(m.control_endpoint(), cred);
-  auto inv = expect_reply<wire::inventory_levels>(after, wire::inventory_query{});
+  // Within its recovery interval (10 s) it reloads what was committed: exactly what it
+  // acknowledged. The disk is still full, so the next write fails and is refused again.
   std::map<std::string, std::int64_t> stock;
-  for (auto& l : inv.levels)
-    stock[l.name] = l.count;
+  auto read_stock = [&](wire_client& from) {
+    auto r = from.call(wire::inventory_query{});
+    if (!r || !std::holds_alternative<wire::inventory_levels>(r->body))
+      return false;
+    stock.clear();
+    for (auto& l : std::get<wire::inventory_levels>(r->body).levels)
+      stock[l.name] = l.count;
+    return true;
+  };
+  if (!eventually([&] { return read_stock(c); }, 30s, 500ms))
+    FAIL("the master did not reload; its log:\n" << m.log());
   CHECK(stock == acked_sum);
+  expect_error(c, wire::export_batch{instance, refused_batch, 1, sent[refused_batch]}, "unavailable");
 
-  // The slave's recovery: it re-sends what was refused; each applies once.
+  // Room again: after the next reload it takes writes. The slave's recovery re-sends what was
+  // refused; each batch applies once.
+  REQUIRE(mount_tmpfs(disk, "64m", MS_REMOUNT).empty());
+  if (!eventually([&] { return read_stock(c); }, 30s, 500ms))
+    FAIL("the master did not reload; its log:\n" << m.log());
+  CHECK(stock == acked_sum);
   for (auto b = refused_batch; b <= refused_batch + 1; ++b)
-    expect_reply<wire::export_ack>(after, wire::export_batch{instance, b, 1, sent[b]});
+    expect_reply<wire::export_ack>(c, wire::export_batch{instance, b, 1, sent[b]});
   for (auto b = refused_batch; b <= refused_batch + 1; ++b)
-    expect_reply<wire::export_ack>(after, wire::export_batch{instance, b, 1, sent[b]}); // again: a duplicate
+    expect_reply<wire::export_ack>(c, wire::export_batch{instance, b, 1, sent[b]}); // again: a duplicate
   for (auto& [b, items] : sent)
     for (auto& it : items)
       sent_sum[it.name] += it.count;
-  inv = expect_reply<wire::inventory_levels>(after, wire::inventory_query{});
-  stock.clear();
-  for (auto& l : inv.levels)
-    stock[l.name] = l.count;
+  REQUIRE(read_stock(c));
+  CHECK(stock == sent_sum);
+
+  // And that is on disk: a restart holds the same.
+  m.stop();
+  REQUIRE_FALSE(m.running(exit_why));
+  CHECK(exit_why == "exited with code 0");
+  m.start();
+  wire_client after(m.control_endpoint(), cred);
+  REQUIRE(read_stock(after));
   CHECK(stock == sent_sum);
   m.stop();
 }
