@@ -35,7 +35,7 @@ struct web_storage_view {
   std::uint64_t rate_minutes = 0;    ///< the window `exported`/`imported` cover (whole minutes)
   std::uint64_t reservations = 0;    ///< outstanding grants
   std::int64_t reserved_units = 0;   ///< units held by outstanding grants
-  bool failed = false;               ///< a commit failed: writes are refused until restart
+  bool failed = false;               ///< a commit failed: requests are refused until a reload (every 10 s)
   std::string failure;               ///< why
 };
 
