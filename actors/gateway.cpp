@@ -60,11 +60,12 @@ int bound_port(zmq::socket_t& s) {
 /// What a peer may do.
 struct peer {
   std::string name;
+  clusterio::role role = role::subscriber;
   bool slave = false, publisher = false, admin = false;
 };
 
 peer peer_for(const std::string& name, role r) {
-  peer p{name};
+  peer p{name, r};
   p.slave = r == role::slave;
   p.publisher = r == role::slave || r == role::publisher || r == role::admin;
   p.admin = r == role::admin;
@@ -84,7 +85,6 @@ struct gateway::impl {
   zmq::socket_t zap{ctx, zmq::socket_type::rep};
   std::unique_ptr<allow_list> clients;
   std::unordered_map<std::string, allow_list::entry> by_key; ///< Z85 public key -> client
-  std::unordered_map<std::string, role> role_of;             ///< client name -> role
   std::uint64_t last_check = 0;
   std::unordered_map<std::string, std::string> insecure_names; ///< routing id -> hello name
   std::unordered_map<std::string, std::uint64_t> last_seen_report;
@@ -111,11 +111,8 @@ struct gateway::impl {
       return;
     }
     by_key.clear();
-    role_of.clear();
-    for (auto& e : all) {
-      role_of[e.name] = e.role;
+    for (auto& e : all)
       by_key[e.public_key] = e;
-    }
   }
 
   void send_reply(const std::string& rid, std::uint64_t id, wire::message m) {
@@ -211,7 +208,7 @@ struct gateway::impl {
       auto dot = rid.rfind('.');
       auto prefix = dot == std::string::npos ? std::string() : rid.substr(0, dot);
       std::string name = it != insecure_names.end() ? it->second : wire::check_label(prefix).empty() ? prefix : "anonymous";
-      return peer{name, true, true, true};
+      return peer{name, role::admin, true, true, true}; // everything, as a slave too
     }
     const char* key = zmq_msg_gets(payload.handle(), "User-Id");
     if (!key)
@@ -306,8 +303,7 @@ struct gateway::impl {
         if constexpr (std::is_same_v<T, wire::hello>) {
           if (cfg.insecure)
             insecure_names[rid] = m.name, who.name = m.name;
-          auto r = cfg.insecure ? std::string("admin") : std::string(to_string(role_of[who.name]));
-          send_reply(rid, id, wire::welcome{who.name, r, cfg.heartbeat_ms, epoch_ms()});
+          send_reply(rid, id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, epoch_ms()});
         } else if constexpr (std::is_same_v<T, wire::register_instance>) {
           if (!who.slave)
             return refuse();

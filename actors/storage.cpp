@@ -504,6 +504,18 @@ void adopt(storage_state& st, storage_snapshot& snap, std::shared_ptr<storage_db
   st.next_grant_id = snap.next_grant_id;
 }
 
+/// Every level, to the subscriber (demand), if there is one.
+void send_all_levels(storage_actor* self) {
+  auto& st = self->state;
+  if (!st.levels_subscriber)
+    return;
+  wire::item_list all;
+  all.reserve(st.counts.size());
+  for (auto& [name, count] : st.counts)
+    all.push_back({name, count});
+  self->send(st.levels_subscriber, levels_atom::value, std::move(all));
+}
+
 /// After a failed commit: reload what was committed, dropping what the failed commit (and the
 /// requests refused since) left in memory, and take requests again. If the disk is still full,
 /// the next commit fails and latches again.
@@ -518,18 +530,12 @@ void recover(storage_actor* self) {
     self->delayed_send(self, recover_interval, recover_atom::value);
     return;
   }
-  st.db.reset(); // its memory of unfolded changes holds the failed commit's
-  adopt(st, snap, std::shared_ptr<storage_db>(db.release()));
-  st.stats.clear(); // transfers of the failed commit among them
+  adopt(st, snap, std::move(db)); // the old storage_db goes: its unfolded changes hold the failed commit's
+  st.stats.clear();               // transfers of the failed commit among them
   st.latched.clear();
   spdlog::warn("storage: reloaded from the database after the failed commit ({} item kinds); taking requests again", st.counts.size());
   // Demand and the bus heard only of committed levels; send them what is true now.
-  if (st.levels_subscriber) {
-    wire::item_list all;
-    for (auto& [name, count] : st.counts)
-      all.push_back({name, count});
-    self->send(st.levels_subscriber, levels_atom::value, std::move(all));
-  }
+  send_all_levels(self);
   publish_changes(self, true);
 }
 
@@ -573,12 +579,8 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
       self->state.latched.empty() ? drop_instance(self, to, instance_id) : refuse(to);
     },
     [self](subscribe_levels_atom) {
-      auto& st = self->state;
-      st.levels_subscriber = caf::actor_cast<caf::actor>(self->current_sender());
-      wire::item_list all;
-      for (auto& [name, count] : st.counts)
-        all.push_back({name, count});
-      self->send(st.levels_subscriber, levels_atom::value, std::move(all));
+      self->state.levels_subscriber = caf::actor_cast<caf::actor>(self->current_sender());
+      send_all_levels(self);
     },
     [self](publish_full_atom) {
       commit(self);

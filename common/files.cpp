@@ -99,10 +99,10 @@ int claimant_pid(int fd) {
 
 std::string held_by(int pid) { return pid > 0 ? "held by process " + std::to_string(pid) : std::string("held by another process"); }
 
-/// A lock of `type` on the whole file (l_len 0: however long it grows).
-struct flock whole_file(short type) {
+/// A write lock on the whole file (l_len 0: however long it grows).
+struct flock whole_file() {
   struct flock lock {};
-  lock.l_type = type;
+  lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;
   return lock;
 }
@@ -117,7 +117,7 @@ std::optional<file_claim> file_claim::take(const std::string& path, refusal& ref
   }
   // Owned by the open file description: dropped when its last descriptor closes, i.e. at the
   // latest when the process ends.
-  auto lock = whole_file(F_WRLCK);
+  auto lock = whole_file();
   if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
     int err = errno;
     bool held = err == EAGAIN || err == EACCES;
@@ -144,7 +144,7 @@ std::optional<int> claim_holder(const std::string& path) {
   if (fd < 0)
     return std::nullopt;
   // F_OFD_GETLK only tests: a check never makes a concurrent claim fail.
-  auto lock = whole_file(F_WRLCK);
+  auto lock = whole_file();
   std::optional<int> holder;
   if (::fcntl(fd, F_OFD_GETLK, &lock) == 0 && lock.l_type != F_UNLCK)
     holder = claimant_pid(fd);

@@ -96,6 +96,13 @@ std::int64_t db_version(const std::string& path) {
   REQUIRE(q.step());
   return q.int64(0);
 }
+
+void set_db_version(const std::string& path, std::int64_t version) {
+  std::string why;
+  auto db = sql::database::open(path, true, why);
+  REQUIRE(db);
+  REQUIRE(db->exec("PRAGMA user_version=" + std::to_string(version)).empty());
+}
 } // namespace
 
 TEST_CASE("master: a database of a newer version is refused, not misread; an unversioned one is stamped") {
@@ -104,12 +111,7 @@ TEST_CASE("master: a database of a newer version is refused, not misread; an unv
   // add-slave makes the database (the clients table only), stamped with this build's version.
   REQUIRE(master_cli({"add-slave", "early", "--data", data, "--out", dir + "/early.cred.json"}, dir).first == 0);
   CHECK(db_version(data + "/master.db") == master_db_version);
-  {
-    std::string why;
-    auto db = sql::database::open(data + "/master.db", true, why);
-    REQUIRE(db);
-    REQUIRE(db->exec("PRAGMA user_version=" + std::to_string(master_db_version + 1)).empty());
-  }
+  set_db_version(data + "/master.db", master_db_version + 1);
   std::ofstream(dir + "/master.json") << R"({"bind":"127.0.0.1","control_port":)" << free_port() << R"(,"bus_port":)" << free_port()
                                       << R"(,"http_port":0})";
   auto expect = data + "/master.db was written by a newer clusterio-master (database version " + std::to_string(master_db_version + 1) +
@@ -124,11 +126,7 @@ TEST_CASE("master: a database of a newer version is refused, not misread; an unv
   CHECK(db_version(data + "/master.db") == master_db_version + 1); // left as it was
 
   // A database from before versions (user_version 0) is this version's layout: run, stamped.
-  {
-    std::string why;
-    auto db = sql::database::open(data + "/master.db", true, why);
-    REQUIRE(db->exec("PRAGMA user_version=0").empty());
-  }
+  set_db_version(data + "/master.db", 0);
   child_process master({exe("master/clusterio-master"), "run", "--data", data, "--config", dir + "/master.json"}, dir + "/run.log");
   CHECK(eventually([&] { return slurp(dir + "/run.log").find("master ready") != std::string::npos || !master.running(); }, std::chrono::seconds(10)));
   CHECK(slurp(dir + "/run.log").find("master ready") != std::string::npos);

@@ -19,6 +19,14 @@ using namespace std::chrono_literals;
 namespace {
 /// A master address nothing listens on: the slave must run its games anyway.
 std::string dead_master() { return "127.0.0.1:" + std::to_string(free_port()); }
+
+/// Whether the master lists this slave's instance as online (asked with an admin credential).
+bool instance_online(wire_client& admin, const std::string& slave, const std::string& instance) {
+  auto r = admin.call(wire::slaves_query{});
+  auto* list = r ? std::get_if<wire::slaves_reply>(&r->body) : nullptr;
+  return list && std::any_of(list->instances.begin(), list->instances.end(),
+                             [&](const wire::instance_info& i) { return i.slave == slave && i.name == instance && i.online; });
+}
 } // namespace
 
 TEST_CASE("slave CLI: bad names and unknown instances get clear errors") {
@@ -117,12 +125,7 @@ TEST_CASE("slave: with no master in its config, it links to the address in its c
   s.create("world", "producer");
   s.start("world");
   wire_client admin(m.control_endpoint(), m.add_client("cred-admin", "admin"));
-  REQUIRE(eventually([&] {
-    auto r = admin.call(wire::slaves_query{});
-    auto* list = r ? std::get_if<wire::slaves_reply>(&r->body) : nullptr;
-    return list && std::any_of(list->instances.begin(), list->instances.end(),
-                               [](const wire::instance_info& i) { return i.slave == "credhost" && i.name == "world" && i.online; });
-  }));
+  REQUIRE(eventually([&] { return instance_online(admin, "credhost", "world"); }));
 
   // An unusable address in the credential file is an error that names the file.
   cred.master_address = "no-port-here";
@@ -141,12 +144,7 @@ TEST_CASE("slave and tools reach a master bound to the IPv6 loopback") {
   s.create("world", "producer");
   s.start("world");
   wire_client admin(m.control_endpoint(), m.add_client("v6-admin", "admin"));
-  REQUIRE(eventually([&] {
-    auto r = admin.call(wire::slaves_query{});
-    auto* list = r ? std::get_if<wire::slaves_reply>(&r->body) : nullptr;
-    return list && std::any_of(list->instances.begin(), list->instances.end(),
-                               [](const wire::instance_info& i) { return i.slave == "v6host" && i.name == "world" && i.online; });
-  }));
+  REQUIRE(eventually([&] { return instance_online(admin, "v6host", "world"); }));
   // The bus too: the inventory broadcast (at least once a second) reaches a subscriber.
   bus_subscriber sub(m.bus_endpoint(), m.add_client("v6-sub", "subscriber"), "inventory");
   auto got = sub.recv(5s);
