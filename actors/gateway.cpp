@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -85,6 +86,9 @@ struct gateway::impl {
   zmq::socket_t zap{ctx, zmq::socket_type::rep};
   std::unique_ptr<allow_list> clients;
   std::unordered_map<std::string, allow_list::entry> by_key; ///< Z85 public key -> client
+  /// A key left the allow-list (removed, or replaced under its name): the bus's open sessions
+  /// are closed so that every subscriber passes the allow-list again (see reopen_bus).
+  bool bus_sessions_stale = false;
   std::uint64_t last_check = 0;
   std::unordered_map<std::string, std::string> insecure_names; ///< routing id -> hello name
   std::unordered_map<std::string, std::uint64_t> last_seen_report;
@@ -110,9 +114,46 @@ struct gateway::impl {
       spdlog::error("gateway: cannot read the allow-list: {}", why);
       return;
     }
-    by_key.clear();
+    std::unordered_map<std::string, allow_list::entry> now;
     for (auto& e : all)
-      by_key[e.public_key] = e;
+      now[e.public_key] = e;
+    for (auto& [key, e] : by_key)
+      if (!now.count(key))
+        bus_sessions_stale = true;
+    by_key = std::move(now);
+  }
+
+  /// The control socket checks the sender's key on every frame; the bus (PUB) cannot, so a
+  /// subscriber whose key was revoked would go on receiving on the connection it opened
+  /// before. Unbinding closes every connection the bus accepted; binding again at once lets
+  /// the subscribers' SUB sockets reconnect (ZeroMQ does it by itself, with their
+  /// subscriptions), each through the CURVE handshake and the allow-list. The bus is latest
+  /// state: a reconnecting subscription gets the snapshots it gets on first subscribing.
+  /// False if the port could not be bound again (tried again on the next check).
+  bool reopen_bus() {
+    auto endpoint = bus.get(zmq::sockopt::last_endpoint); // the port actually bound
+    try {
+      bus.unbind(endpoint);
+    } catch (const zmq::error_t& e) {
+      spdlog::error("gateway: cannot close the bus's connections at {}: {}", endpoint, e.what());
+      return false;
+    }
+    // The listener closes on a ZeroMQ I/O thread: the port can be busy for a moment.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      try {
+        bus.bind(endpoint);
+        spdlog::info("gateway: a client left the allow-list; the bus's subscribers reconnect, each checked again");
+        return true;
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EADDRINUSE) {
+          spdlog::critical("gateway: cannot bind the bus at {} again: {}", endpoint, e.what());
+          return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    spdlog::critical("gateway: cannot bind the bus at {} again: the port stayed in use for 1 s", endpoint);
+    return false;
   }
 
   void send_reply(const std::string& rid, std::uint64_t id, wire::message m) {
@@ -496,6 +537,8 @@ void gateway::run() {
         g.last_check = mono_ms();
         if (g.clients->changed())
           g.reload_clients();
+        if (g.bus_sessions_stale && g.reopen_bus())
+          g.bus_sessions_stale = false;
       }
     } catch (const std::exception& e) {
       // A bug, not bad input (bad input is answered above): log it and keep serving.

@@ -29,6 +29,21 @@ TEST_CASE("an unknown key is refused, a plain connection too") {
 }
 
 namespace {
+/// Whether `sub` receives, within `timeout`, an inventory update with `item` at `level`.
+bool sees_level(bus_subscriber& sub, const std::string& item, std::int64_t level, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+    auto m = sub.recv(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+    if (!m)
+      return false;
+    if (auto* inv = std::get_if<wire::inventory_levels>(&m->second.body))
+      for (auto& l : inv->levels)
+        if (l.name == item && l.count == level)
+          return true;
+  }
+  return false;
+}
+
 /// Whether the master now answers this client's request with `unauthorized`.
 bool refused(wire_client& c) {
   auto r = c.call(wire::inventory_query{}, 1000ms);
@@ -78,4 +93,40 @@ TEST_CASE("a subscriber can neither place nor take items") {
   REQUIRE(renewed);
   wire_client slave_again(m.control_endpoint(), renewed);
   CHECK(stock_of(slave_again, "iron-plate") == 10);
+}
+
+TEST_CASE("a removed subscriber loses the bus, on the connection it had open too") {
+  auto host = GENERATE(as<std::string>{}, "127.0.0.1", "::1"); // the bus is bound again at its own address
+  INFO("master on " << host);
+  master_fixture m(false, {}, host);
+  m.start();
+  wire_client slave(m.control_endpoint(), m.add_client("slave1", "slave"));
+  auto inst = expect_reply<wire::registered>(slave, wire::register_instance{"w", ""}).instance_id;
+  bus_subscriber kept(m.bus_endpoint(), m.add_client("kept", "subscriber"), "inventory");
+  bus_subscriber removed(m.bus_endpoint(), m.add_client("removed", "subscriber"), "inventory");
+  std::uint64_t batch = 0;
+  auto export_one = [&] { // iron-plate's level becomes `batch`
+    ++batch;
+    expect_reply<wire::export_ack>(slave, wire::export_batch{inst, batch, 1, {{"iron-plate", 1}}});
+  };
+  // Both receive the bus (subscriptions reach the master a moment after connecting).
+  REQUIRE(eventually([&] {
+    export_one();
+    return sees_level(kept, "iron-plate", static_cast<std::int64_t>(batch), 3s) && sees_level(removed, "iron-plate", static_cast<std::int64_t>(batch), 3s);
+  }, 20s, 0ms));
+
+  child_process revoke({exe("master/clusterio-master"), "remove-client", "removed", "--data", m.data_dir()}, m.data_dir() + "/cli.log");
+  REQUIRE(revoke.wait(10000) == 0);
+  // Within the master's allow-list check (a second) the removed key stops receiving; the other
+  // subscriber reconnects by itself and goes on.
+  CHECK(eventually([&] {
+    export_one();
+    auto level = static_cast<std::int64_t>(batch);
+    return sees_level(kept, "iron-plate", level, 5s) && !sees_level(removed, "iron-plate", level, 1500ms);
+  }, 30s, 0ms));
+  for (int i = 0; i < 3; ++i) {
+    export_one();
+    CHECK(sees_level(kept, "iron-plate", static_cast<std::int64_t>(batch), 5s));
+  }
+  CHECK_FALSE(removed.recv(2s).has_value());
 }
