@@ -1,10 +1,20 @@
 // master-load: N simulated instances send exports and requests over real sockets (CURVE) to a
 // real clusterio-master process with durability on; prints one JSON line per N.
 //
-// Each slave connection carries 10 instances (N=1000: 100 slaves). Load threads keep a window
-// of requests in flight per connection. Mix per instance: export (60%), request (20%),
-// confirm of the grants it got (20%). Latency is send-to-reply; CPU and peak RSS are the
-// master's own, from /proc.
+// Each slave connection carries 10 instances (N=1000: 100 slaves). Mix per instance: export
+// (60%), request (20%), confirm of the grants it got (20%). CPU and peak RSS are the master's
+// own, from /proc.
+//
+// Two ways to load it:
+// - closed loop (default): load threads keep a window of 32 requests in flight per connection
+//   and send the next one as each reply comes. This is the master saturated: how much it
+//   carries, and how long a reply takes then. The latency is the window over the throughput
+//   (Little's law: 320 in flight at 160,000 msgs/s are 2 ms each on average).
+// - paced (--rate=R): R messages a second in all, each sent at its scheduled time whatever the
+//   replies do (open loop), the latency counted from that scheduled time, so a generator that
+//   falls behind, or a full window, adds to the latency instead of hiding it. This answers
+//   "what is p99 at R msgs/s?". At most 256 in flight per connection; a run that cannot send
+//   on schedule shows it in its latency and its msgs_per_s.
 
 #include <algorithm>
 #include <array>
@@ -19,6 +29,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include <httplib.h>
 #include <zmq.hpp>
 
 #include "common/clock.hpp"
@@ -33,7 +44,8 @@ namespace {
 
 constexpr int instances_per_slave = 10;
 constexpr int window_per_connection = 32;
-constexpr int load_threads = 2;
+constexpr std::size_t paced_cap_per_connection = 256;
+constexpr std::size_t load_threads = 2;
 
 struct proc_stats {
   double cpu_s = 0;
@@ -61,6 +73,22 @@ proc_stats read_proc(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0)
       out.peak_rss_mb = std::stod(line.substr(6)) / 1024.0;
   return out;
+}
+
+/// Frames the master itself counted on its control socket (its /metrics): a check on the
+/// generator's own count, which a generator bug could inflate.
+std::uint64_t master_frames_received(test::master_fixture& master) {
+  httplib::Client http(master.http_url());
+  auto r = http.Get("/metrics");
+  if (!r || r->status != 200)
+    throw std::runtime_error("cannot read the master's /metrics");
+  std::uint64_t total = 0;
+  std::istringstream lines(r->body);
+  const std::string family = "clusterio_messages_received_total{";
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(family, 0) == 0)
+      total += std::stoull(line.substr(line.rfind(' ') + 1));
+  return total;
 }
 
 /// What a request was, for latencies by kind: a request waits for the demand actor before the
@@ -98,12 +126,13 @@ struct connection {
 
 std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count()); }
 
-void send(connection& c, wire::message m) {
+/// Sends `m`; its latency counts from `scheduled_us` (paced) or from now (closed loop).
+void send(connection& c, wire::message m, std::optional<std::uint64_t> scheduled_us = std::nullopt) {
   auto id = c.next_id++;
   auto what = kind_of(m);
   auto bytes = wire::encode({id, std::move(m)});
   c.sock->send(zmq::buffer(bytes), zmq::send_flags::none);
-  c.in_flight.push_back({id, now_us(), what});
+  c.in_flight.push_back({id, scheduled_us.value_or(now_us()), what});
 }
 
 /// Request `id`, which is no longer in flight; nullopt if it was not sent here.
@@ -141,9 +170,12 @@ struct result {
   double generator_cpu_us_per_msg; ///< this process's own: what the load took from the shared cores
   double kind_p50_ms[kinds], kind_p99_ms[kinds];
   std::uint64_t refused;
+  double offered_per_s; ///< 0: closed loop
+  double master_frames_per_s; ///< as the master counted them
 };
 
-result run(int n_instances, double seconds, const std::string& durability) {
+/// `offered_per_s` 0: closed loop; otherwise paced at that many messages a second in all.
+result run(int n_instances, double seconds, const std::string& durability, double offered_per_s) {
   // One slave connection carries up to 10 instances: lift the per-client rate limit.
   test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
   master.start();
@@ -178,25 +210,50 @@ result run(int n_instances, double seconds, const std::string& durability) {
   auto pid = master.pid();
   auto before = read_proc(pid);
   auto generator_before = read_proc(getpid());
+  auto frames_before = master_frames_received(master);
 
   std::atomic<bool> stop{false};
   std::vector<std::array<std::vector<std::uint32_t>, kinds>> latencies(load_threads);
   std::vector<std::uint64_t> counts(load_threads, 0), errors(load_threads, 0);
   std::vector<std::thread> threads;
-  for (int t = 0; t < load_threads; ++t)
+  bool paced = offered_per_s > 0;
+  auto threads_used = std::min<std::size_t>(load_threads, conns.size());
+  for (std::size_t t = 0; t < threads_used; ++t)
     threads.emplace_back([&, t] {
       std::mt19937 rng(static_cast<std::uint32_t>(1234 + t));
       std::vector<connection*> mine;
-      for (std::size_t i = static_cast<std::size_t>(t); i < conns.size(); i += load_threads)
+      for (std::size_t i = t; i < conns.size(); i += threads_used)
         mine.push_back(&conns[i]);
       std::vector<zmq::pollitem_t> items;
       for (auto* c : mine)
         items.push_back({c->sock->handle(), 0, ZMQ_POLLIN, 0});
-      for (auto* c : mine)
-        for (int w = 0; w < window_per_connection; ++w)
-          send(*c, next_message(*c, rng));
+      // Paced: this thread's share of the schedule, message k due at start + k / rate.
+      auto start_us = now_us();
+      double per_us = offered_per_s / static_cast<double>(threads_used) / 1e6;
+      std::uint64_t scheduled = 0;
+      std::size_t next_conn = 0;
+      auto send_due = [&] {
+        auto due = static_cast<std::uint64_t>(static_cast<double>(now_us() - start_us) * per_us);
+        for (std::size_t full = 0; scheduled < due && full < mine.size();) {
+          auto& c = *mine[next_conn++ % mine.size()];
+          if (c.in_flight.size() >= paced_cap_per_connection) {
+            ++full;
+            continue;
+          }
+          full = 0;
+          send(c, next_message(c, rng), start_us + static_cast<std::uint64_t>(static_cast<double>(scheduled) / per_us));
+          ++scheduled;
+        }
+      };
+      if (!paced)
+        for (auto* c : mine)
+          for (int w = 0; w < window_per_connection; ++w)
+            send(*c, next_message(*c, rng));
       while (!stop) {
-        if (zmq::poll(items.data(), items.size(), milliseconds(100)) <= 0)
+        if (paced)
+          send_due();
+        // Paced, wake at least every millisecond to send what fell due.
+        if (zmq::poll(items.data(), items.size(), milliseconds(paced ? 1 : 100)) <= 0)
           continue;
         for (std::size_t k = 0; k < mine.size(); ++k) {
           if (!(items[k].revents & ZMQ_POLLIN))
@@ -206,13 +263,13 @@ result run(int n_instances, double seconds, const std::string& durability) {
           while (c.sock->recv(reply, zmq::recv_flags::dontwait)) {
             auto d = wire::decode(reply.to_string_view());
             if (auto sent = take_in_flight(c, d.id))
-              latencies[static_cast<std::size_t>(t)][sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
+              latencies[t][sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
             if (!d.ok || std::holds_alternative<wire::error_reply>(d.value.body)) {
               // Refused work is not throughput: counted apart, and the run fails.
-              if (errors[static_cast<std::size_t>(t)]++ == 0)
+              if (errors[t]++ == 0)
                 std::cerr << "master-load: error reply: " << (d.ok ? std::get<wire::error_reply>(d.value.body).message : d.err.to_string()) << "\n";
             } else {
-              ++counts[static_cast<std::size_t>(t)];
+              ++counts[t];
             }
             if (d.ok)
               if (auto* g = std::get_if<wire::grant_reply>(&d.value.body))
@@ -220,7 +277,7 @@ result run(int n_instances, double seconds, const std::string& durability) {
                   if (c.instances[i] == g->instance_id)
                     for (auto& gr : g->grants)
                       c.grants_to_confirm[i].push_back(gr.grant_id);
-            if (!stop)
+            if (!stop && !paced)
               send(c, next_message(c, rng));
           }
         }
@@ -234,16 +291,17 @@ result run(int n_instances, double seconds, const std::string& durability) {
   double elapsed = duration<double>(steady_clock::now() - started).count();
   auto after = read_proc(pid);
   auto generator_after = read_proc(getpid());
+  auto frames_after = master_frames_received(master);
   std::vector<std::uint32_t> all, of_kind[kinds];
   std::uint64_t total = 0, refused = 0;
-  for (int t = 0; t < load_threads; ++t) {
-    refused += errors[static_cast<std::size_t>(t)];
+  for (std::size_t t = 0; t < threads_used; ++t) {
+    refused += errors[t];
     for (std::size_t k = 0; k < kinds; ++k) {
-      auto& l = latencies[static_cast<std::size_t>(t)][k];
+      auto& l = latencies[t][k];
       all.insert(all.end(), l.begin(), l.end());
       of_kind[k].insert(of_kind[k].end(), l.begin(), l.end());
     }
-    total += counts[static_cast<std::size_t>(t)];
+    total += counts[t];
   }
   auto pct = [](std::vector<std::uint32_t>& v, double p) {
     if (v.empty())
@@ -254,7 +312,8 @@ result run(int n_instances, double seconds, const std::string& durability) {
   };
   auto per_msg = [total](double cpu_s) { return total ? cpu_s * 1e6 / static_cast<double>(total) : 0; };
   result r{n_instances, static_cast<double>(total) / elapsed, pct(all, 0.50), pct(all, 0.99), after.peak_rss_mb,
-           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), {}, {}, refused};
+           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), {}, {}, refused, offered_per_s,
+           static_cast<double>(frames_after - frames_before) / elapsed};
   for (std::size_t k = 0; k < kinds; ++k) {
     r.kind_p50_ms[k] = pct(of_kind[k], 0.50);
     r.kind_p99_ms[k] = pct(of_kind[k], 0.99);
@@ -266,26 +325,48 @@ result run(int n_instances, double seconds, const std::string& durability) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Usage: master-load [SECONDS [DURABILITY [N...]]]   defaults: 10 full 10 100 1000
-  double seconds = argc > 1 ? std::atof(argv[1]) : 10.0;
-  std::string durability = argc > 2 ? argv[2] : "full";
+  // Usage: master-load [--rate=R] [SECONDS [DURABILITY [N...]]]   defaults: closed loop, 10 full 10 100 1000
+  double offered_per_s = 0;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--rate=", 0) == 0) {
+      offered_per_s = std::atof(a.c_str() + 7);
+      if (offered_per_s <= 0) {
+        std::cerr << "master-load: --rate wants a positive number of messages a second, got '" << a.substr(7) << "'\n";
+        return 2;
+      }
+    } else {
+      args.push_back(a);
+    }
+  }
+  double seconds = args.size() > 0 ? std::atof(args[0].c_str()) : 10.0;
+  std::string durability = args.size() > 1 ? args[1] : "full";
   std::vector<int> sizes;
-  for (int i = 3; i < argc; ++i)
-    sizes.push_back(std::atoi(argv[i]));
+  for (std::size_t i = 2; i < args.size(); ++i)
+    sizes.push_back(std::atoi(args[i].c_str()));
   if (sizes.empty())
     sizes = {10, 100, 1000};
   std::vector<result> results;
   for (int n : sizes) {
-    std::cerr << "master-load: " << n << " instances for " << seconds << " s, durability " << durability << "...\n";
-    results.push_back(run(n, seconds, durability));
+    std::cerr << "master-load: " << n << " instances for " << seconds << " s, durability " << durability;
+    if (offered_per_s > 0)
+      std::cerr << ", paced at " << offered_per_s << " msgs/s";
+    std::cerr << "...\n";
+    results.push_back(run(n, seconds, durability, offered_per_s));
     auto& r = results.back();
     std::cerr << "master-load: the load generator itself took " << r.generator_cpu_us_per_msg << " us of CPU per message\n";
+    std::cerr << "master-load: the master counted " << static_cast<std::uint64_t>(r.master_frames_per_s) << " frames a second\n";
     for (std::size_t k = 0; k < other_kind; ++k)
       std::cerr << "master-load: " << kind_names[k] << " latency p50 " << r.kind_p50_ms[k] << " ms, p99 " << r.kind_p99_ms[k] << " ms\n";
   }
-  for (auto& r : results)
-    std::printf("{\"bench\":\"master-load\",\"instances\":%d,\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f}\n",
-                r.instances, r.msgs_per_s, r.p50_ms, r.p99_ms, r.peak_rss_mb, r.cpu_us_per_msg);
+  for (auto& r : results) {
+    std::printf("{\"bench\":\"master-load\",\"instances\":%d,", r.instances);
+    if (r.offered_per_s > 0)
+      std::printf("\"offered_per_s\":%.0f,", r.offered_per_s);
+    std::printf("\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f}\n",
+                r.msgs_per_s, r.p50_ms, r.p99_ms, r.peak_rss_mb, r.cpu_us_per_msg);
+  }
   for (auto& r : results)
     if (r.refused > 0) {
       std::cerr << "master-load: FAILED: the master refused " << r.refused << " messages at N=" << r.instances << "; the figures above do not count them\n";
