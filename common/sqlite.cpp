@@ -12,11 +12,14 @@ namespace {
 /// that leaves more than this many pages in the WAL; the commit waits for it. With `full_sync`
 /// every commit syncs anyway, and a small WAL rewritten in place keeps each of those syncs from
 /// also journaling the file's growth (a WAL ten times larger measured 2-3 % slower in
-/// master-load). Without `full_sync` a checkpoint's two syncs are the only ones: every ~0.2 s
-/// under load, each stalled the writer 10-15 ms (master-load N=100 p99 12-17 ms); every ~2 s,
-/// with a WAL of up to ~40 MB, p99 4.7-4.8 ms. See docs/benchmarks.md.
+/// master-load). Without `full_sync` a checkpoint's syncs are the only ones, and the first
+/// writes out all the WAL written since the last: the commit waits for that, so the fewer pages
+/// the shorter the wait. master-load paced at 100,000 msgs/s (N=100), p99: 2.6-3.5 ms at 300
+/// pages, 4.5-6.1 at 1,000, 10-15 at 10,000; saturated, 210,000 msgs/s against 217,000-229,000
+/// at 10,000. (On an earlier host whose syncs stalled the whole VM, 10,000 measured best in
+/// the closed loop.) See docs/benchmarks.md.
 constexpr int wal_checkpoint_pages_full_sync = 1000; // SQLite's default
-constexpr int wal_checkpoint_pages_process = 10000;
+constexpr int wal_checkpoint_pages_process = 300;
 } // namespace
 
 statement::statement(statement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), sql_(std::move(o.sql_)), error_(std::move(o.error_)) {

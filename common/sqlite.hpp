@@ -48,7 +48,7 @@ class database {
 public:
   /// Opens (creating if needed) a database in WAL mode. `full_sync`: fsync every commit
   /// (survives power loss); otherwise a commit survives a crash of the process, not of the OS,
-  /// and the WAL grows to ~40 MB between checkpoints (see wal_checkpoint_pages_process).
+  /// and the WAL is checkpointed every ~1 MB (see wal_checkpoint_pages_process).
   static std::unique_ptr<database> open(const std::string& path, bool full_sync, std::string& why);
   ~database();
 
