@@ -135,8 +135,11 @@ struct gateway::impl {
     try {
       bus.unbind(endpoint);
     } catch (const zmq::error_t& e) {
-      spdlog::error("gateway: cannot close the bus's connections at {}: {}", endpoint, e.what());
-      return false;
+      // ENOENT: unbound already, by an earlier try whose bind failed; bind below.
+      if (e.num() != ENOENT) {
+        spdlog::error("gateway: cannot close the bus's connections at {}: {}", endpoint, e.what());
+        return false;
+      }
     }
     // The listener closes on a ZeroMQ I/O thread: the port can be busy for a moment.
     for (int attempt = 0; attempt < 100; ++attempt) {
