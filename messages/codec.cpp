@@ -6,29 +6,122 @@
 //   fields := as listed by describe(); keys are strings; unknown keys are ignored so that
 //             fields can be added later; a key may appear only once.
 //   items  := array of [str name, int count]
+//
+// Every message the master receives and every reply it sends passes here, and so does every
+// message of a slave: the codec reads and writes msgpack itself, straight between the frame's
+// bytes and the message structs. Decoding checks the whole frame in one pass that also notes
+// where each key's value is; fields are then read from those notes (no tree of values, no
+// allocation but the message's own). docs/benchmarks.md, "codec", has what this saved.
 
 #include "message.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <unordered_set>
-
-#include <msgpack.hpp>
+#include <utility>
 
 namespace clusterio::wire {
 
 namespace {
 
-/// msgpack's output stream, writing straight into the frame's string: an sbuffer would start
-/// every frame with an 8 KiB allocation, then be copied into the string anyway.
-struct string_stream {
-  std::string& out;
-  void write(const char* p, std::size_t n) { out.append(p, n); }
-};
-using packer = msgpack::packer<string_stream>;
+// ---- writing msgpack ------------------------------------------------------------------------
 
-// ---- encoding -------------------------------------------------------------------------------
+/// Appends msgpack values to a thread's scratch buffer, each in its shortest form (as msgpack-c
+/// writes them, whole-number doubles as integers: other implementations accept both, §3 of
+/// docs/protocol.md). The buffer is kept from frame to frame, so that a frame costs one
+/// allocation: the string it is copied into.
+class writer {
+public:
+  explicit writer(std::string& buf) : buf_(buf) {}
+
+  std::string take() const { return std::string(buf_.data(), used_); }
+
+  void uint(std::uint64_t v) {
+    if (v < 128)
+      return byte(static_cast<unsigned char>(v));
+    if (v < 256)
+      return tagged(0xcc, v, 1);
+    if (v < 65536)
+      return tagged(0xcd, v, 2);
+    if (v < (std::uint64_t{1} << 32))
+      return tagged(0xce, v, 4);
+    tagged(0xcf, v, 8);
+  }
+
+  void sint(std::int64_t v) {
+    if (v >= 0)
+      return uint(static_cast<std::uint64_t>(v));
+    auto bits = static_cast<std::uint64_t>(v);
+    if (v >= -32)
+      return byte(static_cast<unsigned char>(bits)); // negative fixint
+    if (v >= -128)
+      return tagged(0xd0, bits, 1);
+    if (v >= -32768)
+      return tagged(0xd1, bits, 2);
+    if (v >= -2147483648LL)
+      return tagged(0xd2, bits, 4);
+    tagged(0xd3, bits, 8);
+  }
+
+  void real(double d) {
+    if (d >= 0 && d < 18446744073709551616.0 && d == static_cast<double>(static_cast<std::uint64_t>(d)))
+      return uint(static_cast<std::uint64_t>(d));
+    if (d < 0 && d >= -9223372036854775808.0 && d == static_cast<double>(static_cast<std::int64_t>(d)))
+      return sint(static_cast<std::int64_t>(d));
+    std::uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    tagged(0xcb, bits, 8);
+  }
+
+  void boolean(bool b) { byte(b ? 0xc3 : 0xc2); }
+
+  void str(std::string_view s) {
+    auto n = static_cast<std::uint32_t>(s.size());
+    if (n < 32)
+      byte(static_cast<unsigned char>(0xa0 | n));
+    else if (n < 256)
+      tagged(0xd9, n, 1);
+    else if (n < 65536)
+      tagged(0xda, n, 2);
+    else
+      tagged(0xdb, n, 4);
+    std::memcpy(room(n), s.data(), n);
+  }
+
+  void array(std::uint32_t n) { container(0x90, 0xdc, n); }
+  void map(std::uint32_t n) { container(0x80, 0xde, n); }
+
+private:
+  char* room(std::size_t n) {
+    if (used_ + n > buf_.size())
+      buf_.resize(std::max(buf_.size() * 2, used_ + n));
+    char* at = buf_.data() + used_;
+    used_ += n;
+    return at;
+  }
+  void byte(unsigned char b) { *room(1) = static_cast<char>(b); }
+  /// A tag byte, then the low `bytes` bytes of `v`, big-endian.
+  void tagged(unsigned char tag, std::uint64_t v, std::size_t bytes) {
+    char* at = room(1 + bytes);
+    at[0] = static_cast<char>(tag);
+    for (std::size_t i = 0; i < bytes; ++i)
+      at[bytes - i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  /// fixarray/fixmap below 16 entries, else the 16- or 32-bit form (tag16 + 1).
+  void container(unsigned char fix, unsigned char tag16, std::uint32_t n) {
+    if (n < 16)
+      byte(static_cast<unsigned char>(fix | n));
+    else if (n < 65536)
+      tagged(tag16, n, 2);
+    else
+      tagged(static_cast<unsigned char>(tag16 + 1), n, 4);
+  }
+
+  std::string& buf_;
+  std::size_t used_ = 0;
+};
 
 /// Counts the fields a message will write, for the map header.
 struct field_counter {
@@ -45,234 +138,498 @@ struct field_counter {
 
 class encoder {
 public:
-  explicit encoder(packer& pk) : pk_(pk) {}
+  explicit encoder(writer& w) : w_(w) {}
 
   template <class T> void u64(const char* k, T& x, std::uint64_t = 0, std::uint64_t = UINT64_MAX, presence = presence::required) {
-    key(k);
-    pk_.pack_uint64(static_cast<std::uint64_t>(x));
+    w_.str(k);
+    w_.uint(static_cast<std::uint64_t>(x));
   }
   template <class T> void i64(const char* k, T& x, std::int64_t = INT64_MIN, std::int64_t = INT64_MAX, presence = presence::required) {
-    key(k);
-    pk_.pack_int64(static_cast<std::int64_t>(x));
+    w_.str(k);
+    w_.sint(static_cast<std::int64_t>(x));
   }
   void f64(const char* k, double& x, double, double, presence = presence::required) {
-    key(k);
-    pk_.pack_double(x);
+    w_.str(k);
+    w_.real(x);
   }
   void flag(const char* k, bool& x, presence = presence::required) {
-    key(k);
-    if (x)
-      pk_.pack_true();
-    else
-      pk_.pack_false();
+    w_.str(k);
+    w_.boolean(x);
   }
   void text(const char* k, std::string& x, text_kind, presence = presence::required) {
-    key(k);
-    str(x);
+    w_.str(k);
+    w_.str(x);
   }
   void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t) {
-    key(k);
-    pk_.pack_array(static_cast<std::uint32_t>(x.size()));
+    w_.str(k);
+    w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x) {
-      pk_.pack_array(2);
-      str(e.name);
-      pk_.pack_int64(e.count);
+      w_.array(2);
+      w_.str(e.name);
+      w_.sint(e.count);
     }
   }
   void ids(const char* k, std::vector<std::uint64_t>& x, std::size_t) {
-    key(k);
-    pk_.pack_array(static_cast<std::uint32_t>(x.size()));
+    w_.str(k);
+    w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto v : x)
-      pk_.pack_uint64(v);
+      w_.uint(v);
   }
   template <class T> void list(const char* k, std::vector<T>& x, std::size_t) {
-    key(k);
-    pk_.pack_array(static_cast<std::uint32_t>(x.size()));
+    w_.str(k);
+    w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x)
       body(e);
   }
 
-  template <class T> void body(T& x, std::uint32_t extra = 0) {
+  /// A map of the fields of `x`.
+  template <class T> void body(T& x) {
     field_counter c;
     describe(c, x);
-    pk_.pack_map(c.n + extra);
+    w_.map(c.n);
     describe(*this, x);
   }
 
-  void key(std::string_view k) { str(k); }
-  void str(std::string_view s) {
-    pk_.pack_str(static_cast<std::uint32_t>(s.size()));
-    pk_.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
-  }
-
 private:
-  packer& pk_;
+  writer& w_;
 };
 
-// ---- decoding -------------------------------------------------------------------------------
+// ---- reading msgpack ------------------------------------------------------------------------
 
-const char* kind_name(msgpack::type::object_type t) {
-  switch (t) {
-    case msgpack::type::NIL: return "nil";
-    case msgpack::type::BOOLEAN: return "boolean";
-    case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER: return "integer";
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return "float";
-    case msgpack::type::STR: return "string";
-    case msgpack::type::BIN: return "binary";
-    case msgpack::type::ARRAY: return "array";
-    case msgpack::type::MAP: return "map";
-    case msgpack::type::EXT: return "extension";
+/// What a msgpack value is, as far as the decoder cares (an integer >= 0 is `uint` whatever
+/// its encoding; float32 and float64 are both `real`).
+enum class kind : unsigned char { nil, boolean, uint, sint, real, str, bin, array, map };
+
+const char* kind_name(kind k) {
+  switch (k) {
+    case kind::nil: return "nil";
+    case kind::boolean: return "boolean";
+    case kind::uint:
+    case kind::sint: return "integer";
+    case kind::real: return "float";
+    case kind::str: return "string";
+    case kind::bin: return "binary";
+    case kind::array: return "array";
+    case kind::map: return "map";
   }
   return "unknown";
 }
 
+/// One value's header: its kind and scalar, or where its bytes or children start. Not
+/// initialized by itself: a map_view holds 64 that read_map fills in as far as the map goes.
+struct value {
+  kind k;
+  std::uint32_t n; ///< str/bin: bytes; array: entries; map: pairs
+  const char* at;  ///< str/bin: the bytes (in the frame); array/map: the first child
+  union {
+    std::uint64_t u; ///< uint
+    std::int64_t i;  ///< sint (< 0)
+    double f;        ///< real
+    bool b;          ///< boolean
+  };
+  std::string_view text() const { return {at, n}; }
+};
+
+/// A key's length (its low 16 bits), first and last bytes: two keys with different tags differ,
+/// so most comparisons of keys (and of type names) are one comparison of integers.
+constexpr std::uint32_t tag_of(std::string_view s) {
+  if (s.empty())
+    return 0;
+  return static_cast<std::uint32_t>(s.size() & 0xffff) << 16 | static_cast<std::uint32_t>(static_cast<unsigned char>(s.front())) << 8 |
+         static_cast<unsigned char>(s.back());
+}
+
+bool same(std::uint32_t tag_a, std::string_view a, std::uint32_t tag_b, std::string_view b) {
+  return tag_a == tag_b && a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+/// Reads msgpack values from a frame, within the parser limits of docs/protocol.md §3. Errors
+/// are the literals below (the frame's error adds "not a valid msgpack value: ").
+class reader {
+public:
+  reader(const char* p, const char* end) : p_(reinterpret_cast<const unsigned char*>(p)), end_(reinterpret_cast<const unsigned char*>(end)) {}
+
+  static constexpr std::uint32_t max_map_pairs = 64, max_depth = 8;
+
+  const char* pos() const { return reinterpret_cast<const char*>(p_); }
+  const char* end() const { return reinterpret_cast<const char*>(end_); }
+
+  /// Reads the header of the value at the cursor and moves past it: past a string's bytes, to
+  /// an array's or map's first child. nullptr, or why the bytes are not a value.
+  [[gnu::always_inline]] const char* head(value& v) {
+    // The kinds that make up nearly all of a frame, inline: small uints, short strings, small
+    // arrays and maps.
+    if (p_ != end_) {
+      const unsigned char b = *p_;
+      if (b <= 0x7f) {
+        ++p_;
+        return integer(v, b);
+      }
+      if ((b & 0xe0) == 0xa0) {
+        ++p_;
+        return bytes(v, kind::str, b & 0x1f);
+      }
+      if ((b & 0xe0) == 0x80) { // fixmap 0x80..0x8f, fixarray 0x90..0x9f
+        ++p_;
+        return container(v, b & 0x10 ? kind::array : kind::map, b & 0x0f);
+      }
+    }
+    return head_other(v);
+  }
+
+  /// Reads a whole value at `depth` (the frame's map is at 1), checking the limits of its
+  /// arrays and maps, and moves past it.
+  const char* skip(std::uint32_t depth) {
+    value v{};
+    if (auto why = head(v))
+      return why;
+    return skip_children(v, depth);
+  }
+
+  /// After head(v): checks v's limits and moves past its children, if it has any.
+  [[gnu::always_inline]] const char* skip_children(const value& v, std::uint32_t depth) {
+    return v.k == kind::array || v.k == kind::map ? skip_container(v, depth) : nullptr;
+  }
+
+  /// The limits of a map at `depth` (read_map checks them too).
+  static const char* map_limits(const value& m, std::uint32_t depth) {
+    if (m.n > max_map_pairs)
+      return "map size overflow";
+    if (depth > max_depth)
+      return "depth size overflow";
+    return nullptr;
+  }
+
+private:
+  const char* skip_container(const value& v, std::uint32_t depth) {
+    if (v.k == kind::array) {
+      if (v.n > max_long_list_entries)
+        return "array size overflow";
+      if (depth > max_depth)
+        return "depth size overflow";
+      if (v.n > static_cast<std::size_t>(end_ - p_))
+        return truncated; // each element takes a byte at least
+      for (std::uint32_t i = 0; i < v.n; ++i)
+        if (auto why = skip(depth + 1))
+          return why;
+    } else if (v.k == kind::map) {
+      if (auto why = map_limits(v, depth))
+        return why;
+      for (std::uint32_t i = 0; i < 2 * v.n; ++i)
+        if (auto why = skip(depth + 1))
+          return why;
+    }
+    return nullptr;
+  }
+
+  [[gnu::noinline]] const char* head_other(value& v) {
+    if (p_ == end_)
+      return truncated;
+    const unsigned char b = *p_++;
+    if (b >= 0xe0)
+      return integer(v, static_cast<std::int8_t>(b));
+    std::uint64_t x = 0;
+    switch (b) {
+      case 0xc0: v.k = kind::nil; return nullptr;
+      case 0xc2: case 0xc3: v.k = kind::boolean; v.b = b == 0xc3; return nullptr;
+      case 0xc4: return big_endian(1, x) ? bytes(v, kind::bin, x) : truncated;
+      case 0xc5: return big_endian(2, x) ? bytes(v, kind::bin, x) : truncated;
+      case 0xc6: return big_endian(4, x) ? bytes(v, kind::bin, x) : truncated;
+      case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+        return "ext size overflow"; // no ext values at all (§3)
+      case 0xca: {
+        if (!big_endian(4, x))
+          return truncated;
+        auto bits = static_cast<std::uint32_t>(x);
+        float f;
+        std::memcpy(&f, &bits, sizeof f);
+        v.k = kind::real;
+        v.f = f;
+        return nullptr;
+      }
+      case 0xcb:
+        if (!big_endian(8, x))
+          return truncated;
+        v.k = kind::real;
+        std::memcpy(&v.f, &x, sizeof v.f);
+        return nullptr;
+      case 0xcc: return big_endian(1, x) ? integer(v, static_cast<std::int64_t>(x)) : truncated;
+      case 0xcd: return big_endian(2, x) ? integer(v, static_cast<std::int64_t>(x)) : truncated;
+      case 0xce: return big_endian(4, x) ? integer(v, static_cast<std::int64_t>(x)) : truncated;
+      case 0xcf:
+        if (!big_endian(8, x))
+          return truncated;
+        v.k = kind::uint;
+        v.u = x;
+        return nullptr;
+      case 0xd0: return big_endian(1, x) ? integer(v, static_cast<std::int8_t>(x)) : truncated;
+      case 0xd1: return big_endian(2, x) ? integer(v, static_cast<std::int16_t>(x)) : truncated;
+      case 0xd2: return big_endian(4, x) ? integer(v, static_cast<std::int32_t>(x)) : truncated;
+      case 0xd3: return big_endian(8, x) ? integer(v, static_cast<std::int64_t>(x)) : truncated;
+      case 0xd9: return big_endian(1, x) ? bytes(v, kind::str, x) : truncated;
+      case 0xda: return big_endian(2, x) ? bytes(v, kind::str, x) : truncated;
+      case 0xdb: return big_endian(4, x) ? bytes(v, kind::str, x) : truncated;
+      case 0xdc: return big_endian(2, x) ? container(v, kind::array, x) : truncated;
+      case 0xdd: return big_endian(4, x) ? container(v, kind::array, x) : truncated;
+      case 0xde: return big_endian(2, x) ? container(v, kind::map, x) : truncated;
+      case 0xdf: return big_endian(4, x) ? container(v, kind::map, x) : truncated;
+      default: return "parse error"; // 0xc1, never used
+    }
+  }
+
+  static constexpr const char* truncated = "insufficient bytes";
+
+  bool big_endian(std::size_t n, std::uint64_t& out) {
+    if (static_cast<std::size_t>(end_ - p_) < n)
+      return false;
+    out = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      out = (out << 8) | p_[i];
+    p_ += n;
+    return true;
+  }
+  static const char* integer(value& v, std::int64_t x) {
+    if (x >= 0) {
+      v.k = kind::uint;
+      v.u = static_cast<std::uint64_t>(x);
+    } else {
+      v.k = kind::sint;
+      v.i = x;
+    }
+    return nullptr;
+  }
+  const char* bytes(value& v, kind k, std::uint64_t size) {
+    if (static_cast<std::uint64_t>(end_ - p_) < size)
+      return truncated;
+    if (k == kind::bin && size > 0)
+      return "bin size overflow";
+    v.k = k;
+    v.n = static_cast<std::uint32_t>(size);
+    v.at = reinterpret_cast<const char*>(p_);
+    p_ += size;
+    return nullptr;
+  }
+  const char* container(value& v, kind k, std::uint64_t size) {
+    v.k = k;
+    v.n = static_cast<std::uint32_t>(size);
+    v.at = reinterpret_cast<const char*>(p_);
+    return nullptr;
+  }
+
+  const unsigned char* p_;
+  const unsigned char* end_;
+};
+
+/// The pairs of one map of a frame, in wire order: each key (if a string) and its value's
+/// header. Filled in by read_map; the array is not initialized before.
+struct map_view {
+  struct pair {
+    const char* key;
+    std::uint32_t key_size;
+    std::uint32_t key_tag; ///< tag_of(key); 0 for a key that is not a string
+    bool key_is_str;
+    value v;
+  };
+  pair pairs[reader::max_map_pairs];
+  std::uint32_t size;
+  const char* end; ///< the frame's end
+};
+
+/// Reads map `m` (just read with r.head(m), at `depth`) into `out`, checking each key and value
+/// within the parser's limits, and moves r past it.
+const char* read_map(reader& r, const value& m, std::uint32_t depth, map_view& out) {
+  if (auto why = reader::map_limits(m, depth))
+    return why;
+  out.size = m.n;
+  out.end = r.end();
+  for (std::uint32_t i = 0; i < m.n; ++i) {
+    auto& pair = out.pairs[i];
+    value k{};
+    if (auto why = r.head(k))
+      return why;
+    pair.key_is_str = k.k == kind::str;
+    pair.key_tag = 0;
+    if (pair.key_is_str) {
+      pair.key = k.at;
+      pair.key_size = k.n;
+      pair.key_tag = tag_of(k.text());
+    } else if (auto why = r.skip_children(k, depth + 1)) {
+      return why;
+    }
+    if (auto why = r.head(pair.v))
+      return why;
+    if (auto why = r.skip_children(pair.v, depth + 1))
+      return why;
+  }
+  return nullptr;
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
 /// Reads the fields of one map. The first error wins; later calls do nothing.
 class decoder {
 public:
-  decoder(const msgpack::object_map& map, std::string prefix, wire::error& err)
-    : map_(map), prefix_(std::move(prefix)), err_(err) {}
+  /// The frame's map.
+  decoder(const map_view& map, wire::error& err) : map_(map), err_(err) {}
+  /// Element `index` of list `key` of `parent`: error paths start "key[index].".
+  decoder(const map_view& map, wire::error& err, const decoder& parent, std::string_view key, std::uint32_t index)
+    : map_(map), err_(err), parent_(&parent), key_(key), index_(index), depth_(parent.depth_ + 2) {}
 
   bool failed() const { return !err_.message.empty(); }
 
   template <class T> void u64(std::string_view k, T& x, std::uint64_t min = 0, std::uint64_t max = UINT64_MAX, presence p = presence::required) {
-    auto* o = find(k, p);
-    if (!o)
+    auto* found = find(k, p);
+    if (!found)
       return;
-    if (o->type != msgpack::type::POSITIVE_INTEGER)
-      return fail(k, o->type == msgpack::type::NEGATIVE_INTEGER ? "must not be negative" : std::string("must be an unsigned integer, not ") + kind_name(o->type));
+    const value& v = *found;
+    if (v.k != kind::uint)
+      return fail(k, v.k == kind::sint ? "must not be negative" : std::string("must be an unsigned integer, not ") + kind_name(v.k));
     max = std::min<std::uint64_t>(max, std::numeric_limits<T>::max());
-    if (o->via.u64 < min || o->via.u64 > max)
-      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(o->via.u64));
-    x = static_cast<T>(o->via.u64);
+    if (v.u < min || v.u > max)
+      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(v.u));
+    x = static_cast<T>(v.u);
   }
 
   template <class T> void i64(std::string_view k, T& x, std::int64_t min = INT64_MIN, std::int64_t max = INT64_MAX, presence p = presence::required) {
-    auto* o = find(k, p);
-    if (!o)
+    auto* found = find(k, p);
+    if (!found)
       return;
-    std::int64_t v = 0;
-    if (!as_int(*o, v, k))
-      return;
-    if (v < min || v > max)
-      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(v));
-    x = static_cast<T>(v);
+    const value& v = *found;
+    std::int64_t n = 0;
+    if (auto why = int_error(v, n))
+      return fail(k, why);
+    if (n < min || n > max)
+      return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(n));
+    x = static_cast<T>(n);
   }
 
   void f64(std::string_view k, double& x, double min, double max, presence p = presence::required) {
-    auto* o = find(k, p);
-    if (!o)
+    auto* found = find(k, p);
+    if (!found)
       return;
-    double v = 0;
-    switch (o->type) {
-      case msgpack::type::FLOAT32:
-      case msgpack::type::FLOAT64: v = o->via.f64; break;
-      case msgpack::type::POSITIVE_INTEGER: v = static_cast<double>(o->via.u64); break;
-      case msgpack::type::NEGATIVE_INTEGER: v = static_cast<double>(o->via.i64); break;
-      default: return fail(k, std::string("must be a number, not ") + kind_name(o->type));
+    const value& v = *found;
+    double d = 0;
+    switch (v.k) {
+      case kind::real: d = v.f; break;
+      case kind::uint: d = static_cast<double>(v.u); break;
+      case kind::sint: d = static_cast<double>(v.i); break;
+      default: return fail(k, std::string("must be a number, not ") + kind_name(v.k));
     }
-    if (!std::isfinite(v) || v < min || v > max)
+    if (!std::isfinite(d) || d < min || d > max)
       return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
-    x = v;
+    x = d;
   }
 
   void flag(std::string_view k, bool& x, presence p = presence::required) {
-    auto* o = find(k, p);
-    if (!o)
+    auto* found = find(k, p);
+    if (!found)
       return;
-    if (o->type != msgpack::type::BOOLEAN)
-      return fail(k, std::string("must be a boolean, not ") + kind_name(o->type));
-    x = o->via.boolean;
+    const value& v = *found;
+    if (v.k != kind::boolean)
+      return fail(k, std::string("must be a boolean, not ") + kind_name(v.k));
+    x = v.b;
   }
 
-  void text(std::string_view k, std::string& x, text_kind kind, presence p = presence::required) {
-    auto* o = find(k, p);
-    if (!o)
+  /// Into a std::string, or a view of the frame's bytes (the message type: no copy).
+  template <class Text> void text(std::string_view k, Text& x, text_kind kind, presence p = presence::required) {
+    auto* found = find(k, p);
+    if (!found)
       return;
-    std::string v;
-    if (!as_text(*o, v, kind, k))
-      return;
-    x = std::move(v);
+    const value& v = *found;
+    if (auto why = text_error(v, kind); !why.empty())
+      return fail(k, std::move(why));
+    x = v.text();
   }
 
   void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
-    auto* o = find(k, presence::required);
-    if (!o)
+    auto* found = find(k, presence::required);
+    if (!found)
       return;
-    if (o->type != msgpack::type::ARRAY)
-      return fail(k, std::string("must be an array, not ") + kind_name(o->type));
-    const auto& a = o->via.array;
-    if (a.size > entries)
+    const value& a = *found;
+    if (a.k != kind::array)
+      return fail(k, std::string("must be an array, not ") + kind_name(a.k));
+    if (a.n > entries)
       return fail(k, "more than " + std::to_string(entries) + " entries");
     item_list out;
-    out.reserve(a.size);
+    out.reserve(a.n);
     // Short lists (an export or request names a few items) are checked for duplicates pairwise:
     // a hash set would cost more in allocations than it saves in comparisons.
     constexpr std::uint32_t pairwise_up_to = 16;
     std::unordered_set<std::string_view> seen; // views into the frame, which outlives the decoder
-    if (a.size > pairwise_up_to)
-      seen.reserve(a.size);
+    if (a.n > pairwise_up_to)
+      seen.reserve(a.n);
     // Every gateway message passes here: the field's path is spelled only for an error.
     auto path = [k](std::uint32_t i, const char* leaf) { return std::string(k) + "[" + std::to_string(i) + "]" + leaf; };
-    for (std::uint32_t i = 0; i < a.size; ++i) {
-      const auto& e = a.ptr[i];
-      if (e.type != msgpack::type::ARRAY || e.via.array.size != 2)
+    reader r(a.at, map_.end);
+    for (std::uint32_t i = 0; i < a.n; ++i) {
+      value e{}, name{}, count{};
+      (void)r.head(e); // checked whole before: cannot fail
+      if (e.k != kind::array || e.n != 2)
         return fail(path(i, ""), "must be a [name, count] pair");
-      item_count ic;
-      if (auto why = text_error(e.via.array.ptr[0], ic.name, text_kind::name); !why.empty())
+      (void)r.head(name);
+      if (auto why = text_error(name, text_kind::name); !why.empty())
         return fail(path(i, ".name"), std::move(why));
-      if (auto why = int_error(e.via.array.ptr[1], ic.count); !why.empty())
-        return fail(path(i, ".count"), std::move(why));
+      (void)r.head(count);
+      item_count ic;
+      if (auto why = int_error(count, ic.count))
+        return fail(path(i, ".count"), why);
       if (ic.count < min || ic.count > max)
         return fail(path(i, ".count"), "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]: " + std::to_string(ic.count));
       bool repeated = false;
-      if (a.size > pairwise_up_to)
-        repeated = !seen.insert(std::string_view(e.via.array.ptr[0].via.str.ptr, e.via.array.ptr[0].via.str.size)).second;
+      if (a.n > pairwise_up_to)
+        repeated = !seen.insert(name.text()).second;
       else
         for (const auto& before : out)
-          repeated = repeated || before.name == ic.name;
+          repeated = repeated || before.name == name.text();
       if (repeated)
         return fail(path(i, ".name"), "duplicate name in list");
+      ic.name.assign(name.at, name.n);
       out.push_back(std::move(ic));
     }
     x = std::move(out);
   }
 
   void ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries) {
-    auto* o = find(k, presence::required);
-    if (!o)
+    auto* found = find(k, presence::required);
+    if (!found)
       return;
-    if (o->type != msgpack::type::ARRAY)
-      return fail(k, std::string("must be an array, not ") + kind_name(o->type));
-    const auto& a = o->via.array;
-    if (a.size > entries)
+    const value& a = *found;
+    if (a.k != kind::array)
+      return fail(k, std::string("must be an array, not ") + kind_name(a.k));
+    if (a.n > entries)
       return fail(k, "more than " + std::to_string(entries) + " entries");
     std::vector<std::uint64_t> out;
-    out.reserve(a.size);
-    for (std::uint32_t i = 0; i < a.size; ++i) {
-      if (a.ptr[i].type != msgpack::type::POSITIVE_INTEGER || a.ptr[i].via.u64 == 0)
+    out.reserve(a.n);
+    reader r(a.at, map_.end);
+    for (std::uint32_t i = 0; i < a.n; ++i) {
+      value e{};
+      (void)r.head(e); // checked whole before: cannot fail
+      if (e.k != kind::uint || e.u == 0)
         return fail(std::string(k) + "[" + std::to_string(i) + "]", "must be a positive integer id");
-      out.push_back(a.ptr[i].via.u64);
+      out.push_back(e.u);
     }
     x = std::move(out);
   }
 
   template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries) {
-    auto* o = find(k, presence::required);
-    if (!o)
+    auto* found = find(k, presence::required);
+    if (!found)
       return;
-    if (o->type != msgpack::type::ARRAY)
-      return fail(k, std::string("must be an array, not ") + kind_name(o->type));
-    const auto& a = o->via.array;
-    if (a.size > entries)
+    const value& a = *found;
+    if (a.k != kind::array)
+      return fail(k, std::string("must be an array, not ") + kind_name(a.k));
+    if (a.n > entries)
       return fail(k, "more than " + std::to_string(entries) + " entries");
-    std::vector<T> out(a.size);
-    for (std::uint32_t i = 0; i < a.size; ++i) {
-      std::string path = prefix_ + std::string(k) + "[" + std::to_string(i) + "].";
-      if (a.ptr[i].type != msgpack::type::MAP)
-        return fail_path(path.substr(0, path.size() - 1), "must be a map");
-      decoder sub(a.ptr[i].via.map, path, err_);
+    std::vector<T> out(a.n);
+    reader r(a.at, map_.end);
+    for (std::uint32_t i = 0; i < a.n; ++i) {
+      value e{};
+      (void)r.head(e); // checked whole before: cannot fail
+      if (e.k != kind::map)
+        return fail_path(prefix() + std::string(k) + "[" + std::to_string(i) + "]", "must be a map");
+      map_view m;
+      (void)read_map(r, e, depth_ + 2, m); // this map, the list, the element; checked whole before
+      decoder sub(m, err_, *this, k, i);
       if (!sub.check_keys())
         return;
       describe(sub, out[i]);
@@ -285,34 +642,40 @@ public:
   /// Rejects non-string and duplicate keys.
   bool check_keys() {
     for (std::uint32_t i = 0; i < map_.size; ++i) {
-      const auto& key = map_.ptr[i].key;
-      if (key.type != msgpack::type::STR) {
-        // prefix_ is "list[i]." inside a list: name the element, without the trailing dot.
-        fail_path(prefix_.empty() ? "(frame)" : prefix_.substr(0, prefix_.size() - 1), "map keys must be strings");
+      const auto& pair = map_.pairs[i];
+      if (!pair.key_is_str) {
+        // Inside a list, name the element: "list[i]", without the trailing dot.
+        auto at = prefix();
+        fail_path(at.empty() ? "(frame)" : at.substr(0, at.size() - 1), "map keys must be strings");
         return false;
       }
-      // Compare as string_views: msgpack-c's operator== passes an empty string's null pointer to
-      // memcmp (undefined behaviour; found by fuzz/wire_decode_fuzz.cpp). Keys before i are strings.
-      std::string_view text(key.via.str.ptr, key.via.str.size);
       for (std::uint32_t j = 0; j < i; ++j)
-        if (text == std::string_view(map_.ptr[j].key.via.str.ptr, map_.ptr[j].key.via.str.size)) {
-          fail_path(prefix_ + std::string(key.via.str.ptr, key.via.str.size), "key appears twice");
+        if (same(pair.key_tag, key(pair), map_.pairs[j].key_tag, key(map_.pairs[j]))) {
+          fail_path(prefix() + std::string(key(pair)), "key appears twice");
           return false;
         }
     }
     return true;
   }
 
-  const msgpack::object* lookup(std::string_view k) const {
-    for (std::uint32_t i = 0; i < map_.size; ++i) {
-      const auto& key = map_.ptr[i].key;
-      if (key.type == msgpack::type::STR && std::string_view(key.via.str.ptr, key.via.str.size) == k)
-        return &map_.ptr[i].val;
-    }
+  /// The value of string key `k`, or nullptr. Fields are usually in the order describe() lists
+  /// them, so the search starts after the last one found.
+  const value* lookup(std::string_view k) {
+    auto tag = tag_of(k); // never 0, the tag of non-string keys: k is not empty
+    auto match = [&](std::uint32_t i) {
+      const auto& pair = map_.pairs[i];
+      return pair.key_tag == tag && pair.key_size == k.size() && std::memcmp(pair.key, k.data(), k.size()) == 0;
+    };
+    for (std::uint32_t i = next_; i < map_.size; ++i)
+      if (match(i))
+        return found(i);
+    for (std::uint32_t i = 0; i < next_ && i < map_.size; ++i)
+      if (match(i))
+        return found(i);
     return nullptr;
   }
 
-  void fail(std::string_view field, std::string why) { fail_path(prefix_ + std::string(field), std::move(why)); }
+  void fail(std::string_view field, std::string why) { fail_path(prefix() + std::string(field), std::move(why)); }
 
   void fail_path(std::string path, std::string why) {
     if (failed())
@@ -323,55 +686,67 @@ public:
   }
 
 private:
-  const msgpack::object* find(std::string_view k, presence p) {
+  /// "" for the frame's map; "list[i]." for an element of a list (spelled only for errors).
+  std::string prefix() const {
+    if (!parent_)
+      return {};
+    return parent_->prefix() + std::string(key_) + "[" + std::to_string(index_) + "].";
+  }
+
+  static std::string_view key(const map_view::pair& p) { return {p.key, p.key_size}; }
+
+  const value* found(std::uint32_t i) {
+    next_ = i + 1;
+    return &map_.pairs[i].v;
+  }
+
+  const value* find(std::string_view k, presence p) {
     if (failed())
       return nullptr;
-    auto* o = lookup(k);
-    if (!o && p == presence::required)
+    auto* found = lookup(k);
+    if (!found && p == presence::required)
       fail(k, "missing field");
-    return o;
+    return found;
   }
 
-  bool as_int(const msgpack::object& o, std::int64_t& v, std::string_view path) {
-    auto why = int_error(o, v);
-    if (!why.empty())
-      fail(path, std::move(why));
-    return why.empty();
-  }
-
-  bool as_text(const msgpack::object& o, std::string& v, text_kind kind, std::string_view path) {
-    auto why = text_error(o, v, kind);
-    if (!why.empty())
-      fail(path, std::move(why));
-    return why.empty();
-  }
-
-  /// Reads an integer; empty, or why it is not one.
-  static std::string int_error(const msgpack::object& o, std::int64_t& v) {
-    if (o.type == msgpack::type::POSITIVE_INTEGER) {
-      if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX))
+  /// Reads an integer; nullptr, or why it is not one.
+  static const char* int_error(const value& v, std::int64_t& out) {
+    if (v.k == kind::uint) {
+      if (v.u > static_cast<std::uint64_t>(INT64_MAX))
         return "integer too large";
-      v = static_cast<std::int64_t>(o.via.u64);
-      return {};
+      out = static_cast<std::int64_t>(v.u);
+      return nullptr;
     }
-    if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-      v = o.via.i64;
-      return {};
+    if (v.k == kind::sint) {
+      out = v.i;
+      return nullptr;
     }
-    return std::string("must be an integer, not ") + kind_name(o.type);
+    switch (v.k) { // spelled out so that the reason stays a literal
+      case kind::nil: return "must be an integer, not nil";
+      case kind::boolean: return "must be an integer, not boolean";
+      case kind::real: return "must be an integer, not float";
+      case kind::str: return "must be an integer, not string";
+      case kind::bin: return "must be an integer, not binary";
+      case kind::array: return "must be an integer, not array";
+      default: return "must be an integer, not map";
+    }
   }
 
-  /// Reads a text of the given kind; empty, or why it is not one.
-  static std::string text_error(const msgpack::object& o, std::string& v, text_kind kind) {
-    if (o.type != msgpack::type::STR)
-      return std::string("must be a string, not ") + kind_name(o.type);
-    v.assign(o.via.str.ptr, o.via.str.size);
-    return kind == text_kind::name ? check_name(v) : kind == text_kind::label ? check_label(v) : check_text(v);
+  /// Empty, or why v is not a text of the given kind.
+  static std::string text_error(const value& v, text_kind kind) {
+    if (v.k != kind::str)
+      return std::string("must be a string, not ") + kind_name(v.k);
+    auto s = v.text();
+    return kind == text_kind::name ? check_name(s) : kind == text_kind::label ? check_label(s) : check_text(s);
   }
 
-  const msgpack::object_map& map_;
-  std::string prefix_;
+  const map_view& map_;
   wire::error& err_;
+  const decoder* parent_ = nullptr;
+  std::string_view key_;
+  std::uint32_t index_ = 0;
+  std::uint32_t depth_ = 1; ///< of this map: the frame's is 1
+  std::uint32_t next_ = 0;
 };
 
 bool valid_utf8(std::string_view s) {
@@ -411,247 +786,38 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-/// Parses one msgpack value into msgpack-c's object tree (what `decoder` reads), with the
-/// parser limits of docs/protocol.md §3. Its nodes live in vectors reused from frame to frame
-/// and its strings point into the frame: the gateway parses every message it receives, and
-/// msgpack-c's own unpack allocated a parse stack and zone chunks for each.
-class frame_parser {
-public:
-  /// Empty, or why `bytes` does not start with a valid value within the limits. `used` is set to
-  /// the value's length.
-  std::string parse(std::string_view bytes, msgpack::object& root, std::size_t& used) {
-    p_ = reinterpret_cast<const unsigned char*>(bytes.data());
-    end_ = p_ + bytes.size();
-    begin_ = p_;
-    // A huge frame's nodes are not kept for the rest of the thread's life.
-    if (objects_.capacity() > keep_nodes)
-      objects_ = {};
-    if (pairs_.capacity() > keep_nodes)
-      pairs_ = {};
-    objects_.clear();
-    pairs_.clear();
-    std::string why = value(root, 1);
-    if (!why.empty())
-      return why;
-    // Children were placed by index while the vectors grew: now they are pointers.
-    for (auto& o : objects_)
-      link(o);
-    for (auto& kv : pairs_) {
-      link(kv.key);
-      link(kv.val);
-    }
-    link(root);
-    used = static_cast<std::size_t>(p_ - begin_);
-    return {};
-  }
-
-private:
-  static constexpr std::uint32_t max_map_pairs = 64, max_depth = 8;
-  static constexpr std::size_t keep_nodes = 4096;
-
-  bool take(std::size_t n, const unsigned char*& at) {
-    if (static_cast<std::size_t>(end_ - p_) < n)
-      return false;
-    at = p_;
-    p_ += n;
-    return true;
-  }
-  template <class T> bool big_endian(T& out) {
-    const unsigned char* at;
-    if (!take(sizeof(T), at))
-      return false;
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      v = (v << 8) | at[i];
-    out = static_cast<T>(v);
-    return true;
-  }
-  // Child blocks are stored as an index (+1: 0 is an empty block) until link().
-  static void set_block(msgpack::object& o, std::size_t index) {
-    if (o.type == msgpack::type::ARRAY)
-      o.via.array.ptr = reinterpret_cast<msgpack::object*>(index + 1);
-    else
-      o.via.map.ptr = reinterpret_cast<msgpack::object_kv*>(index + 1);
-  }
-  void link(msgpack::object& o) {
-    if (o.type == msgpack::type::ARRAY) {
-      auto index = reinterpret_cast<std::size_t>(o.via.array.ptr);
-      o.via.array.ptr = index ? &objects_[index - 1] : nullptr;
-    } else if (o.type == msgpack::type::MAP) {
-      auto index = reinterpret_cast<std::size_t>(o.via.map.ptr);
-      o.via.map.ptr = index ? &pairs_[index - 1] : nullptr;
-    }
-  }
-
-  std::string integer(msgpack::object& o, std::int64_t v) {
-    if (v >= 0) {
-      o.type = msgpack::type::POSITIVE_INTEGER;
-      o.via.u64 = static_cast<std::uint64_t>(v);
-    } else {
-      o.type = msgpack::type::NEGATIVE_INTEGER;
-      o.via.i64 = v;
-    }
-    return {};
-  }
-
-  std::string text(msgpack::object& o, std::uint32_t size, msgpack::type::object_type type) {
-    const unsigned char* at;
-    if (!take(size, at))
-      return "insufficient bytes";
-    if (type == msgpack::type::BIN && size > 0)
-      return "bin size overflow";
-    o.type = type;
-    o.via.str.size = size;
-    o.via.str.ptr = reinterpret_cast<const char*>(at);
-    return {};
-  }
-
-  std::string array(msgpack::object& o, std::uint32_t size, std::uint32_t depth) {
-    if (size > max_long_list_entries)
-      return "array size overflow";
-    if (depth > max_depth)
-      return "depth size overflow";
-    if (size > static_cast<std::size_t>(end_ - p_))
-      return "insufficient bytes"; // each element takes a byte at least
-    o.type = msgpack::type::ARRAY;
-    o.via.array.size = size;
-    auto first = objects_.size();
-    objects_.resize(first + size);
-    set_block(o, size ? first : static_cast<std::size_t>(-1));
-    for (std::uint32_t i = 0; i < size; ++i) {
-      msgpack::object element;
-      if (auto why = value(element, depth + 1); !why.empty())
-        return why;
-      objects_[first + i] = element;
-    }
-    return {};
-  }
-
-  std::string map(msgpack::object& o, std::uint32_t size, std::uint32_t depth) {
-    if (size > max_map_pairs)
-      return "map size overflow";
-    if (depth > max_depth)
-      return "depth size overflow";
-    o.type = msgpack::type::MAP;
-    o.via.map.size = size;
-    auto first = pairs_.size();
-    pairs_.resize(first + size);
-    set_block(o, size ? first : static_cast<std::size_t>(-1));
-    for (std::uint32_t i = 0; i < size; ++i) {
-      msgpack::object key, val;
-      if (auto why = value(key, depth + 1); !why.empty())
-        return why;
-      if (auto why = value(val, depth + 1); !why.empty())
-        return why;
-      pairs_[first + i].key = key;
-      pairs_[first + i].val = val;
-    }
-    return {};
-  }
-
-  std::string value(msgpack::object& o, std::uint32_t depth) {
-    const unsigned char* at;
-    if (!take(1, at))
-      return "insufficient bytes";
-    const unsigned char b = *at;
-    o = msgpack::object();
-    if (b <= 0x7f)
-      return integer(o, b);
-    if (b >= 0xe0)
-      return integer(o, static_cast<std::int8_t>(b));
-    if ((b & 0xf0) == 0x80)
-      return map(o, b & 0x0f, depth);
-    if ((b & 0xf0) == 0x90)
-      return array(o, b & 0x0f, depth);
-    if ((b & 0xe0) == 0xa0)
-      return text(o, b & 0x1f, msgpack::type::STR);
-    std::uint8_t u8;
-    std::uint16_t u16;
-    std::uint32_t u32;
-    std::uint64_t u64;
-    const char* truncated = "insufficient bytes";
-    switch (b) {
-      case 0xc0: o.type = msgpack::type::NIL; return {};
-      case 0xc2: case 0xc3: o.type = msgpack::type::BOOLEAN; o.via.boolean = b == 0xc3; return {};
-      case 0xc4: return big_endian(u8) ? text(o, u8, msgpack::type::BIN) : truncated;
-      case 0xc5: return big_endian(u16) ? text(o, u16, msgpack::type::BIN) : truncated;
-      case 0xc6: return big_endian(u32) ? text(o, u32, msgpack::type::BIN) : truncated;
-      case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-        return "ext size overflow"; // no ext values at all (§3)
-      case 0xca: {
-        if (!big_endian(u32))
-          return truncated;
-        float f;
-        std::memcpy(&f, &u32, sizeof f);
-        o.type = msgpack::type::FLOAT32;
-        o.via.f64 = f;
-        return {};
-      }
-      case 0xcb: {
-        if (!big_endian(u64))
-          return truncated;
-        double d;
-        std::memcpy(&d, &u64, sizeof d);
-        o.type = msgpack::type::FLOAT64;
-        o.via.f64 = d;
-        return {};
-      }
-      case 0xcc: return big_endian(u8) ? integer(o, u8) : truncated;
-      case 0xcd: return big_endian(u16) ? integer(o, u16) : truncated;
-      case 0xce: return big_endian(u32) ? integer(o, u32) : truncated;
-      case 0xcf:
-        if (!big_endian(u64))
-          return truncated;
-        o.type = msgpack::type::POSITIVE_INTEGER;
-        o.via.u64 = u64;
-        return {};
-      case 0xd0: return big_endian(u8) ? integer(o, static_cast<std::int8_t>(u8)) : truncated;
-      case 0xd1: return big_endian(u16) ? integer(o, static_cast<std::int16_t>(u16)) : truncated;
-      case 0xd2: return big_endian(u32) ? integer(o, static_cast<std::int32_t>(u32)) : truncated;
-      case 0xd3: return big_endian(u64) ? integer(o, static_cast<std::int64_t>(u64)) : truncated;
-      case 0xd9: return big_endian(u8) ? text(o, u8, msgpack::type::STR) : truncated;
-      case 0xda: return big_endian(u16) ? text(o, u16, msgpack::type::STR) : truncated;
-      case 0xdb: return big_endian(u32) ? text(o, u32, msgpack::type::STR) : truncated;
-      case 0xdc: return big_endian(u16) ? array(o, u16, depth) : truncated;
-      case 0xdd: return big_endian(u32) ? array(o, u32, depth) : truncated;
-      case 0xde: return big_endian(u16) ? map(o, u16, depth) : truncated;
-      case 0xdf: return big_endian(u32) ? map(o, u32, depth) : truncated;
-      default: return "parse error"; // 0xc1, never used
-    }
-  }
-
-  const unsigned char *begin_ = nullptr, *p_ = nullptr, *end_ = nullptr;
-  std::vector<msgpack::object> objects_;
-  std::vector<msgpack::object_kv> pairs_;
-};
-
 template <class T> bool decode_as(decoder& d, message& out) {
-  T x{};
-  describe(d, x);
-  if (d.failed())
-    return false;
-  out = std::move(x);
-  return true;
+  describe(d, out.emplace<T>());
+  return !d.failed();
 }
 
-using decode_fn = bool (*)(decoder&, message&);
+struct decode_entry {
+  std::uint32_t tag; ///< tag_of(type)
+  std::string_view type;
+  bool (*fn)(decoder&, message&);
+};
 
 template <std::size_t... I> constexpr auto make_decode_table(std::index_sequence<I...>) {
-  return std::array<std::pair<std::string_view, decode_fn>, sizeof...(I)>{
-    {{std::variant_alternative_t<I, message>::type, &decode_as<std::variant_alternative_t<I, message>>}...}};
+  return std::array<decode_entry, sizeof...(I)>{{{tag_of(std::variant_alternative_t<I, message>::type), std::variant_alternative_t<I, message>::type,
+                                                  &decode_as<std::variant_alternative_t<I, message>>}...}};
 }
 constexpr auto decode_table = make_decode_table(std::make_index_sequence<std::variant_size_v<message>>{});
 
 } // namespace
 
-std::string check_name(const std::string& s) {
+std::string check_name(std::string_view s) {
   if (s.empty())
     return "name is empty";
   if (s.size() > max_name_bytes)
     return "name longer than " + std::to_string(max_name_bytes) + " bytes";
-  for (unsigned char c : s)
+  bool ascii = true;
+  for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f)
       return "name contains a control character";
+    ascii = ascii && c < 0x80;
+  }
+  if (ascii) // most names: nothing more to check
+    return {};
   if (!valid_utf8(s))
     return "name is not valid UTF-8";
   // The C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F): U+009B, for one, starts a terminal
@@ -662,7 +828,7 @@ std::string check_name(const std::string& s) {
   return {};
 }
 
-std::string check_label(const std::string& s) {
+std::string check_label(std::string_view s) {
   if (s.empty())
     return "name is empty";
   if (s.size() > max_label_bytes)
@@ -677,10 +843,10 @@ std::string check_label(const std::string& s) {
   return {};
 }
 
-std::string check_text(const std::string& s) {
+std::string check_text(std::string_view s) {
   if (s.size() > max_text_bytes)
     return "text longer than " + std::to_string(max_text_bytes) + " bytes";
-  if (s.find('\0') != std::string::npos)
+  if (s.find('\0') != std::string_view::npos)
     return "text contains NUL";
   if (!valid_utf8(s))
     return "text is not valid UTF-8";
@@ -692,53 +858,64 @@ std::string_view type_of(const message& m) {
 }
 
 std::string encode(const frame& f) {
-  std::string bytes;
-  bytes.reserve(128); // most frames fit; a longer one grows the string as it goes
-  string_stream stream{bytes};
-  packer pk(stream);
-  encoder enc(pk);
+  // A huge frame (a full inventory) does not keep its buffer for the rest of the thread's life.
+  constexpr std::size_t keep_bytes = 64 * 1024;
+  thread_local std::string scratch(256, '\0');
+  writer w(scratch);
   std::visit(
     [&](const auto& x) {
-      auto& body = const_cast<std::decay_t<decltype(x)>&>(x);
+      using T = std::decay_t<decltype(x)>;
+      auto& body = const_cast<T&>(x);
       field_counter c;
       describe(c, body);
-      pk.pack_map(c.n + 3);
-      enc.key("v");
-      pk.pack_uint32(protocol_version);
-      enc.key("t");
-      enc.str(std::decay_t<decltype(x)>::type);
-      enc.key("id");
-      pk.pack_uint64(f.id);
+      w.map(c.n + 3);
+      w.str("v");
+      w.uint(protocol_version);
+      w.str("t");
+      w.str(T::type);
+      w.str("id");
+      w.uint(f.id);
+      encoder enc(w);
       describe(enc, body);
     },
     f.body);
-  return bytes;
+  std::string out = w.take();
+  if (scratch.size() > keep_bytes)
+    scratch = std::string(256, '\0');
+  return out;
 }
 
 decoded decode(std::string_view bytes) {
   decoded out;
   auto fail = [&out](error_code code, std::string field, std::string why) {
     out.ok = false;
+    out.value = frame{};
     out.err = wire::error{code, std::move(field), std::move(why)};
     return out;
   };
   if (bytes.size() > max_frame_bytes)
     return fail(error_code::invalid, "(frame)", "frame larger than " + std::to_string(max_frame_bytes) + " bytes");
-  thread_local frame_parser parser;
-  msgpack::object root;
-  std::size_t offset = 0;
-  if (auto why = parser.parse(bytes, root, offset); !why.empty())
-    return fail(error_code::invalid, "(frame)", "not a valid msgpack value: " + why);
-  if (offset != bytes.size())
+  const char* end = bytes.data() + bytes.size();
+  // One pass reads the frame's map into `map` and checks the whole frame against the parser's
+  // limits; only then are keys and fields looked at.
+  reader r(bytes.data(), end);
+  value root{};
+  map_view map;
+  const char* why = r.head(root);
+  if (!why)
+    why = root.k == kind::map ? read_map(r, root, 1, map) : r.skip_children(root, 1);
+  if (why)
+    return fail(error_code::invalid, "(frame)", std::string("not a valid msgpack value: ") + why);
+  if (r.pos() != end)
     return fail(error_code::invalid, "(frame)", "trailing bytes after the msgpack map");
-  if (root.type != msgpack::type::MAP)
+  if (root.k != kind::map)
     return fail(error_code::invalid, "(frame)", "a frame must be a msgpack map");
   wire::error err;
-  decoder d(root.via.map, "", err);
+  decoder d(map, err);
   // Read the request id first, so that every later error (a duplicate or non-string key too)
   // can be replied to it.
-  if (auto* id = d.lookup("id"); id && id->type == msgpack::type::POSITIVE_INTEGER)
-    out.id = id->via.u64;
+  if (auto* id = d.lookup("id"); id && id->k == kind::uint)
+    out.id = id->u;
   if (!d.check_keys())
     return fail(err.code, err.field, err.message);
   std::uint64_t id = 0, version = 0;
@@ -750,20 +927,21 @@ decoded decode(std::string_view bytes) {
   // (or anything past the envelope) differently, and must still get `unsupported`.
   if (version != protocol_version)
     return fail(error_code::unsupported, "v", "protocol version " + std::to_string(version) + " is not supported (this side speaks " + std::to_string(protocol_version) + ")");
-  std::string type;
+  std::string_view type;
   d.text("t", type, text_kind::label);
   if (d.failed())
     return fail(err.code, err.field, err.message);
-  for (auto& [name, fn] : decode_table) {
-    if (name != type)
+  auto tag = tag_of(type);
+  for (auto& entry : decode_table) {
+    if (!same(entry.tag, entry.type, tag, type))
       continue;
-    if (!fn(d, out.value.body))
+    if (!entry.fn(d, out.value.body))
       return fail(err.code, err.field, err.message);
     out.value.id = id;
     out.ok = true;
     return out;
   }
-  return fail(error_code::unsupported, "t", "unknown message type '" + type + "'");
+  return fail(error_code::unsupported, "t", "unknown message type '" + std::string(type) + "'");
 }
 
 error_reply make_error(const wire::error& e) {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace clusterio::wire {
@@ -41,10 +42,10 @@ struct item_count {
 using item_list = std::vector<item_count>;
 
 /// Checks a name (text_kind::name). Returns an empty string when valid, else the reason.
-std::string check_name(const std::string& s);
+std::string check_name(std::string_view s);
 /// Checks a label (text_kind::label). Returns an empty string when valid, else the reason.
-std::string check_label(const std::string& s);
+std::string check_label(std::string_view s);
 /// Checks free text (text_kind::text). Returns an empty string when valid, else the reason.
-std::string check_text(const std::string& s);
+std::string check_text(std::string_view s);
 
 } // namespace clusterio::wire
