@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -44,6 +45,8 @@ constexpr std::size_t max_rate_buckets = 4096;
 /// ZeroMQ I/O threads: they do the CURVE encryption, which for the bus is per subscriber (a
 /// signal frame fanned out to 100 subscribers is encrypted 100 times); two share that load.
 constexpr int zmq_io_threads = 2;
+/// Peers remembered as reading batches; past this the set starts again (see note_batch_peer).
+constexpr std::size_t max_batch_peers = 4096;
 
 std::string portless(const std::string& endpoint) {
   // "tcp://host:0" asks ZeroMQ for an ephemeral port, which it spells "tcp://host:*".
@@ -98,6 +101,11 @@ struct gateway::impl {
     std::uint64_t at_ms = 0;
   };
   std::unordered_map<std::string, bucket> buckets;
+
+  /// Routing ids of the peers that sent a batch frame, whose replies go out in batches too.
+  std::unordered_set<std::string> batch_peers;
+  /// The messages of the frame at hand (kept from frame to frame).
+  std::vector<wire::decoded> decoded;
 
   // Jobs gathered during one sweep.
   export_jobs exports;
@@ -163,7 +171,7 @@ struct gateway::impl {
     send_raw(rid, wire::encode({id, std::move(m)}));
   }
 
-  void send_raw(const std::string& rid, const std::string& payload) {
+  void send_raw(std::string_view rid, std::string_view payload) {
     try {
       if (!router.send(zmq::buffer(rid), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
         return; // peer's queue full: dropped; its request times out and is retried
@@ -311,13 +319,31 @@ struct gateway::impl {
     return true;
   }
 
+  /// One frame from the ROUTER: one message, or a batch of them (each handled alone, as if it
+  /// had come in a frame of its own).
   void handle_frame(const std::string& rid, zmq::message_t& payload) {
     if (payload.size() > wire::max_request_bytes && cfg.counters)
       metrics::bump(&cfg.counters->bad_frames);
     if (payload.size() > wire::max_request_bytes)
       return reply_error(rid, 0, error_code::invalid, "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
-    auto dec = wire::decode(payload.to_string_view());
     auto who = identify(rid, payload);
+    if (wire::decode_frame(payload.to_string_view(), decoded)) {
+      note_batch_peer(rid);
+      if (cfg.counters)
+        metrics::bump(&cfg.counters->batch_frames);
+    }
+    for (auto& dec : decoded)
+      handle_message(rid, who, dec);
+  }
+
+  /// A peer that sends batches reads them: its replies go out in batches (drain_outbox).
+  void note_batch_peer(const std::string& rid) {
+    if (batch_peers.size() >= max_batch_peers && !batch_peers.count(rid))
+      batch_peers.clear(); // those forgotten get single replies until their next batch
+    batch_peers.insert(rid);
+  }
+
+  void handle_message(const std::string& rid, peer& who, wire::decoded& dec) {
     if (who.name.empty())
       return reply_error(rid, dec.id, error_code::unauthorized, "unknown or revoked client");
     if (!admit(who.name)) {
@@ -347,7 +373,7 @@ struct gateway::impl {
         if constexpr (std::is_same_v<T, wire::hello>) {
           if (cfg.insecure)
             insecure_names[rid] = m.name, who.name = m.name;
-          send_reply(rid, id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, epoch_ms()});
+          send_reply(rid, id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, epoch_ms(), true});
         } else if constexpr (std::is_same_v<T, wire::register_instance>) {
           if (!who.slave)
             return refuse();
@@ -453,14 +479,37 @@ struct gateway::impl {
   void drain_outbox() {
     std::vector<outbox::item> items;
     out.drain(items);
+    // Replies to a batch peer leave in batches, in the order they were queued; the rest as
+    // they come.
+    struct batch {
+      std::vector<std::string_view> frames;
+      std::size_t bytes = 0;
+    };
+    std::unordered_map<std::string_view, batch> batches;
+    auto flush = [this](std::string_view rid, batch& b) {
+      if (b.frames.size() == 1)
+        send_raw(rid, b.frames[0]);
+      else if (!b.frames.empty())
+        send_raw(rid, wire::batch_of(b.frames));
+      b = {};
+    };
     for (auto& it : items) {
       if (it.publish) {
         bus.send(zmq::buffer(it.address), zmq::send_flags::sndmore);
         bus.send(zmq::buffer(it.payload), zmq::send_flags::dontwait);
+      } else if (!batch_peers.empty() && batch_peers.count(it.address)) {
+        auto& b = batches[it.address];
+        // A batch stays within what a client takes in one frame.
+        if (b.frames.size() == wire::max_batch_messages || b.bytes + it.payload.size() > wire::max_frame_bytes / 2)
+          flush(it.address, b);
+        b.frames.push_back(it.payload);
+        b.bytes += it.payload.size();
       } else {
         send_raw(it.address, it.payload);
       }
     }
+    for (auto& [rid, b] : batches)
+      flush(rid, b);
   }
 };
 

@@ -308,9 +308,10 @@ struct http_server::impl {
       e.sample("clusterio_instance_ticks", wi.info.tick, instance_labels(wi.info));
 
     static const auto type_names = message_type_names(std::make_index_sequence<std::variant_size_v<wire::message>>{});
-    e.family("clusterio_messages_received_total", "counter", "Well-formed frames received on the control socket, by message type.");
+    e.family("clusterio_messages_received_total", "counter", "Well-formed messages received on the control socket, by message type (a batch frame counts each of its messages).");
     for (std::size_t i = 0; i < type_names.size(); ++i)
       e.sample("clusterio_messages_received_total", load(counters.messages_received[i]), std::string("type=\"") + type_names[i] + "\"");
+    e.single("clusterio_batch_frames_total", "counter", "Frames on the control socket that held a batch of messages.", load(counters.batch_frames));
     e.single("clusterio_bad_frames_total", "counter", "Frames refused as undecodable or too large.", load(counters.bad_frames));
     e.single("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported).", load(counters.gateway_errors));
     e.single("clusterio_throttled_frames_total", "counter", "Frames refused with 'overloaded': their client was over max_msgs_per_s_per_client.", load(counters.throttled_frames));

@@ -17,9 +17,12 @@ namespace clusterio {
 struct metrics {
   using counter = std::atomic<std::uint64_t>;
 
-  /// Frames received on the control socket, by message type (index in wire::message).
+  /// Messages received on the control socket, by message type (index in wire::message); a batch
+  /// frame counts each of its messages.
   std::array<counter, std::variant_size_v<wire::message>> messages_received{};
-  /// Frames that could not be decoded or were larger than allowed.
+  /// Frames on the control socket that were batches (docs/protocol.md §3.1).
+  counter batch_frames{0};
+  /// Messages (or whole frames) that could not be decoded, and frames larger than allowed.
   counter bad_frames{0};
   /// Error replies the gateway sent itself (unauthorized, not_found, invalid, unsupported).
   counter gateway_errors{0};

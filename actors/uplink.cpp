@@ -79,14 +79,22 @@ private:
     sub.connect(cfg_.bus_endpoint);
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0}};
     std::vector<outbox::item> pending;
+    std::vector<wire::decoded> decoded;       // the messages of a frame from the master
+    std::vector<std::string_view> batch;      // of `pending`, to leave in one frame
+    bool master_reads_batches = false;        // its welcome says so (the first hello's answer)
     while (!stop_) {
       try {
         zmq::poll(items, 3, std::chrono::milliseconds(100));
         zmq::message_t m;
         for (int n = 0; n < 1000 && dealer.recv(m, zmq::recv_flags::dontwait); ++n) {
-          auto d = wire::decode(m.to_string_view());
-          wire::frame f = d.ok ? d.value : wire::frame{d.id, wire::make_error(d.err)};
-          caf::anon_send(owner_, frame_in_atom::value, std::move(f));
+          wire::decode_frame(m.to_string_view(), decoded);
+          for (auto& d : decoded) {
+            if (d.ok)
+              if (auto* w = std::get_if<wire::welcome>(&d.value.body))
+                master_reads_batches = w->batch;
+            wire::frame f = d.ok ? std::move(d.value) : wire::frame{d.id, wire::make_error(d.err)};
+            caf::anon_send(owner_, frame_in_atom::value, std::move(f));
+          }
         }
         for (int n = 0; n < 1000 && sub.recv(m, zmq::recv_flags::dontwait); ++n) {
           zmq::message_t body;
@@ -99,14 +107,39 @@ private:
         }
         pending.clear();
         out_.drain(pending);
+        batch.clear();
+        std::size_t batch_bytes = 0;
+        auto send = [&dealer](std::string_view frame) {
+          if (!dealer.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
+            // Not connected (immediate) or queue full: the calls' timeouts answer them.
+            spdlog::debug("uplink: master unreachable; a request was not sent");
+          }
+        };
+        auto flush = [&] {
+          if (batch.size() == 1)
+            send(batch[0]);
+          else if (!batch.empty())
+            send(wire::batch_of(batch));
+          batch.clear();
+          batch_bytes = 0;
+        };
         for (auto& it : pending) {
           if (it.publish) {
             sub.set(zmq::sockopt::subscribe, it.address);
-          } else if (!dealer.send(zmq::buffer(it.payload), zmq::send_flags::dontwait)) {
-            // Not connected (immediate) or queue full: the call's timeout answers it.
-            spdlog::debug("uplink: master unreachable; a request was not sent");
+            continue;
           }
+          // What is queued at once leaves in one frame, if the master reads batches: a frame
+          // costs the master (and this host) far more than a message in it.
+          if (!master_reads_batches) {
+            send(it.payload);
+            continue;
+          }
+          if (batch.size() == wire::max_batch_messages || batch_bytes + it.payload.size() > wire::max_request_bytes / 2)
+            flush();
+          batch.push_back(it.payload);
+          batch_bytes += it.payload.size();
         }
+        flush();
       } catch (const std::exception& e) {
         spdlog::error("uplink: {}", e.what());
       }
@@ -149,6 +182,9 @@ caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* s
   self->state.cfg = cfg;
   self->state.sockets = sockets;
   self->state.down_since_ms = mono_ms();
+  // The master's welcome tells the socket thread whether it reads batches; sent at once, so
+  // that the first calls are not the only traffic until a probe.
+  sockets->out().reply({}, wire::encode({self->state.next_id++, wire::hello{cfg.name, "clusterio-slave"}}));
   self->delayed_send(self, sweep_interval, sweep_atom::value);
   return {
     [self](call_atom, wire::message& m, std::uint64_t tag) {

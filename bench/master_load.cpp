@@ -75,9 +75,9 @@ proc_stats read_proc(pid_t pid) {
   return out;
 }
 
-/// Frames the master itself counted on its control socket (its /metrics): a check on the
+/// Messages the master itself counted on its control socket (its /metrics): a check on the
 /// generator's own count, which a generator bug could inflate.
-std::uint64_t master_frames_received(test::master_fixture& master) {
+std::uint64_t master_messages_received(test::master_fixture& master) {
   httplib::Client http(master.http_url());
   auto r = http.Get("/metrics");
   if (!r || r->status != 200)
@@ -114,6 +114,11 @@ struct in_flight_request {
 
 struct connection {
   std::unique_ptr<zmq::socket_t> sock;
+  /// The master reads batches, and this run sends them: what a sweep sends leaves in one frame,
+  /// as a slave's uplink sends what is queued at once.
+  bool batch = false;
+  std::vector<std::string> queued; ///< encoded, not sent yet (see flush)
+  std::uint64_t frames_sent = 0, frames_received = 0; ///< a batch is one frame
   std::vector<std::uint64_t> instances;
   std::vector<std::uint64_t> next_batch;
   std::vector<std::vector<std::uint64_t>> grants_to_confirm;
@@ -126,13 +131,46 @@ struct connection {
 
 std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count()); }
 
-/// Sends `m`; its latency counts from `scheduled_us` (paced) or from now (closed loop).
+/// Queues `m` to be sent at the next flush; its latency counts from `scheduled_us` (paced) or
+/// from now (closed loop).
 void send(connection& c, wire::message m, std::optional<std::uint64_t> scheduled_us = std::nullopt) {
   auto id = c.next_id++;
   auto what = kind_of(m);
-  auto bytes = wire::encode({id, std::move(m)});
-  c.sock->send(zmq::buffer(bytes), zmq::send_flags::none);
+  c.queued.push_back(wire::encode({id, std::move(m)}));
   c.in_flight.push_back({id, scheduled_us.value_or(now_us()), what});
+}
+
+/// Sends what is queued: one batch frame when batching, else a frame per message.
+void flush(connection& c) {
+  if (c.queued.empty())
+    return;
+  if (c.batch && c.queued.size() > 1) {
+    std::vector<std::string_view> views(c.queued.begin(), c.queued.end());
+    for (std::size_t at = 0; at < views.size(); at += wire::max_batch_messages) {
+      std::vector<std::string_view> part(views.begin() + static_cast<std::ptrdiff_t>(at),
+                                         views.begin() + static_cast<std::ptrdiff_t>(std::min(views.size(), at + wire::max_batch_messages)));
+      auto frame = wire::batch_of(part);
+      c.sock->send(zmq::buffer(frame), zmq::send_flags::none);
+      ++c.frames_sent;
+    }
+  } else {
+    for (auto& bytes : c.queued)
+      c.sock->send(zmq::buffer(bytes), zmq::send_flags::none);
+    c.frames_sent += c.queued.size();
+  }
+  c.queued.clear();
+}
+
+/// Sends `m` alone and waits for its one reply (setting up a connection).
+wire::decoded call(connection& c, wire::message m, test::master_fixture& master) {
+  send(c, std::move(m));
+  flush(c);
+  c.in_flight.clear();
+  zmq::message_t reply;
+  zmq::pollitem_t item{c.sock->handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, milliseconds(20000)) <= 0 || !c.sock->recv(reply))
+    throw std::runtime_error("no reply from the master:\n" + master.log());
+  return wire::decode(reply.to_string_view());
 }
 
 /// Request `id`, which is no longer in flight; nullopt if it was not sent here.
@@ -168,14 +206,15 @@ struct result {
   int instances;
   double msgs_per_s, p50_ms, p99_ms, peak_rss_mb, cpu_us_per_msg;
   double generator_cpu_us_per_msg; ///< this process's own: what the load took from the shared cores
+  double msgs_per_frame_sent, msgs_per_frame_received; ///< how full the batches were
   double kind_p50_ms[kinds], kind_p99_ms[kinds];
   std::uint64_t refused;
   double offered_per_s; ///< 0: closed loop
-  double master_frames_per_s; ///< as the master counted them
+  double master_messages_per_s; ///< as the master counted them
 };
 
 /// `offered_per_s` 0: closed loop; otherwise paced at that many messages a second in all.
-result run(int n_instances, double seconds, const std::string& durability, double offered_per_s) {
+result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch) {
   // One slave connection carries up to 10 instances: lift the per-client rate limit.
   test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
   master.start();
@@ -191,26 +230,26 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
     c.sock->set(zmq::sockopt::curve_publickey, cred.keys.public_key);
     c.sock->set(zmq::sockopt::curve_secretkey, cred.keys.secret_key);
     c.sock->connect(master.control_endpoint());
+    auto welcome = call(c, wire::hello{"bench-slave-" + std::to_string(s), "master-load"}, master);
+    if (!welcome.ok || !std::holds_alternative<wire::welcome>(welcome.value.body))
+      throw std::runtime_error("hello failed");
+    c.batch = batch && std::get<wire::welcome>(welcome.value.body).batch;
+    if (batch && !c.batch)
+      throw std::runtime_error("the master does not read batches (run with --no-batch)");
     for (int k = 0; k < instances_per_slave && s * instances_per_slave + k < std::max(n_instances, 1); ++k) {
-      send(c, wire::register_instance{"inst-" + std::to_string(k), ""});
-      zmq::message_t reply;
-      zmq::pollitem_t item{c.sock->handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, milliseconds(20000)) <= 0 || !c.sock->recv(reply))
-        throw std::runtime_error("no reply to register:\n" + master.log());
-      auto d = wire::decode(reply.to_string_view());
+      auto d = call(c, wire::register_instance{"inst-" + std::to_string(k), ""}, master);
       if (!d.ok || !std::holds_alternative<wire::registered>(d.value.body))
         throw std::runtime_error("register failed");
       auto& r = std::get<wire::registered>(d.value.body);
       c.instances.push_back(r.instance_id);
       c.next_batch.push_back(r.next_batch);
       c.grants_to_confirm.emplace_back();
-      c.in_flight.clear();
     }
   }
   auto pid = master.pid();
   auto before = read_proc(pid);
   auto generator_before = read_proc(getpid());
-  auto frames_before = master_frames_received(master);
+  auto messages_before = master_messages_received(master);
 
   std::atomic<bool> stop{false};
   std::vector<std::array<std::vector<std::uint32_t>, kinds>> latencies(load_threads);
@@ -244,11 +283,16 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
           send(c, next_message(c, rng), start_us + static_cast<std::uint64_t>(static_cast<double>(scheduled) / per_us));
           ++scheduled;
         }
+        for (auto* c : mine)
+          flush(*c);
       };
       if (!paced)
-        for (auto* c : mine)
+        for (auto* c : mine) {
           for (int w = 0; w < window_per_connection; ++w)
             send(*c, next_message(*c, rng));
+          flush(*c);
+        }
+      std::vector<wire::decoded> replies;
       while (!stop) {
         if (paced)
           send_due();
@@ -261,25 +305,29 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
           auto& c = *mine[k];
           zmq::message_t reply;
           while (c.sock->recv(reply, zmq::recv_flags::dontwait)) {
-            auto d = wire::decode(reply.to_string_view());
-            if (auto sent = take_in_flight(c, d.id))
-              latencies[t][sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
-            if (!d.ok || std::holds_alternative<wire::error_reply>(d.value.body)) {
-              // Refused work is not throughput: counted apart, and the run fails.
-              if (errors[t]++ == 0)
-                std::cerr << "master-load: error reply: " << (d.ok ? std::get<wire::error_reply>(d.value.body).message : d.err.to_string()) << "\n";
-            } else {
-              ++counts[t];
+            ++c.frames_received;
+            wire::decode_frame(reply.to_string_view(), replies);
+            for (auto& d : replies) {
+              if (auto sent = take_in_flight(c, d.id))
+                latencies[t][sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
+              if (!d.ok || std::holds_alternative<wire::error_reply>(d.value.body)) {
+                // Refused work is not throughput: counted apart, and the run fails.
+                if (errors[t]++ == 0)
+                  std::cerr << "master-load: error reply: " << (d.ok ? std::get<wire::error_reply>(d.value.body).message : d.err.to_string()) << "\n";
+              } else {
+                ++counts[t];
+              }
+              if (d.ok)
+                if (auto* g = std::get_if<wire::grant_reply>(&d.value.body))
+                  for (std::size_t i = 0; i < c.instances.size(); ++i)
+                    if (c.instances[i] == g->instance_id)
+                      for (auto& gr : g->grants)
+                        c.grants_to_confirm[i].push_back(gr.grant_id);
+              if (!stop && !paced)
+                send(c, next_message(c, rng));
             }
-            if (d.ok)
-              if (auto* g = std::get_if<wire::grant_reply>(&d.value.body))
-                for (std::size_t i = 0; i < c.instances.size(); ++i)
-                  if (c.instances[i] == g->instance_id)
-                    for (auto& gr : g->grants)
-                      c.grants_to_confirm[i].push_back(gr.grant_id);
-            if (!stop && !paced)
-              send(c, next_message(c, rng));
           }
+          flush(c);
         }
       }
     });
@@ -291,7 +339,7 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
   double elapsed = duration<double>(steady_clock::now() - started).count();
   auto after = read_proc(pid);
   auto generator_after = read_proc(getpid());
-  auto frames_after = master_frames_received(master);
+  auto messages_after = master_messages_received(master);
   std::vector<std::uint32_t> all, of_kind[kinds];
   std::uint64_t total = 0, refused = 0;
   for (std::size_t t = 0; t < threads_used; ++t) {
@@ -311,9 +359,16 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
     return *at / 1000.0;
   };
   auto per_msg = [total](double cpu_s) { return total ? cpu_s * 1e6 / static_cast<double>(total) : 0; };
+  std::uint64_t sent_frames = 0, received_frames = 0;
+  for (auto& c : conns) {
+    sent_frames += c.frames_sent;
+    received_frames += c.frames_received;
+  }
+  auto per_frame = [total](std::uint64_t frames) { return frames ? static_cast<double>(total) / static_cast<double>(frames) : 0; };
   result r{n_instances, static_cast<double>(total) / elapsed, pct(all, 0.50), pct(all, 0.99), after.peak_rss_mb,
-           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), {}, {}, refused, offered_per_s,
-           static_cast<double>(frames_after - frames_before) / elapsed};
+           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), per_frame(sent_frames),
+           per_frame(received_frames), {}, {}, refused, offered_per_s,
+           static_cast<double>(messages_after - messages_before) / elapsed};
   for (std::size_t k = 0; k < kinds; ++k) {
     r.kind_p50_ms[k] = pct(of_kind[k], 0.50);
     r.kind_p99_ms[k] = pct(of_kind[k], 0.99);
@@ -325,12 +380,16 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
 } // namespace
 
 int main(int argc, char** argv) {
-  // Usage: master-load [--rate=R] [SECONDS [DURABILITY [N...]]]   defaults: closed loop, 10 full 10 100 1000
+  // Usage: master-load [--rate=R] [--no-batch] [SECONDS [DURABILITY [N...]]]
+  //        defaults: closed loop, batches, 10 full 10 100 1000
   double offered_per_s = 0;
+  bool batch = true;
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--rate=", 0) == 0) {
+    if (a == "--no-batch") {
+      batch = false;
+    } else if (a.rfind("--rate=", 0) == 0) {
       offered_per_s = std::atof(a.c_str() + 7);
       if (offered_per_s <= 0) {
         std::cerr << "master-load: --rate wants a positive number of messages a second, got '" << a.substr(7) << "'\n";
@@ -353,15 +412,16 @@ int main(int argc, char** argv) {
     if (offered_per_s > 0)
       std::cerr << ", paced at " << offered_per_s << " msgs/s";
     std::cerr << "...\n";
-    results.push_back(run(n, seconds, durability, offered_per_s));
+    results.push_back(run(n, seconds, durability, offered_per_s, batch));
     auto& r = results.back();
     std::cerr << "master-load: the load generator itself took " << r.generator_cpu_us_per_msg << " us of CPU per message\n";
-    std::cerr << "master-load: the master counted " << static_cast<std::uint64_t>(r.master_frames_per_s) << " frames a second\n";
+    std::cerr << "master-load: messages per frame " << r.msgs_per_frame_sent << " sent, " << r.msgs_per_frame_received << " received\n";
+    std::cerr << "master-load: the master counted " << static_cast<std::uint64_t>(r.master_messages_per_s) << " messages a second\n";
     for (std::size_t k = 0; k < other_kind; ++k)
       std::cerr << "master-load: " << kind_names[k] << " latency p50 " << r.kind_p50_ms[k] << " ms, p99 " << r.kind_p99_ms[k] << " ms\n";
   }
   for (auto& r : results) {
-    std::printf("{\"bench\":\"master-load\",\"instances\":%d,", r.instances);
+    std::printf("{\"bench\":\"master-load\",\"instances\":%d,\"batch\":%s,", r.instances, batch ? "true" : "false");
     if (r.offered_per_s > 0)
       std::printf("\"offered_per_s\":%.0f,", r.offered_per_s);
     std::printf("\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f}\n",

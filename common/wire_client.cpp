@@ -41,15 +41,30 @@ std::uint64_t wire_client::send(wire::message m) {
 
 void wire_client::send_raw(const std::string& bytes) { sock_->send(zmq::buffer(bytes), zmq::send_flags::none); }
 
-std::optional<wire::frame> wire_client::recv(std::chrono::milliseconds timeout) {
+std::optional<std::string> wire_client::recv_raw(std::chrono::milliseconds timeout) {
   zmq::pollitem_t item{sock_->handle(), 0, ZMQ_POLLIN, 0};
   if (zmq::poll(&item, 1, timeout) <= 0)
     return std::nullopt;
   zmq::message_t msg;
   if (!sock_->recv(msg, zmq::recv_flags::dontwait))
     return std::nullopt;
-  auto d = wire::decode(msg.to_string_view());
-  return d.ok ? d.value : undecodable(d);
+  return msg.to_string();
+}
+
+std::optional<wire::frame> wire_client::recv(std::chrono::milliseconds timeout) {
+  if (unread_.empty()) {
+    auto bytes = recv_raw(timeout);
+    if (!bytes)
+      return std::nullopt;
+    // The master batches its replies only to a client that sent a batch (send_raw).
+    std::vector<wire::decoded> decoded;
+    wire::decode_frame(*bytes, decoded);
+    for (auto& d : decoded)
+      unread_.push_back(d.ok ? std::move(d.value) : undecodable(d));
+  }
+  auto f = std::move(unread_.front());
+  unread_.pop_front();
+  return f;
 }
 
 std::optional<wire::frame> wire_client::call(wire::message m, std::chrono::milliseconds timeout) {

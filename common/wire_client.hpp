@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +31,12 @@ public:
   std::uint64_t send(wire::message m);
   /// Sends raw bytes as one frame (tests of hostile input).
   void send_raw(const std::string& bytes);
-  /// Waits for the next reply. nullopt on timeout. Undecodable replies come back as an error
-  /// frame (code invalid) so that the caller sees them.
+  /// Waits for the next reply (the next message of a batch frame, if one came). nullopt on
+  /// timeout. Undecodable replies come back as an error frame (code invalid) so that the caller
+  /// sees them.
   std::optional<wire::frame> recv(std::chrono::milliseconds timeout);
+  /// Waits for the next frame and returns its bytes (one message or a batch). nullopt on timeout.
+  std::optional<std::string> recv_raw(std::chrono::milliseconds timeout);
   /// send() then recv() until the reply with that id arrives (others are dropped).
   std::optional<wire::frame> call(wire::message m, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
@@ -40,6 +44,7 @@ private:
   std::unique_ptr<zmq::context_t> ctx_;
   std::unique_ptr<zmq::socket_t> sock_;
   std::uint64_t next_id_ = 1;
+  std::deque<wire::frame> unread_; ///< the rest of a batch frame
 };
 
 /// A subscriber to the master's bus.

@@ -885,33 +885,28 @@ std::string encode(const frame& f) {
   return out;
 }
 
-decoded decode(std::string_view bytes) {
+namespace {
+
+/// `out` failed: no message, only the error (an id already read stays, to reply to).
+decoded& failed(decoded& out, error_code code, std::string field, std::string why) {
+  out.ok = false;
+  out.value = frame{};
+  out.err = wire::error{code, std::move(field), std::move(why)};
+  return out;
+}
+
+decoded frame_error(std::string why) {
   decoded out;
-  auto fail = [&out](error_code code, std::string field, std::string why) {
-    out.ok = false;
-    out.value = frame{};
-    out.err = wire::error{code, std::move(field), std::move(why)};
-    return out;
-  };
-  if (bytes.size() > max_frame_bytes)
-    return fail(error_code::invalid, "(frame)", "frame larger than " + std::to_string(max_frame_bytes) + " bytes");
-  const char* end = bytes.data() + bytes.size();
-  // One pass reads the frame's map into `map` and checks the whole frame against the parser's
-  // limits; only then are keys and fields looked at.
-  reader r(bytes.data(), end);
-  value root{};
-  map_view map;
-  const char* why = r.head(root);
-  if (!why)
-    why = root.k == kind::map ? read_map(r, root, 1, map) : r.skip_children(root, 1);
-  if (why)
-    return fail(error_code::invalid, "(frame)", std::string("not a valid msgpack value: ") + why);
-  if (r.pos() != end)
-    return fail(error_code::invalid, "(frame)", "trailing bytes after the msgpack map");
-  if (root.k != kind::map)
-    return fail(error_code::invalid, "(frame)", "a frame must be a msgpack map");
+  failed(out, error_code::invalid, "(frame)", std::move(why));
+  return out;
+}
+
+/// The message held by `map`, a map of a frame that was checked whole.
+decoded decode_message(const map_view& map) {
+  decoded out;
   wire::error err;
   decoder d(map, err);
+  auto fail = [&](error_code code, std::string field, std::string why) { return std::move(failed(out, code, std::move(field), std::move(why))); };
   // Read the request id first, so that every later error (a duplicate or non-string key too)
   // can be replied to it.
   if (auto* id = d.lookup("id"); id && id->k == kind::uint)
@@ -942,6 +937,91 @@ decoded decode(std::string_view bytes) {
     return out;
   }
   return fail(error_code::unsupported, "t", "unknown message type '" + std::string(type) + "'");
+}
+
+} // namespace
+
+decoded decode(std::string_view bytes) {
+  if (bytes.size() > max_frame_bytes)
+    return frame_error("frame larger than " + std::to_string(max_frame_bytes) + " bytes");
+  const char* end = bytes.data() + bytes.size();
+  // One pass reads the frame's map into `map` and checks the whole frame against the parser's
+  // limits; only then are keys and fields looked at.
+  reader r(bytes.data(), end);
+  value root{};
+  map_view map;
+  const char* why = r.head(root);
+  if (!why)
+    why = root.k == kind::map ? read_map(r, root, 1, map) : r.skip_children(root, 1);
+  if (why)
+    return frame_error(std::string("not a valid msgpack value: ") + why);
+  if (r.pos() != end)
+    return frame_error("trailing bytes after the msgpack map");
+  if (root.k != kind::map)
+    return frame_error("a frame must be a msgpack map");
+  return decode_message(map);
+}
+
+bool decode_frame(std::string_view bytes, std::vector<decoded>& out) {
+  out.clear();
+  // A batch is an array (fixarray 0x90..0x9f, array16 0xdc, array32 0xdd); anything else is
+  // one message, or not a frame at all, as decode() tells.
+  auto first = bytes.empty() ? 0 : static_cast<unsigned char>(bytes[0]);
+  if (!((first & 0xf0) == 0x90 || first == 0xdc || first == 0xdd)) {
+    out.push_back(decode(bytes));
+    return false;
+  }
+  if (bytes.size() > max_frame_bytes) {
+    out.push_back(frame_error("frame larger than " + std::to_string(max_frame_bytes) + " bytes"));
+    return true;
+  }
+  const char* end = bytes.data() + bytes.size();
+  reader r(bytes.data(), end);
+  value root{};
+  const char* why = r.head(root);
+  if (!why)
+    why = r.skip_children(root, 1);
+  if (why) {
+    out.push_back(frame_error(std::string("not a valid msgpack value: ") + why));
+    return true;
+  }
+  if (r.pos() != end) {
+    out.push_back(frame_error("trailing bytes after the msgpack array"));
+    return true;
+  }
+  if (root.n == 0 || root.n > max_batch_messages) {
+    out.push_back(frame_error("a batch holds 1 to " + std::to_string(max_batch_messages) + " messages, not " + std::to_string(root.n)));
+    return true;
+  }
+  out.reserve(root.n);
+  reader messages(root.at, end);
+  for (std::uint32_t i = 0; i < root.n; ++i) {
+    value m{};
+    (void)messages.head(m); // checked whole above: cannot fail
+    if (m.k != kind::map) {
+      (void)messages.skip_children(m, 2);
+      out.push_back(frame_error("message " + std::to_string(i) + " of the batch is not a msgpack map"));
+      continue;
+    }
+    map_view map;
+    (void)read_map(messages, m, 2, map); // the batch's array is level 1, its maps level 2
+    out.push_back(decode_message(map));
+  }
+  return true;
+}
+
+std::string batch_of(const std::vector<std::string_view>& messages) {
+  std::string header(5, '\0'); // an array's header takes 5 bytes at most
+  writer w(header);
+  w.array(static_cast<std::uint32_t>(messages.size()));
+  std::string out = w.take();
+  std::size_t size = out.size();
+  for (auto m : messages)
+    size += m.size();
+  out.reserve(size);
+  for (auto m : messages)
+    out.append(m);
+  return out;
 }
 
 error_reply make_error(const wire::error& e) {

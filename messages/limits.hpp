@@ -17,6 +17,9 @@ inline constexpr std::size_t max_frame_bytes = 16u << 20;
 /// Largest frame the master accepts from a client, in bytes: 4,096 entries of 200-byte names.
 inline constexpr std::size_t max_request_bytes = 1u << 20;
 
+/// Messages in one batch frame (a msgpack array of messages, docs/protocol.md §3).
+inline constexpr std::size_t max_batch_messages = 1024;
+
 /// Item, fluid and signal names: 1..200 bytes of valid UTF-8 with no control characters.
 inline constexpr std::size_t max_name_bytes = 200;
 

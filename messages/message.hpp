@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "error.hpp"
 #include "instance.hpp"
@@ -46,9 +47,21 @@ struct decoded {
   std::uint64_t id = 0;
 };
 
-/// Decodes one frame strictly: size, version, type, every field's type and limits. Never
-/// throws; nothing is partially decoded into the result.
+/// Decodes one frame holding one message strictly: size, version, type, every field's type and
+/// limits. Never throws; nothing is partially decoded into the result.
 decoded decode(std::string_view bytes);
+
+/// Decodes a frame that holds one message (a msgpack map) or a batch of them (a msgpack array
+/// of 1..max_batch_messages maps; docs/protocol.md §3): one result per message, in order, each
+/// decoded as strictly as decode() does. A batch that is not valid as a whole (size, msgpack,
+/// limits, message count) gives one error for the frame. Returns true for a batch. `out` is
+/// cleared first (a caller reuses it from frame to frame).
+bool decode_frame(std::string_view bytes, std::vector<decoded>& out);
+
+/// A batch frame of these messages (each one frame as encode() makes it), in order. Send a
+/// batch only to a peer that may read one: the master, when its welcome says `batch`; a
+/// client, when it sent one itself.
+std::string batch_of(const std::vector<std::string_view>& messages);
 
 /// The `t` string of a message.
 std::string_view type_of(const message& m);

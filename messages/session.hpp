@@ -30,12 +30,16 @@ struct welcome {
   std::string role;               ///< "slave", "publisher", "subscriber" or "admin"
   std::uint32_t heartbeat_ms = 0; ///< send a heartbeat at least this often (milliseconds)
   std::uint64_t time_ms = 0;      ///< master's clock, Unix epoch milliseconds
+  /// The master reads batch frames (several messages in one, docs/protocol.md §3), and answers a
+  /// client that sends them with batches too. Absent (false) from masters before batches.
+  bool batch = false;
 };
 template <class V> void describe(V& v, welcome& x) {
   v.text("name", x.name, text_kind::label);
   v.text("role", x.role, text_kind::label);
   v.u64("heartbeat_ms", x.heartbeat_ms, 1, 3'600'000);
   v.u64("time_ms", x.time_ms);
+  v.flag("batch", x.batch, presence::optional);
 }
 
 /// Reply to a request that succeeded and returns nothing.

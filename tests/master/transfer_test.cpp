@@ -1,5 +1,8 @@
 // The exactly-once transfer protocol against a real master process over CURVE.
 
+#include <map>
+#include <set>
+
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
 
@@ -166,4 +169,130 @@ TEST_CASE("bad frames get typed errors and change nothing") {
   const std::string hostile = "x\"]]); os.exit() --[[ <script>";
   expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 8, 1, {{hostile, 3}}});
   CHECK(stock_of(slave, hostile) == 3);
+}
+
+namespace {
+
+/// Every reply to the given ids, from whatever frames they come in; counts the batch frames.
+std::map<std::uint64_t, wire::decoded> replies_to(wire_client& c, const std::set<std::uint64_t>& ids, int& batch_frames) {
+  std::map<std::uint64_t, wire::decoded> got;
+  std::vector<wire::decoded> decoded;
+  while (got.size() < ids.size()) {
+    auto frame = c.recv_raw(5s);
+    REQUIRE(frame);
+    if (wire::decode_frame(*frame, decoded))
+      ++batch_frames;
+    for (auto& d : decoded) {
+      auto id = d.ok ? d.value.id : d.id;
+      if (ids.count(id))
+        got[id] = std::move(d);
+    }
+  }
+  return got;
+}
+
+std::string batch_frame(const std::vector<wire::frame>& frames) {
+  std::vector<std::string> encoded;
+  for (auto& f : frames)
+    encoded.push_back(wire::encode(f));
+  return wire::batch_of(std::vector<std::string_view>(encoded.begin(), encoded.end()));
+}
+
+} // namespace
+
+TEST_CASE("a batch frame's messages are each served as if alone; replies come in batches to who sends them") {
+  master_fixture m;
+  m.start();
+  wire_client slave(m.control_endpoint(), m.add_client("slave1", "slave"));
+  CHECK(expect_reply<wire::welcome>(slave, wire::hello{"slave1", "test"}).batch);
+  auto inst = register_instance(slave, "w");
+
+  // 20 exports in one frame: one sweep, one commit, their 20 acknowledgements in one batch.
+  std::vector<wire::frame> exports;
+  std::set<std::uint64_t> ids;
+  for (std::uint64_t b = 1; b <= 20; ++b) {
+    exports.push_back({100 + b, wire::export_batch{inst, b, b, {{"iron-plate", 10}}}});
+    ids.insert(100 + b);
+  }
+  slave.send_raw(batch_frame(exports));
+  int batches = 0;
+  auto got = replies_to(slave, ids, batches);
+  CHECK(batches >= 1);
+  for (auto& [id, d] : got) {
+    INFO(id);
+    REQUIRE(d.ok);
+    REQUIRE(std::holds_alternative<wire::export_ack>(d.value.body));
+    CHECK(std::get<wire::export_ack>(d.value.body).batch == id - 100);
+    CHECK_FALSE(std::get<wire::export_ack>(d.value.body).duplicate);
+  }
+  CHECK(stock_of(slave, "iron-plate") == 200);
+
+  // Good and bad messages mixed: each gets its own answer, and the bad ones change nothing.
+  slave.send_raw(batch_frame({{201, wire::export_batch{inst, 21, 21, {{"copper-plate", 7}}}},
+                              {202, wire::export_batch{inst + 100, 1, 1, {{"copper-plate", 7}}}},
+                              {203, wire::export_batch{inst, 22, 23, {{"copper-plate", 7}}}},
+                              {204, wire::request_items{inst, {{"iron-plate", 50}}}},
+                              {205, wire::welcome{"x", "slave", 1, 1}}}));
+  got = replies_to(slave, {201, 202, 203, 204, 205}, batches);
+  CHECK(std::holds_alternative<wire::export_ack>(got[201].value.body));
+  CHECK(std::get<wire::error_reply>(got[202].value.body).code == "not_found");
+  CHECK(std::get<wire::error_reply>(got[203].value.body).code == "invalid"); // floor > batch
+  REQUIRE(std::holds_alternative<wire::grant_reply>(got[204].value.body));
+  CHECK(std::get<wire::grant_reply>(got[204].value.body).grants.at(0).count == 50);
+  CHECK(std::get<wire::error_reply>(got[205].value.body).code == "unsupported");
+  CHECK(stock_of(slave, "copper-plate") == 7);
+  CHECK(stock_of(slave, "iron-plate") == 150);
+
+  // A batch that is not valid as a whole is refused whole, with one error.
+  auto whole = batch_frame({{301, wire::export_batch{inst, 30, 30, {{"coal", 1}}}}, {302, wire::inventory_query{}}});
+  slave.send_raw(whole.substr(0, whole.size() - 1));
+  auto r = slave.recv(5s);
+  REQUIRE(r);
+  REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
+  CHECK(std::get<wire::error_reply>(r->body).code == "invalid");
+  CHECK(std::get<wire::error_reply>(r->body).field == "(frame)");
+  CHECK(stock_of(slave, "coal") == 0);
+
+  // A client that never sent a batch gets every reply in a frame of its own.
+  wire_client plain(m.control_endpoint(), m.add_client("slave2", "slave"));
+  auto other = register_instance(plain, "w2");
+  for (std::uint64_t b = 1; b <= 20; ++b)
+    plain.send(wire::export_batch{other, b, b, {{"stone", 1}}});
+  for (int i = 0; i < 20; ++i) {
+    auto frame = plain.recv_raw(5s);
+    REQUIRE(frame);
+    std::vector<wire::decoded> decoded;
+    CHECK_FALSE(wire::decode_frame(*frame, decoded));
+    REQUIRE(decoded.size() == 1);
+    CHECK(decoded[0].ok);
+  }
+  CHECK(stock_of(plain, "stone") == 20);
+}
+
+TEST_CASE("a batch passes the role check and the rate limit message by message") {
+  master_fixture m(false, "\"max_msgs_per_s_per_client\":5");
+  m.start();
+  wire_client tool(m.control_endpoint(), m.add_client("viewer", "subscriber"));
+  // The bucket holds 5 messages: a batch of 3 passes, two of them refused by role alone.
+  tool.send_raw(batch_frame({{1, wire::inventory_query{}}, {2, wire::export_batch{1, 1, 1, {{"iron-plate", 1}}}},
+                             {3, wire::request_items{1, {{"iron-plate", 1}}}}}));
+  int batches = 0;
+  auto got = replies_to(tool, {1, 2, 3}, batches);
+  CHECK(std::holds_alternative<wire::inventory_levels>(got[1].value.body));
+  CHECK(std::get<wire::error_reply>(got[2].value.body).code == "unauthorized");
+  CHECK(std::get<wire::error_reply>(got[3].value.body).code == "unauthorized");
+  // 30 messages in one frame cannot pass a limit of 5 a second: most are overloaded.
+  std::vector<wire::frame> many;
+  std::set<std::uint64_t> ids;
+  for (std::uint64_t i = 10; i < 40; ++i) {
+    many.push_back({i, wire::inventory_query{}});
+    ids.insert(i);
+  }
+  tool.send_raw(batch_frame(many));
+  got = replies_to(tool, ids, batches);
+  int overloaded = 0;
+  for (auto& [id, d] : got)
+    if (auto* e = std::get_if<wire::error_reply>(&d.value.body); e && e->code == "overloaded")
+      ++overloaded;
+  CHECK(overloaded >= 25);
 }

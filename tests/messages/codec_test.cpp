@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <numeric>
 #include <random>
 #include <set>
 #include <sstream>
@@ -721,6 +722,97 @@ TEST_CASE("the encoder writes every value in its shortest form, as msgpack-c doe
     INFO(type_of(f.body) << " " << hex(ours));
     CHECK(bytes_of(tree_of(f)) == ours);
   }
+}
+
+TEST_CASE("a batch frame holds several messages, each decoded as if alone", "[codec][batch]") {
+  auto all = samples();
+  std::vector<std::string> encoded;
+  for (auto& f : all)
+    encoded.push_back(encode(f));
+  std::vector<std::string_view> views(encoded.begin(), encoded.end());
+  auto batch = batch_of(views);
+  // The array's header (array16: more than 15 messages), then the messages' own bytes.
+  REQUIRE(encoded.size() > 15);
+  CHECK(batch.substr(0, 3) == "\xdc" + std::string(1, static_cast<char>(encoded.size() >> 8)) + static_cast<char>(encoded.size() & 0xff));
+  CHECK(batch.substr(3) == std::accumulate(encoded.begin(), encoded.end(), std::string()));
+  std::vector<decoded> out;
+  REQUIRE(decode_frame(batch, out));
+  REQUIRE(out.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    INFO(i << " " << type_of(all[i].body));
+    REQUIRE(out[i].ok);
+    CHECK(encode(out[i].value) == encoded[i]);
+  }
+
+  // One message in a frame of its own: not a batch, decoded as decode() does.
+  REQUIRE_FALSE(decode_frame(encoded[0], out));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].ok);
+  REQUIRE_FALSE(decode_frame("\xc1", out));
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].ok);
+
+  // decode() reads single messages only.
+  auto d = decode(batch);
+  CHECK_FALSE(d.ok);
+  CHECK(d.err.field == "(frame)");
+}
+
+TEST_CASE("a bad message in a batch fails alone; a bad batch fails whole", "[codec][batch]") {
+  auto good1 = encode({7, export_ack{1, 2, false}});
+  auto good2 = encode({9, ok{}});
+  val t = tree_of({8, request_items{3, {{"coal", 5}}}});
+  at(at(t, "items"), 0) = A({S("coal"), I(0)}); // count 0: out of range
+  auto bad = bytes_of(t);
+  std::vector<decoded> out;
+  REQUIRE(decode_frame(batch_of({good1, bad, good2}), out));
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].ok);
+  CHECK_FALSE(out[1].ok);
+  CHECK(out[1].id == 8);
+  CHECK(out[1].err.field == "items[0].count");
+  CHECK(out[1].value.body.index() == 0);
+  CHECK(out[2].ok);
+  CHECK(out[2].value.id == 9);
+
+  // An element that is not a map is an error of its own, with no id.
+  REQUIRE(decode_frame(batch_of({good1, bytes_of(U(5)), good2}), out));
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].ok);
+  CHECK_FALSE(out[1].ok);
+  CHECK(out[1].id == 0);
+  CHECK(out[1].err.field == "(frame)");
+  CHECK(out[2].ok);
+
+  // Whole-frame failures: one error for the frame.
+  auto whole_fails = [&](const std::string& what, const std::string& bytes) {
+    INFO(what << ": " << hex(bytes));
+    REQUIRE(decode_frame(bytes, out));
+    REQUIRE(out.size() == 1);
+    CHECK_FALSE(out[0].ok);
+    CHECK(out[0].id == 0);
+    CHECK(out[0].err.field == "(frame)");
+    CHECK(code_of(out[0].err.code) == "invalid");
+  };
+  auto two = batch_of({good1, good2});
+  whole_fails("empty batch", std::string("\x90", 1));
+  whole_fails("trailing byte", two + std::string(1, '\0'));
+  for (std::size_t n = 1; n < two.size(); ++n)
+    whole_fails("truncated to " + std::to_string(n), two.substr(0, n));
+  std::vector<std::string_view> many(max_batch_messages + 1, good2);
+  whole_fails("more than max_batch_messages", batch_of(many));
+  many.pop_back();
+  REQUIRE(decode_frame(batch_of(many), out));
+  CHECK(out.size() == max_batch_messages);
+  // The batch's array is a level of nesting: a message nested to the limit alone is one level
+  // too deep in a batch.
+  val v = U(1);
+  for (int i = 0; i < 7; ++i)
+    v = A({v});
+  val deep = tree_of({1, ok{}});
+  set(deep, "deep", v);
+  check_accepted("nested 8 levels deep, alone", bytes_of(deep));
+  whole_fails("nested 8 levels deep, in a batch", batch_of({good1, bytes_of(deep)}));
 }
 
 TEST_CASE("hostile but valid names are data", "[codec]") {

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <vector>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -140,6 +142,17 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   // Two frames on channel "rail", the second a repeat of the first's seq (refused by the bus).
   for (int i = 0; i < 2; ++i)
     expect_reply<wire::ok>(*c.slave, wire::signal_frame{"rail", "north", 7, {{"signal-A", 5}}});
+  // One batch frame of two messages: one batch frame, each message counted by its type.
+  c.slave->send_raw(wire::batch_of({wire::encode({901, wire::resync{c.north}}), wire::encode({902, wire::resync{c.north}})}));
+  for (std::set<std::uint64_t> answered; answered.size() < 2;) {
+    auto frame = c.slave->recv_raw(std::chrono::seconds(5));
+    REQUIRE(frame);
+    std::vector<wire::decoded> replies;
+    wire::decode_frame(*frame, replies);
+    for (auto& d : replies)
+      if (d.ok && (d.value.id == 901 || d.value.id == 902))
+        answered.insert(d.value.id);
+  }
   // The gateway acknowledges a frame before the bus has counted it: wait (bounded) for both.
   eventually(
     [&] {
@@ -171,6 +184,8 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   CHECK(body.find("clusterio_granted_items_total 30\n") != std::string::npos);
   CHECK(body.find("clusterio_grants_total 1\n") != std::string::npos);
   CHECK(body.find("clusterio_messages_received_total{type=\"heartbeat\"} 2\n") != std::string::npos);
+  CHECK(body.find("clusterio_messages_received_total{type=\"resync\"} 2\n") != std::string::npos);
+  CHECK(body.find("clusterio_batch_frames_total 1\n") != std::string::npos);
   CHECK(body.find("clusterio_signal_frames_total 2\n") != std::string::npos);
   CHECK(body.find("clusterio_signal_channel_frames_total{channel=\"rail\"} 1\n") != std::string::npos);
   CHECK(body.find("clusterio_signal_channel_dropped_total{channel=\"rail\"} 1\n") != std::string::npos);
