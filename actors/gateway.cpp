@@ -27,9 +27,10 @@ namespace {
 
 using wire::error_code;
 
-/// Frames taken from the ROUTER per sweep before the jobs are handed to the actors: large
-/// enough to batch well under load, small enough to keep latency low.
-constexpr int max_frames_per_sweep = 2048;
+/// Messages taken from the ROUTER per sweep before the jobs are handed to the actors: large
+/// enough to batch well under load, small enough to keep latency low. A batch frame counts its
+/// messages (and is never split: a sweep may end up to max_batch_messages - 1 past this).
+constexpr std::size_t max_messages_per_sweep = 2048;
 /// ZeroMQ drops (disconnects) peers sending frames larger than this; frames between
 /// max_request_bytes and this get an `invalid` reply.
 constexpr std::int64_t zmq_max_message = 4 * static_cast<std::int64_t>(wire::max_request_bytes);
@@ -320,12 +321,14 @@ struct gateway::impl {
   }
 
   /// One frame from the ROUTER: one message, or a batch of them (each handled alone, as if it
-  /// had come in a frame of its own).
-  void handle_frame(const std::string& rid, zmq::message_t& payload) {
-    if (payload.size() > wire::max_request_bytes && cfg.counters)
-      metrics::bump(&cfg.counters->bad_frames);
-    if (payload.size() > wire::max_request_bytes)
-      return reply_error(rid, 0, error_code::invalid, "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
+  /// had come in a frame of its own). Returns how many messages it held (at least 1).
+  std::size_t handle_frame(const std::string& rid, zmq::message_t& payload) {
+    if (payload.size() > wire::max_request_bytes) {
+      if (cfg.counters)
+        metrics::bump(&cfg.counters->bad_frames);
+      reply_error(rid, 0, error_code::invalid, "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
+      return 1;
+    }
     auto who = identify(rid, payload);
     if (wire::decode_frame(payload.to_string_view(), decoded)) {
       note_batch_peer(rid);
@@ -334,6 +337,7 @@ struct gateway::impl {
     }
     for (auto& dec : decoded)
       handle_message(rid, who, dec);
+    return decoded.size();
   }
 
   /// A peer that sends batches reads them: its replies go out in batches (drain_outbox).
@@ -454,7 +458,7 @@ struct gateway::impl {
   }
 
   void drain_router() {
-    for (int n = 0; n < max_frames_per_sweep; ++n) {
+    for (std::size_t n = 0; n < max_messages_per_sweep;) {
       zmq::message_t rid, payload;
       if (!router.recv(rid, zmq::recv_flags::dontwait))
         break;
@@ -469,9 +473,10 @@ struct gateway::impl {
       }
       if (extra) {
         reply_error(rid.to_string(), 0, error_code::invalid, "one msgpack frame per message expected (use a DEALER socket)", "(frame)");
+        ++n;
         continue;
       }
-      handle_frame(rid.to_string(), payload);
+      n += handle_frame(rid.to_string(), payload);
     }
     flush_jobs();
   }
