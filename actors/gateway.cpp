@@ -377,7 +377,7 @@ struct gateway::impl {
         if constexpr (std::is_same_v<T, wire::hello>) {
           if (cfg.insecure)
             insecure_names[rid] = m.name, who.name = m.name;
-          send_reply(rid, id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, epoch_ms(), true});
+          send_reply(rid, id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, epoch_ms(), /*batch=*/true});
         } else if constexpr (std::is_same_v<T, wire::register_instance>) {
           if (!who.slave)
             return refuse();
@@ -462,8 +462,10 @@ struct gateway::impl {
       zmq::message_t rid, payload;
       if (!router.recv(rid, zmq::recv_flags::dontwait))
         break;
-      if (!rid.more())
+      if (!rid.more()) {
+        ++n;
         continue;
+      }
       (void)router.recv(payload);
       bool extra = false;
       while (payload.more()) {

@@ -90,8 +90,11 @@ private:
           wire::decode_frame(m.to_string_view(), decoded);
           for (auto& d : decoded) {
             if (d.ok)
-              if (auto* w = std::get_if<wire::welcome>(&d.value.body))
+              if (auto* w = std::get_if<wire::welcome>(&d.value.body); w && w->batch != master_reads_batches) {
                 master_reads_batches = w->batch;
+                spdlog::info("uplink: the master {}", w->batch ? "reads batches: what is queued at once leaves in one frame"
+                                                                  : "reads one message per frame (an older master)");
+              }
             wire::frame f = d.ok ? std::move(d.value) : wire::frame{d.id, wire::make_error(d.err)};
             caf::anon_send(owner_, frame_in_atom::value, std::move(f));
           }
@@ -182,9 +185,6 @@ caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* s
   self->state.cfg = cfg;
   self->state.sockets = sockets;
   self->state.down_since_ms = mono_ms();
-  // The master's welcome tells the socket thread whether it reads batches; sent at once, so
-  // that the first calls are not the only traffic until a probe.
-  sockets->out().reply({}, wire::encode({self->state.next_id++, wire::hello{cfg.name, "clusterio-slave"}}));
   self->delayed_send(self, sweep_interval, sweep_atom::value);
   return {
     [self](call_atom, wire::message& m, std::uint64_t tag) {
@@ -205,6 +205,11 @@ caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* s
         spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
         for (auto& a : st.members)
           self->send(a, link_up_atom::value);
+        // The master's welcome tells the socket thread whether it reads batches. A hello sent
+        // before the connection was up was dropped (ZMQ_IMMEDIATE); this master, maybe a new
+        // one, is asked now.
+        if (!std::holds_alternative<wire::welcome>(f.body))
+          st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
       }
       auto it = st.calls.find(f.id);
       if (it == st.calls.end())

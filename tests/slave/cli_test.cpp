@@ -126,6 +126,8 @@ TEST_CASE("slave: with no master in its config, it links to the address in its c
   s.start("world");
   wire_client admin(m.control_endpoint(), m.add_client("cred-admin", "admin"));
   REQUIRE(eventually([&] { return instance_online(admin, "credhost", "world"); }));
+  // It asked the master whether it reads batch frames, after its first calls were answered.
+  CHECK(eventually([&] { return s.log("world").find("uplink: the master reads batches") != std::string::npos; }));
 
   // An unusable address in the credential file is an error that names the file.
   cred.master_address = "no-port-here";
