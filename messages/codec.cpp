@@ -28,10 +28,10 @@ namespace {
 
 // ---- writing msgpack ------------------------------------------------------------------------
 
-/// Appends msgpack values to a thread's scratch buffer, each in its shortest form (as msgpack-c
-/// writes them, whole-number doubles as integers: other implementations accept both, §3 of
-/// docs/protocol.md). The buffer is kept from frame to frame, so that a frame costs one
-/// allocation: the string it is copied into.
+/// Appends msgpack values to a buffer (its size is the room; it grows when full), each in its
+/// shortest form (as msgpack-c writes them, whole-number doubles as integers: other
+/// implementations accept both, §3 of docs/protocol.md). encode() keeps its buffer per thread
+/// from frame to frame, so that a frame costs one allocation: the string take() copies it into.
 class writer {
 public:
   explicit writer(std::string& buf) : buf_(buf) {}
