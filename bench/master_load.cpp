@@ -46,6 +46,8 @@ constexpr int instances_per_slave = 10;
 constexpr int window_per_connection = 32;
 constexpr std::size_t paced_cap_per_connection = 256;
 constexpr std::size_t load_threads = 2;
+// What a connection queues between flushes is at most what it may have in flight: one batch.
+static_assert(window_per_connection <= wire::max_batch_messages && paced_cap_per_connection <= wire::max_batch_messages);
 
 struct proc_stats {
   double cpu_s = 0;
@@ -145,14 +147,9 @@ void flush(connection& c) {
   if (c.queued.empty())
     return;
   if (c.batch && c.queued.size() > 1) {
-    std::vector<std::string_view> views(c.queued.begin(), c.queued.end());
-    for (std::size_t at = 0; at < views.size(); at += wire::max_batch_messages) {
-      std::vector<std::string_view> part(views.begin() + static_cast<std::ptrdiff_t>(at),
-                                         views.begin() + static_cast<std::ptrdiff_t>(std::min(views.size(), at + wire::max_batch_messages)));
-      auto frame = wire::batch_of(part);
-      c.sock->send(zmq::buffer(frame), zmq::send_flags::none);
-      ++c.frames_sent;
-    }
+    auto frame = wire::batch_of(std::vector<std::string_view>(c.queued.begin(), c.queued.end()));
+    c.sock->send(zmq::buffer(frame), zmq::send_flags::none);
+    ++c.frames_sent;
   } else {
     for (auto& bytes : c.queued)
       c.sock->send(zmq::buffer(bytes), zmq::send_flags::none);

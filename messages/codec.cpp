@@ -662,10 +662,8 @@ public:
   /// them, so the search starts after the last one found.
   const value* lookup(std::string_view k) {
     auto tag = tag_of(k); // never 0, the tag of non-string keys: k is not empty
-    auto match = [&](std::uint32_t i) {
-      const auto& pair = map_.pairs[i];
-      return pair.key_tag == tag && pair.key_size == k.size() && std::memcmp(pair.key, k.data(), k.size()) == 0;
-    };
+    // The tag first: a non-string key (tag 0) has no text to compare.
+    auto match = [&](std::uint32_t i) { return map_.pairs[i].key_tag == tag && same(tag, key(map_.pairs[i]), tag, k); };
     for (std::uint32_t i = next_; i < map_.size; ++i)
       if (match(i))
         return found(i);
@@ -941,22 +939,35 @@ decoded decode_message(const map_view& map) {
 
 } // namespace
 
-decoded decode(std::string_view bytes) {
+namespace {
+
+/// Checks a frame as a whole: its size, one msgpack value within the parser's limits, nothing
+/// after it (`root_noun` names the value in that error). Reads the root's header into `root`
+/// and, for a map, its pairs into `map`. Empty, or why the frame is refused.
+std::string check_whole(std::string_view bytes, const char* root_noun, value& root, map_view& map) {
   if (bytes.size() > max_frame_bytes)
-    return frame_error("frame larger than " + std::to_string(max_frame_bytes) + " bytes");
+    return "frame larger than " + std::to_string(max_frame_bytes) + " bytes";
   const char* end = bytes.data() + bytes.size();
-  // One pass reads the frame's map into `map` and checks the whole frame against the parser's
-  // limits; only then are keys and fields looked at.
+  // One pass reads a map's pairs and checks the whole frame; only then are keys and fields
+  // looked at.
   reader r(bytes.data(), end);
-  value root{};
-  map_view map;
   const char* why = r.head(root);
   if (!why)
     why = root.k == kind::map ? read_map(r, root, 1, map) : r.skip_children(root, 1);
   if (why)
-    return frame_error(std::string("not a valid msgpack value: ") + why);
+    return std::string("not a valid msgpack value: ") + why;
   if (r.pos() != end)
-    return frame_error("trailing bytes after the msgpack map");
+    return std::string("trailing bytes after the msgpack ") + root_noun;
+  return {};
+}
+
+} // namespace
+
+decoded decode(std::string_view bytes) {
+  value root{};
+  map_view map;
+  if (auto why = check_whole(bytes, "map", root, map); !why.empty())
+    return frame_error(std::move(why));
   if (root.k != kind::map)
     return frame_error("a frame must be a msgpack map");
   return decode_message(map);
@@ -971,22 +982,10 @@ bool decode_frame(std::string_view bytes, std::vector<decoded>& out) {
     out.push_back(decode(bytes));
     return false;
   }
-  if (bytes.size() > max_frame_bytes) {
-    out.push_back(frame_error("frame larger than " + std::to_string(max_frame_bytes) + " bytes"));
-    return true;
-  }
-  const char* end = bytes.data() + bytes.size();
-  reader r(bytes.data(), end);
   value root{};
-  const char* why = r.head(root);
-  if (!why)
-    why = r.skip_children(root, 1);
-  if (why) {
-    out.push_back(frame_error(std::string("not a valid msgpack value: ") + why));
-    return true;
-  }
-  if (r.pos() != end) {
-    out.push_back(frame_error("trailing bytes after the msgpack array"));
+  map_view unused; // the root is an array
+  if (auto why = check_whole(bytes, "array", root, unused); !why.empty()) {
+    out.push_back(frame_error(std::move(why)));
     return true;
   }
   if (root.n == 0 || root.n > max_batch_messages) {
@@ -994,7 +993,7 @@ bool decode_frame(std::string_view bytes, std::vector<decoded>& out) {
     return true;
   }
   out.reserve(root.n);
-  reader messages(root.at, end);
+  reader messages(root.at, bytes.data() + bytes.size());
   for (std::uint32_t i = 0; i < root.n; ++i) {
     value m{};
     (void)messages.head(m); // checked whole above: cannot fail

@@ -1,6 +1,11 @@
 #pragma once
 // Small helpers shared by the master's tests.
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "common/wire_client.hpp"
@@ -33,6 +38,34 @@ inline std::int64_t stock_of(wire_client& c, const std::string& name) {
     if (l.name == name)
       return l.count;
   return 0;
+}
+
+/// Every reply to the given ids, from whatever frames they come in (single or batch); counts
+/// the batch frames into `batch_frames`.
+inline std::map<std::uint64_t, wire::decoded> replies_to(wire_client& c, const std::set<std::uint64_t>& ids, int& batch_frames) {
+  using namespace std::chrono_literals;
+  std::map<std::uint64_t, wire::decoded> got;
+  std::vector<wire::decoded> decoded;
+  while (got.size() < ids.size()) {
+    auto frame = c.recv_raw(5s);
+    REQUIRE(frame);
+    if (wire::decode_frame(*frame, decoded))
+      ++batch_frames;
+    for (auto& d : decoded) {
+      auto id = d.ok ? d.value.id : d.id;
+      if (ids.count(id))
+        got[id] = std::move(d);
+    }
+  }
+  return got;
+}
+
+/// One batch frame of these messages.
+inline std::string batch_frame(const std::vector<wire::frame>& frames) {
+  std::vector<std::string> encoded;
+  for (auto& f : frames)
+    encoded.push_back(wire::encode(f));
+  return wire::batch_of(std::vector<std::string_view>(encoded.begin(), encoded.end()));
 }
 
 } // namespace clusterio::test

@@ -1,8 +1,5 @@
 // The exactly-once transfer protocol against a real master process over CURVE.
 
-#include <map>
-#include <set>
-
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
 
@@ -171,34 +168,6 @@ TEST_CASE("bad frames get typed errors and change nothing") {
   CHECK(stock_of(slave, hostile) == 3);
 }
 
-namespace {
-
-/// Every reply to the given ids, from whatever frames they come in; counts the batch frames.
-std::map<std::uint64_t, wire::decoded> replies_to(wire_client& c, const std::set<std::uint64_t>& ids, int& batch_frames) {
-  std::map<std::uint64_t, wire::decoded> got;
-  std::vector<wire::decoded> decoded;
-  while (got.size() < ids.size()) {
-    auto frame = c.recv_raw(5s);
-    REQUIRE(frame);
-    if (wire::decode_frame(*frame, decoded))
-      ++batch_frames;
-    for (auto& d : decoded) {
-      auto id = d.ok ? d.value.id : d.id;
-      if (ids.count(id))
-        got[id] = std::move(d);
-    }
-  }
-  return got;
-}
-
-std::string batch_frame(const std::vector<wire::frame>& frames) {
-  std::vector<std::string> encoded;
-  for (auto& f : frames)
-    encoded.push_back(wire::encode(f));
-  return wire::batch_of(std::vector<std::string_view>(encoded.begin(), encoded.end()));
-}
-
-} // namespace
 
 TEST_CASE("a batch frame's messages are each served as if alone; replies come in batches to who sends them") {
   master_fixture m;

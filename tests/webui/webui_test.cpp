@@ -8,8 +8,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
-#include <set>
-#include <vector>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -143,16 +141,9 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   for (int i = 0; i < 2; ++i)
     expect_reply<wire::ok>(*c.slave, wire::signal_frame{"rail", "north", 7, {{"signal-A", 5}}});
   // One batch frame of two messages: one batch frame, each message counted by its type.
-  c.slave->send_raw(wire::batch_of({wire::encode({901, wire::resync{c.north}}), wire::encode({902, wire::resync{c.north}})}));
-  for (std::set<std::uint64_t> answered; answered.size() < 2;) {
-    auto frame = c.slave->recv_raw(std::chrono::seconds(5));
-    REQUIRE(frame);
-    std::vector<wire::decoded> replies;
-    wire::decode_frame(*frame, replies);
-    for (auto& d : replies)
-      if (d.ok && (d.value.id == 901 || d.value.id == 902))
-        answered.insert(d.value.id);
-  }
+  c.slave->send_raw(batch_frame({{901, wire::resync{c.north}}, {902, wire::resync{c.north}}}));
+  int batch_replies = 0;
+  replies_to(*c.slave, {901, 902}, batch_replies);
   // The gateway acknowledges a frame before the bus has counted it: wait (bounded) for both.
   eventually(
     [&] {
