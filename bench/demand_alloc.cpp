@@ -1,4 +1,4 @@
-// demand-alloc: the fair policy's cost per request (actors/demand_policy), alone, by the number
+// demand-alloc: the fair policy's cost per request (demand/demand_policy), alone, by the number
 // of instances asking for one item: under plenty (stock covers every ask) and under scarcity
 // (half of what is asked arrives). Prints one JSON line per (instances, supply).
 //
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "actors/demand_policy.hpp"
+#include "demand/demand_policy.hpp"
 
 using namespace clusterio::demand;
 

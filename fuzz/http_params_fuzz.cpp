@@ -1,5 +1,5 @@
 // Fuzzes the web API's query parameters: cpp-httplib splits and URL-decodes the query string
-// (as the server does for every request), then actors/http_params.cpp reads the parameters the
+// (as the server does for every request), then web/http_params.cpp reads the parameters the
 // API uses. Invariants: no crash; an accepted number is what its digits say; minutes in range.
 #include <cstdint>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 
 #include <httplib.h>
 
-#include "actors/http_params.hpp"
+#include "web/http_params.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace clusterio::web;

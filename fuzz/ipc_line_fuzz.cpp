@@ -1,4 +1,4 @@
-// Fuzzes the slave's parser of the game's "\f$ipc:" stdout lines (slave/ipc.cpp). Lines of kind
+// Fuzzes the slave's parser of the game's "\f$ipc:" stdout lines (game/ipc.cpp). Lines of kind
 // 'f' name a file in script-output/: a file "a.json" is there for every input, so both the
 // refusal of bad names (paths, "..") and the read-then-delete path are exercised.
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unistd.h>
 
-#include "slave/ipc.hpp"
+#include "game/ipc.hpp"
 
 namespace {
 /// A fresh temporary instance folder, removed at exit.

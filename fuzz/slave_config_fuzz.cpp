@@ -1,11 +1,11 @@
-// Fuzzes the slave's config reader (slave/slave_config.cpp): slave.json's text, then, for a
+// Fuzzes the slave's config reader (slave/config.cpp): slave.json's text, then, for a
 // config that validates, what the slave derives from it (endpoints, paths). Input after a NUL
 // byte is a `config set` key=value pair applied to the result.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "slave/slave_config.hpp"
+#include "slave/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string all(reinterpret_cast<const char*>(data), size);

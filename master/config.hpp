@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "actors/demand_policy.hpp"
+#include "demand/demand_policy.hpp"
 
 namespace clusterio {
 

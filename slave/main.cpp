@@ -12,15 +12,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/instance.hpp"
-#include "actors/manager.hpp"
-#include "actors/slave_jobs.hpp"
-#include "actors/uplink.hpp"
+#include "actors/slave/instance.hpp"
+#include "actors/slave/manager.hpp"
+#include "actors/slave/slave_jobs.hpp"
+#include "actors/slave/uplink.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
-#include "slave/instance_dir.hpp"
-#include "slave/mod_files.hpp"
-#include "slave/slave_config.hpp"
+#include "game/instance_dir.hpp"
+#include "game/mod_files.hpp"
+#include "slave/config.hpp"
 
 namespace fs = std::filesystem;
 using namespace clusterio;
@@ -37,7 +37,7 @@ constexpr auto shutdown_wait = std::chrono::seconds(45);
 
 int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
   std::string why;
-  auto bin = factorio_binary(cfg, why);
+  auto bin = factorio_binary(cfg.layout(), why);
   if (bin.empty())
     return fail(why);
   std::optional<credential> cred;
@@ -55,24 +55,24 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
   std::vector<instance_params> params;
   std::vector<file_claim> claims; // held until this function returns, after every game stopped
   for (auto& name : names) {
-    auto inst = load_instance(cfg, name, why);
+    auto inst = load_instance(cfg.layout(), name, why);
     if (!inst)
       return fail(why);
     file_claim::refusal refused;
-    auto claim = file_claim::take(supervisor_claim_path(cfg, name), refused);
+    auto claim = file_claim::take(supervisor_claim_path(cfg.layout(), name), refused);
     if (!claim)
       return fail("instance '" + name + "' " + (refused.held ? "is already run by another slave (" + refused.why + ")" : "cannot be claimed: " + refused.why));
     claims.push_back(std::move(*claim));
-    if (auto missing = check_clusterio_mod(cfg, name); !missing.empty())
+    if (auto missing = check_clusterio_mod(cfg.layout(), name); !missing.empty())
       return fail(missing);
-    auto mod = sync_instance_mod(cfg, name);
+    auto mod = sync_instance_mod(cfg.layout(), name);
     if (!mod.error.empty())
       return fail("instance '" + name + "': cannot install the clusterio mod: " + mod.error);
     for (auto& old : mod.removed)
       spdlog::info("instance '{}': removed {} from its mods", name, old);
     if (mod.copied)
       spdlog::info("instance '{}': installed {} into its mods", name, mod.zip);
-    params.push_back({cfg, *inst, fs::absolute(instance_path(cfg, name)).string(), fs::absolute(bin).string(), identity, exit_when_stopped});
+    params.push_back({cfg.public_address, cfg.heartbeat_ms, cfg.sync_interval_ms, *inst, fs::absolute(instance_path(cfg.layout(), name)).string(), fs::absolute(bin).string(), identity, exit_when_stopped});
   }
 
   sigset_t stop_signals;
@@ -158,9 +158,9 @@ int main(int argc, char** argv) {
     return fail(why);
 
   if (create_cmd->parsed()) {
-    if (auto why = create_instance(cfg, name); !why.empty())
+    if (auto why = create_instance(cfg.layout(), name); !why.empty())
       return fail(why);
-    std::cout << "created instance '" << name << "' in " << instance_path(cfg, name) << "\n";
+    std::cout << "created instance '" << name << "' in " << instance_path(cfg.layout(), name) << "\n";
     return 0;
   }
   if (start_cmd->parsed()) {
@@ -173,14 +173,14 @@ int main(int argc, char** argv) {
     if (auto* inst = std::getenv("INSTANCE"); inst && *inst) {
       if (auto bad = check_instance_name(inst); !bad.empty())
         return fail(bad);
-      if (!file_exists(instance_path(cfg, inst) + "/config.json"))
-        if (auto why = create_instance(cfg, inst); !why.empty())
+      if (!file_exists(instance_path(cfg.layout(), inst) + "/config.json"))
+        if (auto why = create_instance(cfg.layout(), inst); !why.empty())
           return fail(why);
       names.push_back(inst);
     } else {
       std::string why;
-      for (auto& n : list_instances(cfg))
-        if (auto i = load_instance(cfg, n, why); i && i->enabled)
+      for (auto& n : list_instances(cfg.layout()))
+        if (auto i = load_instance(cfg.layout(), n, why); i && i->enabled)
           names.push_back(n);
     }
     if (names.empty())
@@ -191,13 +191,13 @@ int main(int argc, char** argv) {
     if (auto bad = check_instance_name(name); !bad.empty())
       return fail(bad);
     std::string why;
-    if (!load_instance(cfg, name, why))
+    if (!load_instance(cfg.layout(), name, why))
       return fail(why);
-    if (!supervisor_pid(cfg, name))
+    if (!supervisor_pid(cfg.layout(), name))
       return fail("instance '" + name + "' is not running");
-    write_file_atomic(instance_path(cfg, name) + "/stop-request", "stop\n");
-    for (int i = 0; i < 600 && supervisor_pid(cfg, name); ++i) {
-      std::ifstream status(instance_path(cfg, name) + "/status.json");
+    write_file_atomic(instance_path(cfg.layout(), name) + "/stop-request", "stop\n");
+    for (int i = 0; i < 600 && supervisor_pid(cfg.layout(), name); ++i) {
+      std::ifstream status(instance_path(cfg.layout(), name) + "/status.json");
       auto j = nlohmann::json::parse(status, nullptr, false);
       if (!j.is_discarded() && j.value("state", "") == "stopped")
         break;
@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (delete_cmd->parsed()) {
-    if (auto why = delete_instance_dir(cfg, name); !why.empty())
+    if (auto why = delete_instance_dir(cfg.layout(), name); !why.empty())
       return fail(why);
     std::cout << "deleted instance '" << name << "'\n";
     return 0;
@@ -215,15 +215,15 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("list")) {
     std::printf("%-24s %-9s %-6s %-6s %-7s %s\n", "NAME", "STATE", "GAME", "RCON", "PLAYERS", "UPS");
     std::string why;
-    for (auto& n : list_instances(cfg)) {
-      auto inst = load_instance(cfg, n, why);
+    for (auto& n : list_instances(cfg.layout())) {
+      auto inst = load_instance(cfg.layout(), n, why);
       if (!inst)
         continue;
       std::string state = "stopped";
       double ups = 0;
       int players = 0;
-      if (supervisor_pid(cfg, n)) {
-        std::ifstream status(instance_path(cfg, n) + "/status.json");
+      if (supervisor_pid(cfg.layout(), n)) {
+        std::ifstream status(instance_path(cfg.layout(), n) + "/status.json");
         auto j = nlohmann::json::parse(status, nullptr, false);
         if (!j.is_discarded()) {
           state = j.value("state", "unknown");

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "messages/message.hpp"
-#include "slave/slave_config.hpp"
+#include "slave/config.hpp"
 
 using namespace clusterio;
 

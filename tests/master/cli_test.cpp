@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "actors/master_db.hpp"
+#include "store/master_db.hpp"
 #include "common/sqlite.hpp"
 #include "tests/support/master_fixture.hpp"
 

@@ -5,7 +5,7 @@
 #include <random>
 #include <thread>
 
-#include "actors/storage_db.hpp"
+#include "store/storage_db.hpp"
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
 

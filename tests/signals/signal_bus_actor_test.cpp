@@ -8,8 +8,8 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "actors/jobs.hpp"
-#include "actors/signal_bus.hpp"
+#include "actors/master/jobs.hpp"
+#include "actors/master/signal_bus.hpp"
 #include "common/outbox.hpp"
 
 using namespace clusterio;

@@ -1,8 +1,8 @@
-// The slave's rules for asking the master (slave/request_book): never the same need twice.
+// The slave's rules for asking the master (game/request_book): never the same need twice.
 
 #include <catch2/catch.hpp>
 
-#include "slave/request_book.hpp"
+#include "game/request_book.hpp"
 
 using namespace clusterio;
 

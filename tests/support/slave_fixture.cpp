@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "rcon/client.hpp"
-#include "slave/lua_call.hpp"
+#include "game/lua_call.hpp"
 #include "tests/support/master_fixture.hpp"
 
 namespace clusterio::test {

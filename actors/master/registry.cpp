@@ -1,0 +1,309 @@
+#include "actors/master/registry.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "control/instance_owners.hpp"
+#include "store/master_db.hpp"
+#include "actors/master/jobs.hpp"
+#include "actors/master/web_jobs.hpp"
+#include "common/clock.hpp"
+#include "common/outbox.hpp"
+#include "common/sqlite.hpp"
+
+namespace clusterio {
+
+namespace {
+
+constexpr auto liveness_sweep = std::chrono::seconds(1);
+/// Heartbeats kept per instance for the page's sparkline (at 5 s heartbeats: 10 minutes).
+constexpr std::size_t recent_ups_points = 120;
+/// Per-minute UPS rows older than this are deleted; older graphs show nothing.
+constexpr std::uint64_t ups_retention_minutes = 30 * 24 * 60;
+/// Beyond this range the UPS history is averaged per hour.
+constexpr std::uint64_t ups_minute_resolution_limit = 48 * 60;
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS instances(instance_id INTEGER PRIMARY KEY AUTOINCREMENT, slave TEXT NOT NULL,
+  name TEXT NOT NULL, game_address TEXT NOT NULL DEFAULT '', UNIQUE(slave, name));
+CREATE TABLE IF NOT EXISTS ups_history(minute INTEGER NOT NULL, instance_id INTEGER NOT NULL,
+  milli_ups INTEGER NOT NULL, PRIMARY KEY(minute, instance_id)) WITHOUT ROWID;
+)sql";
+
+/// The heartbeats of one instance in the current minute, averaged into one ups_history row.
+struct ups_minute {
+  std::uint64_t minute = 0;
+  double sum = 0;
+  std::uint64_t n = 0;
+};
+
+struct registry_state {
+  static inline const char* name = "registry";
+  std::shared_ptr<sql::database> db;
+  registry_config cfg;
+  outbox* out = nullptr;
+  instance_owners* owners = nullptr;
+  caf::actor storage, demand;
+  std::map<std::uint64_t, wire::instance_info> instances;
+  std::unordered_map<std::string, std::uint64_t> slave_seen_ms; ///< monotonic
+  std::unordered_map<std::uint64_t, std::uint64_t> heard_ms;    ///< instance -> monotonic
+  std::unordered_map<std::uint64_t, std::deque<std::pair<std::uint64_t, double>>> recent_ups; ///< (epoch ms, UPS)
+  std::unordered_map<std::uint64_t, ups_minute> ups_now;
+  std::uint64_t last_ups_prune_minute = 0;
+
+  /// Writes the finished minutes of UPS (all of them when `all`). History only: a failure is
+  /// logged, never fatal.
+  void flush_ups(bool all) {
+    auto minute = epoch_ms() / 60000;
+    for (auto it = ups_now.begin(); it != ups_now.end();) {
+      auto& m = it->second;
+      if (!all && m.minute >= minute) {
+        ++it;
+        continue;
+      }
+      if (m.n > 0) {
+        auto ins = db->prepare("INSERT OR REPLACE INTO ups_history(minute,instance_id,milli_ups) VALUES(?1,?2,?3)");
+        auto why = ins.bind(1, static_cast<std::int64_t>(m.minute))
+                     .bind(2, static_cast<std::int64_t>(it->first))
+                     .bind(3, static_cast<std::int64_t>(m.sum / static_cast<double>(m.n) * 1000.0))
+                     .run();
+        if (!why.empty())
+          spdlog::warn("registry: cannot record UPS history: {}", why);
+      }
+      it = ups_now.erase(it);
+    }
+    if (minute >= last_ups_prune_minute + 60) {
+      last_ups_prune_minute = minute;
+      auto del = db->prepare("DELETE FROM ups_history WHERE minute < ?1");
+      del.bind(1, static_cast<std::int64_t>(minute > ups_retention_minutes ? minute - ups_retention_minutes : 0)).run();
+    }
+  }
+
+  void record_ups(std::uint64_t id, double ups) {
+    auto now = epoch_ms();
+    auto& recent = recent_ups[id];
+    recent.emplace_back(now, ups);
+    while (recent.size() > recent_ups_points)
+      recent.pop_front();
+    auto& m = ups_now[id];
+    if (m.n > 0 && m.minute != now / 60000)
+      flush_ups(false);
+    auto& cur = ups_now[id];
+    if (cur.n == 0)
+      cur.minute = now / 60000;
+    cur.sum += ups;
+    ++cur.n;
+  }
+
+  web_instances_view web_view() const {
+    web_instances_view v;
+    auto now = mono_ms();
+    std::map<std::string, web_slave> slaves;
+    for (auto& [id, info] : instances) {
+      web_instance wi{info, {}};
+      if (auto r = recent_ups.find(id); r != recent_ups.end())
+        wi.recent_ups.assign(r->second.begin(), r->second.end());
+      v.instances.push_back(std::move(wi));
+      slaves[info.slave].name = info.slave;
+    }
+    for (auto& [name, seen] : slave_seen_ms)
+      slaves[name].name = name;
+    for (auto& [name, s] : slaves) {
+      auto seen = slave_seen_ms.find(name);
+      if (seen != slave_seen_ms.end()) {
+        s.silent_ms = now - seen->second;
+        s.online = s.silent_ms < cfg.instance_timeout_ms;
+      }
+      // A slave whose instance heartbeats is online even before its first traffic report.
+      for (auto& [id, info] : instances)
+        if (info.slave == name && info.online)
+          s.online = true;
+      v.slaves.push_back(s);
+    }
+    return v;
+  }
+
+  web_ups_series ups_series(std::uint64_t instance_id, std::uint64_t minutes) const {
+    web_ups_series out;
+    minutes = std::clamp<std::uint64_t>(minutes, 1, ups_retention_minutes);
+    std::int64_t bucket = minutes <= ups_minute_resolution_limit ? 1 : 60;
+    auto since = epoch_ms() / 60000 - minutes + 1;
+    auto q = db->prepare("SELECT minute - minute % ?3 AS b, instance_id, AVG(milli_ups) FROM ups_history "
+                         "WHERE minute >= ?1 AND (?2 = 0 OR instance_id = ?2) GROUP BY b, instance_id ORDER BY b, instance_id");
+    q.bind(1, static_cast<std::int64_t>(since)).bind(2, static_cast<std::int64_t>(instance_id)).bind(3, bucket);
+    while (q.step()) {
+      // AVG() is a REAL; int64() truncates it to whole milli-UPS, which is precise enough.
+      out.push_back({static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)), static_cast<double>(q.int64(2)) / 1000.0});
+    }
+    if (!q.error().empty())
+      spdlog::warn("registry: UPS history query failed: {}", q.error());
+    // The minute in progress, so that a fresh instance shows a point at once.
+    for (auto& [id, m] : ups_now)
+      if (m.n > 0 && (instance_id == 0 || id == instance_id) && bucket == 1)
+        out.push_back({m.minute, id, m.sum / static_cast<double>(m.n)});
+    std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.minute < b.minute; });
+    return out;
+  }
+
+  void publish(const wire::instance_info& info) {
+    out->publish(std::string(wire::topic_instance_event), wire::encode({0, info}));
+  }
+  void reply(const route& to, wire::message m) { out->reply(to.peer, wire::encode({to.id, std::move(m)})); }
+};
+
+using registry_actor = caf::stateful_actor<registry_state>;
+
+void do_register(registry_actor* self, register_job& job) {
+  auto& st = self->state;
+  std::uint64_t id = 0;
+  for (auto& [iid, info] : st.instances)
+    if (info.slave == job.slave && info.name == job.msg.name)
+      id = iid;
+  if (id == 0) {
+    auto ins = st.db->prepare("INSERT INTO instances(slave,name,game_address) VALUES(?1,?2,?3) RETURNING instance_id");
+    ins.bind(1, job.slave).bind(2, job.msg.name).bind(3, job.msg.game_address);
+    if (ins.step())
+      id = static_cast<std::uint64_t>(ins.int64(0));
+    ins.reset();
+    if (id == 0) {
+      spdlog::error("registry: cannot record instance {}/{}: {}", job.slave, job.msg.name, ins.error());
+      return st.reply(job.to, wire::make_error(wire::error_code::unavailable, "cannot record instance: " + ins.error()));
+    }
+    spdlog::info("registry: new instance {} '{}' on slave '{}'", id, job.msg.name, job.slave);
+  } else {
+    auto upd = st.db->prepare("UPDATE instances SET game_address=?1 WHERE instance_id=?2");
+    auto why = upd.bind(1, job.msg.game_address).bind(2, static_cast<std::int64_t>(id)).run();
+    if (!why.empty())
+      spdlog::warn("registry: cannot update instance {}: {}", id, why);
+  }
+  auto& info = st.instances[id];
+  info.instance_id = id;
+  info.name = job.msg.name;
+  info.slave = job.slave;
+  info.game_address = job.msg.game_address;
+  info.online = true;
+  if (info.state.empty())
+    info.state = "starting";
+  info.last_seen_ms = epoch_ms();
+  st.heard_ms[id] = mono_ms();
+  st.owners->set(id, job.slave);
+  st.publish(info);
+  // Storage knows which batches were applied; it completes and sends the reply.
+  self->send(st.storage, next_batch_atom::value, job.to, wire::registered{id, 1});
+}
+
+caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> db, registry_config cfg, outbox* out,
+                          instance_owners* owners, caf::actor storage, caf::actor demand) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.cfg = cfg;
+  st.out = out;
+  st.owners = owners;
+  st.storage = storage;
+  st.demand = demand;
+  auto rows = st.db->prepare("SELECT instance_id,slave,name,game_address FROM instances");
+  while (rows.step()) {
+    wire::instance_info info;
+    info.instance_id = static_cast<std::uint64_t>(rows.int64(0));
+    info.slave = rows.text(1);
+    info.name = rows.text(2);
+    info.game_address = rows.text(3);
+    info.state = "unknown";
+    owners->set(info.instance_id, info.slave);
+    st.instances[info.instance_id] = info;
+  }
+  spdlog::info("registry: {} known instance(s)", st.instances.size());
+  // The minute in progress is written at shutdown, so a restart loses no UPS history.
+  // (An exit handler, not attach_functor: the state is gone when attached functors run.)
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    self->state.flush_ups(true);
+    self->quit(msg.reason);
+  });
+  self->delayed_send(self, liveness_sweep, tick_atom::value);
+  return {
+    [self](register_atom, register_job& job) { do_register(self, job); },
+    [self](heartbeat_atom, const route& to, const wire::heartbeat& hb) {
+      auto& st = self->state;
+      auto it = st.instances.find(hb.instance_id);
+      if (it == st.instances.end())
+        return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance; register it first", "instance_id"));
+      auto& info = it->second;
+      info.ups = hb.ups;
+      info.tick = hb.tick;
+      info.players = hb.players;
+      info.state = hb.state;
+      info.online = true;
+      info.last_seen_ms = epoch_ms();
+      st.heard_ms[hb.instance_id] = mono_ms();
+      st.record_ups(hb.instance_id, hb.ups);
+      st.publish(info);
+      st.reply(to, wire::ok{});
+    },
+    [self](seen_atom, const std::string& slave) { self->state.slave_seen_ms[slave] = mono_ms(); },
+    [self](query_atom, const query_job& job) {
+      auto& st = self->state;
+      wire::slaves_reply out;
+      for (auto& [id, info] : st.instances)
+        out.instances.push_back(info);
+      st.reply(job.to, std::move(out));
+    },
+    [self](drop_instance_atom, const route& to, std::uint64_t id) {
+      auto& st = self->state;
+      auto it = st.instances.find(id);
+      if (it == st.instances.end())
+        return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance", "instance_id"));
+      auto del = st.db->prepare("DELETE FROM instances WHERE instance_id=?1");
+      auto why = del.bind(1, static_cast<std::int64_t>(id)).run();
+      if (!why.empty())
+        return st.reply(to, wire::make_error(wire::error_code::unavailable, "cannot delete instance: " + why));
+      auto info = it->second;
+      info.online = false;
+      info.state = "deleted";
+      st.instances.erase(it);
+      st.heard_ms.erase(id);
+      st.owners->erase(id);
+      st.publish(info);
+      spdlog::info("registry: instance {} '{}' of slave '{}' deleted", id, info.name, info.slave);
+      self->send(st.demand, drop_instance_atom::value, id);
+      self->send(st.storage, drop_instance_atom::value, to, id);
+    },
+    [self](tick_atom) {
+      auto& st = self->state;
+      auto now = mono_ms();
+      for (auto& [id, info] : st.instances) {
+        auto heard = st.heard_ms.find(id);
+        bool alive = heard != st.heard_ms.end() && now - heard->second < st.cfg.instance_timeout_ms;
+        if (info.online && !alive) {
+          info.online = false;
+          spdlog::info("registry: instance {} '{}' is offline (silent for {} ms)", id, info.name, st.cfg.instance_timeout_ms);
+          st.publish(info);
+        }
+      }
+      st.flush_ups(false);
+      self->delayed_send(self, liveness_sweep, tick_atom::value);
+    },
+    [self](web_instances_atom) { return self->state.web_view(); },
+    [self](web_ups_atom, std::uint64_t instance_id, std::uint64_t minutes) { return self->state.ups_series(instance_id, minutes); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
+                          caf::actor storage, caf::actor demand, std::string& why) {
+  std::shared_ptr<sql::database> db = open_master_db(cfg.db_path, true, why);
+  if (!db)
+    return {};
+  why = db->exec(schema);
+  if (!why.empty())
+    return {};
+  return sys.spawn<caf::detached>(registry_fn, db, cfg, &out, &owners, storage, demand);
+}
+
+} // namespace clusterio

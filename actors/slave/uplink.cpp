@@ -1,0 +1,275 @@
+#include "actors/slave/uplink.hpp"
+
+#include <atomic>
+#include <unistd.h>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "actors/slave/slave_jobs.hpp"
+#include "common/clock.hpp"
+#include "common/outbox.hpp"
+#include "common/zmq_endpoint.hpp"
+#include "messages/limits.hpp"
+
+namespace clusterio {
+
+namespace {
+/// Calls in flight at most; more are refused at once ("overloaded"): nothing grows unbounded.
+constexpr std::size_t max_in_flight = 10000;
+/// Frames queued in ZeroMQ towards the master at most.
+constexpr int send_hwm = 10000;
+constexpr auto sweep_interval = std::chrono::milliseconds(200);
+/// While the master does not answer, a hello probes it this often.
+constexpr std::uint64_t probe_interval_ms = 1000;
+/// A master that does not answer is reported after this long, then this often: a wrong address
+/// or a closed port must not go unnoticed while the games run on without it.
+constexpr std::uint64_t silent_master_warn_after_ms = 10000;
+constexpr std::uint64_t silent_master_warn_every_ms = 300000;
+} // namespace
+
+/// The socket thread: owns the DEALER and the SUB. Outbound frames and subscriptions come
+/// through an outbox (publish=true items are subscriptions: address = topic prefix).
+class uplink_sockets {
+public:
+  uplink_sockets(const uplink_config& cfg) : cfg_(cfg) {}
+  ~uplink_sockets() {
+    stop_ = true;
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  void start(caf::actor owner) {
+    owner_ = owner;
+    thread_ = std::thread([this] { run(); });
+  }
+  outbox& out() { return out_; }
+
+private:
+  void run() {
+    zmq::context_t ctx(1);
+    zmq::socket_t dealer(ctx, zmq::socket_type::dealer), sub(ctx, zmq::socket_type::sub);
+    for (auto* s : {&dealer, &sub}) {
+      s->set(zmq::sockopt::linger, 0);
+      s->set(zmq::sockopt::reconnect_ivl, 100);
+      s->set(zmq::sockopt::reconnect_ivl_max, 5000); // back off up to 5 s
+      if (cfg_.cred) {
+        s->set(zmq::sockopt::curve_serverkey, cfg_.cred->master_public_key);
+        s->set(zmq::sockopt::curve_publickey, cfg_.cred->keys.public_key);
+        s->set(zmq::sockopt::curve_secretkey, cfg_.cred->keys.secret_key);
+      }
+    }
+    // "<name>.<pid>": unique per process (two `start` processes of one slave must not share a
+    // routing id), and in insecure mode the master takes the part before the last '.' as our
+    // name, so that we keep it across a master restart without a new hello.
+    dealer.set(zmq::sockopt::routing_id, cfg_.name + "." + std::to_string(::getpid()));
+    dealer.set(zmq::sockopt::sndhwm, send_hwm);
+    // A frame larger than any the master sends makes ZeroMQ drop the connection (then reconnect)
+    // before it allocates the frame.
+    dealer.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
+    sub.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
+    dealer.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
+    allow_ipv6_for(dealer, cfg_.control_endpoint);
+    allow_ipv6_for(sub, cfg_.bus_endpoint);
+    dealer.connect(cfg_.control_endpoint);
+    sub.connect(cfg_.bus_endpoint);
+    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0}};
+    std::vector<outbox::item> pending;
+    std::vector<wire::decoded> decoded;       // the messages of a frame from the master
+    std::vector<std::string_view> batch;      // of `pending`, to leave in one frame
+    bool master_reads_batches = false;        // its welcome says so (the first hello's answer)
+    while (!stop_) {
+      try {
+        zmq::poll(items, 3, std::chrono::milliseconds(100));
+        zmq::message_t m;
+        for (int n = 0; n < 1000 && dealer.recv(m, zmq::recv_flags::dontwait); ++n) {
+          wire::decode_frame(m.to_string_view(), decoded);
+          for (auto& d : decoded) {
+            if (d.ok)
+              if (auto* w = std::get_if<wire::welcome>(&d.value.body); w && w->batch != master_reads_batches) {
+                master_reads_batches = w->batch;
+                spdlog::info("uplink: the master {}", w->batch ? "reads batches: what is queued at once leaves in one frame"
+                                                                  : "reads one message per frame (an older master)");
+              }
+            wire::frame f = d.ok ? std::move(d.value) : wire::frame{d.id, wire::make_error(d.err)};
+            caf::anon_send(owner_, frame_in_atom::value, std::move(f));
+          }
+        }
+        for (int n = 0; n < 1000 && sub.recv(m, zmq::recv_flags::dontwait); ++n) {
+          zmq::message_t body;
+          if (!m.more() || !sub.recv(body))
+            continue;
+          auto d = wire::decode(body.to_string_view());
+          spdlog::trace("uplink: bus message on '{}'{}", m.to_string_view(), d.ok ? "" : ": " + d.err.to_string());
+          if (d.ok)
+            caf::anon_send(owner_, bus_atom::value, m.to_string(), std::move(d.value));
+        }
+        pending.clear();
+        out_.drain(pending);
+        batch.clear();
+        std::size_t batch_bytes = 0;
+        auto send = [&dealer](std::string_view frame) {
+          if (!dealer.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
+            // Not connected (immediate) or queue full: the calls' timeouts answer them.
+            spdlog::debug("uplink: master unreachable; a request was not sent");
+          }
+        };
+        auto flush = [&] {
+          if (batch.size() == 1)
+            send(batch[0]);
+          else if (!batch.empty())
+            send(wire::batch_of(batch));
+          batch.clear();
+          batch_bytes = 0;
+        };
+        for (auto& it : pending) {
+          if (it.publish) {
+            sub.set(zmq::sockopt::subscribe, it.address);
+            continue;
+          }
+          // What is queued at once leaves in one frame, if the master reads batches: a frame
+          // costs the master (and this host) far more than a message in it.
+          if (!master_reads_batches) {
+            send(it.payload);
+            continue;
+          }
+          if (batch.size() == wire::max_batch_messages || batch_bytes + it.payload.size() > wire::max_request_bytes / 2)
+            flush();
+          batch.push_back(it.payload);
+          batch_bytes += it.payload.size();
+        }
+        flush();
+      } catch (const std::exception& e) {
+        spdlog::error("uplink: {}", e.what());
+      }
+    }
+  }
+
+  uplink_config cfg_;
+  caf::actor owner_;
+  outbox out_{10000};
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+namespace {
+
+struct pending_call {
+  caf::actor requester;
+  std::uint64_t tag;
+  std::uint64_t deadline_ms;
+};
+
+struct uplink_state {
+  static inline const char* name = "uplink";
+  uplink_config cfg;
+  uplink_sockets* sockets = nullptr;
+  std::uint64_t next_id = 1;
+  std::unordered_map<std::uint64_t, pending_call> calls;
+  std::vector<caf::actor> members;
+  bool up = false;
+  std::uint64_t last_probe_ms = 0;
+  std::uint64_t down_since_ms = 0; ///< start, or when the master stopped answering
+  std::uint64_t warned_ms = 0;     ///< last warning about it (0: none since down_since_ms)
+};
+
+using uplink_actor = caf::stateful_actor<uplink_state>;
+
+void answer(uplink_actor* self, const pending_call& c, wire::message m) { self->send(c.requester, answer_atom::value, c.tag, std::move(m)); }
+
+caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* sockets) {
+  self->state.cfg = cfg;
+  self->state.sockets = sockets;
+  self->state.down_since_ms = mono_ms();
+  self->delayed_send(self, sweep_interval, sweep_atom::value);
+  return {
+    [self](call_atom, wire::message& m, std::uint64_t tag) {
+      auto& st = self->state;
+      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      if (st.calls.size() >= max_in_flight) {
+        self->send(requester, answer_atom::value, tag, wire::message{wire::make_error(wire::error_code::overloaded, "too many calls in flight")});
+        return;
+      }
+      auto id = st.next_id++;
+      st.calls[id] = {requester, tag, mono_ms() + static_cast<std::uint64_t>(st.cfg.call_timeout.count())};
+      st.sockets->out().reply({}, wire::encode({id, std::move(m)}));
+    },
+    [self](frame_in_atom, wire::frame& f) {
+      auto& st = self->state;
+      if (!st.up) {
+        st.up = true;
+        spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
+        for (auto& a : st.members)
+          self->send(a, link_up_atom::value);
+        // The master's welcome tells the socket thread whether it reads batches. A hello sent
+        // before the connection was up was dropped (ZMQ_IMMEDIATE); this master, maybe a new
+        // one, is asked now.
+        if (!std::holds_alternative<wire::welcome>(f.body))
+          st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
+      }
+      auto it = st.calls.find(f.id);
+      if (it == st.calls.end())
+        return; // answered already (timed out); the retry has its own id
+      answer(self, it->second, std::move(f.body));
+      st.calls.erase(it);
+    },
+    [self](bus_atom, const std::string& topic, const wire::frame& f) {
+      for (auto& a : self->state.members)
+        self->send(a, bus_atom::value, topic, f);
+    },
+    [self](join_atom) {
+      auto& st = self->state;
+      st.members.push_back(caf::actor_cast<caf::actor>(self->current_sender()));
+      // Everything a member may want from the bus; members filter.
+      for (auto* topic : {"inventory", "signal/"})
+        st.sockets->out().publish(topic, {});
+    },
+    [self](sweep_atom) {
+      auto& st = self->state;
+      auto now = mono_ms();
+      std::size_t expired = 0;
+      for (auto it = st.calls.begin(); it != st.calls.end();) {
+        if (it->second.deadline_ms <= now) {
+          answer(self, it->second, wire::make_error(wire::error_code::unavailable, "the master did not answer in time"));
+          it = st.calls.erase(it);
+          ++expired;
+        } else {
+          ++it;
+        }
+      }
+      if (!st.up && now - st.last_probe_ms >= probe_interval_ms) {
+        // A hello nobody waits for: its reply (any reply) tells that the master is back.
+        st.last_probe_ms = now;
+        st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
+      }
+      if (expired && st.up) {
+        st.up = false;
+        st.down_since_ms = st.warned_ms = now;
+        spdlog::warn("uplink: the master at {} does not answer; retrying with backoff", st.cfg.control_endpoint);
+      }
+      if (!st.up && now - st.down_since_ms >= silent_master_warn_after_ms &&
+          (st.warned_ms == 0 || now - st.warned_ms >= silent_master_warn_every_ms)) {
+        st.warned_ms = now;
+        spdlog::warn("uplink: no answer from the master at {} for {} s (is it running, is that its address, and may this host reach "
+                     "that port?); the games run on, and their transfers wait",
+                     st.cfg.control_endpoint, (now - st.down_since_ms) / 1000);
+      }
+      self->delayed_send(self, sweep_interval, sweep_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder) {
+  holder = std::make_shared<uplink_sockets>(cfg);
+  auto a = sys.spawn(uplink_fn, cfg, holder.get());
+  holder->start(a);
+  return a;
+}
+
+} // namespace clusterio

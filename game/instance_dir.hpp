@@ -1,0 +1,75 @@
+#pragma once
+// An instance's folder, laid out as the original's users know it:
+//   instances/<name>/{config.json, config.ini, server-settings.json, saves/, mods/,
+//                     script-output/}
+// plus the slave's own bookkeeping there: instance.json (id the master gave it; last status),
+// supervisor.pid (claimed by the slave process supervising it: common/files.hpp's file_claim)
+// and stop-request (written by `stop`).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "game/mod_files.hpp"
+
+namespace clusterio {
+
+/// Where a slave host keeps its instances, its shared mods and the game, and what new instances
+/// get: the part of the slave's configuration the instance folders need (paths resolved).
+struct host_layout {
+  std::string config_path;     ///< the slave config these come from (named in messages)
+  std::string instances_dir;   ///< holds instances/<name>/
+  std::string shared_mods_dir; ///< mods every instance takes (`mod install`)
+  std::string factorio_dir;    ///< holds bin/x64/factorio and data/
+  int game_port_first = 34100; ///< new instances take the first free game port...
+  int game_port_last = 34199;  ///< ...in this range
+  double ups = 60;             ///< factorio-sim only: game speed of new instances
+  std::string scenario;        ///< factorio-sim only: scenario of new instances
+  int autosave_minutes = 5;
+};
+
+struct instance_config {
+  std::string name;
+  int game_port = 0;
+  int rcon_port = 0;
+  std::string rcon_password; ///< never leaves this host
+  bool enabled = true;       ///< `run` starts it
+  double ups = 60;           ///< factorio-sim only (--ups)
+};
+
+/// Checks an instance name: a label (letters, digits, '_', '-', '.'), never "..", "/" or ".x".
+std::string check_instance_name(const std::string& name);
+
+std::string instance_path(const host_layout& h, const std::string& name);
+
+/// Creates the folder, configs and a new map (runs the factorio binary with --create).
+/// Returns "" or why (with the game's output when it failed).
+std::string create_instance(const host_layout& h, const std::string& name);
+
+/// Before a start: puts the clusterio mod the instance should run into its mods/ as the only
+/// clusterio version there — the newest in its instanceMods/ if there is one (the operator's
+/// choice for this instance), else the newest in sharedMods/ (`mod install`). Nothing to do
+/// when neither has one. Instances created before an upgrade get the new mod this way.
+mod_install sync_instance_mod(const host_layout& h, const std::string& name);
+/// "" if the instance has the clusterio mod, or will take it from sharedMods/ or its
+/// instanceMods/; else an error saying how to install it. Without the mod a world takes no part
+/// in the cluster, and every call the slave makes into it fails.
+std::string check_clusterio_mod(const host_layout& h, const std::string& name);
+
+std::optional<instance_config> load_instance(const host_layout& h, const std::string& name, std::string& why);
+std::vector<std::string> list_instances(const host_layout& h);
+
+/// The file a slave process claims while it supervises the instance.
+std::string supervisor_claim_path(const host_layout& h, const std::string& name);
+/// Pid of the slave process supervising the instance, if one is alive.
+std::optional<int> supervisor_pid(const host_layout& h, const std::string& name);
+
+/// Deletes the folder. Refuses while the instance runs.
+std::string delete_instance_dir(const host_layout& h, const std::string& name);
+
+/// The factorio binary of the configured factorio directory, or "" with `why`.
+std::string factorio_binary(const host_layout& h, std::string& why);
+
+} // namespace clusterio
