@@ -199,7 +199,7 @@ wire::message next_message(connection& c, std::mt19937& rng) {
   return wire::export_batch{inst, b, b, {{items[first], static_cast<std::int64_t>(rng() % 100 + 1)}, {items[second], 10}}};
 }
 
-struct result {
+struct run_result {
   int instances;
   double msgs_per_s, p50_ms, p99_ms, peak_rss_mb, cpu_us_per_msg;
   double generator_cpu_us_per_msg; ///< this process's own: what the load took from the shared cores
@@ -211,7 +211,7 @@ struct result {
 };
 
 /// `offered_per_s` 0: closed loop; otherwise paced at that many messages a second in all.
-result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch) {
+run_result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch) {
   // One slave connection carries up to 10 instances: lift the per-client rate limit.
   test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
   master.start();
@@ -362,7 +362,7 @@ result run(int n_instances, double seconds, const std::string& durability, doubl
     received_frames += c.frames_received;
   }
   auto per_frame = [total](std::uint64_t frames) { return frames ? static_cast<double>(total) / static_cast<double>(frames) : 0; };
-  result r{n_instances, static_cast<double>(total) / elapsed, pct(all, 0.50), pct(all, 0.99), after.peak_rss_mb,
+  run_result r{n_instances, static_cast<double>(total) / elapsed, pct(all, 0.50), pct(all, 0.99), after.peak_rss_mb,
            per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), per_frame(sent_frames),
            per_frame(received_frames), {}, {}, refused, offered_per_s,
            static_cast<double>(messages_after - messages_before) / elapsed};
@@ -403,7 +403,7 @@ int main(int argc, char** argv) {
     sizes.push_back(std::atoi(args[i].c_str()));
   if (sizes.empty())
     sizes = {10, 100, 1000};
-  std::vector<result> results;
+  std::vector<run_result> results;
   for (int n : sizes) {
     std::cerr << "master-load: " << n << " instances for " << seconds << " s, durability " << durability;
     if (offered_per_s > 0)

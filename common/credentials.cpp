@@ -40,37 +40,32 @@ bool valid_z85_key(const std::string& key) {
   return zmq_z85_decode(out, key.c_str()) != nullptr;
 }
 
-std::optional<credential> load_credential(const std::string& path, std::string& why) {
-  auto text = read_file(path, why);
+result<credential> load_credential(const std::string& path) {
+  auto text = read_file(path);
   if (!text)
-    return std::nullopt;
+    return text.error();
   try {
     auto j = nlohmann::json::parse(*text);
     credential c;
     c.name = j.at("name").get<std::string>();
     auto r = parse_role(j.at("role").get<std::string>());
-    if (!r) {
-      why = path + ": unknown role '" + j.at("role").get<std::string>() + "'";
-      return std::nullopt;
-    }
+    if (!r)
+      return failure(path + ": unknown role '" + j.at("role").get<std::string>() + "'");
     c.role = *r;
     c.keys.public_key = j.at("public_key").get<std::string>();
     c.keys.secret_key = j.at("secret_key").get<std::string>();
     c.master_public_key = j.at("master_public_key").get<std::string>();
     c.master_address = j.value("master", "");
     for (auto* k : {&c.keys.public_key, &c.keys.secret_key, &c.master_public_key})
-      if (!valid_z85_key(*k)) {
-        why = path + ": a key is not 40 characters of Z85";
-        return std::nullopt;
-      }
+      if (!valid_z85_key(*k))
+        return failure(path + ": a key is not 40 characters of Z85");
     return c;
   } catch (const std::exception& e) {
-    why = path + ": not a valid credential file: " + e.what();
-    return std::nullopt;
+    return failure(path + ": not a valid credential file: " + e.what());
   }
 }
 
-std::string save_credential(const std::string& path, const credential& c) {
+result<void> save_credential(const std::string& path, const credential& c) {
   nlohmann::json j{{"name", c.name},
                    {"role", to_string(c.role)},
                    {"public_key", c.keys.public_key},
@@ -80,32 +75,28 @@ std::string save_credential(const std::string& path, const credential& c) {
   return write_file_atomic(path, j.dump(2) + "\n", 0600);
 }
 
-std::optional<key_pair> load_or_create_master_key(const std::string& data_dir, std::string& why) {
+result<key_pair> load_or_create_master_key(const std::string& data_dir) {
   auto path = data_dir + "/master_key.json";
   if (!file_exists(path)) {
     auto k = make_key_pair();
     nlohmann::json j{{"public_key", k.public_key}, {"secret_key", k.secret_key}};
-    bool existed = false;
-    why = create_file_exclusive(path, j.dump(2) + "\n", 0600, existed);
-    if (!why.empty())
-      return std::nullopt;
-    if (!existed)
+    auto created = create_file_exclusive(path, j.dump(2) + "\n", 0600);
+    if (!created)
+      return created.error();
+    if (*created)
       return k;
   }
-  auto text = read_file(path, why);
+  auto text = read_file(path);
   if (!text)
-    return std::nullopt;
+    return text.error();
   try {
     auto j = nlohmann::json::parse(*text);
     key_pair k{j.at("public_key").get<std::string>(), j.at("secret_key").get<std::string>()};
-    if (!valid_z85_key(k.public_key) || !valid_z85_key(k.secret_key)) {
-      why = path + ": keys are not 40 characters of Z85";
-      return std::nullopt;
-    }
+    if (!valid_z85_key(k.public_key) || !valid_z85_key(k.secret_key))
+      return failure(path + ": keys are not 40 characters of Z85");
     return k;
   } catch (const std::exception& e) {
-    why = path + ": " + e.what();
-    return std::nullopt;
+    return failure(path + ": " + e.what());
   }
 }
 

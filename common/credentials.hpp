@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "common/result.hpp"
+
 namespace clusterio {
 
 /// What a client may do; see docs/protocol.md.
@@ -31,13 +33,13 @@ struct credential {
   std::string master_address; ///< "host:port" of the master's control socket; may be empty
 };
 
-/// Reads a credential file. On failure returns nullopt and sets `why`.
-std::optional<credential> load_credential(const std::string& path, std::string& why);
-/// Writes a credential file with mode 0600. Returns an empty string or the reason it failed.
-std::string save_credential(const std::string& path, const credential& c);
+/// Reads a credential file.
+result<credential> load_credential(const std::string& path);
+/// Writes a credential file with mode 0600.
+result<void> save_credential(const std::string& path, const credential& c);
 
-/// Reads or, if absent, creates <data_dir>/master_key.json. Sets `why` on failure.
-std::optional<key_pair> load_or_create_master_key(const std::string& data_dir, std::string& why);
+/// Reads or, if absent, creates <data_dir>/master_key.json.
+result<key_pair> load_or_create_master_key(const std::string& data_dir);
 
 /// True if `key` is 40 characters of Z85 that decode to 32 bytes.
 bool valid_z85_key(const std::string& key);

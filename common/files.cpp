@@ -17,23 +17,23 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::optional<std::string> read_file(const std::string& path, std::string& why) {
+result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    why = path + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
+  if (!in)
+    return failure(path + ": " + std::strerror(errno), errno);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
 namespace {
-/// Writes `content` to a new file `tmp` and fsyncs it. Returns "" or the reason.
-std::string write_synced(const std::string& tmp, const std::string& content, unsigned mode) {
+failure errno_failure(const std::string& path, int err = errno) { return failure(path + ": " + std::strerror(err), err); }
+
+/// Writes `content` to a new file `tmp` and fsyncs it.
+result<void> write_synced(const std::string& tmp, const std::string& content, unsigned mode) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0)
-    return tmp + ": " + std::strerror(errno);
+    return errno_failure(tmp);
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {
@@ -41,7 +41,7 @@ std::string write_synced(const std::string& tmp, const std::string& content, uns
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      std::string why = tmp + ": " + std::strerror(errno);
+      auto why = errno_failure(tmp);
       ::close(fd);
       return why;
     }
@@ -49,44 +49,43 @@ std::string write_synced(const std::string& tmp, const std::string& content, uns
     left -= static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0)
-    return tmp + ": " + std::strerror(errno);
-  return {};
+    return errno_failure(tmp);
+  return done();
 }
 
 std::string temp_name(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
 } // namespace
 
-std::string write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
+result<void> write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
   auto tmp = temp_name(path);
-  if (auto why = write_synced(tmp, content, mode); !why.empty())
-    return why;
+  if (auto written = write_synced(tmp, content, mode); !written)
+    return written;
   if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return path + ": " + std::strerror(errno);
-  return {};
+    return errno_failure(path);
+  return done();
 }
 
-std::string create_file_exclusive(const std::string& path, const std::string& content, unsigned mode, bool& existed) {
+result<bool> create_file_exclusive(const std::string& path, const std::string& content, unsigned mode) {
   auto tmp = temp_name(path);
-  existed = false;
-  if (auto why = write_synced(tmp, content, mode); !why.empty())
-    return why;
+  if (auto written = write_synced(tmp, content, mode); !written)
+    return written.error();
   // link() fails if `path` exists, so two processes racing to create it agree on one content.
   int rc = ::link(tmp.c_str(), path.c_str());
   int err = errno;
   ::unlink(tmp.c_str());
-  if (rc != 0 && err == EEXIST) {
-    existed = true;
-    return {};
-  }
-  return rc == 0 ? std::string() : path + ": " + std::strerror(err);
+  if (rc != 0 && err == EEXIST)
+    return false;
+  if (rc != 0)
+    return errno_failure(path, err);
+  return true;
 }
 
-std::string make_dirs(const std::string& path) {
+result<void> make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec)
-    return path + ": " + ec.message();
-  return {};
+    return failure(path + ": " + ec.message(), ec.value());
+  return done();
 }
 
 namespace {
@@ -108,28 +107,25 @@ struct flock whole_file() {
 }
 } // namespace
 
-std::optional<file_claim> file_claim::take(const std::string& path, refusal& refused) {
+result<file_claim> file_claim::take(const std::string& path) {
   // O_CLOEXEC: a game the slave starts must not inherit the claim and keep it after the slave dies.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    refused = {false, path + ": " + std::strerror(errno)};
-    return std::nullopt;
-  }
+  if (fd < 0)
+    return errno_failure(path);
   // Owned by the open file description: dropped when its last descriptor closes, i.e. at the
   // latest when the process ends.
   auto lock = whole_file();
   if (::fcntl(fd, F_OFD_SETLK, &lock) != 0) {
     int err = errno;
-    bool held = err == EAGAIN || err == EACCES;
-    refused = {held, held ? held_by(claimant_pid(fd)) : path + ": " + std::strerror(err)};
+    auto refused = err == EAGAIN || err == EACCES ? failure(held_by(claimant_pid(fd)), held) : errno_failure(path, err);
     ::close(fd);
-    return std::nullopt;
+    return refused;
   }
   auto pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-    refused = {false, path + ": " + std::strerror(errno)};
+    auto why = errno_failure(path);
     ::close(fd);
-    return std::nullopt;
+    return why;
   }
   return file_claim(fd);
 }

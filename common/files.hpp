@@ -2,18 +2,20 @@
 #include <optional>
 #include <string>
 
+#include "common/result.hpp"
+
 namespace clusterio {
 
 bool file_exists(const std::string& path);
-/// Reads a whole file; on failure returns nullopt and sets `why` (with the path and errno text).
-std::optional<std::string> read_file(const std::string& path, std::string& why);
-/// Writes a file atomically (temporary file, fsync, rename). Returns "" or the reason it failed.
-std::string write_file_atomic(const std::string& path, const std::string& content, unsigned mode = 0644);
-/// Creates a file with this content unless it exists (then `existed` is set and nothing is
-/// written). Atomic: a concurrent creator either wins or finds the file complete.
-std::string create_file_exclusive(const std::string& path, const std::string& content, unsigned mode, bool& existed);
-/// Creates a directory and its parents. Returns "" or the reason it failed.
-std::string make_dirs(const std::string& path);
+/// Reads a whole file; a failure names the path and errno's text.
+result<std::string> read_file(const std::string& path);
+/// Writes a file atomically (temporary file, fsync, rename).
+result<void> write_file_atomic(const std::string& path, const std::string& content, unsigned mode = 0644);
+/// Creates a file with this content unless it exists. True: created; false: it existed, and
+/// nothing was written. Atomic: a concurrent creator either wins or finds the file complete.
+result<bool> create_file_exclusive(const std::string& path, const std::string& content, unsigned mode);
+/// Creates a directory and its parents.
+result<void> make_dirs(const std::string& path);
 
 /// A process's exclusive claim on a file (an open file description lock, fcntl(2)
 /// F_OFD_SETLK), held until the object is destroyed or the process ends. The kernel drops it
@@ -23,13 +25,11 @@ std::string make_dirs(const std::string& path);
 /// file while another still holds the old one).
 class file_claim {
 public:
-  /// Why a claim was not taken.
-  struct refusal {
-    bool held = false; ///< another process holds it; else the file could not be used
-    std::string why;   ///< "held by process N", or the path and errno text
-  };
-  /// Claims `path` for this process; on failure returns nullopt and fills `refused`.
-  static std::optional<file_claim> take(const std::string& path, refusal& refused);
+  /// The code of the failure of take() when another process holds the claim ("held by process
+  /// N"); any other failure is the file's (its path and errno's text).
+  static constexpr int held = 1;
+  /// Claims `path` for this process.
+  static result<file_claim> take(const std::string& path);
 
   file_claim(file_claim&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   file_claim& operator=(file_claim&&) = delete;

@@ -72,11 +72,17 @@ bool statement::step() {
   return false;
 }
 
-std::string statement::run() {
+result<void> statement::run() {
   while (step()) {
   }
   reset();
-  return error_;
+  return status();
+}
+
+result<void> statement::status() const {
+  if (error_.empty())
+    return done();
+  return failure(error_);
 }
 
 void statement::reset() {
@@ -98,29 +104,28 @@ std::string_view statement::blob(int column) const {
   return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string_view();
 }
 
-std::unique_ptr<database> database::open(const std::string& path, bool full_sync, std::string& why) {
+result<std::unique_ptr<database>> database::open(const std::string& path, bool full_sync) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    why = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
+    failure why(path + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
     sqlite3_close(db);
-    return nullptr;
+    return why;
   }
   std::unique_ptr<database> out(new database(db));
   sqlite3_busy_timeout(db, 5000);
   // Switching to WAL needs a moment alone with the file, and SQLite does not wait for it through
   // the busy handler: when another process opens the database at the same time, try again.
+  result<void> set_up;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    why = out->exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") +
-                    "; PRAGMA wal_autocheckpoint=" +
-                    std::to_string(full_sync ? wal_checkpoint_pages_full_sync : wal_checkpoint_pages_process) + ";");
-    if (why.find("locked") == std::string::npos && why.find("busy") == std::string::npos)
+    set_up = out->exec(std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (full_sync ? "FULL" : "NORMAL") +
+                       "; PRAGMA wal_autocheckpoint=" +
+                       std::to_string(full_sync ? wal_checkpoint_pages_full_sync : wal_checkpoint_pages_process) + ";");
+    if (set_up || (set_up.why().find("locked") == std::string::npos && set_up.why().find("busy") == std::string::npos))
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (!why.empty()) {
-    why = path + ": " + why;
-    return nullptr;
-  }
+  if (!set_up)
+    return set_up.error().in(path);
   return out;
 }
 
@@ -128,15 +133,15 @@ database::~database() { sqlite3_close(db_); }
 
 std::int64_t database::changes() const { return sqlite3_changes(db_); }
 
-std::string database::exec(std::string_view sql) {
+result<void> database::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = std::string(err ? err : "error") + " in: " + s;
+    failure why(std::string(err ? err : "error") + " in: " + s);
     sqlite3_free(err);
     return why;
   }
-  return {};
+  return done();
 }
 
 statement database::prepare(std::string_view sql) {

@@ -1,12 +1,14 @@
 #pragma once
 // A thin RAII layer over SQLite: a connection and prepared statements. Errors are values: every
-// call that can fail returns "" on success or a message naming the SQL and SQLite's reason.
+// call that can fail returns a result whose failure names the SQL and SQLite's reason.
 
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "common/result.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -23,17 +25,18 @@ public:
   statement& bind(int index, std::int64_t value);
   statement& bind(int index, std::string_view value);
   statement& bind_blob(int index, std::string_view bytes);
-  /// Steps once. Returns true when a row is available, false when done; sets error() on failure.
+  /// Steps once. Returns true when a row is available, false when done or failed (status()).
   bool step();
-  /// Steps until done and resets. Returns "" or the error.
-  std::string run();
+  /// Steps until done and resets.
+  result<void> run();
   void reset();
 
   std::int64_t int64(int column) const;
   std::string text(int column) const;
   /// A blob column's bytes, valid until the next step() or reset().
   std::string_view blob(int column) const;
-  const std::string& error() const { return error_; }
+  /// Whether every step so far (and the preparation) succeeded.
+  result<void> status() const;
 
 private:
   friend class database;
@@ -49,12 +52,12 @@ public:
   /// Opens (creating if needed) a database in WAL mode. `full_sync`: fsync every commit
   /// (survives power loss); otherwise a commit survives a crash of the process, not of the OS,
   /// and the WAL is checkpointed every ~1 MB (see wal_checkpoint_pages_process).
-  static std::unique_ptr<database> open(const std::string& path, bool full_sync, std::string& why);
+  static result<std::unique_ptr<database>> open(const std::string& path, bool full_sync);
   ~database();
 
-  /// Runs one or more statements without results. Returns "" or the error.
-  std::string exec(std::string_view sql);
-  /// Prepares a statement; on failure the statement's error() is set and step() fails.
+  /// Runs one or more statements without results.
+  result<void> exec(std::string_view sql);
+  /// Prepares a statement; on failure the statement's status() says why and step() fails.
   statement prepare(std::string_view sql);
   /// Rows changed by the last INSERT, UPDATE or DELETE that ran on this connection.
   std::int64_t changes() const;
@@ -75,8 +78,8 @@ public:
   multi_row(database& db, std::string head, std::string row, std::string tail, int params_per_row);
 
   /// Runs the statement over `rows`; `bind(statement&, int first_param, const row&)` binds one
-  /// row's parameters, numbered from first_param. Returns "" or the error.
-  template <class Rows, class Bind> std::string run(const Rows& rows, Bind bind) {
+  /// row's parameters, numbered from first_param.
+  template <class Rows, class Bind> result<void> run(const Rows& rows, Bind bind) {
     for (std::size_t done = 0; done < rows.size();) {
       std::size_t size_log2 = 0;
       while (size_log2 + 1 < chunks_.size() && (std::size_t{2} << size_log2) <= rows.size() - done)
@@ -85,15 +88,17 @@ public:
       std::size_t n = std::size_t{1} << size_log2;
       for (std::size_t i = 0; i < n; ++i)
         bind(st, static_cast<int>(i) * params_ + 1, rows[done + i]);
-      if (auto why = st.run(); !why.empty())
-        return "(" + std::to_string(n) + " rows of " + head_ + row_ + "," + tail_ + "): " + why.substr(0, why.find(" in: "));
+      if (auto ran = st.run(); !ran) {
+        auto& why = ran.error().what();
+        return failure("(" + std::to_string(n) + " rows of " + head_ + row_ + "," + tail_ + "): " + why.substr(0, why.find(" in: ")));
+      }
       done += n;
     }
-    return {};
+    return clusterio::done();
   }
 
-  /// The single-row statement's preparation error ("" when the SQL is good).
-  const std::string& error() { return chunk(0).error(); }
+  /// Whether the single-row statement's SQL prepares.
+  result<void> status() { return chunk(0).status(); }
 
 private:
   statement& chunk(std::size_t size_log2);

@@ -215,14 +215,11 @@ private:
 
 } // namespace
 
-bool parse_policy(std::string_view text, policy_kind& out) {
-  for (auto kind : {policy_kind::fair, policy_kind::first_come, policy_kind::dole}) {
-    if (text == to_string(kind)) {
-      out = kind;
-      return true;
-    }
-  }
-  return false;
+result<policy_kind> parse_policy(std::string_view text) {
+  for (auto kind : {policy_kind::fair, policy_kind::first_come, policy_kind::dole})
+    if (text == to_string(kind))
+      return kind;
+  return failure("must be fair, first-come or dole (not '" + std::string(text) + "')");
 }
 
 std::string_view to_string(policy_kind kind) {

@@ -82,14 +82,15 @@
 #include <memory>
 #include <string_view>
 
+#include "common/result.hpp"
+
 namespace clusterio::demand {
 
 /// Which policy divides an item among the instances that ask for it. See the file comment.
 enum class policy_kind { fair, first_come, dole };
 
-/// Parses "fair", "first-come" or "dole" (exact spelling) into `out` and returns true.
-/// On any other text returns false and leaves `out` unchanged.
-bool parse_policy(std::string_view text, policy_kind& out);
+/// Parses "fair", "first-come" or "dole" (exact spelling); any other text is a failure.
+result<policy_kind> parse_policy(std::string_view text);
 
 /// The text parse_policy() accepts for `kind`.
 std::string_view to_string(policy_kind kind);

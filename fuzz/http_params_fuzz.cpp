@@ -14,18 +14,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string query(reinterpret_cast<const char*>(data), size);
   params p;
   httplib::detail::parse_query_text(query, p);
-  std::string why;
   for (const char* key : {"rate_minutes", "instance", "minutes", "item"}) {
-    std::uint64_t v = 7;
-    if (uint_param(p, key, v, why)) {
+    if (auto v = uint_param(p, key, 7)) {
       auto text = text_param(p, key);
-      if (!text.empty() && std::to_string(v) != text.substr(text.find_first_not_of('0') == std::string::npos ? text.size() - 1 : text.find_first_not_of('0')))
+      if (!text.empty() && std::to_string(*v) != text.substr(text.find_first_not_of('0') == std::string::npos ? text.size() - 1 : text.find_first_not_of('0')))
         std::abort();
-    } else if (why.empty() || v != 7) {
+      if (text.empty() && *v != 7)
+        std::abort();
+    } else if (v.why().find(key) == std::string::npos) {
       std::abort();
     }
-    std::uint64_t m = 60;
-    if (minutes_param(p, key, m, why) && (m == 0 || m > max_graph_minutes))
+    if (auto m = minutes_param(p, key, 60); m && (*m == 0 || *m > max_graph_minutes))
       std::abort();
   }
   return 0;

@@ -31,13 +31,12 @@ const std::string& script_output() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view line(reinterpret_cast<const char*>(data), size);
   std::ofstream(script_output() + "/a.json") << "{\"x\":1}";
-  std::string why;
-  auto m = clusterio::ipc::parse(line, script_output(), why);
-  if (!m && why.empty())
+  auto m = clusterio::ipc::parse(line, script_output());
+  if (!m && m.why().empty())
     std::abort();
   if (m && m->channel.empty())
     std::abort();
-  if (clusterio::ipc::parse(line, script_output(), why) && !clusterio::ipc::is_ipc(line))
+  if (clusterio::ipc::parse(line, script_output()) && !clusterio::ipc::is_ipc(line))
     std::abort();
   return 0;
 }

@@ -8,9 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
-  clusterio::master_config cfg;
-  auto why = clusterio::parse_master_config(text, "master.json", cfg);
-  if (why.empty() && !cfg.validate().empty())
+  auto cfg = clusterio::parse_master_config(text, "master.json");
+  if (cfg && !cfg->validate())
     std::abort();
   return 0;
 }

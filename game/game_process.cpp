@@ -19,15 +19,15 @@ game_process::~game_process() {
     ::close(stdin_fd_);
 }
 
-std::string game_process::start(const std::vector<std::string>& argv, const std::string& cwd, line_fn on_line, exit_fn on_exit) {
+result<void> game_process::start(const std::vector<std::string>& argv, const std::string& cwd, line_fn on_line, exit_fn on_exit) {
   if (reader_.joinable())
     reader_.join(); // the previous run's reader has finished (its exit was reported)
   int out[2], in[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(in, O_CLOEXEC) != 0)
-    return std::string("pipe: ") + std::strerror(errno);
+    return failure(std::string("pipe: ") + std::strerror(errno));
   pid_t pid = ::fork();
   if (pid < 0)
-    return std::string("fork: ") + std::strerror(errno);
+    return failure(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     ::dup2(out[1], 1);
     ::dup2(out[1], 2);
@@ -82,7 +82,7 @@ std::string game_process::start(const std::vector<std::string>& argv, const std:
     }
     on_exit(status);
   });
-  return {};
+  return done();
 }
 
 void game_process::signal(int sig) {

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/result.hpp"
+
 namespace clusterio {
 
 class game_process {
@@ -27,8 +29,8 @@ public:
   game_process(const game_process&) = delete;
   game_process& operator=(const game_process&) = delete;
 
-  /// Starts argv[0] in `cwd`. Returns "" or why it could not.
-  std::string start(const std::vector<std::string>& argv, const std::string& cwd, line_fn on_line, exit_fn on_exit);
+  /// Starts argv[0] in `cwd`.
+  result<void> start(const std::vector<std::string>& argv, const std::string& cwd, line_fn on_line, exit_fn on_exit);
   void signal(int sig);
   /// The owner saw the exit callback: the pid is gone.
   void reaped() { pid_ = -1; }

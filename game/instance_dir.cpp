@@ -56,10 +56,10 @@ int run_to_end(const std::vector<std::string>& argv, const std::string& log) {
   std::promise<int> exited;
   game_process p;
   // Both callbacks run on the process's reader thread, one after the other.
-  auto why = p.start(
+  auto started = p.start(
     argv, "", [&out](std::string line) { out << line << "\n"; }, [&exited](int status) { exited.set_value(status); });
-  if (!why.empty()) {
-    out << why << "\n";
+  if (!started) {
+    out << started.why() << "\n";
     return -1;
   }
   int status = exited.get_future().get();
@@ -69,58 +69,55 @@ int run_to_end(const std::vector<std::string>& argv, const std::string& log) {
 
 } // namespace
 
-std::string check_instance_name(const std::string& name) {
+result<void> check_instance_name(const std::string& name) {
   if (name == "." || name == ".." || name.find('/') != std::string::npos)
-    return "instance names may not be '.', '..' or contain '/'";
-  auto why = wire::check_label(name);
-  return why.empty() ? "" : "bad instance name '" + name + "': " + why;
+    return failure("instance names may not be '.', '..' or contain '/'");
+  if (auto label = wire::check_label(name); !label)
+    return label.error().in("bad instance name '" + name + "'");
+  return done();
 }
 
 std::string instance_path(const host_layout& h, const std::string& name) { return h.instances_dir + "/" + name; }
 
-std::string factorio_binary(const host_layout& h, std::string& why) {
+result<std::string> factorio_binary(const host_layout& h) {
   auto bin = h.factorio_dir + "/bin/x64/factorio";
-  if (::access(bin.c_str(), X_OK) != 0) {
-    why = "no Factorio server at " + bin + " (set factorio_dir in " + h.config_path + " or FACTORIO_DIR)";
-    return {};
-  }
+  if (::access(bin.c_str(), X_OK) != 0)
+    return failure("no Factorio server at " + bin + " (set factorio_dir in " + h.config_path + " or FACTORIO_DIR)");
   return bin;
 }
 
-std::string create_instance(const host_layout& h, const std::string& name) {
-  if (auto bad = check_instance_name(name); !bad.empty())
-    return bad;
-  std::string why;
-  auto bin = factorio_binary(h, why);
-  if (bin.empty())
-    return why;
+result<void> create_instance(const host_layout& h, const std::string& name) {
+  if (auto named = check_instance_name(name); !named)
+    return named;
+  auto bin = factorio_binary(h);
+  if (!bin)
+    return bin.error();
   auto dir = instance_path(h, name);
   if (file_exists(dir))
-    return "instance '" + name + "' already exists at " + dir;
-  if (auto missing = check_clusterio_mod(h, name); !missing.empty())
-    return missing;
+    return failure("instance '" + name + "' already exists at " + dir);
+  if (auto mod = check_clusterio_mod(h, name); !mod)
+    return mod;
   for (auto* sub : {"saves", "mods", "script-output"})
-    if (auto err = make_dirs(dir + "/" + sub); !err.empty())
-      return err;
+    if (auto made = make_dirs(dir + "/" + sub); !made)
+      return made;
 
   std::set<int> used;
   for (auto& other : list_instances(h))
-    if (auto cfg = load_instance(h, other, why))
+    if (auto cfg = load_instance(h, other))
       used.insert(cfg->game_port);
   instance_config cfg{name, 0, free_tcp_port(), random_password(), true, h.ups};
   for (int p = h.game_port_first; p <= h.game_port_last && !cfg.game_port; ++p)
     if (!used.count(p))
       cfg.game_port = p;
   if (!cfg.game_port)
-    return "no free game port in " + std::to_string(h.game_port_first) + ".." + std::to_string(h.game_port_last);
+    return failure("no free game port in " + std::to_string(h.game_port_first) + ".." + std::to_string(h.game_port_last));
 
   auto factorio = fs::absolute(h.factorio_dir).string();
   auto abs_dir = fs::absolute(dir).string();
-  std::string err;
-  if (!(err = write_file_atomic(dir + "/config.json", to_json(cfg).dump(2) + "\n", 0600)).empty())
-    return err;
-  if (!(err = write_file_atomic(dir + "/config.ini", "[path]\nread-data=" + factorio + "/data\nwrite-data=" + abs_dir + "\n")).empty())
-    return err;
+  if (auto written = write_file_atomic(dir + "/config.json", to_json(cfg).dump(2) + "\n", 0600); !written)
+    return written;
+  if (auto written = write_file_atomic(dir + "/config.ini", "[path]\nread-data=" + factorio + "/data\nwrite-data=" + abs_dir + "\n"); !written)
+    return written;
   nlohmann::json settings{{"name", name},
                           {"description", "Clusterio instance " + name},
                           {"visibility", {{"public", false}, {"lan", true}}},
@@ -128,8 +125,8 @@ std::string create_instance(const host_layout& h, const std::string& name) {
                           {"autosave_interval", h.autosave_minutes},
                           {"autosave_slots", 5},
                           {"auto_pause", false}};
-  if (!(err = write_file_atomic(dir + "/server-settings.json", settings.dump(2) + "\n")).empty())
-    return err;
+  if (auto written = write_file_atomic(dir + "/server-settings.json", settings.dump(2) + "\n"); !written)
+    return written;
   std::error_code ec;
   auto shared = h.shared_mods_dir;
   if (fs::is_directory(shared))
@@ -140,39 +137,40 @@ std::string create_instance(const host_layout& h, const std::string& name) {
     for (auto& e : fs::directory_iterator(own_mods, ec))
       fs::copy(e.path(), dir + "/mods/" + e.path().filename().string(), fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
 
-  std::vector<std::string> argv{bin, "-c", abs_dir + "/config.ini", "--create", abs_dir + "/saves/" + name + ".zip"};
+  std::vector<std::string> argv{*bin, "-c", abs_dir + "/config.ini", "--create", abs_dir + "/saves/" + name + ".zip"};
   if (!h.scenario.empty()) {
     argv.push_back("--scenario");
     argv.push_back(h.scenario);
   }
   auto log = dir + "/create.log";
   if (run_to_end(argv, log) != 0)
-    return "creating the map failed; see " + log + ":\n" + read_file(log, why).value_or("");
-  return {};
+    return failure("creating the map failed; see " + log + ":\n" + read_file(log).value_or(""));
+  return done();
 }
 
-std::string check_clusterio_mod(const host_layout& h, const std::string& name) {
+result<void> check_clusterio_mod(const host_layout& h, const std::string& name) {
   auto dir = instance_path(h, name);
   for (auto& d : {dir + "/mods", dir + "/instanceMods", h.shared_mods_dir})
     if (!newest_mod_zip(d).empty())
-      return {};
-  return "instance '" + name + "' has no clusterio mod: run `clusterio-slave mod install` (it puts the mod into " + h.shared_mods_dir + ") first";
+      return done();
+  return failure("instance '" + name + "' has no clusterio mod: run `clusterio-slave mod install` (it puts the mod into " + h.shared_mods_dir +
+                 ") first");
 }
 
-mod_install sync_instance_mod(const host_layout& h, const std::string& name) {
+result<mod_install> sync_instance_mod(const host_layout& h, const std::string& name) {
   auto dir = instance_path(h, name);
   auto zip = newest_mod_zip(dir + "/instanceMods");
   if (zip.empty())
     zip = newest_mod_zip(h.shared_mods_dir);
-  return zip.empty() ? mod_install{} : install_mod_zip(zip, dir + "/mods");
+  if (zip.empty())
+    return mod_install{};
+  return install_mod_zip(zip, dir + "/mods");
 }
 
-std::optional<instance_config> load_instance(const host_layout& h, const std::string& name, std::string& why) {
-  auto text = read_file(instance_path(h, name) + "/config.json", why);
-  if (!text) {
-    why = "unknown instance '" + name + "' (" + why + ")";
-    return std::nullopt;
-  }
+result<instance_config> load_instance(const host_layout& h, const std::string& name) {
+  auto text = read_file(instance_path(h, name) + "/config.json");
+  if (!text)
+    return failure("unknown instance '" + name + "' (" + text.why() + ")");
   try {
     auto j = nlohmann::json::parse(*text);
     instance_config i;
@@ -184,8 +182,7 @@ std::optional<instance_config> load_instance(const host_layout& h, const std::st
     i.ups = j.value("ups", 60.0);
     return i;
   } catch (const std::exception& e) {
-    why = instance_path(h, name) + "/config.json: " + e.what();
-    return std::nullopt;
+    return failure(instance_path(h, name) + "/config.json: " + e.what());
   }
 }
 
@@ -203,17 +200,19 @@ std::string supervisor_claim_path(const host_layout& h, const std::string& name)
 
 std::optional<int> supervisor_pid(const host_layout& h, const std::string& name) { return claim_holder(supervisor_claim_path(h, name)); }
 
-std::string delete_instance_dir(const host_layout& h, const std::string& name) {
-  if (auto bad = check_instance_name(name); !bad.empty())
-    return bad;
+result<void> delete_instance_dir(const host_layout& h, const std::string& name) {
+  if (auto named = check_instance_name(name); !named)
+    return named;
   auto dir = instance_path(h, name);
   if (!file_exists(dir + "/config.json"))
-    return "unknown instance '" + name + "'";
+    return failure("unknown instance '" + name + "'");
   if (auto pid = supervisor_pid(h, name))
-    return "instance '" + name + "' is running (slave process " + std::to_string(*pid) + "); stop it first";
+    return failure("instance '" + name + "' is running (slave process " + std::to_string(*pid) + "); stop it first");
   std::error_code ec;
   fs::remove_all(dir, ec);
-  return ec ? dir + ": " + ec.message() : "";
+  if (ec)
+    return failure(dir + ": " + ec.message());
+  return done();
 }
 
 } // namespace clusterio

@@ -40,25 +40,25 @@ struct instance_config {
 };
 
 /// Checks an instance name: a label (letters, digits, '_', '-', '.'), never "..", "/" or ".x".
-std::string check_instance_name(const std::string& name);
+result<void> check_instance_name(const std::string& name);
 
 std::string instance_path(const host_layout& h, const std::string& name);
 
 /// Creates the folder, configs and a new map (runs the factorio binary with --create).
-/// Returns "" or why (with the game's output when it failed).
-std::string create_instance(const host_layout& h, const std::string& name);
+/// A failure says why (with the game's output when the game failed).
+result<void> create_instance(const host_layout& h, const std::string& name);
 
 /// Before a start: puts the clusterio mod the instance should run into its mods/ as the only
 /// clusterio version there — the newest in its instanceMods/ if there is one (the operator's
 /// choice for this instance), else the newest in sharedMods/ (`mod install`). Nothing to do
 /// when neither has one. Instances created before an upgrade get the new mod this way.
-mod_install sync_instance_mod(const host_layout& h, const std::string& name);
-/// "" if the instance has the clusterio mod, or will take it from sharedMods/ or its
-/// instanceMods/; else an error saying how to install it. Without the mod a world takes no part
+result<mod_install> sync_instance_mod(const host_layout& h, const std::string& name);
+/// Whether the instance has the clusterio mod, or will take it from sharedMods/ or its
+/// instanceMods/; a failure says how to install it. Without the mod a world takes no part
 /// in the cluster, and every call the slave makes into it fails.
-std::string check_clusterio_mod(const host_layout& h, const std::string& name);
+result<void> check_clusterio_mod(const host_layout& h, const std::string& name);
 
-std::optional<instance_config> load_instance(const host_layout& h, const std::string& name, std::string& why);
+result<instance_config> load_instance(const host_layout& h, const std::string& name);
 std::vector<std::string> list_instances(const host_layout& h);
 
 /// The file a slave process claims while it supervises the instance.
@@ -67,9 +67,9 @@ std::string supervisor_claim_path(const host_layout& h, const std::string& name)
 std::optional<int> supervisor_pid(const host_layout& h, const std::string& name);
 
 /// Deletes the folder. Refuses while the instance runs.
-std::string delete_instance_dir(const host_layout& h, const std::string& name);
+result<void> delete_instance_dir(const host_layout& h, const std::string& name);
 
-/// The factorio binary of the configured factorio directory, or "" with `why`.
-std::string factorio_binary(const host_layout& h, std::string& why);
+/// The factorio binary of the configured factorio directory.
+result<std::string> factorio_binary(const host_layout& h);
 
 } // namespace clusterio

@@ -23,26 +23,23 @@ int hex(char c) {
 
 bool is_ipc(std::string_view line) { return line.substr(0, prefix.size()) == prefix; }
 
-std::optional<message> parse(std::string_view line, const std::string& script_output_dir, std::string& why) {
+result<message> parse(std::string_view line, const std::string& script_output_dir) {
   if (!is_ipc(line)) {
-    why = "not an IPC line";
-    return std::nullopt;
+    return failure("not an IPC line");
   }
   if (!line.empty() && line.back() == '\r')
     line.remove_suffix(1);
   auto rest = line.substr(prefix.size());
   auto q = rest.find('?');
   if (q == std::string_view::npos || q + 1 >= rest.size()) {
-    why = "IPC line without '?<kind>'";
-    return std::nullopt;
+    return failure("IPC line without '?<kind>'");
   }
   message out;
   auto raw = rest.substr(0, q);
   for (std::size_t i = 0; i < raw.size(); ++i) {
     if (raw[i] == '\\') {
       if (i + 3 >= raw.size() || raw[i + 1] != 'x' || hex(raw[i + 2]) < 0 || hex(raw[i + 3]) < 0) {
-        why = "bad escape in IPC channel";
-        return std::nullopt;
+        return failure("bad escape in IPC channel");
       }
       out.channel += static_cast<char>(hex(raw[i + 2]) * 16 + hex(raw[i + 3]));
       i += 3;
@@ -51,8 +48,7 @@ std::optional<message> parse(std::string_view line, const std::string& script_ou
     }
   }
   if (out.channel.empty()) {
-    why = "empty IPC channel";
-    return std::nullopt;
+    return failure("empty IPC channel");
   }
   char kind = rest[q + 1];
   auto payload = rest.substr(q + 2);
@@ -61,24 +57,20 @@ std::optional<message> parse(std::string_view line, const std::string& script_ou
     return out;
   }
   if (kind != 'f') {
-    why = std::string("unknown IPC kind '") + kind + "'";
-    return std::nullopt;
+    return failure(std::string("unknown IPC kind '") + kind + "'");
   }
   std::string name(payload);
   if (name.empty() || name.find('/') != std::string::npos || name.find('\\') != std::string::npos ||
       name.find('\0') != std::string::npos || name == "." || name == ".." || name.size() < 6 ||
       name.compare(name.size() - 5, 5, ".json") != 0) {
-    why = "bad IPC file name '" + name + "'";
-    return std::nullopt;
+    return failure("bad IPC file name '" + name + "'");
   }
   auto path = script_output_dir + "/" + name;
-  auto text = read_file(path, why);
+  auto text = read_file(path);
   if (!text)
-    return std::nullopt;
-  if (text->size() > max_file_bytes) {
-    why = path + ": IPC file too large";
-    return std::nullopt;
-  }
+    return text.error();
+  if (text->size() > max_file_bytes)
+    return failure(path + ": IPC file too large");
   std::remove(path.c_str());
   out.json = std::move(*text);
   return out;

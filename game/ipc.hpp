@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.hpp"
+
 namespace clusterio::ipc {
 
 /// True if the line is an IPC line (starts with "\f$ipc:").
@@ -19,8 +21,7 @@ struct message {
   std::string json; ///< the JSON text (from the line or from the file)
 };
 
-/// Parses an IPC line. For kind 'f', reads and deletes <script_output_dir>/<name>. On failure
-/// returns nullopt and sets `why`. Never throws.
-std::optional<message> parse(std::string_view line, const std::string& script_output_dir, std::string& why);
+/// Parses an IPC line. For kind 'f', reads and deletes <script_output_dir>/<name>. Never throws.
+result<message> parse(std::string_view line, const std::string& script_output_dir);
 
 } // namespace clusterio::ipc

@@ -43,32 +43,21 @@ std::string newest_mod_zip(const std::string& dir) {
   return newest == zips.end() ? std::string() : newest->second.string();
 }
 
-mod_install install_mod_zip(const std::string& zip, const std::string& dir) {
+result<mod_install> install_mod_zip(const std::string& zip, const std::string& dir) {
   mod_install r;
   r.zip = zip;
   auto name = fs::path(zip).filename().string();
-  if (version_in(name).empty()) {
-    r.error = zip + ": not a clusterio mod zip (clusterio_<version>.zip)";
-    return r;
-  }
-  std::string why;
-  auto bytes = read_file(zip, why);
-  if (!bytes) {
-    r.error = why;
-    return r;
-  }
-  if (auto e = make_dirs(dir); !e.empty()) {
-    r.error = e;
-    return r;
-  }
+  if (version_in(name).empty())
+    return failure(zip + ": not a clusterio mod zip (clusterio_<version>.zip)");
+  auto bytes = read_file(zip);
+  if (!bytes)
+    return bytes.error();
+  if (auto made = make_dirs(dir); !made)
+    return made.error();
   auto target = (fs::path(dir) / name).string();
-  std::string ignored;
-  auto there = file_exists(target) ? read_file(target, ignored) : std::nullopt;
-  if (!there || *there != *bytes) {
-    if (auto e = write_file_atomic(target, *bytes); !e.empty()) {
-      r.error = e;
-      return r;
-    }
+  if (auto there = read_file(target); !there || *there != *bytes) {
+    if (auto written = write_file_atomic(target, *bytes); !written)
+      return written.error();
     r.copied = true;
   }
   for (auto& [version, path] : mod_zips(dir)) {
@@ -77,8 +66,8 @@ mod_install install_mod_zip(const std::string& zip, const std::string& dir) {
     std::error_code ec;
     if (fs::remove(path, ec))
       r.removed.push_back(path.filename().string());
-    else if (ec && r.error.empty())
-      r.error = path.string() + ": " + ec.message();
+    else if (ec)
+      return failure(path.string() + ": " + ec.message());
   }
   return r;
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
+
 namespace clusterio {
 
 /// The newest clusterio_<version>.zip in `dir` by version number, or "" (none, or no such dir).
@@ -17,12 +19,11 @@ struct mod_install {
   std::string zip;                   ///< the zip installed
   bool copied = false;               ///< it was not there, or differed, and was copied
   std::vector<std::string> removed;  ///< other clusterio versions taken out (file names)
-  std::string error;                 ///< "" or the first thing that failed
 };
 
 /// Makes `zip` the one clusterio version in `dir`: copies it there unless an identical file is
 /// there already, then removes every other clusterio_<version>.zip. (Factorio would load only
 /// the newest of several; a downgrade must not leave a newer one behind.)
-mod_install install_mod_zip(const std::string& zip, const std::string& dir);
+result<mod_install> install_mod_zip(const std::string& zip, const std::string& dir);
 
 } // namespace clusterio

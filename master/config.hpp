@@ -1,11 +1,13 @@
 #pragma once
 // The master's configuration: a JSON file with documented defaults (`clusterio-master
-// config-defaults` prints them), overridden by command-line flags.
+// config-defaults` prints them, `--markdown` as the README's table), overridden by command-line
+// flags. Every key is declared once, in master_config_keys() (config.cpp).
 
 #include <cstdint>
 #include <string>
 
-#include "demand/demand_policy.hpp"
+#include "common/config_keys.hpp"
+#include "common/result.hpp"
 
 namespace clusterio {
 
@@ -14,6 +16,8 @@ struct master_config {
   int control_port = 7100;             ///< ROUTER: requests from slaves and tools
   int bus_port = 7101;                 ///< XPUB: inventory, signals, events
   int http_port = 8080;                ///< web interface and /metrics
+  std::string webui_dir = CLUSTERIO_WEBUI_DIR; ///< the web page's files (default: the source tree's webui/)
+  std::string admin_token;             ///< web: needed for non-GET requests; "" = <data>/admin.token, made at first start
   bool insecure = false;               ///< no CURVE (local demo only: anyone may do anything)
   std::string policy = "fair";         ///< demand policy: fair | first-come | dole
   std::uint64_t demand_window_ms = 5000;     ///< fair: how long an instance's ask counts
@@ -23,22 +27,23 @@ struct master_config {
   std::uint64_t inventory_interval_ms = 200; ///< how often changed levels go on the bus (slaves ask for new stock on it)
   std::uint64_t signal_source_timeout_ms = 10000; ///< a silent signal source's contribution is removed after this
   std::string log_level = "info";      ///< trace | debug | info | warn | error
-  std::string webui_dir = CLUSTERIO_WEBUI_DIR; ///< the web page's files (default: the source tree's webui/)
-  std::string admin_token;             ///< web: needed for non-GET requests; "" = <data>/admin.token, made at first start
   std::uint32_t max_msgs_per_s_per_client = 20000; ///< per-client rate limit (burst: one second's worth); over it: `overloaded`
   std::uint64_t max_item_names = 100000; ///< distinct names in storage; an export adding more gets `overloaded`
 
-  /// Checks every value. Returns "" or what is wrong, naming the key.
-  std::string validate() const;
+  /// Checks every value; a failure names the key.
+  result<void> validate() const;
 };
 
+/// Every key of the master's config file: its name, field and meaning.
+const config_keys<master_config>& master_config_keys();
+
 /// Reads a config file; keys not in the file keep their defaults; unknown keys are an error
-/// (a typo must not silently fall back to a default). Returns "" or the reason.
-std::string load_master_config(const std::string& path, master_config& out);
+/// (a typo must not silently fall back to a default). The result is validated.
+result<master_config> load_master_config(const std::string& path);
 
 /// As load_master_config, from the file's text; `path` only names it in messages. Nothing is
 /// read from disk (the config fuzzer's entry point).
-std::string parse_master_config(const std::string& text, const std::string& path, master_config& out);
+result<master_config> parse_master_config(const std::string& text, const std::string& path);
 
 /// The defaults, as JSON text.
 std::string master_config_defaults();

@@ -17,6 +17,7 @@
 #include "actors/master/registry.hpp"
 #include "actors/master/signal_bus.hpp"
 #include "actors/master/storage.hpp"
+#include "common/config_flags.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
 #include "common/outbox.hpp"
@@ -33,25 +34,25 @@ int fail(const std::string& why) {
   return 1;
 }
 
+int fail(const failure& f) { return fail(f.what()); }
+
 int run(const std::string& data_dir, master_config cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  if (auto why = make_dirs(data_dir); !why.empty())
-    return fail(why);
-  std::string why;
+  if (auto made = make_dirs(data_dir); !made)
+    return fail(made.error());
   // Two masters on one database would each trust their own copy of the stock and overwrite each
   // other's commits. Held until this process ends, however it ends.
-  file_claim::refusal refused;
-  auto claim = file_claim::take(data_dir + "/master.lock", refused);
-  if (!claim && refused.held)
-    return fail("data directory " + data_dir + " is in use by another master (" + refused.why +
+  auto claim = file_claim::take(data_dir + "/master.lock");
+  if (!claim && claim.error().code() == file_claim::held)
+    return fail("data directory " + data_dir + " is in use by another master (" + claim.why() +
                 "); stop it first, or give this one another --data");
   if (!claim)
-    return fail(refused.why);
+    return fail(claim.error());
   key_pair keys;
   if (!cfg.insecure) {
-    auto k = load_or_create_master_key(data_dir, why);
+    auto k = load_or_create_master_key(data_dir);
     if (!k)
-      return fail(why);
+      return fail(k.error());
     keys = *k;
   } else {
     spdlog::warn("**************************************************************************");
@@ -59,8 +60,7 @@ int run(const std::string& data_dir, master_config cfg) {
     spdlog::warn("{} and {} can create and destroy items. Use this for a local demo only.", cfg.control_port, cfg.bus_port);
     spdlog::warn("**************************************************************************");
   }
-  demand::policy_kind policy;
-  demand::parse_policy(cfg.policy, policy);
+  auto policy = demand::parse_policy(cfg.policy).value_or(demand::policy_kind::fair); // validated before
 
   // Block the stop signals before CAF starts its threads, so that only sigwait() sees them.
   sigset_t stop_signals;
@@ -82,14 +82,14 @@ int run(const std::string& data_dir, master_config cfg) {
   auto db_path = data_dir + "/master.db";
 
   metrics counters; // bumped by the gateway and storage, read by /metrics
-  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms, &counters, cfg.max_item_names}, out, why);
+  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms, &counters, cfg.max_item_names}, out);
   if (!storage)
-    return fail(why);
-  auto demand = spawn_demand(sys, policy, demand::policy_config{cfg.demand_window_ms}, storage);
-  auto registry = spawn_registry(sys, {db_path, cfg.instance_timeout_ms}, out, owners, storage, demand, why);
+    return fail(storage.error());
+  auto demand = spawn_demand(sys, policy, demand::policy_config{cfg.demand_window_ms}, *storage);
+  auto registry = spawn_registry(sys, {db_path, cfg.instance_timeout_ms}, out, owners, *storage, demand);
   if (!registry) {
-    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
-    return fail(why);
+    caf::anon_send_exit(*storage, caf::exit_reason::user_shutdown);
+    return fail(registry.error());
   }
   gateway_config gw_cfg;
   gw_cfg.control_endpoint = tcp_endpoint(cfg.bind, cfg.control_port);
@@ -103,29 +103,29 @@ int run(const std::string& data_dir, master_config cfg) {
   signal_bus_config bus_cfg;
   bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
   auto signal_bus = spawn_signal_bus(sys, bus_cfg, out);
-  gateway gw(gw_cfg, out, owners, {storage, demand, registry, signal_bus});
+  gateway gw(gw_cfg, out, owners, {*storage, demand, *registry, signal_bus});
   auto stop_actors = [&] {
-    for (auto& a : {signal_bus, registry, demand, storage})
+    for (auto& a : {signal_bus, *registry, demand, *storage})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   };
-  if (auto err = gw.start(); !err.empty()) {
+  if (auto started = gw.start(); !started) {
     stop_actors();
-    return fail(err);
+    return fail(started.error());
   }
   if (cfg.admin_token.empty()) {
-    auto token = load_or_create_admin_token(data_dir, why);
+    auto token = load_or_create_admin_token(data_dir);
     if (!token) {
       gw.stop();
       stop_actors();
-      return fail(why);
+      return fail(token.error());
     }
     cfg.admin_token = *token;
   }
-  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {storage, registry, signal_bus}, counters, out);
-  if (auto err = web.start(); !err.empty()) {
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {*storage, *registry, signal_bus}, counters, out);
+  if (auto started = web.start(); !started) {
     gw.stop();
     stop_actors();
-    return fail(err);
+    return fail(started.error());
   }
   spdlog::info("master ready: control port {}, bus port {}, http port {}, policy {}, durability {}{}", gw.control_port(), gw.bus_port(),
                web.port(), cfg.policy, cfg.durability, cfg.insecure ? ", INSECURE" : "");
@@ -147,34 +147,34 @@ int run(const std::string& data_dir, master_config cfg) {
 /// touched: either would lock a running client out.
 int add_client(const std::string& data_dir, const std::string& name, role r, std::string out_path, const std::string& master_address,
                bool replace) {
-  if (auto bad = wire::check_label(name); !bad.empty())
-    return fail("bad client name '" + name + "': " + bad);
-  if (auto why = make_dirs(data_dir); !why.empty())
-    return fail(why);
-  std::string why;
-  auto master_keys = load_or_create_master_key(data_dir, why);
+  if (auto label = wire::check_label(name); !label)
+    return fail(label.error().in("bad client name '" + name + "'"));
+  if (auto made = make_dirs(data_dir); !made)
+    return fail(made.error());
+  auto master_keys = load_or_create_master_key(data_dir);
   if (!master_keys)
-    return fail(why);
-  auto clients = allow_list::open(data_dir + "/master.db", why);
-  if (!clients)
-    return fail(why);
+    return fail(master_keys.error());
+  auto opened = allow_list::open(data_dir + "/master.db");
+  if (!opened)
+    return fail(opened.error());
+  auto& clients = *opened;
   credential c{name, r, make_key_pair(), master_keys->public_key, master_address};
   if (out_path.empty())
     out_path = name + ".cred.json";
   if (replace) {
     // The file first: if it cannot be written, the old key keeps working.
-    if (auto err = save_credential(out_path, c); !err.empty())
-      return fail(err);
-    if (auto err = clients->replace({name, r, c.keys.public_key}); !err.empty())
-      return fail(err);
+    if (auto saved = save_credential(out_path, c); !saved)
+      return fail(saved.error());
+    if (auto replaced = clients->replace({name, r, c.keys.public_key}); !replaced)
+      return fail(replaced.error());
   } else {
     if (file_exists(out_path))
       return fail(out_path + " exists: choose another --out, or add --replace to overwrite it");
-    if (auto err = clients->add({name, r, c.keys.public_key}); !err.empty())
-      return fail(err + ": choose another name, or add --replace to give it a new key (its current credential stops working)");
-    if (auto err = save_credential(out_path, c); !err.empty()) {
-      clients->remove(name); // nobody holds that key
-      return fail(err);
+    if (auto added = clients->add({name, r, c.keys.public_key}); !added)
+      return fail(added.why() + ": choose another name, or add --replace to give it a new key (its current credential stops working)");
+    if (auto saved = save_credential(out_path, c); !saved) {
+      (void)clients->remove(name); // nobody holds that key
+      return fail(saved.error());
     }
   }
   std::cout << "wrote " << out_path << " for " << to_string(r) << " '" << name << "'"
@@ -188,21 +188,12 @@ int main(int argc, char** argv) {
   CLI::App app{"clusterio-master: storage, demand, registry and signal bus of a Clusterio cluster"};
   app.require_subcommand(1);
   std::string data_dir = "data", config_path, out_path, master_address, role_text;
-  bool replace = false;
-  master_config cfg;
+  bool replace = false, markdown = false;
 
-  auto* run_cmd = app.add_subcommand("run", "Run the master");
+  auto* run_cmd = app.add_subcommand("run", "Run the master; every config key is a flag too (--control-port for control_port)");
   run_cmd->add_option("--data", data_dir, "Data directory (database, keys)")->required();
   run_cmd->add_option("--config", config_path, "JSON config file (see config-defaults)");
-  auto* o_bind = run_cmd->add_option("--bind", cfg.bind, "Address to listen on (0.0.0.0, ::, 127.0.0.1, ::1, ...)");
-  auto* o_control = run_cmd->add_option("--control-port", cfg.control_port, "Control (ROUTER) port");
-  auto* o_bus = run_cmd->add_option("--bus-port", cfg.bus_port, "Bus (PUB) port");
-  auto* o_policy = run_cmd->add_option("--policy", cfg.policy, "Demand policy: fair, first-come or dole");
-  auto* o_durability = run_cmd->add_option("--durability", cfg.durability, "full (fsync) or process (survive kill -9 only)");
-  auto* o_insecure = run_cmd->add_flag("--insecure", cfg.insecure, "No CURVE: local demo only");
-  auto* o_log = run_cmd->add_option("--log-level", cfg.log_level, "trace, debug, info, warn or error");
-  auto* o_http = run_cmd->add_option("--http-port", cfg.http_port, "Web interface and /metrics port (0: ephemeral)");
-  auto* o_webui = run_cmd->add_option("--webui", cfg.webui_dir, "Folder with the web page (default: the source tree's webui/)");
+  config_flags<master_config> flags(*run_cmd, master_config_keys());
 
   auto* keygen_cmd = app.add_subcommand("keygen", "Create the master's key pair (or print its public key)");
   keygen_cmd->add_option("--data", data_dir, "Data directory")->required();
@@ -227,43 +218,35 @@ int main(int argc, char** argv) {
   remove_cmd->add_option("NAME", client_name, "Client name")->required();
   remove_cmd->add_option("--data", data_dir, "Data directory")->required();
 
-  app.add_subcommand("config-defaults", "Print the default config file");
+  auto* defaults_cmd = app.add_subcommand("config-defaults", "Print the default config file");
+  defaults_cmd->add_flag("--markdown", markdown, "Print the table of keys, flags and defaults instead (as in the README)");
 
   CLI11_PARSE(app, argc, argv);
 
-  if (app.got_subcommand("config-defaults")) {
-    std::cout << master_config_defaults() << "\n";
+  if (defaults_cmd->parsed()) {
+    std::cout << (markdown ? master_config_keys().markdown(master_config{}, true) : master_config_defaults() + "\n");
     return 0;
   }
   if (run_cmd->parsed()) {
+    // The file fills the config; flags given on the command line win.
+    master_config cfg;
     if (!config_path.empty()) {
-      // The file fills the config; flags given on the command line win.
-      master_config from_file;
-      if (auto why = load_master_config(config_path, from_file); !why.empty())
-        return fail(why);
-      auto flags = cfg;
-      cfg = from_file;
-      if (o_bind->count()) cfg.bind = flags.bind;
-      if (o_control->count()) cfg.control_port = flags.control_port;
-      if (o_bus->count()) cfg.bus_port = flags.bus_port;
-      if (o_policy->count()) cfg.policy = flags.policy;
-      if (o_durability->count()) cfg.durability = flags.durability;
-      if (o_insecure->count()) cfg.insecure = true;
-      if (o_log->count()) cfg.log_level = flags.log_level;
-      if (o_http->count()) cfg.http_port = flags.http_port;
-      if (o_webui->count()) cfg.webui_dir = flags.webui_dir;
+      auto from_file = load_master_config(config_path);
+      if (!from_file)
+        return fail(from_file.error());
+      cfg = std::move(*from_file);
     }
-    if (auto bad = cfg.validate(); !bad.empty())
-      return fail(bad);
+    flags.apply(cfg);
+    if (auto valid = cfg.validate(); !valid)
+      return fail(valid.error());
     return run(data_dir, cfg);
   }
   if (keygen_cmd->parsed()) {
-    if (auto why = make_dirs(data_dir); !why.empty())
-      return fail(why);
-    std::string why;
-    auto k = load_or_create_master_key(data_dir, why);
+    if (auto made = make_dirs(data_dir); !made)
+      return fail(made.error());
+    auto k = load_or_create_master_key(data_dir);
     if (!k)
-      return fail(why);
+      return fail(k.error());
     std::cout << k->public_key << "\n";
     return 0;
   }
@@ -272,12 +255,11 @@ int main(int argc, char** argv) {
   if (tool_cmd->parsed())
     return add_client(data_dir, client_name, *parse_role(role_text), out_path, master_address, replace);
   if (remove_cmd->parsed()) {
-    std::string why;
-    auto clients = allow_list::open(data_dir + "/master.db", why);
+    auto clients = allow_list::open(data_dir + "/master.db");
     if (!clients)
-      return fail(why);
-    if (auto err = clients->remove(client_name); !err.empty())
-      return fail(err);
+      return fail(clients.error());
+    if (auto removed = (*clients)->remove(client_name); !removed)
+      return fail(removed.error());
     std::cout << "revoked '" << client_name << "'; its connections are refused from now on\n";
     return 0;
   }

@@ -131,6 +131,7 @@ struct field_counter {
   void f64(const char*, double&, double, double, presence = presence::required) { ++n; }
   void flag(const char*, bool&, presence = presence::required) { ++n; }
   void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
+  void code(const char*, error_code&) { ++n; }
   void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t) { ++n; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
   template <class T> void list(const char*, std::vector<T>&, std::size_t) { ++n; }
@@ -159,6 +160,10 @@ public:
   void text(const char* k, std::string& x, text_kind, presence = presence::required) {
     w_.str(k);
     w_.str(x);
+  }
+  void code(const char* k, error_code& x) {
+    w_.str(k);
+    w_.str(to_string(x));
   }
   void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t) {
     w_.str(k);
@@ -541,6 +546,17 @@ public:
     x = v.text();
   }
 
+  void code(std::string_view k, error_code& x) {
+    auto* found = find(k, presence::required);
+    if (!found)
+      return;
+    const value& v = *found;
+    if (v.k != kind::str)
+      return fail(k, std::string("must be a string, not ") + kind_name(v.k));
+    if (!from_string(v.text(), x))
+      return fail(k, "unknown error code (see docs/protocol.md §5)");
+  }
+
   void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
     auto* found = find(k, presence::required);
     if (!found)
@@ -735,7 +751,7 @@ private:
     if (v.k != kind::str)
       return std::string("must be a string, not ") + kind_name(v.k);
     auto s = v.text();
-    return kind == text_kind::name ? check_name(s) : kind == text_kind::label ? check_label(s) : check_text(s);
+    return (kind == text_kind::name ? check_name(s) : kind == text_kind::label ? check_label(s) : check_text(s)).why();
   }
 
   const map_view& map_;
@@ -803,52 +819,52 @@ constexpr auto decode_table = make_decode_table(std::make_index_sequence<std::va
 
 } // namespace
 
-std::string check_name(std::string_view s) {
+result<void> check_name(std::string_view s) {
   if (s.empty())
-    return "name is empty";
+    return failure("name is empty");
   if (s.size() > max_name_bytes)
-    return "name longer than " + std::to_string(max_name_bytes) + " bytes";
+    return failure("name longer than " + std::to_string(max_name_bytes) + " bytes");
   bool ascii = true;
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f)
-      return "name contains a control character";
+      return failure("name contains a control character");
     ascii = ascii && c < 0x80;
   }
   if (ascii) // most names: nothing more to check
-    return {};
+    return done();
   if (!valid_utf8(s))
-    return "name is not valid UTF-8";
+    return failure("name is not valid UTF-8");
   // The C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F): U+009B, for one, starts a terminal
   // escape sequence, and names end up in logs and on operators' terminals.
   for (std::size_t i = 0; i + 1 < s.size(); ++i)
     if (static_cast<unsigned char>(s[i]) == 0xc2 && static_cast<unsigned char>(s[i + 1]) <= 0x9f)
-      return "name contains a control character";
-  return {};
+      return failure("name contains a control character");
+  return done();
 }
 
-std::string check_label(std::string_view s) {
+result<void> check_label(std::string_view s) {
   if (s.empty())
-    return "name is empty";
+    return failure("name is empty");
   if (s.size() > max_label_bytes)
-    return "name longer than " + std::to_string(max_label_bytes) + " bytes";
+    return failure("name longer than " + std::to_string(max_label_bytes) + " bytes");
   if (s[0] == '.')
-    return "name starts with '.'";
+    return failure("name starts with '.'");
   // Explicit ASCII ranges: std::isalnum depends on the C locale and accepts bytes >= 0x80 in
   // single-byte locales.
   for (char c : s)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-      return "name may contain only letters, digits, '_', '-' and '.'";
-  return {};
+      return failure("name may contain only letters, digits, '_', '-' and '.'");
+  return done();
 }
 
-std::string check_text(std::string_view s) {
+result<void> check_text(std::string_view s) {
   if (s.size() > max_text_bytes)
-    return "text longer than " + std::to_string(max_text_bytes) + " bytes";
+    return failure("text longer than " + std::to_string(max_text_bytes) + " bytes");
   if (s.find('\0') != std::string_view::npos)
-    return "text contains NUL";
+    return failure("text contains NUL");
   if (!valid_utf8(s))
-    return "text is not valid UTF-8";
-  return {};
+    return failure("text is not valid UTF-8");
+  return done();
 }
 
 std::string_view type_of(const message& m) {
@@ -1024,11 +1040,11 @@ std::string batch_of(const std::vector<std::string_view>& messages) {
 }
 
 error_reply make_error(const wire::error& e) {
-  return error_reply{std::string(to_string(e.code)), e.field, e.message};
+  return error_reply{e.code, e.field, e.message};
 }
 
 error_reply make_error(error_code code, std::string message, std::string field) {
-  return error_reply{std::string(to_string(code)), std::move(field), std::move(message)};
+  return error_reply{code, std::move(field), std::move(message)};
 }
 
 } // namespace clusterio::wire

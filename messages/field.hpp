@@ -10,6 +10,7 @@
 //     v.f64(key, x.f, min, max, presence)     number (integers accepted)
 //     v.flag(key, x.f, presence)              boolean
 //     v.text(key, x.f, text_kind, presence)   string, checked by kind
+//     v.code(key, x.f)                        error code: its name (error.hpp) as a string
 //     v.items(key, x.f, min, max, entries)    list of [name, count] pairs, names unique
 //     v.ids(key, x.f, entries)                list of unsigned integers
 //     v.list(key, x.f, entries)               list of maps, each a described struct
@@ -19,6 +20,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/result.hpp"
 
 namespace clusterio::wire {
 
@@ -41,11 +44,11 @@ struct item_count {
 };
 using item_list = std::vector<item_count>;
 
-/// Checks a name (text_kind::name). Returns an empty string when valid, else the reason.
-std::string check_name(std::string_view s);
-/// Checks a label (text_kind::label). Returns an empty string when valid, else the reason.
-std::string check_label(std::string_view s);
-/// Checks free text (text_kind::text). Returns an empty string when valid, else the reason.
-std::string check_text(std::string_view s);
+/// Checks a name (text_kind::name); a failure says what is wrong with it.
+result<void> check_name(std::string_view s);
+/// Checks a label (text_kind::label); a failure says what is wrong with it.
+result<void> check_label(std::string_view s);
+/// Checks free text (text_kind::text); a failure says what is wrong with it.
+result<void> check_text(std::string_view s);
 
 } // namespace clusterio::wire

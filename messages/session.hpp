@@ -51,12 +51,12 @@ template <class V> void describe(V&, ok&) {}
 /// Reply to a request that failed; nothing of the request was applied.
 struct error_reply {
   static constexpr const char* type = "error";
-  std::string code;    ///< one of error.hpp's codes: "invalid", "unauthorized", ...
+  error_code code = error_code::internal; ///< on the wire its name: "invalid", "unauthorized", ...
   std::string field;   ///< text: the offending field's path, or ""
   std::string message; ///< text: what went wrong
 };
 template <class V> void describe(V& v, error_reply& x) {
-  v.text("code", x.code, text_kind::label);
+  v.code("code", x.code);
   v.text("field", x.field, text_kind::text, presence::optional);
   v.text("message", x.message, text_kind::text);
 }

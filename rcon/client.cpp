@@ -32,23 +32,23 @@ int ms_until(clock_type::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-/// Connects with a deadline; returns the fd (blocking mode) or an error text.
-std::pair<int, std::string> dial(const client_options& o) {
+/// Connects with a deadline; returns the fd (blocking mode).
+result<int> dial(const client_options& o) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(o.port);
   if (inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1)
-    return {-1, "bad IPv4 address '" + o.host + "' (Factorio's RCON listens on IPv4 only)"};
+    return failure("bad IPv4 address '" + o.host + "' (Factorio's RCON listens on IPv4 only)");
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return {-1, errno_text("socket")};
+    return failure(errno_text("socket"));
   int flags = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno != EINPROGRESS) {
-      auto err = errno_text("connect");
+      failure err(errno_text("connect"));
       ::close(fd);
-      return {-1, err};
+      return err;
     }
     pollfd p{fd, POLLOUT, 0};
     int n = ::poll(&p, 1, static_cast<int>(o.connect_timeout.count()));
@@ -57,13 +57,13 @@ std::pair<int, std::string> dial(const client_options& o) {
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
     if (n <= 0 || soerr != 0) {
       ::close(fd);
-      return {-1, n <= 0 ? "connect: timeout" : std::string("connect: ") + std::strerror(soerr)};
+      return failure(n <= 0 ? "connect: timeout" : std::string("connect: ") + std::strerror(soerr));
     }
   }
   fcntl(fd, F_SETFL, flags);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return {fd, {}};
+  return fd;
 }
 
 } // namespace
@@ -85,16 +85,17 @@ bool client::connected() const {
   return connected_;
 }
 
-std::optional<std::string> client::connect() {
+result<void> client::connect() {
   close();
-  auto [fd, err] = dial(opts_);
-  if (fd < 0)
-    return err;
+  auto dialed = dial(opts_);
+  if (!dialed)
+    return dialed.error();
+  int fd = *dialed;
   // Authenticate synchronously before the reader thread owns the socket.
   packet auth_req{0, auth, opts_.password};
-  if (auto werr = write_all(fd, encode(auth_req))) {
+  if (auto written = write_all(fd, encode(auth_req)); !written) {
     ::close(fd);
-    return "auth: " + *werr;
+    return written.error().in("auth");
   }
   decoder dec(opts_.max_packet_size);
   auto deadline = clock_type::now() + opts_.connect_timeout;
@@ -103,7 +104,7 @@ std::optional<std::string> client::connect() {
     auto st = dec.next(p);
     if (st == decoder::status::error) {
       ::close(fd);
-      return "auth: " + dec.error();
+      return failure("auth: " + dec.error());
     }
     if (st == decoder::status::ok) {
       if (p.type == auth_response)
@@ -113,23 +114,23 @@ std::optional<std::string> client::connect() {
     pollfd pf{fd, POLLIN, 0};
     if (::poll(&pf, 1, ms_until(deadline)) <= 0) {
       ::close(fd);
-      return std::string("auth: no reply within the connect timeout");
+      return failure("auth: no reply within the connect timeout");
     }
     char buf[4096];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) {
       ::close(fd);
-      return n == 0 ? "auth: connection closed (wrong password?)" : errno_text("auth: recv");
+      return failure(n == 0 ? "auth: connection closed (wrong password?)" : errno_text("auth: recv"));
     }
     dec.feed(std::string_view(buf, static_cast<size_t>(n)));
   }
   if (p.id == -1 || p.id != auth_req.id) {
     ::close(fd);
-    return std::string("auth: authentication failed (wrong password)");
+    return failure("auth: authentication failed (wrong password)");
   }
   if (dec.buffered() != 0) {
     ::close(fd);
-    return std::string("auth: unexpected data after the auth reply");
+    return failure("auth: unexpected data after the auth reply");
   }
   {
     std::lock_guard<std::mutex> g(mtx_);
@@ -137,7 +138,7 @@ std::optional<std::string> client::connect() {
     connected_ = true;
   }
   reader_ = std::thread([this, fd] { reader_loop(fd); });
-  return std::nullopt;
+  return done();
 }
 
 void client::close() {
@@ -174,10 +175,10 @@ void client::fail_all(const std::string& why) {
     failed.swap(pending_);
   }
   for (auto& [id, pe] : failed)
-    pe.cb(reply{false, {}, why});
+    pe.cb(failure(why));
 }
 
-std::optional<std::string> client::write_all(int fd, const std::string& bytes) {
+result<void> client::write_all(int fd, const std::string& bytes) {
   std::lock_guard<std::mutex> g(write_mtx_);
   size_t off = 0;
   while (off < bytes.size()) {
@@ -185,11 +186,11 @@ std::optional<std::string> client::write_all(int fd, const std::string& bytes) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return errno_text("send");
+      return failure(errno_text("send"));
     }
     off += static_cast<size_t>(n);
   }
-  return std::nullopt;
+  return done();
 }
 
 void client::send(std::string command, callback cb) {
@@ -198,7 +199,7 @@ void client::send(std::string command, callback cb) {
 
 void client::send(std::string command, std::chrono::milliseconds timeout, callback cb) {
   if (command.empty()) {
-    cb(reply{false, {}, "empty command: Factorio never answers one"});
+    cb(failure("empty command: Factorio never answers one"));
     return;
   }
   int fd;
@@ -219,10 +220,10 @@ void client::send(std::string command, std::chrono::milliseconds timeout, callba
     }
   }
   if (fd < 0) {
-    cb(reply{false, {}, fd == -1 ? "not connected" : "overloaded: " + std::to_string(max_pending) + " commands already wait for an answer"});
+    cb(failure(fd == -1 ? "not connected" : "overloaded: " + std::to_string(max_pending) + " commands already wait for an answer"));
     return;
   }
-  if (auto err = write_all(fd, encode(packet{id, exec_command, std::move(command)}))) {
+  if (auto written = write_all(fd, encode(packet{id, exec_command, std::move(command)})); !written) {
     callback failed;
     {
       std::lock_guard<std::mutex> g(mtx_);
@@ -233,7 +234,7 @@ void client::send(std::string command, std::chrono::milliseconds timeout, callba
       }
     }
     if (failed)
-      failed(reply{false, {}, "disconnected: " + *err});
+      failed(written.error().in("disconnected"));
   }
 }
 
@@ -284,7 +285,7 @@ void client::reader_loop(int fd) {
         }
         // A reply to an expired command is dropped: its caller already got "timeout".
         if (cb)
-          cb(reply{true, std::move(p.body), {}});
+          cb(reply(std::move(p.body)));
       }
       if (st == decoder::status::error) {
         why = "bad packet from the server: " + dec.error();
@@ -305,7 +306,7 @@ void client::reader_loop(int fd) {
       }
     }
     for (auto& cb : expired)
-      cb(reply{false, {}, "timeout"});
+      cb(failure("timeout"));
   }
   {
     std::lock_guard<std::mutex> g(mtx_);

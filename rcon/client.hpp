@@ -22,16 +22,14 @@
 #include <string>
 #include <thread>
 
+#include "common/result.hpp"
+
 namespace clusterio::rcon {
 
-struct reply {
-  /// True when the server answered; `body` then holds its reply (possibly empty).
-  bool ok = false;
-  std::string body;
-  /// When !ok: why. "timeout" (the command may still run later), "disconnected: ..." (reconnect
-  /// and ask the game what happened) or "not connected" / "empty command" (nothing was sent).
-  std::string error;
-};
+/// The server's answer to a command (possibly empty), or why there is none: "timeout" (the
+/// command may still run later), "disconnected: ..." (reconnect and ask the game what happened)
+/// or "not connected" / "overloaded: ..." / "empty command ..." (nothing was sent).
+using reply = result<std::string>;
 
 struct client_options {
   std::string host = "127.0.0.1";
@@ -56,8 +54,8 @@ public:
 
   /// Connects and authenticates, blocking up to connect_timeout for each step. Drops any
   /// previous connection first (its pending commands fail as disconnected), so this is also how
-  /// to reconnect. Returns an error text on failure, nothing on success.
-  std::optional<std::string> connect();
+  /// to reconnect.
+  result<void> connect();
 
   bool connected() const;
 
@@ -79,7 +77,7 @@ private:
 
   void reader_loop(int fd);
   void fail_all(const std::string& why);
-  std::optional<std::string> write_all(int fd, const std::string& bytes);
+  result<void> write_all(int fd, const std::string& bytes);
 
   client_options opts_;
   mutable std::mutex mtx_;      // guards everything below

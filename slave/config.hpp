@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "common/config_keys.hpp"
+#include "common/result.hpp"
 #include "game/instance_dir.hpp"
 
 namespace clusterio {
@@ -33,8 +33,8 @@ struct slave_config {
   /// Paths in the config are relative to the config file's folder.
   std::string resolve(const std::string& p) const;
   /// Fills an empty `master` with the address in the credential file (`clusterio-master
-  /// add-slave --master`), if it has one. Returns "" or why that address is unusable.
-  std::string link_to(const std::string& credential_master);
+  /// add-slave --master`), if it has one; a failure says why that address is unusable.
+  result<void> link_to(const std::string& credential_master);
   /// `master`, or 127.0.0.1:7100 when it is empty.
   std::string master_address() const;
   std::string control_endpoint() const;
@@ -43,18 +43,19 @@ struct slave_config {
   host_layout layout() const;
 };
 
-nlohmann::json to_json(const slave_config& c);
+/// Every key of slave.json: its name, field and meaning.
+const config_keys<slave_config>& slave_config_keys();
 /// Reads slave.json (missing file: defaults) and, if `apply_env`, the environment overrides
-/// (not when the config is about to be saved: overrides must not become settings).
-/// Returns "" or why.
-std::string load_slave_config(const std::string& path, slave_config& out, bool apply_env = true);
+/// (not when the config is about to be saved: overrides must not become settings). The result
+/// is validated.
+result<slave_config> load_slave_config(const std::string& path, bool apply_env = true);
 /// Applies the keys of slave.json's text to `out` (no environment, no validation); `path` only
-/// names it in messages. Returns "" or why (the config fuzzer's entry point).
-std::string parse_slave_config(const std::string& text, const std::string& path, slave_config& out);
-/// Checks every value. Returns "" or what is wrong, naming the key.
-std::string validate_slave_config(const slave_config& c);
-/// Sets one key from text (config set). Returns "" or why.
-std::string set_slave_config_key(slave_config& c, const std::string& key, const std::string& value);
-std::string save_slave_config(const slave_config& c);
+/// names it in messages (the config fuzzer's entry point).
+result<void> parse_slave_config(const std::string& text, const std::string& path, slave_config& out);
+/// Checks every value; a failure names the key.
+result<void> validate_slave_config(const slave_config& c);
+/// Sets one key from text (config set), validated.
+result<void> set_slave_config_key(slave_config& c, const std::string& key, const std::string& value);
+result<void> save_slave_config(const slave_config& c);
 
 } // namespace clusterio

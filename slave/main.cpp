@@ -32,49 +32,61 @@ int fail(const std::string& why) {
   return 1;
 }
 
+int fail(const failure& f) { return fail(f.what()); }
+
 /// How long `start`/`run` wait for their games to stop after Ctrl-C before giving up on them.
 constexpr auto shutdown_wait = std::chrono::seconds(45);
 
-int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
-  std::string why;
-  auto bin = factorio_binary(cfg.layout(), why);
-  if (bin.empty())
-    return fail(why);
+/// Who this slave is at the master: its credential (none in insecure demo mode) and its name.
+struct identity {
   std::optional<credential> cred;
-  std::string identity = cfg.name;
+  std::string name;
+};
+
+result<identity> who_we_are(slave_config& cfg) {
+  identity me{std::nullopt, cfg.name};
   if (!cfg.credential.empty()) {
-    cred = load_credential(cfg.resolve(cfg.credential), why);
+    auto cred = load_credential(cfg.resolve(cfg.credential));
     if (!cred)
-      return fail(why);
-    identity = cred->name;
+      return cred.error();
+    me.cred = std::move(*cred);
+    me.name = me.cred->name;
   } else {
     spdlog::warn("no credential configured: talking to the master without CURVE (insecure demo mode)");
   }
-  if (auto bad = cfg.link_to(cred ? cred->master_address : ""); !bad.empty())
-    return fail(cfg.resolve(cfg.credential) + ": " + bad);
-  std::vector<instance_params> params;
-  std::vector<file_claim> claims; // held until this function returns, after every game stopped
-  for (auto& name : names) {
-    auto inst = load_instance(cfg.layout(), name, why);
-    if (!inst)
-      return fail(why);
-    file_claim::refusal refused;
-    auto claim = file_claim::take(supervisor_claim_path(cfg.layout(), name), refused);
-    if (!claim)
-      return fail("instance '" + name + "' " + (refused.held ? "is already run by another slave (" + refused.why + ")" : "cannot be claimed: " + refused.why));
-    claims.push_back(std::move(*claim));
-    if (auto missing = check_clusterio_mod(cfg.layout(), name); !missing.empty())
-      return fail(missing);
-    auto mod = sync_instance_mod(cfg.layout(), name);
-    if (!mod.error.empty())
-      return fail("instance '" + name + "': cannot install the clusterio mod: " + mod.error);
-    for (auto& old : mod.removed)
-      spdlog::info("instance '{}': removed {} from its mods", name, old);
-    if (mod.copied)
-      spdlog::info("instance '{}': installed {} into its mods", name, mod.zip);
-    params.push_back({cfg.public_address, cfg.heartbeat_ms, cfg.sync_interval_ms, *inst, fs::absolute(instance_path(cfg.layout(), name)).string(), fs::absolute(bin).string(), identity, exit_when_stopped});
-  }
+  if (auto linked = cfg.link_to(me.cred ? me.cred->master_address : ""); !linked)
+    return linked.error().in(cfg.resolve(cfg.credential));
+  return me;
+}
 
+/// Claims an instance for this process (held in `claims` until the games stopped), checks and
+/// installs its mod, and says how to run it.
+result<instance_params> prepare_instance(const slave_config& cfg, const std::string& name, const identity& me, const std::string& bin,
+                                         bool exit_when_stopped, std::vector<file_claim>& claims) {
+  auto layout = cfg.layout();
+  auto inst = load_instance(layout, name);
+  if (!inst)
+    return inst.error();
+  auto claim = file_claim::take(supervisor_claim_path(layout, name));
+  if (!claim)
+    return failure("instance '" + name + "' " +
+                   (claim.error().code() == file_claim::held ? "is already run by another slave (" + claim.why() + ")" : "cannot be claimed: " + claim.why()));
+  claims.push_back(std::move(*claim));
+  if (auto mod = check_clusterio_mod(layout, name); !mod)
+    return mod.error();
+  auto mod = sync_instance_mod(layout, name);
+  if (!mod)
+    return mod.error().in("instance '" + name + "': cannot install the clusterio mod");
+  for (auto& old : mod->removed)
+    spdlog::info("instance '{}': removed {} from its mods", name, old);
+  if (mod->copied)
+    spdlog::info("instance '{}': installed {} into its mods", name, mod->zip);
+  return instance_params{cfg.public_address, cfg.heartbeat_ms, cfg.sync_interval_ms, *inst, fs::absolute(instance_path(layout, name)).string(),
+                         fs::absolute(bin).string(), me.name, exit_when_stopped};
+}
+
+/// Runs the actors until every game stopped: Ctrl-C or SIGTERM stops them.
+int run_actors(const slave_config& cfg, const identity& me, std::vector<instance_params> params) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -86,22 +98,40 @@ int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit
   sys_cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{sys_cfg};
   std::shared_ptr<uplink_sockets> sockets;
-  auto uplink = spawn_uplink(sys, {cfg.control_endpoint(), cfg.bus_endpoint(), cred, identity}, sockets);
+  auto uplink = spawn_uplink(sys, {cfg.control_endpoint(), cfg.bus_endpoint(), me.cred, me.name}, sockets);
   auto count = params.size();
   auto manager = spawn_manager(sys, {std::move(params), shutdown_wait}, uplink);
   caf::scoped_actor self{sys};
   self->monitor(manager);
-  spdlog::info("slave '{}' supervising {} instance(s); master {}", identity, count, cfg.master_address());
+  spdlog::info("slave '{}' supervising {} instance(s); master {}", me.name, count, cfg.master_address());
 
-  bool done = false;
+  bool stopped = false;
   timespec poll{0, 200 * 1000 * 1000};
-  while (!done) {
+  while (!stopped) {
     if (::sigtimedwait(&stop_signals, nullptr, &poll) > 0)
       self->send(manager, stop_atom::value);
-    self->receive([&](caf::down_msg&) { done = true; }, caf::after(std::chrono::milliseconds(0)) >> [] {});
+    self->receive([&](caf::down_msg&) { stopped = true; }, caf::after(std::chrono::milliseconds(0)) >> [] {});
   }
   caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
   return 0;
+}
+
+int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
+  auto bin = factorio_binary(cfg.layout());
+  if (!bin)
+    return fail(bin.error());
+  auto me = who_we_are(cfg);
+  if (!me)
+    return fail(me.error());
+  std::vector<instance_params> params;
+  std::vector<file_claim> claims; // held until this function returns, after every game stopped
+  for (auto& name : names) {
+    auto p = prepare_instance(cfg, name, *me, *bin, exit_when_stopped, claims);
+    if (!p)
+      return fail(p.error());
+    params.push_back(std::move(*p));
+  }
+  return run_actors(cfg, *me, std::move(params));
 }
 
 std::string find_mod_zip(const std::string& from) {
@@ -117,6 +147,90 @@ std::string find_mod_zip(const std::string& from) {
     if (auto zip = newest_mod_zip(dir.string()); !zip.empty())
       return zip;
   return {};
+}
+
+/// `run`: every enabled instance, or the one INSTANCE names (created at first start).
+int run_all(const slave_config& cfg) {
+  auto layout = cfg.layout();
+  std::vector<std::string> names;
+  if (auto* inst = std::getenv("INSTANCE"); inst && *inst) {
+    if (auto named = check_instance_name(inst); !named)
+      return fail(named.error());
+    if (!file_exists(instance_path(layout, inst) + "/config.json"))
+      if (auto created = create_instance(layout, inst); !created)
+        return fail(created.error());
+    names.push_back(inst);
+  } else {
+    for (auto& n : list_instances(layout))
+      if (auto i = load_instance(layout, n); i && i->enabled)
+        names.push_back(n);
+  }
+  if (names.empty())
+    return fail("no enabled instance to run (create one with `clusterio-slave create NAME`)");
+  return supervise(cfg, names, false);
+}
+
+/// What a running instance's status.json holds (an empty object if it cannot be read).
+nlohmann::json instance_status(const host_layout& layout, const std::string& name) {
+  std::ifstream status(instance_path(layout, name) + "/status.json");
+  auto j = nlohmann::json::parse(status, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+int stop_one(const slave_config& cfg, const std::string& name) {
+  auto layout = cfg.layout();
+  if (auto named = check_instance_name(name); !named)
+    return fail(named.error());
+  if (auto inst = load_instance(layout, name); !inst)
+    return fail(inst.error());
+  if (!supervisor_pid(layout, name))
+    return fail("instance '" + name + "' is not running");
+  if (auto asked = write_file_atomic(instance_path(layout, name) + "/stop-request", "stop\n"); !asked)
+    return fail(asked.error());
+  for (int i = 0; i < 600 && supervisor_pid(layout, name); ++i) {
+    if (instance_status(layout, name).value("state", "") == "stopped")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cout << "stopped instance '" << name << "'\n";
+  return 0;
+}
+
+int list_all(const slave_config& cfg) {
+  auto layout = cfg.layout();
+  std::printf("%-24s %-9s %-6s %-6s %-7s %s\n", "NAME", "STATE", "GAME", "RCON", "PLAYERS", "UPS");
+  for (auto& n : list_instances(layout)) {
+    auto inst = load_instance(layout, n);
+    if (!inst)
+      continue;
+    auto status = supervisor_pid(layout, n) ? instance_status(layout, n) : nlohmann::json{{"state", "stopped"}};
+    std::printf("%-24s %-9s %-6d %-6d %-7d %.1f\n", n.c_str(), status.value("state", "unknown").c_str(), inst->game_port, inst->rcon_port,
+                status.value("players", 0), status.value("ups", 0.0));
+  }
+  return 0;
+}
+
+int install_mod(const slave_config& cfg, const std::string& from) {
+  auto zip = find_mod_zip(from);
+  if (zip.empty() || !file_exists(zip))
+    return fail("cannot find the clusterio mod zip" + (from.empty() ? std::string(" (build it, or pass --from)") : ": " + from));
+  auto dir = cfg.resolve(cfg.shared_mods_dir);
+  auto installed = install_mod_zip(zip, dir);
+  if (!installed)
+    return fail(installed.error());
+  std::cout << "installed " << fs::path(zip).filename().string() << " into " << dir << "\n";
+  for (auto& old : installed->removed)
+    std::cout << "removed " << old << " from " << dir << "\n";
+  return 0;
+}
+
+int set_key(slave_config& cfg, const std::string& key, const std::string& value) {
+  if (auto set = set_slave_config_key(cfg, key, value); !set)
+    return fail(set.error());
+  if (auto saved = save_slave_config(cfg); !saved)
+    return fail(saved.error());
+  std::cout << key << " = " << slave_config_keys().to_json(cfg)[key].dump() << "\n";
+  return 0;
 }
 
 } // namespace
@@ -145,7 +259,9 @@ int main(int argc, char** argv) {
   mod_install->add_option("--from", mod_from, "Mod zip clusterio_<version>.zip to install (default: the newest built with this slave)");
   auto* config_cmd = app.add_subcommand("config", "Show or change slave.json");
   config_cmd->require_subcommand(1);
-  config_cmd->add_subcommand("show", "Print the configuration (defaults included)");
+  auto* config_show = config_cmd->add_subcommand("show", "Print the configuration (defaults included)");
+  bool markdown = false;
+  config_show->add_flag("--markdown", markdown, "Print the table of keys, defaults and meanings instead (as in the README)");
   auto* config_set = config_cmd->add_subcommand("set", "Set one key");
   config_set->add_option("KEY", key, "Key")->required();
   config_set->add_option("VALUE", value, "Value (JSON for numbers)")->required();
@@ -153,112 +269,44 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
-  slave_config cfg;
-  if (auto why = load_slave_config(config_path, cfg, !config_set->parsed()); !why.empty())
-    return fail(why);
+  if (config_show->parsed() && markdown) {
+    std::cout << slave_config_keys().markdown(slave_config{}, false);
+    return 0;
+  }
+  auto cfg = load_slave_config(config_path, !config_set->parsed());
+  if (!cfg)
+    return fail(cfg.error());
 
   if (create_cmd->parsed()) {
-    if (auto why = create_instance(cfg.layout(), name); !why.empty())
-      return fail(why);
-    std::cout << "created instance '" << name << "' in " << instance_path(cfg.layout(), name) << "\n";
+    if (auto created = create_instance(cfg->layout(), name); !created)
+      return fail(created.error());
+    std::cout << "created instance '" << name << "' in " << instance_path(cfg->layout(), name) << "\n";
     return 0;
   }
   if (start_cmd->parsed()) {
-    if (auto bad = check_instance_name(name); !bad.empty())
-      return fail(bad);
-    return supervise(cfg, {name}, true);
+    if (auto named = check_instance_name(name); !named)
+      return fail(named.error());
+    return supervise(*cfg, {name}, true);
   }
-  if (app.got_subcommand("run")) {
-    std::vector<std::string> names;
-    if (auto* inst = std::getenv("INSTANCE"); inst && *inst) {
-      if (auto bad = check_instance_name(inst); !bad.empty())
-        return fail(bad);
-      if (!file_exists(instance_path(cfg.layout(), inst) + "/config.json"))
-        if (auto why = create_instance(cfg.layout(), inst); !why.empty())
-          return fail(why);
-      names.push_back(inst);
-    } else {
-      std::string why;
-      for (auto& n : list_instances(cfg.layout()))
-        if (auto i = load_instance(cfg.layout(), n, why); i && i->enabled)
-          names.push_back(n);
-    }
-    if (names.empty())
-      return fail("no enabled instance to run (create one with `clusterio-slave create NAME`)");
-    return supervise(cfg, names, false);
-  }
-  if (stop_cmd->parsed()) {
-    if (auto bad = check_instance_name(name); !bad.empty())
-      return fail(bad);
-    std::string why;
-    if (!load_instance(cfg.layout(), name, why))
-      return fail(why);
-    if (!supervisor_pid(cfg.layout(), name))
-      return fail("instance '" + name + "' is not running");
-    write_file_atomic(instance_path(cfg.layout(), name) + "/stop-request", "stop\n");
-    for (int i = 0; i < 600 && supervisor_pid(cfg.layout(), name); ++i) {
-      std::ifstream status(instance_path(cfg.layout(), name) + "/status.json");
-      auto j = nlohmann::json::parse(status, nullptr, false);
-      if (!j.is_discarded() && j.value("state", "") == "stopped")
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    std::cout << "stopped instance '" << name << "'\n";
-    return 0;
-  }
+  if (app.got_subcommand("run"))
+    return run_all(*cfg);
+  if (stop_cmd->parsed())
+    return stop_one(*cfg, name);
   if (delete_cmd->parsed()) {
-    if (auto why = delete_instance_dir(cfg.layout(), name); !why.empty())
-      return fail(why);
+    if (auto deleted = delete_instance_dir(cfg->layout(), name); !deleted)
+      return fail(deleted.error());
     std::cout << "deleted instance '" << name << "'\n";
     return 0;
   }
-  if (app.got_subcommand("list")) {
-    std::printf("%-24s %-9s %-6s %-6s %-7s %s\n", "NAME", "STATE", "GAME", "RCON", "PLAYERS", "UPS");
-    std::string why;
-    for (auto& n : list_instances(cfg.layout())) {
-      auto inst = load_instance(cfg.layout(), n, why);
-      if (!inst)
-        continue;
-      std::string state = "stopped";
-      double ups = 0;
-      int players = 0;
-      if (supervisor_pid(cfg.layout(), n)) {
-        std::ifstream status(instance_path(cfg.layout(), n) + "/status.json");
-        auto j = nlohmann::json::parse(status, nullptr, false);
-        if (!j.is_discarded()) {
-          state = j.value("state", "unknown");
-          ups = j.value("ups", 0.0);
-          players = j.value("players", 0);
-        }
-      }
-      std::printf("%-24s %-9s %-6d %-6d %-7d %.1f\n", n.c_str(), state.c_str(), inst->game_port, inst->rcon_port, players, ups);
-    }
+  if (app.got_subcommand("list"))
+    return list_all(*cfg);
+  if (mod_install->parsed())
+    return install_mod(*cfg, mod_from);
+  if (config_show->parsed()) {
+    std::cout << slave_config_keys().to_json(*cfg).dump(2) << "\n";
     return 0;
   }
-  if (mod_install->parsed()) {
-    auto zip = find_mod_zip(mod_from);
-    if (zip.empty() || !file_exists(zip))
-      return fail("cannot find the clusterio mod zip" + (mod_from.empty() ? std::string(" (build it, or pass --from)") : ": " + mod_from));
-    auto dir = cfg.resolve(cfg.shared_mods_dir);
-    auto done = install_mod_zip(zip, dir);
-    if (!done.error.empty())
-      return fail(done.error);
-    std::cout << "installed " << fs::path(zip).filename().string() << " into " << dir << "\n";
-    for (auto& old : done.removed)
-      std::cout << "removed " << old << " from " << dir << "\n";
-    return 0;
-  }
-  if (config_cmd->got_subcommand("show")) {
-    std::cout << to_json(cfg).dump(2) << "\n";
-    return 0;
-  }
-  if (config_set->parsed()) {
-    if (auto why = set_slave_config_key(cfg, key, value); !why.empty())
-      return fail(why);
-    if (auto why = save_slave_config(cfg); !why.empty())
-      return fail(why);
-    std::cout << key << " = " << to_json(cfg)[key].dump() << "\n";
-    return 0;
-  }
+  if (config_set->parsed())
+    return set_key(*cfg, key, value);
   return 0;
 }

@@ -4,44 +4,46 @@
 
 namespace clusterio {
 
-std::unique_ptr<allow_list> allow_list::open(const std::string& db_path, std::string& why) {
-  auto db = open_master_db(db_path, true, why);
+result<std::unique_ptr<allow_list>> allow_list::open(const std::string& db_path) {
+  auto db = open_master_db(db_path, true);
   if (!db)
-    return nullptr;
-  why = db->exec("CREATE TABLE IF NOT EXISTS clients(name TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL UNIQUE)");
-  if (!why.empty())
-    return nullptr;
-  return std::unique_ptr<allow_list>(new allow_list(std::move(db)));
+    return db.error();
+  if (auto made = (*db)->exec("CREATE TABLE IF NOT EXISTS clients(name TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL UNIQUE)");
+      !made)
+    return made.error();
+  return std::unique_ptr<allow_list>(new allow_list(std::move(*db)));
 }
 
-std::string allow_list::add(const entry& e) {
+result<void> allow_list::add(const entry& e) {
   auto st = db_->prepare("INSERT INTO clients(name,role,public_key) VALUES(?1,?2,?3) ON CONFLICT(name) DO NOTHING");
-  if (auto why = st.bind(1, e.name).bind(2, to_string(e.role)).bind(3, e.public_key).run(); !why.empty())
-    return why;
+  if (auto ran = st.bind(1, e.name).bind(2, to_string(e.role)).bind(3, e.public_key).run(); !ran)
+    return ran;
   if (db_->changes() == 1)
-    return {};
+    return done();
   auto existing = db_->prepare("SELECT role FROM clients WHERE name=?1");
   existing.bind(1, e.name);
   auto role = existing.step() ? existing.text(0) : std::string("unknown role");
-  return "a client named '" + e.name + "' exists already (" + role + ")";
+  return failure("a client named '" + e.name + "' exists already (" + role + ")");
 }
 
-std::string allow_list::replace(const entry& e) {
+result<void> allow_list::replace(const entry& e) {
   auto st = db_->prepare(
     "INSERT INTO clients(name,role,public_key) VALUES(?1,?2,?3) "
     "ON CONFLICT(name) DO UPDATE SET role=excluded.role, public_key=excluded.public_key");
   return st.bind(1, e.name).bind(2, to_string(e.role)).bind(3, e.public_key).run();
 }
 
-std::string allow_list::remove(const std::string& name) {
+result<void> allow_list::remove(const std::string& name) {
   auto st = db_->prepare("DELETE FROM clients WHERE name=?1 RETURNING name");
   st.bind(1, name);
   bool found = st.step();
-  auto why = st.error();
+  auto status = st.status();
   st.reset();
-  if (!why.empty())
-    return why;
-  return found ? "" : "no client named '" + name + "'";
+  if (!status)
+    return status;
+  if (!found)
+    return failure("no client named '" + name + "'");
+  return done();
 }
 
 bool allow_list::changed() {
@@ -52,14 +54,17 @@ bool allow_list::changed() {
   return differs;
 }
 
-std::string allow_list::load(std::vector<entry>& out) {
+result<std::vector<allow_list::entry>> allow_list::load() {
+  std::vector<entry> out;
   auto st = db_->prepare("SELECT name,role,public_key FROM clients");
   while (st.step()) {
     auto r = parse_role(st.text(1));
     if (r)
       out.push_back({st.text(0), *r, st.text(2)});
   }
-  return st.error();
+  if (auto status = st.status(); !status)
+    return status.error();
+  return out;
 }
 
 } // namespace clusterio

@@ -21,16 +21,17 @@ public:
     std::string public_key; ///< Z85
   };
 
-  static std::unique_ptr<allow_list> open(const std::string& db_path, std::string& why);
+  static result<std::unique_ptr<allow_list>> open(const std::string& db_path);
 
-  /// Adds a client. Returns "" or the reason; a name taken already is refused (naming its role),
-  /// so that a mistyped name does not silently revoke another client's key.
-  std::string add(const entry& e);
+  /// Adds a client. A name taken already is refused (naming its role), so that a mistyped name
+  /// does not silently revoke another client's key.
+  result<void> add(const entry& e);
   /// Replaces the key and role of an existing name (revoking its old key), or adds it.
-  std::string replace(const entry& e);
-  /// Removes a client. Returns "" or the reason (e.g. unknown name).
-  std::string remove(const std::string& name);
-  std::string load(std::vector<entry>& out);
+  result<void> replace(const entry& e);
+  /// Removes a client (an unknown name is a failure).
+  result<void> remove(const std::string& name);
+  /// Every client.
+  result<std::vector<entry>> load();
   /// True if another connection (e.g. `add-slave` in another process) changed the database
   /// since the last call. Cheap: SQLite's data_version, no table read.
   bool changed();

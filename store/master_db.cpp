@@ -2,35 +2,28 @@
 
 namespace clusterio {
 
-std::unique_ptr<sql::database> open_master_db(const std::string& path, bool full_sync, std::string& why) {
-  auto db = sql::database::open(path, full_sync, why);
-  if (!db)
-    return nullptr;
+result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, bool full_sync) {
+  auto opened = sql::database::open(path, full_sync);
+  if (!opened)
+    return opened;
+  auto& db = *opened;
   // Sorts and temporary tables in memory (they are small here): a full disk must not keep the
   // master from reading what it has committed, to start or to recover from a failed commit.
-  if (auto e = db->exec("PRAGMA temp_store=MEMORY"); !e.empty()) {
-    why = path + ": " + e;
-    return nullptr;
-  }
+  if (auto set = db->exec("PRAGMA temp_store=MEMORY"); !set)
+    return set.error().in(path);
   auto q = db->prepare("PRAGMA user_version");
-  if (!q.step()) {
-    why = path + ": " + q.error();
-    return nullptr;
-  }
+  if (!q.step())
+    return q.status().error().in(path);
   auto version = q.int64(0);
   q.reset();
-  if (version > master_db_version) {
-    why = path + " was written by a newer clusterio-master (database version " + std::to_string(version) + "; this one reads version " +
-          std::to_string(master_db_version) + "): run that version, or restore the backup made before the upgrade";
-    return nullptr;
-  }
-  if (version < master_db_version) {
-    if (auto e = db->exec("PRAGMA user_version=" + std::to_string(master_db_version)); !e.empty()) {
-      why = path + ": " + e;
-      return nullptr;
-    }
-  }
-  return db;
+  if (version > master_db_version)
+    return failure(path + " was written by a newer clusterio-master (database version " + std::to_string(version) +
+                   "; this one reads version " + std::to_string(master_db_version) +
+                   "): run that version, or restore the backup made before the upgrade");
+  if (version < master_db_version)
+    if (auto set = db->exec("PRAGMA user_version=" + std::to_string(master_db_version)); !set)
+      return set.error().in(path);
+  return opened;
 }
 
 } // namespace clusterio

@@ -17,9 +17,9 @@ namespace clusterio {
 inline constexpr int master_db_version = 1;
 
 /// Opens master.db as sql::database::open does (with temporary storage in memory), then checks
-/// its version: a file of a newer build is refused (`why` says so); one without a version (new,
-/// or from before versions) is stamped with master_db_version. The caller creates its tables
-/// after.
-std::unique_ptr<sql::database> open_master_db(const std::string& path, bool full_sync, std::string& why);
+/// its version: a file of a newer build is refused (the failure says so); one without a version
+/// (new, or from before versions) is stamped with master_db_version. The caller creates its
+/// tables after.
+result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, bool full_sync);
 
 } // namespace clusterio

@@ -32,8 +32,9 @@ void encode_record(const storage_changes& c, msgpack::sbuffer& out) {
   pk.pack(c.next_grant_id);
 }
 
-/// Reads a record written by encode_record. Returns "" or why it cannot be read.
-std::string decode_record(std::string_view bytes, storage_changes& c) {
+/// Reads a record written by encode_record.
+result<storage_changes> decode_record(std::string_view bytes) {
+  storage_changes c;
   using record = std::tuple<decltype(c.levels), decltype(c.batches_added), std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>>,
                             std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string, std::int64_t, bool>>,
                             decltype(c.grants_removed), decltype(c.instances_dropped), std::uint64_t>;
@@ -42,7 +43,7 @@ std::string decode_record(std::string_view bytes, storage_changes& c) {
     msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
     oh.get().convert(r);
   } catch (const std::exception& e) {
-    return std::string("not a valid record: ") + e.what();
+    return failure(std::string("not a valid record: ") + e.what());
   }
   c.levels = std::move(std::get<0>(r));
   c.batches_added = std::move(std::get<1>(r));
@@ -53,7 +54,14 @@ std::string decode_record(std::string_view bytes, storage_changes& c) {
   c.grants_removed = std::move(std::get<4>(r));
   c.instances_dropped = std::move(std::get<5>(r));
   c.next_grant_id = std::get<6>(r);
-  return {};
+  return c;
+}
+
+/// A query's rows, or why it failed.
+template <class Row> result<std::vector<Row>> rows_or_failure(const sql::statement& q, std::vector<Row> rows) {
+  if (auto status = q.status(); !status)
+    return status.error();
+  return rows;
 }
 
 /// What the log's records since the last fold, merged, do to the state the tables hold.
@@ -115,14 +123,13 @@ CREATE TABLE IF NOT EXISTS stats_hourly(minute INTEGER NOT NULL, instance_id INT
 )sql";
 } // namespace
 
-std::unique_ptr<storage_db> storage_db::open(const std::string& path, bool full_sync, std::string& why) {
-  auto db = open_master_db(path, full_sync, why);
+result<std::unique_ptr<storage_db>> storage_db::open(const std::string& path, bool full_sync) {
+  auto db = open_master_db(path, full_sync);
   if (!db)
-    return nullptr;
-  why = db->exec(schema);
-  if (!why.empty())
-    return nullptr;
-  std::unique_ptr<storage_db> s(new storage_db(std::move(db)));
+    return db.error();
+  if (auto made = (*db)->exec(schema); !made)
+    return made.error();
+  std::unique_ptr<storage_db> s(new storage_db(std::move(*db)));
   auto& d = *s->db_;
   s->upsert_items_ = sql::multi_row(d, "INSERT INTO items(name,count) VALUES ", "(?,?)", " ON CONFLICT(name) DO UPDATE SET count=excluded.count", 2);
   s->delete_items_ = sql::multi_row(d, "DELETE FROM items WHERE name IN (", "?", ")", 1);
@@ -142,17 +149,16 @@ std::unique_ptr<storage_db> storage_db::open(const std::string& path, bool full_
   s->set_meta_ = d.prepare("INSERT INTO meta(key,value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
   s->write_record_ = d.prepare("INSERT INTO commit_log(slot,seq,changes) VALUES(?1,?2,?3) "
                                "ON CONFLICT(slot) DO UPDATE SET seq=excluded.seq, changes=excluded.changes");
-  for (auto& error : {s->insert_batch_.error(), s->prune_batches_.error(), s->drop_batches_.error(), s->drop_state_.error(),
-                      s->set_meta_.error(), s->write_record_.error(), s->upsert_items_.error(), s->delete_items_.error(), s->upsert_states_.error(),
-                      s->upsert_grants_.error(), s->delete_grants_.error(), s->upsert_stats_.error()})
-    if (!error.empty()) {
-      why = error;
-      return nullptr;
-    }
+  for (auto& prepared : {s->insert_batch_.status(), s->prune_batches_.status(), s->drop_batches_.status(), s->drop_state_.status(),
+                         s->set_meta_.status(), s->write_record_.status(), s->upsert_items_.status(), s->delete_items_.status(),
+                         s->upsert_states_.status(), s->upsert_grants_.status(), s->delete_grants_.status(), s->upsert_stats_.status()})
+    if (!prepared)
+      return prepared.error();
   return s;
 }
 
-std::string storage_db::load(storage_snapshot& out) {
+result<storage_snapshot> storage_db::load() {
+  storage_snapshot out;
   auto& d = *db_;
   auto items = d.prepare("SELECT name,count FROM items");
   while (items.step())
@@ -176,8 +182,8 @@ std::string storage_db::load(storage_snapshot& out) {
   while (meta.step())
     (meta.text(0) == "next_grant_id" ? out.next_grant_id : folded_seq_) = static_cast<std::uint64_t>(meta.int64(1));
   for (auto* st : {&items, &states, &batches, &grants, &meta})
-    if (!st->error().empty())
-      return st->error();
+    if (auto status = st->status(); !status)
+      return status.error();
   // The commits after the last fold, in order; their slots hold nothing older.
   seq_ = folded_seq_;
   auto records = d.prepare("SELECT seq,changes FROM commit_log WHERE seq > ?1 ORDER BY seq");
@@ -185,19 +191,19 @@ std::string storage_db::load(storage_snapshot& out) {
   while (records.step()) {
     auto seq = static_cast<std::uint64_t>(records.int64(0));
     if (seq != seq_ + 1)
-      return "commit log: record " + std::to_string(seq_ + 1) + " is missing (the next is " + std::to_string(seq) + ")";
-    storage_changes c;
-    if (auto why = decode_record(records.blob(1), c); !why.empty())
-      return "commit log: record " + std::to_string(seq) + ": " + why;
-    merge(c);
+      return failure("commit log: record " + std::to_string(seq_ + 1) + " is missing (the next is " + std::to_string(seq) + ")");
+    auto c = decode_record(records.blob(1));
+    if (!c)
+      return c.error().in("commit log: record " + std::to_string(seq));
+    merge(*c);
     seq_ = seq;
   }
-  if (!records.error().empty())
-    return records.error();
+  if (auto status = records.status(); !status)
+    return status.error();
   if (seq_ > folded_seq_) // else the tables are the whole state, as read
     replay(unfolded_changes(), out);
   loaded_ = true;
-  return {};
+  return out;
 }
 
 void storage_db::merge(const storage_changes& c) {
@@ -240,23 +246,22 @@ storage_changes storage_db::unfolded_changes() const {
   return c;
 }
 
-std::string storage_db::fold() {
+result<void> storage_db::fold() {
   auto c = unfolded_changes();
-  auto why = write_rows(c);
-  if (why.empty())
-    why = set_meta_.bind(1, "folded_seq").bind(2, static_cast<std::int64_t>(seq_)).run();
-  if (!why.empty())
-    return why;
+  if (auto written = write_rows(c); !written)
+    return written;
+  if (auto marked = set_meta_.bind(1, "folded_seq").bind(2, static_cast<std::int64_t>(seq_)).run(); !marked)
+    return marked;
   for (auto& g : c.grants_upserted)
     grants_in_table_.insert(g.grant_id);
   for (auto id : c.grants_removed)
     grants_in_table_.erase(id);
   unfolded_ = {};
   folded_seq_ = seq_;
-  return {};
+  return done();
 }
 
-std::string storage_db::append_record(const storage_changes& c) {
+result<void> storage_db::append_record(const storage_changes& c) {
   record_.clear();
   encode_record(c, record_);
   return write_record_.bind(1, static_cast<std::int64_t>(seq_ % commits_per_fold))
@@ -265,103 +270,130 @@ std::string storage_db::append_record(const storage_changes& c) {
     .run();
 }
 
-std::string storage_db::write_rows(const storage_changes& c) {
-  std::string e;
+result<void> storage_db::write_levels(const storage_changes& c) {
   stocked_.clear();
   emptied_.clear();
   for (auto& level : c.levels)
     (level.second > 0 ? stocked_ : emptied_).push_back(&level);
-  e = upsert_items_.run(stocked_, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first).bind(p + 1, level->second); });
-  if (e.empty())
-    e = delete_items_.run(emptied_, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first); });
-  if (!e.empty())
-    return e;
+  if (auto upserted = upsert_items_.run(stocked_, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first).bind(p + 1, level->second); });
+      !upserted)
+    return upserted;
+  return delete_items_.run(emptied_, [](sql::statement& st, int p, auto* level) { st.bind(p, level->first); });
+}
+
+result<void> storage_db::write_batches(const storage_changes& c) {
   for (auto id : c.instances_dropped) {
-    if (!(e = drop_batches_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
-      return e;
-    if (!(e = drop_state_.bind(1, static_cast<std::int64_t>(id)).run()).empty())
-      return e;
+    if (auto dropped = drop_batches_.bind(1, static_cast<std::int64_t>(id)).run(); !dropped)
+      return dropped;
+    if (auto dropped = drop_state_.bind(1, static_cast<std::int64_t>(id)).run(); !dropped)
+      return dropped;
     batch_rows_.erase(id);
   }
   // Dedup records one by one: the count of rows each instance holds follows each insert.
   for (auto& [inst, batch] : c.batches_added) {
-    if (!(e = insert_batch_.bind(1, static_cast<std::int64_t>(inst)).bind(2, static_cast<std::int64_t>(batch)).run()).empty())
-      return e;
+    if (auto inserted = insert_batch_.bind(1, static_cast<std::int64_t>(inst)).bind(2, static_cast<std::int64_t>(batch)).run(); !inserted)
+      return inserted;
     batch_rows_[inst] += db_->changes();
   }
-  e = upsert_states_.run(c.states, [](sql::statement& st, int p, const batch_state& s) {
-    st.bind(p, static_cast<std::int64_t>(s.instance_id)).bind(p + 1, static_cast<std::int64_t>(s.pruned_below)).bind(p + 2, static_cast<std::int64_t>(s.max_batch));
-  });
-  if (!e.empty())
-    return e;
+  if (auto upserted = upsert_states_.run(c.states,
+                                         [](sql::statement& st, int p, const batch_state& s) {
+                                           st.bind(p, static_cast<std::int64_t>(s.instance_id))
+                                             .bind(p + 1, static_cast<std::int64_t>(s.pruned_below))
+                                             .bind(p + 2, static_cast<std::int64_t>(s.max_batch));
+                                         });
+      !upserted)
+    return upserted;
   for (auto& s : c.states) {
     auto rows = batch_rows_.find(s.instance_id);
     if (rows == batch_rows_.end() || rows->second <= 0)
       continue;
-    if (!(e = prune_batches_.bind(1, static_cast<std::int64_t>(s.instance_id)).bind(2, static_cast<std::int64_t>(s.pruned_below)).run()).empty())
-      return e;
+    if (auto pruned = prune_batches_.bind(1, static_cast<std::int64_t>(s.instance_id)).bind(2, static_cast<std::int64_t>(s.pruned_below)).run();
+        !pruned)
+      return pruned;
     rows->second -= db_->changes();
   }
-  e = upsert_grants_.run(c.grants_upserted, [](sql::statement& st, int p, const reservation& g) {
-    st.bind(p, static_cast<std::int64_t>(g.grant_id))
-      .bind(p + 1, static_cast<std::int64_t>(g.instance_id))
-      .bind(p + 2, g.name)
-      .bind(p + 3, g.count)
-      .bind(p + 4, g.reclaim ? 1 : 0);
-  });
-  if (e.empty())
-    e = delete_grants_.run(c.grants_removed, [](sql::statement& st, int p, std::uint64_t id) { st.bind(p, static_cast<std::int64_t>(id)); });
-  if (e.empty() && c.next_grant_id != 0)
-    e = set_meta_.bind(1, "next_grant_id").bind(2, static_cast<std::int64_t>(c.next_grant_id)).run();
-  return e;
+  return done();
 }
 
-std::string storage_db::commit(const storage_changes& c) {
-  if (!loaded_)
-    return "storage: commit before load (the commit log's position is not known)";
-  if (auto why = db_->exec("BEGIN IMMEDIATE"); !why.empty())
-    return why;
-  auto why = upsert_stats_.run(c.stats, [](sql::statement& st, int p, const stat_delta& s) {
+result<void> storage_db::write_grants(const storage_changes& c) {
+  if (auto upserted = upsert_grants_.run(c.grants_upserted,
+                                         [](sql::statement& st, int p, const reservation& g) {
+                                           st.bind(p, static_cast<std::int64_t>(g.grant_id))
+                                             .bind(p + 1, static_cast<std::int64_t>(g.instance_id))
+                                             .bind(p + 2, g.name)
+                                             .bind(p + 3, g.count)
+                                             .bind(p + 4, g.reclaim ? 1 : 0);
+                                         });
+      !upserted)
+    return upserted;
+  if (auto deleted = delete_grants_.run(c.grants_removed, [](sql::statement& st, int p, std::uint64_t id) { st.bind(p, static_cast<std::int64_t>(id)); });
+      !deleted)
+    return deleted;
+  if (c.next_grant_id != 0)
+    return set_meta_.bind(1, "next_grant_id").bind(2, static_cast<std::int64_t>(c.next_grant_id)).run();
+  return done();
+}
+
+result<void> storage_db::write_rows(const storage_changes& c) {
+  if (auto written = write_levels(c); !written)
+    return written;
+  if (auto written = write_batches(c); !written)
+    return written;
+  return write_grants(c);
+}
+
+result<void> storage_db::write_commit(const storage_changes& c) {
+  auto stats = upsert_stats_.run(c.stats, [](sql::statement& st, int p, const stat_delta& s) {
     st.bind(p, static_cast<std::int64_t>(s.minute))
       .bind(p + 1, static_cast<std::int64_t>(s.instance_id))
       .bind(p + 2, s.name)
       .bind(p + 3, s.exported)
       .bind(p + 4, s.imported);
   });
-  if (why.empty() && !c.only_stats()) {
-    merge(c);
-    // A log of commits_per_fold - 1 records at most: their slots are never reused unfolded.
-    ++seq_;
-    why = seq_ - folded_seq_ >= commits_per_fold ? fold() : append_record(c);
-  }
-  if (!why.empty()) {
-    db_->exec("ROLLBACK");
-    return why;
+  if (!stats || c.only_stats())
+    return stats;
+  merge(c);
+  // A log of commits_per_fold - 1 records at most: their slots are never reused unfolded.
+  ++seq_;
+  return seq_ - folded_seq_ >= commits_per_fold ? fold() : append_record(c);
+}
+
+result<void> storage_db::commit(const storage_changes& c) {
+  if (!loaded_)
+    return failure("storage: commit before load (the commit log's position is not known)");
+  if (auto begun = db_->exec("BEGIN IMMEDIATE"); !begun)
+    return begun;
+  if (auto written = write_commit(c); !written) {
+    (void)db_->exec("ROLLBACK");
+    return written;
   }
   return db_->exec("COMMIT");
 }
 
-std::string storage_db::query_stats(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
-                                    std::vector<stat_row>& out) {
+result<std::vector<storage_db::stat_row>> storage_db::query_stats(const std::string& name, std::uint64_t instance_id,
+                                                                  std::uint64_t since_minute) {
+  std::vector<stat_row> out;
   auto q = db_->prepare(
     "SELECT minute, SUM(exported), SUM(imported) FROM stats WHERE minute >= ?1 AND (?2 = '' OR name = ?2) "
     "AND (?3 = 0 OR instance_id = ?3) GROUP BY minute ORDER BY minute");
   q.bind(1, static_cast<std::int64_t>(since_minute)).bind(2, name).bind(3, static_cast<std::int64_t>(instance_id));
   while (q.step())
     out.push_back({static_cast<std::uint64_t>(q.int64(0)), q.int64(1), q.int64(2)});
-  return q.error();
+  return rows_or_failure(q, std::move(out));
 }
 
-std::string storage_db::query_rates(std::uint64_t since_minute, std::vector<rate_row>& out) {
+result<std::vector<storage_db::rate_row>> storage_db::query_rates(std::uint64_t since_minute) {
+  std::vector<rate_row> out;
   auto q = db_->prepare("SELECT name, SUM(exported), SUM(imported) FROM stats WHERE minute >= ?1 GROUP BY name");
   q.bind(1, static_cast<std::int64_t>(since_minute));
   while (q.step())
     out.push_back({q.text(0), q.int64(1), q.int64(2)});
-  return q.error();
+  return rows_or_failure(q, std::move(out));
 }
 
-std::string storage_db::query_series(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
-                                     std::uint64_t bucket_minutes, std::vector<series_row>& out) {
+result<std::vector<storage_db::series_row>> storage_db::query_series(const std::string& name, std::uint64_t instance_id,
+                                                                     std::uint64_t since_minute, std::uint64_t bucket_minutes) {
+  std::vector<series_row> out;
   // Minute rows and (older) hourly rows, bucketed alike; a bucket may hold both kinds while the
   // compaction boundary passes through it.
   auto q = db_->prepare(
@@ -378,26 +410,26 @@ std::string storage_db::query_series(const std::string& name, std::uint64_t inst
     .bind(4, static_cast<std::int64_t>(bucket_minutes == 0 ? 1 : bucket_minutes));
   while (q.step())
     out.push_back({static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)), q.int64(2), q.int64(3)});
-  return q.error();
+  return rows_or_failure(q, std::move(out));
 }
 
-std::string storage_db::compact_stats(std::uint64_t before_minute) {
-  if (auto why = db_->exec("BEGIN IMMEDIATE"); !why.empty())
-    return why;
+result<void> storage_db::compact_stats(std::uint64_t before_minute) {
+  if (auto begun = db_->exec("BEGIN IMMEDIATE"); !begun)
+    return begun;
   auto move = db_->prepare(
     "INSERT INTO stats_hourly(minute,instance_id,name,exported,imported) "
     "SELECT minute - minute % 60, instance_id, name, SUM(exported), SUM(imported) FROM stats WHERE minute < ?1 "
     "GROUP BY minute - minute % 60, instance_id, name "
     "ON CONFLICT(minute,instance_id,name) DO UPDATE SET exported=exported+excluded.exported, "
     "imported=imported+excluded.imported");
-  auto why = move.bind(1, static_cast<std::int64_t>(before_minute)).run();
-  if (why.empty()) {
+  auto moved = move.bind(1, static_cast<std::int64_t>(before_minute)).run();
+  if (moved) {
     auto del = db_->prepare("DELETE FROM stats WHERE minute < ?1");
-    why = del.bind(1, static_cast<std::int64_t>(before_minute)).run();
+    moved = del.bind(1, static_cast<std::int64_t>(before_minute)).run();
   }
-  if (!why.empty()) {
-    db_->exec("ROLLBACK");
-    return "compacting statistics: " + why;
+  if (!moved) {
+    (void)db_->exec("ROLLBACK");
+    return moved.error().in("compacting statistics");
   }
   return db_->exec("COMMIT");
 }

@@ -92,32 +92,32 @@ struct storage_snapshot {
 
 class storage_db {
 public:
-  /// Opens or creates the database. Returns nullptr and sets `why` on failure.
-  static std::unique_ptr<storage_db> open(const std::string& path, bool full_sync, std::string& why);
+  /// Opens or creates the database.
+  static result<std::unique_ptr<storage_db>> open(const std::string& path, bool full_sync);
 
-  /// Reads the whole state, replaying the commit log. Returns "" or the error. Once, before
-  /// the first commit: it finds where the log stands.
-  std::string load(storage_snapshot& out);
+  /// Reads the whole state, replaying the commit log. Once, before the first commit: it finds
+  /// where the log stands.
+  result<storage_snapshot> load();
 
-  /// Writes the changes in one transaction. Returns "" or the error; on error nothing was
-  /// written (the transaction is rolled back), and nothing more may be committed: what this
-  /// object keeps in memory for the next fold already holds the failed changes (the storage
-  /// actor refuses all writes after a failed commit).
-  std::string commit(const storage_changes& changes);
+  /// Writes the changes in one transaction. On failure nothing was written (the transaction is
+  /// rolled back), and nothing more may be committed: what this object keeps in memory for the
+  /// next fold already holds the failed changes (the storage actor refuses all writes after a
+  /// failed commit).
+  result<void> commit(const storage_changes& changes);
 
   /// Per-minute statistics, oldest first. `name` "" and `instance_id` 0 mean "all".
   struct stat_row {
     std::uint64_t minute;
     std::int64_t exported, imported;
   };
-  std::string query_stats(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute, std::vector<stat_row>& out);
+  result<std::vector<stat_row>> query_stats(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute);
 
   /// Units exported and imported per item since `since_minute` (per-minute rows only).
   struct rate_row {
     std::string name;
     std::int64_t exported, imported;
   };
-  std::string query_rates(std::uint64_t since_minute, std::vector<rate_row>& out);
+  result<std::vector<rate_row>> query_rates(std::uint64_t since_minute);
 
   /// Transfers per (bucket, instance) since `since_minute`, oldest first, from the per-minute and
   /// the hourly rows. `name` "" and `instance_id` 0 mean "all"; `bucket_minutes` is 1 or 60.
@@ -125,12 +125,12 @@ public:
     std::uint64_t minute, instance_id;
     std::int64_t exported, imported;
   };
-  std::string query_series(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
-                           std::uint64_t bucket_minutes, std::vector<series_row>& out);
+  result<std::vector<series_row>> query_series(const std::string& name, std::uint64_t instance_id, std::uint64_t since_minute,
+                                               std::uint64_t bucket_minutes);
 
   /// Downsampling: moves the per-minute rows older than `before_minute` into hourly rows, in one
-  /// transaction. Returns "" or the error (then nothing changed).
-  std::string compact_stats(std::uint64_t before_minute);
+  /// transaction (on failure nothing changed).
+  result<void> compact_stats(std::uint64_t before_minute);
 
   /// Commits between folds, and slots in commit_log. At ~1,000 commits a second (master-load
   /// N=100) a fold a second, of ~250 rows; a start replays at most this many records.
@@ -153,12 +153,18 @@ private:
   void merge(const storage_changes& c);
   /// unfolded_ as one commit's changes.
   storage_changes unfolded_changes() const;
+  /// The body of commit()'s transaction: statistics, then the record or a fold.
+  result<void> write_commit(const storage_changes& c);
   /// Writes unfolded_ to the tables and marks the log folded up to seq_ (inside a transaction).
-  std::string fold();
-  /// Writes the rows of `c` to the state's tables (inside a transaction).
-  std::string write_rows(const storage_changes& c);
+  result<void> fold();
+  /// Writes the rows of `c` to the state's tables (inside a transaction): levels, batch records
+  /// and states, grants.
+  result<void> write_rows(const storage_changes& c);
+  result<void> write_levels(const storage_changes& c);
+  result<void> write_batches(const storage_changes& c);
+  result<void> write_grants(const storage_changes& c);
   /// Writes `c` as commit seq_'s record in commit_log (inside a transaction).
-  std::string append_record(const storage_changes& c);
+  result<void> append_record(const storage_changes& c);
 
   std::unique_ptr<sql::database> db_;
   unfolded unfolded_;

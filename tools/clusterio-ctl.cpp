@@ -1,5 +1,5 @@
 // clusterio-ctl: a command-line client of the master, for operators and scripts. It speaks only
-// the public protocol (docs/protocol.md) through common/wire_client.hpp:
+// the public protocol (docs/protocol.md) through client/wire_client.hpp:
 //
 //   clusterio-ctl --credential me.cred.json signals watch [CHANNEL] [--count N]
 //   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count...
@@ -22,7 +22,7 @@
 
 #include "common/clock.hpp"
 #include "common/credentials.hpp"
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 #include "messages/message.hpp"
 
 using namespace clusterio;
@@ -38,11 +38,9 @@ struct options {
   int timeout_ms = 3000;
 };
 
-/// A failure to report: what went wrong and the exit status.
-struct failure {
-  std::string why;
-  int status = 2;
-};
+/// The code of a failure the master answered with an error reply (exit status 1); any other
+/// failure (no answer, bad use) exits with 2. Failures are thrown to main(), which reports them.
+constexpr int refused_by_master = 1;
 
 struct session {
   std::optional<credential> cred;
@@ -54,10 +52,10 @@ struct session {
 std::string next_port(const std::string& endpoint) {
   auto colon = endpoint.rfind(':');
   if (colon == std::string::npos)
-    throw failure{"cannot find the port in '" + endpoint + "' (expected tcp://host:port)"};
+    throw failure("cannot find the port in '" + endpoint + "' (expected tcp://host:port)");
   int port = std::atoi(endpoint.c_str() + colon + 1);
   if (port <= 0 || port >= 65535)
-    throw failure{"bad port in '" + endpoint + "'"};
+    throw failure("bad port in '" + endpoint + "'");
   return endpoint.substr(0, colon + 1) + std::to_string(port + 1);
 }
 
@@ -65,12 +63,12 @@ session open_session(const options& o) {
   session s;
   s.timeout = std::chrono::milliseconds(o.timeout_ms);
   if (!o.credential_path.empty()) {
-    std::string why;
-    s.cred = load_credential(o.credential_path, why);
-    if (!s.cred)
-      throw failure{why};
+    auto cred = load_credential(o.credential_path);
+    if (!cred)
+      throw cred.error();
+    s.cred = std::move(*cred);
   } else if (!o.insecure) {
-    throw failure{"give --credential FILE (made by `clusterio-master add-tool`), or --insecure for a master run with --insecure"};
+    throw failure("give --credential FILE (made by `clusterio-master add-tool`), or --insecure for a master run with --insecure");
   }
   s.control = o.master;
   if (s.control.empty())
@@ -84,17 +82,17 @@ wire::message call(wire_client& c, const session& s, wire::message m) {
   auto type = std::string(wire::type_of(m));
   auto r = c.call(std::move(m), s.timeout);
   if (!r)
-    throw failure{"no answer from the master at " + s.control + " within " + std::to_string(s.timeout.count()) +
-                  " ms (is it running? is this credential on its allow-list, with the right master key?)"};
+    throw failure("no answer from the master at " + s.control + " within " + std::to_string(s.timeout.count()) +
+                  " ms (is it running? is this credential on its allow-list, with the right master key?)");
   if (auto* e = std::get_if<wire::error_reply>(&r->body))
-    throw failure{"the master refused '" + type + "': " + e->code + (e->field.empty() ? "" : " (" + e->field + ")") + ": " + e->message, 1};
+    throw failure("the master refused '" + type + "': " + std::string(wire::to_string(e->code)) + (e->field.empty() ? "" : " (" + e->field + ")") + ": " + e->message, refused_by_master);
   return std::move(r->body);
 }
 
 template <class T> T expect(wire::message m, const std::string& what) {
   if (auto* v = std::get_if<T>(&m))
     return std::move(*v);
-  throw failure{"unexpected reply to " + what + ": '" + std::string(wire::type_of(m)) + "'", 1};
+  throw failure("unexpected reply to " + what + ": '" + std::string(wire::type_of(m)) + "'", refused_by_master);
 }
 
 /// Connects and says hello: proves the master is there and knows us.
@@ -112,8 +110,8 @@ std::string format_signals(const wire::item_list& signals) {
 int signals_watch(const options& o, const std::string& channel, std::uint64_t count) {
   auto s = open_session(o);
   if (!channel.empty())
-    if (auto bad = wire::check_label(channel); !bad.empty())
-      throw failure{"bad channel '" + channel + "': " + bad};
+    if (auto label = wire::check_label(channel); !label)
+      throw label.error().in("bad channel '" + channel + "'");
   // Subscribe first, then make sure the master answers (Clone: the bus republishes the current
   // frames when it sees the subscription).
   bus_subscriber sub(s.bus, s.cred, std::string(wire::topic_signal_prefix) + channel);
@@ -142,7 +140,7 @@ int signals_send(const options& o, const std::string& channel, const std::vector
   for (auto& p : pairs) {
     auto eq = p.rfind('='); // a signal name may itself contain '='
     if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
-      throw failure{"expected name=count, got '" + p + "'"};
+      throw failure("expected name=count, got '" + p + "'");
     try {
       std::size_t used = 0;
       auto value = std::stoll(p.substr(eq + 1), &used);
@@ -150,7 +148,7 @@ int signals_send(const options& o, const std::string& channel, const std::vector
         throw std::invalid_argument("trailing characters");
       f.signals.push_back({p.substr(0, eq), value});
     } catch (const std::exception&) {
-      throw failure{"bad count in '" + p + "' (an integer, -2147483648..2147483647)"};
+      throw failure("bad count in '" + p + "' (an integer, -2147483648..2147483647)");
     }
   }
   auto s = open_session(o);
@@ -245,8 +243,8 @@ int main(int argc, char** argv) {
       return operator_command(o, wire::delete_instance{id},
                               "instance " + std::to_string(id) + " deleted; its reservations went back to storage");
   } catch (const failure& f) {
-    std::cerr << "clusterio-ctl: " << f.why << "\n";
-    return f.status;
+    std::cerr << "clusterio-ctl: " << f.what() << "\n";
+    return f.code() == refused_by_master ? 1 : 2;
   } catch (const zmq::error_t& e) {
     std::cerr << "clusterio-ctl: cannot connect: " << e.what() << " (endpoints look like tcp://host:port)\n";
     return 2;

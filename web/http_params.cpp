@@ -2,10 +2,10 @@
 
 namespace clusterio::web {
 
-bool uint_param(const params& p, const char* key, std::uint64_t& out, std::string& why) {
+result<std::uint64_t> uint_param(const params& p, const char* key, std::uint64_t absent) {
   auto it = p.lower_bound(key);
   if (it == p.end() || it->first != key)
-    return true;
+    return absent;
   const std::string& text = it->second;
   std::uint64_t v = 0;
   bool ok = !text.empty();
@@ -21,24 +21,16 @@ bool uint_param(const params& p, const char* key, std::uint64_t& out, std::strin
     }
     v = v * 10 + d;
   }
-  if (!ok) {
-    why = std::string("query parameter '") + key + "' must be an unsigned integer";
-    return false;
-  }
-  out = v;
-  return true;
+  if (!ok)
+    return failure(std::string("query parameter '") + key + "' must be an unsigned integer");
+  return v;
 }
 
-bool minutes_param(const params& p, const char* key, std::uint64_t& out, std::string& why) {
-  std::uint64_t v = out;
-  if (!uint_param(p, key, v, why))
-    return false;
-  if (v == 0 || v > max_graph_minutes) {
-    why = std::string("query parameter '") + key + "' must be 1.." + std::to_string(max_graph_minutes);
-    return false;
-  }
-  out = v;
-  return true;
+result<std::uint64_t> minutes_param(const params& p, const char* key, std::uint64_t absent) {
+  auto v = uint_param(p, key, absent);
+  if (v && (*v == 0 || *v > max_graph_minutes))
+    return failure(std::string("query parameter '") + key + "' must be 1.." + std::to_string(max_graph_minutes));
+  return v;
 }
 
 std::string text_param(const params& p, const char* key) {

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "common/result.hpp"
+
 namespace clusterio::web {
 
 using params = std::multimap<std::string, std::string>;
@@ -14,13 +16,13 @@ using params = std::multimap<std::string, std::string>;
 /// How far back graphs may go: one year of minutes.
 inline constexpr std::uint64_t max_graph_minutes = 366 * 24 * 60;
 
-/// Reads an optional unsigned decimal parameter. Absent: true and `out` untouched. Present and
-/// 0..2^64-1 in plain decimal digits: true and `out` set. Anything else (empty, sign, spaces,
-/// overflow, trailing text): false, `out` untouched, and `why` names the key.
-bool uint_param(const params& p, const char* key, std::uint64_t& out, std::string& why);
+/// Reads an optional unsigned decimal parameter: `absent` when it is not there, its value when it
+/// is 0..2^64-1 in plain decimal digits. Anything else (empty, sign, spaces, overflow, trailing
+/// text) is a failure naming the key.
+result<std::uint64_t> uint_param(const params& p, const char* key, std::uint64_t absent);
 
 /// As uint_param, then requires 1..max_graph_minutes.
-bool minutes_param(const params& p, const char* key, std::uint64_t& out, std::string& why);
+result<std::uint64_t> minutes_param(const params& p, const char* key, std::uint64_t absent);
 
 /// The first value of `key`, or "" when absent.
 std::string text_param(const params& p, const char* key);

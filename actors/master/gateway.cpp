@@ -117,14 +117,13 @@ struct gateway::impl {
   impl(gateway_config c, outbox& o, instance_owners& ow, gateway_peers p) : cfg(std::move(c)), out(o), owners(ow), peers(std::move(p)) {}
 
   void reload_clients() {
-    std::vector<allow_list::entry> all;
-    auto why = clients->load(all);
-    if (!why.empty()) {
-      spdlog::error("gateway: cannot read the allow-list: {}", why);
+    auto all = clients->load();
+    if (!all) {
+      spdlog::error("gateway: cannot read the allow-list: {}", all.why());
       return;
     }
     std::unordered_map<std::string, allow_list::entry> now;
-    for (auto& e : all)
+    for (auto& e : *all)
       now[e.public_key] = e;
     for (auto& [key, e] : by_key)
       if (!now.count(key))
@@ -260,7 +259,7 @@ struct gateway::impl {
       auto it = insecure_names.find(rid);
       auto dot = rid.rfind('.');
       auto prefix = dot == std::string::npos ? std::string() : rid.substr(0, dot);
-      std::string name = it != insecure_names.end() ? it->second : wire::check_label(prefix).empty() ? prefix : "anonymous";
+      std::string name = it != insecure_names.end() ? it->second : wire::check_label(prefix) ? prefix : "anonymous";
       return peer{name, role::admin, true, true, true}; // everything, as a slave too
     }
     const char* key = zmq_msg_gets(payload.handle(), "User-Id");
@@ -525,12 +524,12 @@ gateway::gateway(gateway_config cfg, outbox& out, instance_owners& owners, gatew
 
 gateway::~gateway() { stop(); }
 
-std::string gateway::start() {
+result<void> gateway::start() {
   auto& g = *impl_;
-  std::string why;
-  g.clients = allow_list::open(g.cfg.db_path, why);
-  if (!g.clients)
-    return why;
+  auto clients = allow_list::open(g.cfg.db_path);
+  if (!clients)
+    return clients.error();
+  g.clients = std::move(*clients);
   g.clients->changed(); // remember the version loaded now
   g.reload_clients();
   try {
@@ -559,13 +558,13 @@ std::string gateway::start() {
   } catch (const zmq::error_t& e) {
     // ZeroMQ takes an unknown address for a network interface's name: "No such device".
     auto hint = e.num() == ENODEV ? " (bind must be an address of this host, such as 0.0.0.0, ::, 127.0.0.1 or ::1)" : "";
-    return std::string("cannot bind ") + g.cfg.control_endpoint + " / " + g.cfg.bus_endpoint + ": " + e.what() + hint;
+    return failure(std::string("cannot bind ") + g.cfg.control_endpoint + " / " + g.cfg.bus_endpoint + ": " + e.what() + hint);
   }
   control_port_ = bound_port(g.router);
   bus_port_ = bound_port(g.bus);
   stop_ = false;
   thread_ = std::thread([this] { run(); });
-  return {};
+  return done();
 }
 
 void gateway::stop() {

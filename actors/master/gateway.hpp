@@ -22,6 +22,7 @@
 #include <caf/actor.hpp>
 
 #include "common/credentials.hpp"
+#include "common/result.hpp"
 
 namespace clusterio {
 
@@ -53,8 +54,8 @@ public:
   gateway(gateway_config cfg, outbox& out, instance_owners& owners, gateway_peers peers);
   ~gateway();
 
-  /// Binds the sockets and starts the thread. Returns "" or why it could not.
-  std::string start();
+  /// Binds the sockets and starts the thread.
+  result<void> start();
   /// Stops the thread and closes the sockets.
   void stop();
 

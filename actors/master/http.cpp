@@ -149,28 +149,26 @@ struct http_server::impl {
   impl(caf::actor_system& s, http_config c, http_peers p, metrics& m, const outbox& o)
     : sys(s), cfg(std::move(c)), peers(std::move(p)), counters(m), out(o) {}
 
-  /// Asks `whom` and waits up to ask_timeout. nullopt and `why` on timeout or error.
-  template <class T, class... Ts> std::optional<T> ask(const caf::actor& whom, std::string& why, Ts&&... xs) {
-    std::optional<T> result;
+  /// Asks `whom` and waits up to ask_timeout; a failure names who did not answer and why.
+  template <class T, class... Ts> result<T> ask(const char* who, const caf::actor& whom, Ts&&... xs) {
+    std::optional<result<T>> answer;
     caf::scoped_actor self{sys};
     self->request(whom, ask_timeout, std::forward<Ts>(xs)...)
-      .receive([&](T& v) { result = std::move(v); }, [&](caf::error& e) { why = sys.render(e); });
-    return result;
+      .receive([&](T& v) { answer.emplace(std::move(v)); },
+               [&](caf::error& e) { answer.emplace(failure(std::string(who) + " did not answer: " + sys.render(e))); });
+    return std::move(*answer);
   }
 
   static void send_json(httplib::Response& res, const json& j, int status = 200) {
     res.status = status;
     res.set_content(dump(j), "application/json; charset=utf-8");
   }
-  static void send_unavailable(httplib::Response& res, const std::string& who, const std::string& why) {
-    send_json(res, {{"error", who + " did not answer: " + why}}, 503);
-  }
+  static void send_unavailable(httplib::Response& res, const failure& why) { send_json(res, {{"error", why.what()}}, 503); }
 
   void api_instances(httplib::Response& res) {
-    std::string why;
-    auto v = ask<web_instances_view>(peers.registry, why, web_instances_atom::value);
+    auto v = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value);
     if (!v)
-      return send_unavailable(res, "registry", why);
+      return send_unavailable(res, v.error());
     json slaves = json::array(), instances = json::array();
     for (auto& s : v->slaves)
       slaves.push_back({{"name", s.name}, {"online", s.online}, {"silent_ms", s.silent_ms}});
@@ -195,13 +193,12 @@ struct http_server::impl {
   }
 
   void api_storage(const httplib::Request& req, httplib::Response& res) {
-    std::string why;
-    std::uint64_t rate_minutes = default_rate_minutes;
-    if (!web::uint_param(req.params, "rate_minutes", rate_minutes, why))
-      return send_json(res, {{"error", why}}, 400);
-    auto v = ask<web_storage_view>(peers.storage, why, web_storage_atom::value, rate_minutes);
+    auto rate_minutes = web::uint_param(req.params, "rate_minutes", default_rate_minutes);
+    if (!rate_minutes)
+      return send_json(res, {{"error", rate_minutes.why()}}, 400);
+    auto v = ask<web_storage_view>("storage", peers.storage, web_storage_atom::value, *rate_minutes);
     if (!v)
-      return send_unavailable(res, "storage", why);
+      return send_unavailable(res, v.error());
     json items = json::array();
     for (auto& it : v->items) {
       auto net = static_cast<double>(it.exported - it.imported) / static_cast<double>(v->rate_minutes);
@@ -217,15 +214,14 @@ struct http_server::impl {
   }
 
   void api_stats(const httplib::Request& req, httplib::Response& res) {
-    std::string why;
-    web_stats_query q;
-    q.minutes = default_graph_minutes;
-    q.item = web::text_param(req.params, "item");
-    if (!web::uint_param(req.params, "instance", q.instance_id, why) || !web::minutes_param(req.params, "minutes", q.minutes, why))
-      return send_json(res, {{"error", why}}, 400);
-    auto v = ask<web_series>(peers.storage, why, web_stats_atom::value, q);
+    auto instance = web::uint_param(req.params, "instance", 0);
+    auto minutes = web::minutes_param(req.params, "minutes", default_graph_minutes);
+    if (!instance || !minutes)
+      return send_json(res, {{"error", instance ? minutes.why() : instance.why()}}, 400);
+    web_stats_query q{web::text_param(req.params, "item"), *instance, *minutes};
+    auto v = ask<web_series>("storage", peers.storage, web_stats_atom::value, q);
     if (!v)
-      return send_unavailable(res, "storage", why);
+      return send_unavailable(res, v.error());
     if (!v->error.empty())
       return send_json(res, {{"error", "statistics query failed: " + v->error}}, 500);
     json points = json::array();
@@ -235,13 +231,13 @@ struct http_server::impl {
   }
 
   void api_ups(const httplib::Request& req, httplib::Response& res) {
-    std::string why;
-    std::uint64_t instance = 0, minutes = default_graph_minutes;
-    if (!web::uint_param(req.params, "instance", instance, why) || !web::minutes_param(req.params, "minutes", minutes, why))
-      return send_json(res, {{"error", why}}, 400);
-    auto v = ask<web_ups_series>(peers.registry, why, web_ups_atom::value, instance, minutes);
+    auto instance = web::uint_param(req.params, "instance", 0);
+    auto minutes = web::minutes_param(req.params, "minutes", default_graph_minutes);
+    if (!instance || !minutes)
+      return send_json(res, {{"error", instance ? minutes.why() : instance.why()}}, 400);
+    auto v = ask<web_ups_series>("registry", peers.registry, web_ups_atom::value, *instance, *minutes);
     if (!v)
-      return send_unavailable(res, "registry", why);
+      return send_unavailable(res, v.error());
     json points = json::array();
     for (auto& p : *v)
       points.push_back({{"minute", p.minute}, {"instance_id", p.instance_id}, {"ups", p.ups}});
@@ -249,26 +245,28 @@ struct http_server::impl {
   }
 
   void api_health(httplib::Response& res) {
-    std::string why_s, why_r;
-    auto s = ask<web_storage_view>(peers.storage, why_s, web_storage_atom::value, std::uint64_t{1});
-    auto r = ask<web_instances_view>(peers.registry, why_r, web_instances_atom::value);
-    json storage = s ? (s->failed ? "failed: " + s->failure : std::string("ok")) : "no answer: " + why_s;
-    json registry = r ? std::string("ok") : "no answer: " + why_r;
+    auto s = ask<web_storage_view>("storage", peers.storage, web_storage_atom::value, std::uint64_t{1});
+    auto r = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value);
+    json storage = s ? (s->failed ? "failed: " + s->failure : std::string("ok")) : "no answer: " + s.why();
+    json registry = r ? std::string("ok") : "no answer: " + r.why();
     bool ok = s && !s->failed && r;
     send_json(res, {{"ok", ok}, {"storage", storage}, {"registry", registry}}, ok ? 200 : 503);
   }
 
   void prometheus(httplib::Response& res) {
-    std::string why;
-    auto s = ask<web_storage_view>(peers.storage, why, web_storage_atom::value, std::uint64_t{1});
+    auto s = ask<web_storage_view>("storage", peers.storage, web_storage_atom::value, std::uint64_t{1});
     if (!s)
-      return send_unavailable(res, "storage", why);
-    auto r = ask<web_instances_view>(peers.registry, why, web_instances_atom::value);
+      return send_unavailable(res, s.error());
+    auto r = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value);
     if (!r)
-      return send_unavailable(res, "registry", why);
+      return send_unavailable(res, r.error());
     std::optional<signal_bus_stats> sig;
-    if (peers.signal_bus && !(sig = ask<signal_bus_stats>(peers.signal_bus, why, sig_stats_atom::value)))
-      return send_unavailable(res, "signal bus", why);
+    if (peers.signal_bus) {
+      auto stats = ask<signal_bus_stats>("signal bus", peers.signal_bus, sig_stats_atom::value);
+      if (!stats)
+        return send_unavailable(res, stats.error());
+      sig = std::move(*stats);
+    }
     auto load = [](const metrics::counter& c) { return c.load(std::memory_order_relaxed); };
     exposition e;
     e.family("clusterio_storage_items", "gauge", "Units of an item or fluid in the shared storage (items; fluids in fluid units).");
@@ -376,7 +374,7 @@ struct http_server::impl {
   }
 };
 
-std::optional<std::string> load_or_create_admin_token(const std::string& data_dir, std::string& why) {
+result<std::string> load_or_create_admin_token(const std::string& data_dir) {
   auto path = data_dir + "/admin.token";
   std::random_device rd; // getrandom(2) on Linux
   std::string token;
@@ -386,21 +384,19 @@ std::optional<std::string> load_or_create_admin_token(const std::string& data_di
     token += hex[b >> 4];
     token += hex[b & 15];
   }
-  bool existed = false;
-  if (why = create_file_exclusive(path, token + "\n", 0600, existed); !why.empty())
-    return std::nullopt;
-  if (!existed)
+  auto created = create_file_exclusive(path, token + "\n", 0600);
+  if (!created)
+    return created.error();
+  if (*created)
     return token;
-  auto text = read_file(path, why);
+  auto text = read_file(path);
   if (!text)
-    return std::nullopt;
+    return text;
   while (!text->empty() && (text->back() == '\n' || text->back() == '\r' || text->back() == ' '))
     text->pop_back();
-  if (text->empty()) {
-    why = path + " is empty";
-    return std::nullopt;
-  }
-  return *text;
+  if (text->empty())
+    return failure(path + " is empty");
+  return text;
 }
 
 http_server::http_server(caf::actor_system& sys, http_config cfg, http_peers peers, metrics& counters, const outbox& out)
@@ -408,7 +404,7 @@ http_server::http_server(caf::actor_system& sys, http_config cfg, http_peers pee
 
 http_server::~http_server() { stop(); }
 
-std::string http_server::start() {
+result<void> http_server::start() {
   auto& g = *impl_;
   g.routes();
   if (g.cfg.port == 0)
@@ -416,9 +412,9 @@ std::string http_server::start() {
   else
     port_ = g.srv.bind_to_port(g.cfg.bind, g.cfg.port) ? g.cfg.port : -1;
   if (port_ <= 0)
-    return "cannot bind the web interface to " + g.cfg.bind + ":" + std::to_string(g.cfg.port);
+    return failure("cannot bind the web interface to " + g.cfg.bind + ":" + std::to_string(g.cfg.port));
   thread_ = std::thread([&g] { g.srv.listen_after_bind(); });
-  return {};
+  return done();
 }
 
 void http_server::stop() {

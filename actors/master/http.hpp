@@ -21,6 +21,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "common/result.hpp"
+
 namespace clusterio {
 
 class outbox;
@@ -38,16 +40,16 @@ struct http_peers {
 };
 
 /// The admin token in `<data_dir>/admin.token` (mode 0600), created with 32 random bytes (hex)
-/// at first start. nullopt and `why` if it can be neither read nor created.
-std::optional<std::string> load_or_create_admin_token(const std::string& data_dir, std::string& why);
+/// at first start.
+result<std::string> load_or_create_admin_token(const std::string& data_dir);
 
 class http_server {
 public:
   http_server(caf::actor_system& sys, http_config cfg, http_peers peers, metrics& counters, const outbox& out);
   ~http_server();
 
-  /// Binds the port and starts serving. Returns "" or why it could not.
-  std::string start();
+  /// Binds the port and starts serving.
+  result<void> start();
   /// Stops serving and joins the threads.
   void stop();
   /// The port actually bound (after start()).

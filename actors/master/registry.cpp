@@ -69,19 +69,20 @@ struct registry_state {
       }
       if (m.n > 0) {
         auto ins = db->prepare("INSERT OR REPLACE INTO ups_history(minute,instance_id,milli_ups) VALUES(?1,?2,?3)");
-        auto why = ins.bind(1, static_cast<std::int64_t>(m.minute))
+        auto recorded = ins.bind(1, static_cast<std::int64_t>(m.minute))
                      .bind(2, static_cast<std::int64_t>(it->first))
                      .bind(3, static_cast<std::int64_t>(m.sum / static_cast<double>(m.n) * 1000.0))
                      .run();
-        if (!why.empty())
-          spdlog::warn("registry: cannot record UPS history: {}", why);
+        if (!recorded)
+          spdlog::warn("registry: cannot record UPS history: {}", recorded.why());
       }
       it = ups_now.erase(it);
     }
     if (minute >= last_ups_prune_minute + 60) {
       last_ups_prune_minute = minute;
       auto del = db->prepare("DELETE FROM ups_history WHERE minute < ?1");
-      del.bind(1, static_cast<std::int64_t>(minute > ups_retention_minutes ? minute - ups_retention_minutes : 0)).run();
+      if (auto pruned = del.bind(1, static_cast<std::int64_t>(minute > ups_retention_minutes ? minute - ups_retention_minutes : 0)).run(); !pruned)
+        spdlog::warn("registry: cannot prune UPS history: {}", pruned.why());
     }
   }
 
@@ -141,8 +142,8 @@ struct registry_state {
       // AVG() is a REAL; int64() truncates it to whole milli-UPS, which is precise enough.
       out.push_back({static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)), static_cast<double>(q.int64(2)) / 1000.0});
     }
-    if (!q.error().empty())
-      spdlog::warn("registry: UPS history query failed: {}", q.error());
+    if (auto status = q.status(); !status)
+      spdlog::warn("registry: UPS history query failed: {}", status.why());
     // The minute in progress, so that a fresh instance shows a point at once.
     for (auto& [id, m] : ups_now)
       if (m.n > 0 && (instance_id == 0 || id == instance_id) && bucket == 1)
@@ -172,15 +173,15 @@ void do_register(registry_actor* self, register_job& job) {
       id = static_cast<std::uint64_t>(ins.int64(0));
     ins.reset();
     if (id == 0) {
-      spdlog::error("registry: cannot record instance {}/{}: {}", job.slave, job.msg.name, ins.error());
-      return st.reply(job.to, wire::make_error(wire::error_code::unavailable, "cannot record instance: " + ins.error()));
+      auto why = ins.status().why();
+      spdlog::error("registry: cannot record instance {}/{}: {}", job.slave, job.msg.name, why);
+      return st.reply(job.to, wire::make_error(wire::error_code::unavailable, "cannot record instance: " + why));
     }
     spdlog::info("registry: new instance {} '{}' on slave '{}'", id, job.msg.name, job.slave);
   } else {
     auto upd = st.db->prepare("UPDATE instances SET game_address=?1 WHERE instance_id=?2");
-    auto why = upd.bind(1, job.msg.game_address).bind(2, static_cast<std::int64_t>(id)).run();
-    if (!why.empty())
-      spdlog::warn("registry: cannot update instance {}: {}", id, why);
+    if (auto updated = upd.bind(1, job.msg.game_address).bind(2, static_cast<std::int64_t>(id)).run(); !updated)
+      spdlog::warn("registry: cannot update instance {}: {}", id, updated.why());
   }
   auto& info = st.instances[id];
   info.instance_id = id;
@@ -259,9 +260,8 @@ caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> d
       if (it == st.instances.end())
         return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance", "instance_id"));
       auto del = st.db->prepare("DELETE FROM instances WHERE instance_id=?1");
-      auto why = del.bind(1, static_cast<std::int64_t>(id)).run();
-      if (!why.empty())
-        return st.reply(to, wire::make_error(wire::error_code::unavailable, "cannot delete instance: " + why));
+      if (auto deleted = del.bind(1, static_cast<std::int64_t>(id)).run(); !deleted)
+        return st.reply(to, wire::make_error(wire::error_code::unavailable, "cannot delete instance: " + deleted.why()));
       auto info = it->second;
       info.online = false;
       info.state = "deleted";
@@ -295,14 +295,14 @@ caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> d
 
 } // namespace
 
-caf::actor spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
-                          caf::actor storage, caf::actor demand, std::string& why) {
-  std::shared_ptr<sql::database> db = open_master_db(cfg.db_path, true, why);
-  if (!db)
-    return {};
-  why = db->exec(schema);
-  if (!why.empty())
-    return {};
+result<caf::actor> spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
+                                  caf::actor storage, caf::actor demand) {
+  auto opened = open_master_db(cfg.db_path, true);
+  if (!opened)
+    return opened.error();
+  std::shared_ptr<sql::database> db = std::move(*opened);
+  if (auto made = db->exec(schema); !made)
+    return made.error();
   return sys.spawn<caf::detached>(registry_fn, db, cfg, &out, &owners, storage, demand);
 }
 

@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <string>
 
-#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+
+#include "common/result.hpp"
 
 namespace clusterio {
 
@@ -27,7 +29,7 @@ struct registry_config {
   std::uint64_t instance_timeout_ms = 15000; ///< offline after this much silence
 };
 
-caf::actor spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
-                          caf::actor storage, caf::actor demand, std::string& why);
+result<caf::actor> spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
+                                  caf::actor storage, caf::actor demand);
 
 } // namespace clusterio

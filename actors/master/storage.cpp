@@ -177,8 +177,8 @@ void commit(storage_actor* self) {
                              }),
               added.end());
   if (!st.pending.empty() && st.latched.empty()) {
-    auto why = st.db->commit(st.pending);
-    if (!why.empty()) {
+    if (auto committed = st.db->commit(st.pending); !committed) {
+      auto& why = committed.why();
       st.latched = why;
       spdlog::critical("storage: commit failed, refusing every request; reloading from the database in {} s: {}", recover_interval.count(),
                        why);
@@ -372,13 +372,12 @@ void answer_query(storage_actor* self, query_job& job) {
       } else if constexpr (std::is_same_v<T, wire::stats_query>) {
         st.flush_stats();
         commit(self);
-        std::vector<storage_db::stat_row> rows;
         auto since = epoch_ms() / 60000 - q.minutes + 1;
-        auto why = st.db->query_stats(q.item, q.instance_id, since, rows);
-        if (!why.empty())
-          return reply_error(self, job.to, error_code::internal, why);
+        auto rows = st.db->query_stats(q.item, q.instance_id, since);
+        if (!rows)
+          return reply_error(self, job.to, error_code::internal, rows.why());
         wire::stats_reply out;
-        for (auto& r : rows)
+        for (auto& r : *rows)
           out.points.push_back({r.minute, r.exported, r.imported});
         reply(self, job.to, std::move(out));
       } else {
@@ -402,12 +401,11 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
   std::unordered_map<std::string, web_item> by_name;
   for (auto& [name, count] : st.counts)
     by_name[name] = web_item{name, count, 0, 0};
-  std::vector<storage_db::rate_row> rows;
   // The current minute is partial: a window of N minutes is the N-1 full ones plus this one.
-  auto why = st.db->query_rates(epoch_ms() / 60000 - v.rate_minutes + 1, rows);
-  if (!why.empty())
-    spdlog::warn("storage: web rates unavailable: {}", why);
-  for (auto& r : rows) {
+  auto rows = st.db->query_rates(epoch_ms() / 60000 - v.rate_minutes + 1);
+  if (!rows)
+    spdlog::warn("storage: web rates unavailable: {}", rows.why());
+  for (auto& r : rows.value_or({})) {
     auto& item = by_name[r.name];
     item.name = r.name;
     item.exported = r.exported;
@@ -430,11 +428,11 @@ web_series stats_series(storage_actor* self, const web_stats_query& q) {
   web_series out;
   auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, 366 * 24 * 60);
   out.bucket_minutes = minutes <= stats_minute_retention ? 1 : 60;
-  std::vector<storage_db::series_row> rows;
   auto since = epoch_ms() / 60000 - minutes + 1;
-  out.error = st.db->query_series(q.item, q.instance_id, since, out.bucket_minutes, rows);
-  out.points.reserve(rows.size());
-  for (auto& r : rows)
+  auto rows = st.db->query_series(q.item, q.instance_id, since, out.bucket_minutes);
+  out.error = rows.why();
+  out.points.reserve(rows ? rows->size() : 0);
+  for (auto& r : rows.value_or({}))
     out.points.push_back({r.minute, r.instance_id, r.exported, r.imported});
   return out;
 }
@@ -449,8 +447,8 @@ void compact_stats(storage_actor* self) {
   commit(self); // compaction runs in its own transaction
   if (!st.latched.empty())
     return;
-  if (auto why = st.db->compact_stats(keep_from); !why.empty())
-    spdlog::warn("storage: {}", why); // statistics only: retried next minute, transfers unaffected
+  if (auto compacted = st.db->compact_stats(keep_from); !compacted)
+    spdlog::warn("storage: {}", compacted.why()); // statistics only: retried next minute, transfers unaffected
 }
 
 void publish_changes(storage_actor* self, bool full) {
@@ -471,15 +469,14 @@ void publish_changes(storage_actor* self, bool full) {
 }
 
 /// Opens the database and reads what it holds: at the start, and to recover from a failed commit.
-std::unique_ptr<storage_db> open_and_load(const storage_config& cfg, storage_snapshot& snap, std::string& why) {
-  auto db = storage_db::open(cfg.db_path, cfg.full_sync, why);
+result<std::unique_ptr<storage_db>> open_and_load(const storage_config& cfg, storage_snapshot& snap) {
+  auto db = storage_db::open(cfg.db_path, cfg.full_sync);
   if (!db)
-    return nullptr;
-  why = db->load(snap);
-  if (!why.empty()) {
-    why = cfg.db_path + ": " + why;
-    return nullptr;
-  }
+    return db;
+  auto loaded = (*db)->load();
+  if (!loaded)
+    return loaded.error().in(cfg.db_path);
+  snap = std::move(*loaded);
   return db;
 }
 
@@ -523,14 +520,13 @@ void recover(storage_actor* self) {
   auto& st = self->state;
   commit(self); // still latched: answers what waits with the failure, and clears the changes
   storage_snapshot snap;
-  std::string why;
-  auto db = open_and_load(st.cfg, snap, why);
+  auto db = open_and_load(st.cfg, snap);
   if (!db) {
-    spdlog::error("storage: cannot reload after the failed commit, retrying in {} s: {}", recover_interval.count(), why);
+    spdlog::error("storage: cannot reload after the failed commit, retrying in {} s: {}", recover_interval.count(), db.why());
     self->delayed_send(self, recover_interval, recover_atom::value);
     return;
   }
-  adopt(st, snap, std::move(db)); // the old storage_db goes: its unfolded changes hold the failed commit's
+  adopt(st, snap, std::move(*db)); // the old storage_db goes: its unfolded changes hold the failed commit's
   st.stats.clear();               // transfers of the failed commit among them
   st.latched.clear();
   spdlog::warn("storage: reloaded from the database after the failed commit ({} item kinds); taking requests again", st.counts.size());
@@ -605,16 +601,16 @@ caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> 
 
 } // namespace
 
-caf::actor spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out, std::string& why) {
+result<caf::actor> spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out) {
   auto snap = std::make_shared<storage_snapshot>();
-  auto db = open_and_load(cfg, *snap, why);
+  auto db = open_and_load(cfg, *snap);
   if (!db)
-    return {};
+    return db.error();
   std::int64_t total = 0;
   for (auto& [name, count] : snap->counts)
     total += count;
   spdlog::info("storage: loaded {} item kinds ({} units), {} reservation(s)", snap->counts.size(), total, snap->grants.size());
-  std::shared_ptr<storage_db> holder(db.release());
+  std::shared_ptr<storage_db> holder(db->release());
   return sys.spawn<caf::detached>(storage_fn, snap, holder, cfg, &out);
 }
 

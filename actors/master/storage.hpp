@@ -27,7 +27,9 @@
 #include <cstdint>
 #include <string>
 
-#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+
+#include "common/result.hpp"
 
 namespace clusterio {
 
@@ -45,7 +47,7 @@ struct storage_config {
   std::size_t max_item_names = 100000;
 };
 
-/// Opens the database and spawns the actor. Returns an invalid handle and sets `why` on failure.
-caf::actor spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out, std::string& why);
+/// Opens the database and spawns the actor.
+result<caf::actor> spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out);
 
 } // namespace clusterio

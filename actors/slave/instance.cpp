@@ -106,7 +106,8 @@ void write_status(instance_actor* self) {
   auto& st = self->state;
   json j{{"state", to_string(st.ph)}, {"tick", st.tick}, {"ups", st.ups}, {"players", st.players}, {"instance_id", st.instance_id},
          {"pid", st.proc.pid()}, {"failure", st.failure}};
-  write_file_atomic(st.p.dir + "/status.json", j.dump() + "\n");
+  if (auto written = write_file_atomic(st.p.dir + "/status.json", j.dump() + "\n"); !written)
+    spdlog::warn("{}cannot write the instance's status: {}", st.log_prefix(), written.why());
 }
 
 void call_master(instance_actor* self, wire::message m, std::function<void(wire::message&)> then) {
@@ -120,7 +121,7 @@ void call_master(instance_actor* self, wire::message m, std::function<void(wire:
 void call_rcon(instance_actor* self, std::string command, std::function<void(const rcon::reply&)> then) {
   auto& st = self->state;
   if (!st.rcon || !st.rcon->connected())
-    return then(rcon::reply{false, {}, "not connected"});
+    return then(failure("not connected"));
   auto tag = st.next_tag++;
   st.rcon_calls[tag] = std::move(then);
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -133,19 +134,19 @@ void call_rcon(instance_actor* self, std::string command, std::function<void(con
 void call_mod(instance_actor* self, const std::string& fn, const json& arg, std::function<void(const json&)> then) {
   call_rcon(self, clusterio_call(fn, arg.dump()), [self, fn, then = std::move(then)](const rcon::reply& r) {
     auto& st = self->state;
-    if (!r.ok) {
-      spdlog::warn("{}RCON call {} failed: {}", st.log_prefix(), fn, r.error);
+    if (!r) {
+      spdlog::warn("{}RCON call {} failed: {}", st.log_prefix(), fn, r.why());
       return;
     }
     try {
-      auto j = json::parse(r.body);
+      auto j = json::parse(*r);
       if (j.is_object() && j.contains("error")) {
         spdlog::warn("{}the mod refused {}: {}", st.log_prefix(), fn, j["error"].dump());
         return;
       }
       then(j);
     } catch (const std::exception& e) {
-      spdlog::warn("{}unexpected reply to {}: {} ({})", st.log_prefix(), fn, r.body.substr(0, 200), e.what());
+      spdlog::warn("{}unexpected reply to {}: {} ({})", st.log_prefix(), fn, r->substr(0, 200), e.what());
     }
   });
 }
@@ -154,8 +155,8 @@ template <class T> T* reply_as(instance_actor* self, wire::message& m, const cha
   if (auto* x = std::get_if<T>(&m))
     return x;
   if (auto* e = std::get_if<wire::error_reply>(&m))
-    spdlog::log(e->code == "unavailable" ? spdlog::level::debug : spdlog::level::warn, "{}{} failed: {} {}: {}", self->state.log_prefix(), what,
-                e->code, e->field, e->message);
+    spdlog::log(e->code == wire::error_code::unavailable ? spdlog::level::debug : spdlog::level::warn, "{}{} failed: {} {}: {}", self->state.log_prefix(), what,
+                wire::to_string(e->code), e->field, e->message);
   return nullptr;
 }
 
@@ -411,15 +412,14 @@ std::string latest_save(const std::string& dir) {
 /// A server left running by a slave that died (it got SIGTERM and is saving): its pid if it
 /// is still alive and really runs this instance.
 std::optional<pid_t> leftover_server(const std::string& dir) {
-  std::string why;
-  auto text = read_file(dir + "/status.json", why);
+  auto text = read_file(dir + "/status.json");
   if (!text)
     return std::nullopt;
   auto j = json::parse(*text, nullptr, false);
   pid_t pid = j.is_object() ? j.value("pid", -1) : -1;
   if (pid <= 0 || ::kill(pid, 0) != 0)
     return std::nullopt;
-  auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline", why);
+  auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
   if (!cmdline || cmdline->find(dir + "/config.ini") == std::string::npos)
     return std::nullopt;
   return pid;
@@ -460,11 +460,11 @@ void launch(instance_actor* self) {
   }
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.failure.clear();
-  auto why = st.proc.start(
+  auto started = st.proc.start(
     argv, st.p.dir, [me](std::string line) { caf::anon_send(me, line_atom::value, std::move(line)); },
     [me](int status) { caf::anon_send(me, exited_atom::value, status); });
-  if (!why.empty()) {
-    spdlog::error("{}cannot start the server: {}", st.log_prefix(), why);
+  if (!started) {
+    spdlog::error("{}cannot start the server: {}", st.log_prefix(), started.why());
     return;
   }
   st.ph = phase::starting;
@@ -484,8 +484,7 @@ void connect_rcon(instance_actor* self, int attempt) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   // connect() blocks: never in an actor's thread.
   std::thread([me, client = st.rcon, attempt] {
-    auto err = client->connect();
-    caf::anon_send(me, rcon_up_atom::value, err.value_or(""), attempt);
+    caf::anon_send(me, rcon_up_atom::value, client->connect(), attempt);
   }).detach();
 }
 
@@ -512,13 +511,12 @@ void stop(instance_actor* self) {
 void on_line(instance_actor* self, const std::string& line) {
   auto& st = self->state;
   if (ipc::is_ipc(line)) {
-    std::string why;
-    if (auto msg = ipc::parse(line, st.p.dir + "/script-output", why)) {
+    if (auto msg = ipc::parse(line, st.p.dir + "/script-output")) {
       spdlog::trace("{}ipc {}: {}", st.log_prefix(), msg->channel, msg->json.substr(0, 300));
       handle_ipc(self, *msg);
     }
     else
-      spdlog::warn("{}bad IPC line: {}", st.log_prefix(), why);
+      spdlog::warn("{}bad IPC line: {}", st.log_prefix(), msg.why());
     return;
   }
   spdlog::debug("{}{}", st.log_prefix(), line);
@@ -592,7 +590,7 @@ void on_timer(instance_actor* self) {
       st.last_heartbeat = now;
       call_master(self, wire::heartbeat{st.instance_id, std::min(st.ups, 10000.0), st.tick, st.players, "running"},
                   [self](wire::message& m) {
-                    if (auto* e = std::get_if<wire::error_reply>(&m); e && e->code == "not_found")
+                    if (auto* e = std::get_if<wire::error_reply>(&m); e && e->code == wire::error_code::not_found)
                       self->state.registered = false; // the master forgot us: register again
                   });
       write_status(self);
@@ -633,14 +631,14 @@ caf::behavior instance_fn(instance_actor* self, instance_params p, caf::actor up
     },
     [self](line_atom, const std::string& line) { on_line(self, line); },
     [self](exited_atom, int status) { on_exit(self, status); },
-    [self](rcon_up_atom, const std::string& err, int attempt) {
+    [self](rcon_up_atom, const result<void>& connected, int attempt) {
       auto& st = self->state;
       if (st.ph != phase::starting)
         return;
-      if (!err.empty()) {
+      if (!connected) {
         if (attempt >= rcon_connect_attempts) {
-          spdlog::error("{}RCON failed {} times ({}); stopping the server", st.log_prefix(), attempt, err);
-          st.failure = "RCON: " + err;
+          spdlog::error("{}RCON failed {} times ({}); stopping the server", st.log_prefix(), attempt, connected.why());
+          st.failure = "RCON: " + connected.why();
           st.proc.signal(SIGTERM);
           return;
         }
@@ -658,7 +656,7 @@ caf::behavior instance_fn(instance_actor* self, instance_params p, caf::actor up
         sync(self);
       };
       call_rcon(self, "/sc rcon.print('disabled')", [self, ready](const rcon::reply& r) {
-        if (r.ok && r.body == "disabled\n")
+        if (r && *r == "disabled\n")
           return ready();
         call_rcon(self, "/sc rcon.print('disabled')", [ready](const rcon::reply&) { ready(); });
       });

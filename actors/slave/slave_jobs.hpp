@@ -34,3 +34,4 @@ using rcon_retry_atom = caf::atom_constant<caf::atom("sl_rconrt")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::rcon::reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::result<void>)

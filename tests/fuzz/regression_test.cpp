@@ -34,11 +34,11 @@ TEST_CASE("slave_config: the master's port must be a port, so the bus port can b
                           R"({"master":"host:65536"})", R"({"master":"host:65535"})", R"({"master_bus_port":70000})"}) {
     INFO(bad);
     slave_config c;
-    REQUIRE(parse_slave_config(bad, "slave.json", c).empty());
-    CHECK_FALSE(validate_slave_config(c).empty());
+    REQUIRE(parse_slave_config(bad, "slave.json", c).ok());
+    CHECK_FALSE(validate_slave_config(c).ok());
   }
   slave_config ok;
-  REQUIRE(parse_slave_config(R"({"master":"example.org:7100","master_bus_port":0})", "slave.json", ok).empty());
-  CHECK(validate_slave_config(ok).empty());
+  REQUIRE(parse_slave_config(R"({"master":"example.org:7100","master_bus_port":0})", "slave.json", ok).ok());
+  CHECK(validate_slave_config(ok).ok());
   CHECK(ok.bus_endpoint() == "tcp://example.org:7101");
 }

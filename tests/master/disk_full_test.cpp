@@ -108,7 +108,7 @@ TEST_CASE("a full disk: refused, not acknowledged; once there is room, exactly w
   }
   REQUIRE(refused_batch > 1); // the disk filled, and not before the first commit
   INFO("first refused batch " << refused_batch);
-  CHECK(refusal.code == "unavailable");
+  CHECK(refusal.code == wire::error_code::unavailable);
   CHECK(refusal.message.find("storage failed") != std::string::npos);
   CHECK(refusal.message.find("full") != std::string::npos); // SQLite's "database or disk is full"
 
@@ -116,9 +116,9 @@ TEST_CASE("a full disk: refused, not acknowledged; once there is room, exactly w
   // not write, so it neither takes nor shows anything until it has reloaded from the database.
   std::string exit_why;
   CHECK(m.running(exit_why));
-  CHECK(expect_error(c, wire::inventory_query{}, "unavailable").message == refusal.message);
+  CHECK(expect_error(c, wire::inventory_query{}, wire::error_code::unavailable).message == refusal.message);
   sent[refused_batch + 1] = {{names[0], 7}};
-  expect_error(c, wire::export_batch{instance, refused_batch + 1, 1, sent[refused_batch + 1]}, "unavailable");
+  expect_error(c, wire::export_batch{instance, refused_batch + 1, 1, sent[refused_batch + 1]}, wire::error_code::unavailable);
 
   // Within its recovery interval (10 s) it reloads what was committed: exactly what it
   // acknowledged. The disk is still full, so the next write fails and is refused again.
@@ -135,7 +135,7 @@ TEST_CASE("a full disk: refused, not acknowledged; once there is room, exactly w
   if (!eventually([&] { return read_stock(c); }, 30s, 500ms))
     FAIL("the master did not reload; its log:\n" << m.log());
   CHECK(stock == acked_sum);
-  expect_error(c, wire::export_batch{instance, refused_batch, 1, sent[refused_batch]}, "unavailable");
+  expect_error(c, wire::export_batch{instance, refused_batch, 1, sent[refused_batch]}, wire::error_code::unavailable);
 
   // Room again: after the next reload it takes writes. The slave's recovery re-sends what was
   // refused; each batch applies once.

@@ -30,13 +30,13 @@ TEST_CASE("a flooding slave gets overloaded while another slave keeps being answ
       ++sent;
       while (auto r = f.recv(0ms)) {
         ++answered;
-        if (auto* e = std::get_if<wire::error_reply>(&r->body); e && e->code == "overloaded")
+        if (auto* e = std::get_if<wire::error_reply>(&r->body); e && e->code == wire::error_code::overloaded)
           ++overloaded;
       }
     }
     while (auto r = f.recv(1000ms)) {
       ++answered;
-      if (auto* e = std::get_if<wire::error_reply>(&r->body); e && e->code == "overloaded")
+      if (auto* e = std::get_if<wire::error_reply>(&r->body); e && e->code == wire::error_code::overloaded)
         ++overloaded;
     }
     flooding = false;
@@ -76,7 +76,7 @@ TEST_CASE("storage refuses a new item name beyond max_item_names, applying nothi
   auto inst = expect_reply<wire::registered>(slave, wire::register_instance{"names", ""}).instance_id;
   expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, {{"a", 1}, {"b", 2}, {"c", 3}}});
 
-  auto e = expect_error(slave, wire::export_batch{inst, 2, 2, {{"a", 10}, {"d", 1}}}, "overloaded");
+  auto e = expect_error(slave, wire::export_batch{inst, 2, 2, {{"a", 10}, {"d", 1}}}, wire::error_code::overloaded);
   CHECK(e.message.find("storage holds the maximum of 3 distinct names") != std::string::npos);
   CHECK(e.field == "items");
   CHECK(stock_of(slave, "a") == 1); // nothing of the refused batch was applied

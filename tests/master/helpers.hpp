@@ -8,7 +8,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 
 namespace clusterio::test {
 
@@ -17,13 +17,13 @@ template <class T> T expect_reply(wire_client& c, wire::message m, std::chrono::
   auto r = c.call(std::move(m), timeout);
   REQUIRE(r.has_value());
   if (auto* e = std::get_if<wire::error_reply>(&r->body))
-    FAIL("error reply: " << e->code << " " << e->field << ": " << e->message);
+    FAIL("error reply: " << wire::to_string(e->code) << " " << e->field << ": " << e->message);
   REQUIRE(std::holds_alternative<T>(r->body));
   return std::get<T>(r->body);
 }
 
 /// Calls and requires an error reply with this code.
-inline wire::error_reply expect_error(wire_client& c, wire::message m, const std::string& code) {
+inline wire::error_reply expect_error(wire_client& c, wire::message m, wire::error_code code) {
   auto r = c.call(std::move(m));
   REQUIRE(r.has_value());
   REQUIRE(std::holds_alternative<wire::error_reply>(r->body));

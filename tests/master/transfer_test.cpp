@@ -88,7 +88,7 @@ TEST_CASE("grants are reserved durably, re-offered on resync and dropped on conf
   m.start();
   wire_client again(m.control_endpoint(), m.add_client("slave1b", "slave"));
   // Ownership is per slave: another slave may not resync slave1's instance.
-  expect_error(again, wire::resync{consumer}, "unauthorized");
+  expect_error(again, wire::resync{consumer}, wire::error_code::unauthorized);
   wire_client slave1(m.control_endpoint(), slave1_cred); // slave1 back, with its credential
   auto p = expect_reply<wire::pending_grants>(slave1, wire::resync{consumer});
   REQUIRE(p.grants.size() == 1);
@@ -114,7 +114,7 @@ TEST_CASE("a stale reservation returns to storage only after the mod cancelled i
   REQUIRE(g.grants.size() == 1);
   auto gid = g.grants[0].grant_id;
 
-  expect_error(slave, wire::reclaim_grant{gid}, "unauthorized"); // operators only
+  expect_error(slave, wire::reclaim_grant{gid}, wire::error_code::unauthorized); // operators only
   expect_reply<wire::ok>(admin, wire::reclaim_grant{gid});
   CHECK(stock_of(admin, "coal") == 0); // not yet: the mod has not said it never applied it
   auto p = expect_reply<wire::pending_grants>(slave, wire::resync{inst});
@@ -123,7 +123,7 @@ TEST_CASE("a stale reservation returns to storage only after the mod cancelled i
 
   expect_reply<wire::confirm_ack>(slave, wire::confirm_grants{inst, {}, {gid}});
   CHECK(stock_of(admin, "coal") == 40);
-  expect_error(admin, wire::reclaim_grant{gid}, "not_found");
+  expect_error(admin, wire::reclaim_grant{gid}, wire::error_code::not_found);
 }
 
 TEST_CASE("deleting an instance returns its reservations") {
@@ -136,7 +136,7 @@ TEST_CASE("deleting an instance returns its reservations") {
   CHECK(stock_of(slave, "stone") == 0);
   expect_reply<wire::ok>(slave, wire::delete_instance{inst});
   CHECK(stock_of(slave, "stone") == 9);
-  expect_error(slave, wire::export_batch{inst, 2, 2, {{"stone", 1}}}, "not_found");
+  expect_error(slave, wire::export_batch{inst, 2, 2, {{"stone", 1}}}, wire::error_code::not_found);
 }
 
 TEST_CASE("bad frames get typed errors and change nothing") {
@@ -150,16 +150,16 @@ TEST_CASE("bad frames get typed errors and change nothing") {
   auto r = slave.recv(5s);
   REQUIRE(r);
   REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
-  CHECK(std::get<wire::error_reply>(r->body).code == "invalid");
+  CHECK(std::get<wire::error_reply>(r->body).code == wire::error_code::invalid);
 
   // Hand-encode an export with a negative count: encode() does not validate, decode() must.
-  expect_error(slave, wire::export_batch{inst, 2, 1, {{"iron-plate", 5}, {"copper-plate", -5}}}, "invalid");
-  expect_error(slave, wire::export_batch{inst, 3, 1, {{"iron-plate", wire::max_transfer_count + 1}}}, "invalid");
-  expect_error(slave, wire::export_batch{inst, 4, 1, {{"", 5}}}, "invalid");
-  expect_error(slave, wire::export_batch{inst, 5, 1, {{"iron\nplate", 5}}}, "invalid");
-  expect_error(slave, wire::export_batch{inst, 6, 7, {{"iron-plate", 5}}}, "invalid"); // floor > batch
-  expect_error(slave, wire::export_batch{inst + 100, 7, 1, {{"iron-plate", 5}}}, "not_found");
-  expect_error(slave, wire::welcome{"x", "slave", 1, 1}, "unsupported");
+  expect_error(slave, wire::export_batch{inst, 2, 1, {{"iron-plate", 5}, {"copper-plate", -5}}}, wire::error_code::invalid);
+  expect_error(slave, wire::export_batch{inst, 3, 1, {{"iron-plate", wire::max_transfer_count + 1}}}, wire::error_code::invalid);
+  expect_error(slave, wire::export_batch{inst, 4, 1, {{"", 5}}}, wire::error_code::invalid);
+  expect_error(slave, wire::export_batch{inst, 5, 1, {{"iron\nplate", 5}}}, wire::error_code::invalid);
+  expect_error(slave, wire::export_batch{inst, 6, 7, {{"iron-plate", 5}}}, wire::error_code::invalid); // floor > batch
+  expect_error(slave, wire::export_batch{inst + 100, 7, 1, {{"iron-plate", 5}}}, wire::error_code::not_found);
+  expect_error(slave, wire::welcome{"x", "slave", 1, 1}, wire::error_code::unsupported);
   CHECK(stock_of(slave, "iron-plate") == 10);
   CHECK(stock_of(slave, "copper-plate") == 0);
   // A hostile name is just a name.
@@ -204,11 +204,11 @@ TEST_CASE("a batch frame's messages are each served as if alone; replies come in
                               {205, wire::welcome{"x", "slave", 1, 1}}}));
   got = replies_to(slave, {201, 202, 203, 204, 205}, batches);
   CHECK(std::holds_alternative<wire::export_ack>(got[201].value.body));
-  CHECK(std::get<wire::error_reply>(got[202].value.body).code == "not_found");
-  CHECK(std::get<wire::error_reply>(got[203].value.body).code == "invalid"); // floor > batch
+  CHECK(std::get<wire::error_reply>(got[202].value.body).code == wire::error_code::not_found);
+  CHECK(std::get<wire::error_reply>(got[203].value.body).code == wire::error_code::invalid); // floor > batch
   REQUIRE(std::holds_alternative<wire::grant_reply>(got[204].value.body));
   CHECK(std::get<wire::grant_reply>(got[204].value.body).grants.at(0).count == 50);
-  CHECK(std::get<wire::error_reply>(got[205].value.body).code == "unsupported");
+  CHECK(std::get<wire::error_reply>(got[205].value.body).code == wire::error_code::unsupported);
   CHECK(stock_of(slave, "copper-plate") == 7);
   CHECK(stock_of(slave, "iron-plate") == 150);
 
@@ -218,7 +218,7 @@ TEST_CASE("a batch frame's messages are each served as if alone; replies come in
   auto r = slave.recv(5s);
   REQUIRE(r);
   REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
-  CHECK(std::get<wire::error_reply>(r->body).code == "invalid");
+  CHECK(std::get<wire::error_reply>(r->body).code == wire::error_code::invalid);
   CHECK(std::get<wire::error_reply>(r->body).field == "(frame)");
   CHECK(stock_of(slave, "coal") == 0);
 
@@ -248,8 +248,8 @@ TEST_CASE("a batch passes the role check and the rate limit message by message")
   int batches = 0;
   auto got = replies_to(tool, {1, 2, 3}, batches);
   CHECK(std::holds_alternative<wire::inventory_levels>(got[1].value.body));
-  CHECK(std::get<wire::error_reply>(got[2].value.body).code == "unauthorized");
-  CHECK(std::get<wire::error_reply>(got[3].value.body).code == "unauthorized");
+  CHECK(std::get<wire::error_reply>(got[2].value.body).code == wire::error_code::unauthorized);
+  CHECK(std::get<wire::error_reply>(got[3].value.body).code == wire::error_code::unauthorized);
   // 30 messages in one frame cannot pass a limit of 5 a second: most are overloaded.
   std::vector<wire::frame> many;
   std::set<std::uint64_t> ids;
@@ -261,7 +261,7 @@ TEST_CASE("a batch passes the role check and the rate limit message by message")
   got = replies_to(tool, ids, batches);
   int overloaded = 0;
   for (auto& [id, d] : got)
-    if (auto* e = std::get_if<wire::error_reply>(&d.value.body); e && e->code == "overloaded")
+    if (auto* e = std::get_if<wire::error_reply>(&d.value.body); e && e->code == wire::error_code::overloaded)
       ++overloaded;
   CHECK(overloaded >= 25);
 }

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "common/clock.hpp"
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 #include "tests/support/master_fixture.hpp"
 
 namespace clusterio::test {

@@ -102,7 +102,7 @@ TEST_CASE("a subscriber credential cannot publish; no credential cannot subscrib
   master_fixture m;
   m.start();
   wire_client watcher(m.control_endpoint(), add_client(m, "watcher", "subscriber"));
-  auto e = expect_error(watcher, wire::signal_frame{"alpha", "", 1, {{"signal-A", 1}}}, "unauthorized");
+  auto e = expect_error(watcher, wire::signal_frame{"alpha", "", 1, {{"signal-A", 1}}}, wire::error_code::unauthorized);
   CHECK(e.message.find("signal") != std::string::npos);
 
   wire_client pub(m.control_endpoint(), add_client(m, "tool-pub", "publisher"));

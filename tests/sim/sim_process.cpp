@@ -142,8 +142,8 @@ void sim_process::start() {
   o.password = "pw";
   o.request_timeout = std::chrono::seconds(10);
   client_ = std::make_unique<rcon::client>(o);
-  if (auto err = client_->connect())
-    throw std::runtime_error("rcon connect: " + *err);
+  if (auto connected = client_->connect(); !connected)
+    throw std::runtime_error("rcon connect: " + connected.why());
   command("/sc rcon.print('disabled')");
   if (command("/sc rcon.print('disabled')") != "disabled\n")
     throw std::runtime_error("achievement two-step failed");
@@ -166,9 +166,9 @@ int sim_process::stop(int sig) {
 
 std::string sim_process::command(const std::string& cmd) {
   auto r = client_->send(cmd).get();
-  if (!r.ok)
-    throw std::runtime_error("rcon: " + r.error);
-  return r.body;
+  if (!r)
+    throw std::runtime_error("rcon: " + r.why());
+  return *r;
 }
 
 nlohmann::json sim_process::call(const std::string& fn, const nlohmann::json& arg) {

@@ -76,24 +76,24 @@ TEST_CASE("RCON: one reply per command, Lua errors, large replies, wrong passwor
     futs.push_back(sim.rcon().send("/sc rcon.print(" + std::to_string(i) + ")"));
   for (int i = 0; i < 20; ++i) {
     auto r = futs[static_cast<size_t>(i)].get();
-    REQUIRE(r.ok);
-    CHECK(r.body == std::to_string(i) + "\n");
+    REQUIRE(r.ok());
+    CHECK(*r == std::to_string(i) + "\n");
   }
   // An empty command is refused locally: Factorio would never answer it.
-  CHECK_FALSE(sim.rcon().send("").get().ok);
+  CHECK_FALSE(sim.rcon().send("").get().ok());
 
   rcon::client_options o;
   o.port = sim.rcon_port();
   o.password = "wrong";
   rcon::client bad(o);
-  auto err = bad.connect();
-  REQUIRE(err);
-  CHECK(has(*err, "authentication failed"));
+  auto connected = bad.connect();
+  REQUIRE_FALSE(connected.ok());
+  CHECK(has(connected.why(), "authentication failed"));
 
   // Reconnect after the client closed.
   sim.rcon().close();
-  CHECK_FALSE(sim.rcon().send("/sc rcon.print(1)").get().ok);
-  REQUIRE_FALSE(sim.rcon().connect());
+  CHECK_FALSE(sim.rcon().send("/sc rcon.print(1)").get().ok());
+  REQUIRE(sim.rcon().connect().ok());
   CHECK(sim.command("/sc rcon.print(2)") == "2\n");
   CHECK(sim.stop() == 0);
 }

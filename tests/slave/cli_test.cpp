@@ -8,7 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/slave_fixture.hpp"
 
@@ -82,6 +82,14 @@ TEST_CASE("slave CLI: an instance without the clusterio mod is not started, and 
   CHECK(s.cli({"mod", "install"}).first == 0);
   s.start("world");
   REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
+}
+
+TEST_CASE("slave CLI: the README's table of slave.json's keys is the one the slave prints") {
+  slave_fixture s("table", dead_master(), std::nullopt);
+  auto [code, table] = s.cli({"config", "show", "--markdown"});
+  REQUIRE(code == 0);
+  CHECK(table.find("| `heartbeat_ms` | `5000` |") != std::string::npos);
+  CHECK(slurp(source_dir() + "/README.md").find(table) != std::string::npos);
 }
 
 TEST_CASE("slave CLI: create, list, start, stop, delete") {

@@ -27,12 +27,14 @@ struct temp_dir {
 
 /// Opens the database and loads it (as the storage actor does before its first commit).
 std::unique_ptr<storage_db> open_db(const std::string& file, storage_snapshot& snap) {
-  std::string why;
-  auto db = storage_db::open(file, false, why);
-  INFO(why);
+  auto db = storage_db::open(file, false);
+  INFO(db.why());
   REQUIRE(db);
-  REQUIRE(db->load(snap) == "");
-  return db;
+  auto loaded = (*db)->load();
+  INFO(loaded.why());
+  REQUIRE(loaded);
+  snap = std::move(*loaded);
+  return std::move(*db);
 }
 
 std::unique_ptr<storage_db> open_db(const std::string& file) {
@@ -42,11 +44,10 @@ std::unique_ptr<storage_db> open_db(const std::string& file) {
 
 /// One integer from the database, read with a connection of the test's own.
 std::int64_t query(const std::string& file, const std::string& sql) {
-  std::string why;
-  auto db = sql::database::open(file, false, why);
-  INFO(why);
+  auto db = sql::database::open(file, false);
+  INFO(db.why());
   REQUIRE(db);
-  auto st = db->prepare(sql);
+  auto st = (*db)->prepare(sql);
   REQUIRE(st.step());
   return st.int64(0);
 }
@@ -56,7 +57,7 @@ void commit_until_fold(storage_db& db, std::uint64_t commits_so_far, std::uint64
   storage_changes same;
   same.next_grant_id = next_grant_id;
   for (auto n = commits_so_far; n < storage_db::commits_per_fold; ++n)
-    REQUIRE(db.commit(same) == "");
+    REQUIRE(db.commit(same));
 }
 
 } // namespace
@@ -87,7 +88,7 @@ TEST_CASE("a commit of many rows of every kind is loaded back exactly") {
           c.stats.push_back({42, i % 7 + 1, name, static_cast<std::int64_t>(i), 1});
         }
         c.next_grant_id = 1000 + rows;
-        REQUIRE(db->commit(c) == "");
+        REQUIRE(db->commit(c));
 
         // Second commit: every third level goes to zero (its row deleted), every other grant is
         // confirmed (deleted), one grant is upserted twice in the same statement.
@@ -108,7 +109,7 @@ TEST_CASE("a commit of many rows of every kind is loaded back exactly") {
           d.grants_upserted.push_back(g);
           grants[1001] = g;
         }
-        REQUIRE(db->commit(d) == "");
+        REQUIRE(db->commit(d));
         if (folded)
           commit_until_fold(*db, 2, 1000 + rows);
       }
@@ -135,11 +136,11 @@ TEST_CASE("a commit of many rows of every kind is loaded back exactly") {
         CHECK(g.reclaim == want.reclaim);
       }
       CHECK(snap.next_grant_id == 1000 + rows);
-      std::vector<storage_db::rate_row> rates;
-      REQUIRE(db->query_rates(0, rates) == "");
-      CHECK(rates.size() == rows);
+      auto rates = db->query_rates(0);
+      REQUIRE(rates);
+      CHECK(rates->size() == rows);
       std::int64_t exported = 0;
-      for (auto& r : rates)
+      for (auto& r : *rates)
         exported += r.exported;
       CHECK(exported == static_cast<std::int64_t>(rows * (rows - 1) / 2));
       std::filesystem::remove_all(dir.path);
@@ -161,7 +162,7 @@ TEST_CASE("the commit log: what reaches the tables, and what a restart reads bac
     first.states = {{7, 3, 9}};
     first.batches_added = {{7, 5}};
     first.next_grant_id = 2;
-    REQUIRE(db->commit(first) == "");
+    REQUIRE(db->commit(first));
     commit_until_fold(*db, 1, 2);
     CHECK(query(file, "SELECT value FROM meta WHERE key='folded_seq'") == static_cast<std::int64_t>(k));
     CHECK(query(file, "SELECT COUNT(*) FROM grants") == 1);
@@ -180,7 +181,7 @@ TEST_CASE("the commit log: what reaches the tables, and what a restart reads bac
     storage_changes again;
     again.states = {{7, 1, 1}};
     for (auto* c : {&made, &confirmed, &dropped, &again})
-      REQUIRE(db->commit(*c) == "");
+      REQUIRE(db->commit(*c));
     // Still in the log: the tables have not changed.
     CHECK(query(file, "SELECT COUNT(*) FROM grants") == 1);
     CHECK(query(file, "SELECT COUNT(*) FROM commit_log WHERE seq > " + std::to_string(k)) == 4);
@@ -220,21 +221,20 @@ TEST_CASE("a damaged commit log is an error naming the record") {
     storage_changes c;
     c.levels = {{"iron-plate", 1}};
     for (int i = 0; i < 3; ++i)
-      REQUIRE(db->commit(c) == "");
+      REQUIRE(db->commit(c));
   }
   // Damages the log with `sql`; what load() says then. Nothing may be committed after it.
   auto load_after = [&file](const std::string& damage) {
-    std::string why;
-    auto raw = sql::database::open(file, false, why);
+    auto raw = sql::database::open(file, false);
     REQUIRE(raw);
-    REQUIRE(raw->exec(damage) == "");
-    raw.reset();
-    auto db = storage_db::open(file, false, why);
+    REQUIRE((*raw)->exec(damage));
+    raw->reset(); // closes the test's connection
+    auto db = storage_db::open(file, false);
     REQUIRE(db);
-    storage_snapshot snap;
-    auto error = db->load(snap);
-    CHECK(db->commit(storage_changes{}) == "storage: commit before load (the commit log's position is not known)");
-    return error;
+    auto loaded = (*db)->load();
+    REQUIRE_FALSE(loaded);
+    CHECK((*db)->commit(storage_changes{}).why() == "storage: commit before load (the commit log's position is not known)");
+    return loaded.why();
   };
   SECTION("a record that is not one") {
     CHECK_THAT(load_after("UPDATE commit_log SET changes = x'93c0c0c0' WHERE seq = 2"), Catch::Contains("commit log: record 2: not a valid record"));

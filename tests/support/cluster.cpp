@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 
 namespace clusterio::test {
 
@@ -114,7 +114,7 @@ ledger cluster::count() {
     if (!pending || !std::holds_alternative<wire::pending_grants>(pending->body)) {
       auto* e = pending ? std::get_if<wire::error_reply>(&pending->body) : nullptr;
       throw std::runtime_error("the master did not answer resync for " + w.name + " (instance " + std::to_string(instance_id) + "): " +
-                               (!pending ? "no reply in 10 s" : e ? e->code + ": " + e->message : "another message"));
+                               (!pending ? "no reply in 10 s" : e ? std::string(wire::to_string(e->code)) + ": " + e->message : "another message"));
     }
     for (auto& g : std::get<wire::pending_grants>(pending->body).grants)
       l.reserved[g.name] += static_cast<double>(g.count);

@@ -67,10 +67,9 @@ credential master_fixture::add_client(const std::string& name, const std::string
   child_process p(argv, data_ + "/cli.log");
   if (p.wait(10000) != 0)
     throw std::runtime_error("add-client failed:\n" + slurp(data_ + "/cli.log"));
-  std::string why;
-  auto c = load_credential(path, why);
+  auto c = load_credential(path);
   if (!c)
-    throw std::runtime_error(why);
+    throw std::runtime_error(c.why());
   return *c;
 }
 

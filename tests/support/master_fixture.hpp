@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/credentials.hpp"
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 #include "common/zmq_endpoint.hpp"
 #include "tests/support/process.hpp"
 

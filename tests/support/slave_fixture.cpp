@@ -27,7 +27,8 @@ slave_fixture::slave_fixture(const std::string& name, const std::string& master,
                      {"game_port_last", game_port + 20},
                      {"heartbeat_ms", 1000}};
   if (cred) {
-    save_credential(dir_ + "/slave.cred.json", *cred);
+    if (auto saved = save_credential(dir_ + "/slave.cred.json", *cred); !saved)
+      throw std::runtime_error(saved.why());
     cfg["credential"] = "slave.cred.json";
   }
   std::ofstream(dir_ + "/slave.json") << cfg.dump(2);
@@ -106,20 +107,19 @@ std::string slave_fixture::command(const std::string& instance, const std::strin
       o.port = cfg["rcon_port"].get<std::uint16_t>();
       o.password = cfg["rcon_password"].get<std::string>();
       c = std::make_shared<rcon::client>(o);
-      if (auto err = c->connect())
-        throw std::runtime_error("RCON to " + instance + ": " + *err);
-      auto first = c->send("/sc rcon.print('disabled')").get();
-      if (!(first.ok && first.body == "disabled\n"))
-        c->send("/sc rcon.print('disabled')").get();
+      if (auto connected = c->connect(); !connected)
+        throw std::runtime_error("RCON to " + instance + ": " + connected.why());
+      if (auto first = c->send("/sc rcon.print('disabled')").get(); !(first && *first == "disabled\n"))
+        (void)c->send("/sc rcon.print('disabled')").get();
     }
     auto r = c->send(command).get();
-    if (!r.ok && attempt == 0 && r.error.rfind("disconnected", 0) == 0) {
+    if (!r && attempt == 0 && r.why().rfind("disconnected", 0) == 0) {
       c.reset(); // the world restarted: connect again
       continue;
     }
-    if (!r.ok)
-      throw std::runtime_error("RCON to " + instance + ": " + r.error);
-    auto body = r.body;
+    if (!r)
+      throw std::runtime_error("RCON to " + instance + ": " + r.why());
+    auto body = *r;
     if (!body.empty() && body.back() == '\n')
       body.pop_back();
     return body;

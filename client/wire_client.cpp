@@ -1,4 +1,4 @@
-#include "common/wire_client.hpp"
+#include "client/wire_client.hpp"
 
 #include <zmq.hpp>
 
