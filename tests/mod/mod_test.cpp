@@ -26,7 +26,7 @@ script.on_init(function()
     c.get_logistic_sections().get_section(1).set_slot(1, {value = "iron-plate", min = 100})
   end
   storage.get_tank = make("get-tank", 8)
-  storage.get_tank.fluidbox.set_filter(1, {name = "water"})
+  remote.call("clusterio_entities", "set_get_tank_fluid", storage.get_tank, "water")
   storage.tx = make("transmitter-combinator", 10)
   storage.tx.combinator_description = "chan"
   storage.rx = make("receiver-combinator", 12)
