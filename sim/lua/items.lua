@@ -175,7 +175,9 @@ I.new_stack = W.class("LuaItemStack", {
   label = getter(function(s) return s.label end),
   tags = getter(function(s) return s.tags or {} end),
   is_blueprint = is("blueprint"), is_blueprint_book = is("blueprint-book"),
-  is_armor = is("armor"), is_ammo = is("ammo"), is_tool = is("tool"),
+  is_armor = is("armor"), is_ammo = is("ammo"),
+  -- Repair tools are tools (their prototype extends the tool's): both have durability.
+  is_tool = getter(function(s) return kind(s, "tool") or kind(s, "repair-tool") end),
   is_item_with_inventory = is("item-with-inventory"), is_item_with_label = is("item-with-label"),
   is_item_with_tags = is("item-with-tags"), is_deconstruction_item = is("deconstruction-item"),
   is_upgrade_item = is("upgrade-item"), is_selection_tool = is("selection-tool"),

@@ -14,6 +14,9 @@ PL.new_player_proxy = W.class("LuaPlayer", {
   force = function() return E.forces.player.proxy end,
   gui = function(st) return st.gui.proxy end,
   opened = function(st) return st.opened and st.opened.valid ~= false and st.opened.proxy or nil end,
+  -- Empty: the sim's player holds nothing in the cursor and sets no blueprint up by hand.
+  cursor_stack = function(st) return I.new_stack({ holder = st.cursor, i = 1 }) end,
+  blueprint_to_setup = function(st) return I.new_stack({ holder = st.cursor, i = 1 }) end,
 }, {
   opened = function(st, _, v)
     if v == nil then st.opened = nil; return end
@@ -35,7 +38,8 @@ local function player(name)
 end
 
 local function make_player(name, index, connected)
-  local st = { name = name, index = index, connected = connected, undo = {}, redo = {} }
+  local st = { name = name, index = index, connected = connected, undo = {}, redo = {},
+               cursor = I.new_holder(1) }
   st.proxy = PL.new_player_proxy(st)
   st.gui = G.new_gui(st)
   return st
@@ -158,7 +162,10 @@ function PL.redo(name)
   local st = player(name)
   local c = table.remove(st.redo)
   if not c or c.valid == false then return end
-  st.undo[#st.undo + 1] = mine(st, c.proxy)
+  local a = mine(st, c.proxy)
+  st.undo[#st.undo + 1] = a
+  events.raise(defines.events.on_redo_applied, { player_index = st.index, actions = {
+    { type = "removed-entity", surface_index = a.surface, target = { name = a.name, position = a.position } } } })
 end
 
 function PL.connected_count()
