@@ -20,6 +20,7 @@ local function signal_key(id) return id.type .. "/" .. id.quality .. "/" .. id.n
 --- The circuit signals on the given wire connectors, as the game reads them (an item's type
 --- and a normal quality are left out).
 local function read_circuit(st, ids)
+  if ids[1] == nil then error("wire_connector_id is required", 4) end
   local sum, keys = {}, {}
   for _, c in ipairs(ids) do
     local color = c == wire.red and "red" or c == wire.green and "green" or nil

@@ -121,6 +121,7 @@ void sim_process::start() {
   args.insert(args.end(), extra_.begin(), extra_.end());
   size_t from = lines().size(); // a restart must not see the previous run's lines
   pid_ = spawn(args, &out_fd_);
+  output_ended_ = false;
   reader_ = std::thread([this] {
     std::string partial;
     char buf[8192];
@@ -132,6 +133,7 @@ void sim_process::start() {
         partial.erase(0, nl + 1);
       }
     }
+    output_ended_ = true;
   });
   if (wait_line([](const std::string& l) { return l.find("Starting RCON interface") != std::string::npos; },
                 std::chrono::seconds(10), from)
@@ -237,12 +239,15 @@ std::string sim_process::wait_line(const std::function<bool(const std::string&)>
                                    std::chrono::milliseconds timeout, size_t from) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
+    bool ended = output_ended_; // read before the lines: none can follow the end
     {
       std::lock_guard<std::mutex> g(mtx_);
       for (size_t i = from; i < lines_.size(); ++i)
         if (pred(lines_[i]))
           return lines_[i];
     }
+    if (ended)
+      return ""; // the process exited: no line will come
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return "";

@@ -6,6 +6,7 @@
 
 #include "rcon/client.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -77,6 +78,7 @@ private:
   std::thread reader_;
   std::mutex mtx_;
   std::vector<std::string> lines_;
+  std::atomic<bool> output_ended_{false}; // the running process closed its stdout
   std::unique_ptr<rcon::client> client_;
 };
 
