@@ -18,7 +18,6 @@ local kinds = {
   ["transmitter-combinator"] = "transmitters", ["receiver-combinator"] = "receivers",
   ["inventory-combinator"] = "inventory_combinators",
 }
-core.kinds = kinds
 
 --- Fills in every `storage` field a save lacks; idempotent.
 function core.init_storage()

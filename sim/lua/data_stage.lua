@@ -122,7 +122,7 @@ local function check_refs(raw, p)
 end
 
 --- The checks the game makes once all data stages ran.
-function D.check(raw, files_of)
+local function check(raw, files_of)
   for t, protos in pairs(raw) do
     for name, p in pairs(protos) do
       if not name:match("^[%w%-_]+$") then fail(p, "Prototype names may only contain letters, digits, '-' and '_'") end
@@ -163,7 +163,7 @@ function D.run(mods, mod_by_name, deepcopy, read_settings)
   for _, f in ipairs({ "settings.lua", "settings-updates.lua", "settings-final-fixes.lua" }) do stage(f) end
   env.settings.startup = read_settings(data.raw)
   for _, f in ipairs({ "data.lua", "data-updates.lua", "data-final-fixes.lua" }) do stage(f) end
-  D.check(data.raw, files_of)
+  check(data.raw, files_of)
   return data.raw
 end
 

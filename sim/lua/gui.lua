@@ -41,7 +41,6 @@ local function element_proxy(el)
   el.proxy = el.proxy or G.new_element(el)
   return el.proxy
 end
-G.proxy = element_proxy
 
 local function add(parent, spec)
   if type(spec) ~= "table" or not element_types[spec.type] then

@@ -98,7 +98,7 @@ end
 --- Registers an entity prototype (runtime.lua decides which entity types are emulated).
 function P.add_entity(name, p)
   add("entity", new_entity_proto, { name = name, type = p.type, logistic_mode = p.logistic_mode,
-    inventory_size = p.inventory_size, fluid_box = p.fluid_box, max_health = p.max_health })
+    inventory_size = p.inventory_size, fluid_box = p.fluid_box })
 end
 
 local function table_of(kind)
