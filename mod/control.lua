@@ -19,7 +19,8 @@ objects as [] too (Factorio's table_to_json cannot tell them apart): accept both
   set_inventory   {"time_ms":t,"full":b,"levels":[[name,count],...]} -> {"ok":true}
   ping            {}                     -> {"ok":true,"tick":T}
   receive_signals {"channel":c,"source":s,"signals":[[name,value],...]} -> {"ok":true}
-  status          {}                     -> {"tick":T,"players":P,"paused":b,"pending_exports":n,"buffered":{name:count}}
+  status          {}                     -> {"tick":T,"players":P,"paused":b,"pending_exports":n,"buffered":{name:count},
+                                             "held_back":{name:{quality:count}},"signals_not_sent":[...],"signals_not_shown":n}
 
 Mod -> slave: stdout lines "\f$ipc:<channel>?j<json>"; when the JSON exceeds 4000 bytes it is
 written to script-output/<file> and the line is "\f$ipc:<channel>?f<file>" (the slave reads the
@@ -30,9 +31,16 @@ whole file, then deletes it; files are never appended to). Channels:
   status  {"tick":T,"players":P}                             about once a second
 
 Item names are data: nothing here builds Lua source from them.
+
+Other mods and scenarios: remote interface "clusterio_entities" (Lua values, not JSON):
+  set_get_tank_fluid(entity, fluid_name_or_nil) -> true | false;  get_get_tank_fluid(entity)
 ]]
 
 local core = require("lua.core")
+local putters = require("lua.putters")
+local getters = require("lua.getters")
+local signals = require("lua.signals")
+local get_tank = require("lua.get_tank")
 local interface = require("lua.interface")
 
 --- Ticks in one work cycle: each entity is visited once per cycle.
@@ -47,19 +55,25 @@ local function slice(list, tick, cycle)
   return math.floor(n * phase / cycle) + 1, math.floor(n * (phase + 1) / cycle)
 end
 
---- Visits list[from..to]; `f` returns false for an invalid entity, which is swap-removed.
-local function sweep(list, from, to, f)
-  local i = from
+--- Forgets everything kept about an entity that is gone.
+local function forget(unit)
+  local s = storage
+  s.known[unit], s.wants[unit], s.rx_channel[unit] = nil, nil, nil
+  s.held_back_of[unit], s.not_shown[unit], s.tank_fluid[unit] = nil, nil, nil
+  local t = s.tx[unit]
+  if t then s.tx_dirty[t.channel] = true end -- signals.flush drops its frame
+end
+
+--- Visits this tick's slice of `list`; `f` returns false for an invalid entity, which is
+--- swap-removed.
+local function sweep(list, tick, cycle, f)
+  local i, to = slice(list, tick, cycle)
   while i <= to and i <= #list do
     local r = list[i]
     if r.e.valid and f(r.e) ~= false then
       i = i + 1
     else
-      storage.known[r.unit] = nil
-      storage.wants[r.unit] = nil
-      storage.rx_channel[r.unit] = nil
-      local t = storage.tx[r.unit]
-      if t then storage.tx_dirty[t.channel] = true end -- flush_signals drops its frame
+      forget(r.unit)
       list[i] = list[#list]
       list[#list] = nil
       to = to - 1
@@ -70,23 +84,17 @@ end
 local function on_tick(event)
   core.ensure_storage()
   local tick = event.tick
-  local s = storage
+  local lists = storage.lists
   local paused = core.paused()
   if not paused then
-    local a, b = slice(s.lists.put_chests, tick, CYCLE)
-    sweep(s.lists.put_chests, a, b, core.empty_put_chest)
-    a, b = slice(s.lists.put_tanks, tick, CYCLE)
-    sweep(s.lists.put_tanks, a, b, core.empty_put_tank)
+    sweep(lists.put_chests, tick, CYCLE, putters.empty_put_chest)
+    sweep(lists.put_tanks, tick, CYCLE, putters.empty_put_tank)
   end
-  local a, b = slice(s.lists.get_chests, tick, CYCLE)
-  sweep(s.lists.get_chests, a, b, core.visit_getter)
-  a, b = slice(s.lists.get_tanks, tick, CYCLE)
-  sweep(s.lists.get_tanks, a, b, core.visit_getter)
-  a, b = slice(s.lists.transmitters, tick, TX_CYCLE)
-  sweep(s.lists.transmitters, a, b, core.visit_transmitter)
-  a, b = slice(s.lists.receivers, tick, CYCLE)
-  sweep(s.lists.receivers, a, b, core.visit_receiver)
-  core.flush_signals()
+  sweep(lists.get_chests, tick, CYCLE, getters.visit)
+  sweep(lists.get_tanks, tick, CYCLE, getters.visit)
+  sweep(lists.transmitters, tick, TX_CYCLE, signals.visit_transmitter)
+  sweep(lists.receivers, tick, CYCLE, signals.visit_receiver)
+  signals.flush()
   if tick % CYCLE == CYCLE - 1 then
     core.close_batch()
     if not paused then core.send_requests() end
@@ -97,19 +105,34 @@ local function on_tick(event)
   end
 end
 
-local function on_built(event)
-  core.register(event.entity or event.destination)
+core.on_register = function(e, list)
+  if list == "receivers" then signals.visit_receiver(e) end
+  if list == "inventory_combinators" then signals.write_inventory(e) end
 end
 
-script.on_init(function()
-  core.init_storage()
-  core.scan_world()
-end)
+local function on_built(event)
+  local e = event.entity or event.destination
+  core.register(e)
+  if event.name == defines.events.on_entity_cloned then
+    get_tank.on_cloned(event.source, e)
+  elseif e and e.valid and e.name == "get-tank" then
+    get_tank.on_built(e, event.tags)
+  end
+end
 
-script.on_configuration_changed(function()
+local function on_removed(event)
+  local e = event.entity
+  if e and e.valid and e.name == "get-tank" then get_tank.on_removed(e) end
+end
+
+local function on_init_or_changed()
   core.init_storage()
   core.scan_world()
-end)
+  get_tank.adopt_filters()
+end
+
+script.on_init(on_init_or_changed)
+script.on_configuration_changed(on_init_or_changed)
 
 script.on_event(defines.events.on_tick, on_tick)
 script.on_event({
@@ -117,7 +140,18 @@ script.on_event({
   defines.events.on_space_platform_built_entity, defines.events.script_raised_built,
   defines.events.script_raised_revive, defines.events.on_entity_cloned,
 }, on_built)
+script.on_event({
+  defines.events.on_player_mined_entity, defines.events.on_robot_mined_entity,
+  defines.events.on_space_platform_mined_entity, defines.events.on_entity_died,
+  defines.events.script_raised_destroy,
+}, on_removed)
+script.on_event(defines.events.on_entity_settings_pasted, get_tank.on_settings_pasted)
+script.on_event(defines.events.on_player_setup_blueprint, get_tank.on_setup_blueprint)
+script.on_event(defines.events.on_gui_opened, get_tank.on_gui_opened)
+script.on_event(defines.events.on_gui_closed, get_tank.on_gui_closed)
+script.on_event(defines.events.on_gui_elem_changed, get_tank.on_gui_elem_changed)
 script.on_event(defines.events.on_runtime_mod_setting_changed, core.reset_filter)
 
--- Registered at load time (not in on_init) so the interface exists on every load.
+-- Registered at load time (not in on_init) so the interfaces exist on every load.
 remote.add_interface("clusterio", interface)
+remote.add_interface("clusterio_entities", get_tank.interface)

@@ -25,7 +25,7 @@ make("container", "steel-chest", "put-chest")
 -- A requester chest: its logistic request sections say what it wants from the cluster.
 make("logistic-container", "requester-chest", "get-chest", { logistic_mode = "requester" })
 make("storage-tank", "storage-tank", "put-tank")
--- A get-tank's wanted fluid is its fluid box filter.
+-- A get-tank's fluid is chosen in a panel beside its window (lua/get_tank.lua).
 make("storage-tank", "storage-tank", "get-tank")
 -- The channel of a transmitter or receiver is its combinator description text.
 make("constant-combinator", "constant-combinator", "transmitter-combinator")

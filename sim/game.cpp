@@ -55,10 +55,12 @@ std::string date_prefix() {
 
 std::optional<std::string> game::boot_lua() {
   if (auto err = lua_.init((fs::path(paths_.read_data) / "sim" / "runtime.lua").string(),
-                           paths_.write_data))
+                           paths_.write_data, factorio_version))
     return err;
+  if (!opts_.dump_api.empty())
+    return std::nullopt; // the API's description needs no mods
   std::vector<mod_source> mods;
-  if (auto err = find_mods(paths_.read_data, paths_.mods, mods))
+  if (auto err = find_mods(paths_.read_data, paths_.mods, factorio_version, mods))
     return err;
   for (auto& m : mods)
     log_at("Info", "ModManager.cpp:0", "Loading mod " + m.name + " " + m.version + " (data.lua)");
@@ -76,7 +78,19 @@ int game::run() {
     log_at("Error", "MainLoop.cpp:0", *err);
     return 1;
   }
+  if (!opts_.dump_api.empty())
+    return dump_api();
   return opts_.create.empty() ? serve() : create();
+}
+
+int game::dump_api() {
+  std::string json;
+  if (auto err = lua_.dump_api(json)) {
+    log_at("Error", "MainLoop.cpp:0", *err);
+    return 1;
+  }
+  std::ofstream(opts_.dump_api) << json;
+  return 0;
 }
 
 int game::create() {

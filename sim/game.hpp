@@ -16,7 +16,9 @@
 
 namespace clusterio::sim {
 
-constexpr const char* factorio_version = "2.0.0";
+/// The Factorio release the sim emulates: the one whose API tests/api checks it against
+/// (typed-factorio's factorioVersion), also base's version in data/base/info.json.
+constexpr const char* factorio_version = "2.0.75";
 
 struct paths {
   std::string config;
@@ -34,6 +36,7 @@ public:
 
 private:
   int create();
+  int dump_api();
   int serve();
   std::optional<std::string> boot_lua();
   std::optional<std::string> save_to(const std::string& file);

@@ -219,7 +219,8 @@ lua_host::~lua_host() {
 }
 
 std::optional<std::string> lua_host::init(const std::string& runtime_path,
-                                          const std::string& write_data) {
+                                          const std::string& write_data,
+                                          const std::string& version) {
   write_data_dir = write_data;
   L_ = luaL_newstate();
   luaL_openlibs(L_);
@@ -231,6 +232,8 @@ std::optional<std::string> lua_host::init(const std::string& runtime_path,
   if (luaL_loadfile(L_, runtime_path.c_str()) != LUA_OK)
     return std::string("cannot load runtime: ") + lua_tostring(L_, -1);
   luaL_newlib(L_, natives);
+  lua_pushstring(L_, version.c_str());
+  lua_setfield(L_, -2, "version");
   std::string dir = fs::path(runtime_path).parent_path().string();
   lua_pushlstring(L_, dir.data(), dir.size());
   if (lua_pcall(L_, 2, 1, 0) != LUA_OK)
@@ -317,6 +320,16 @@ std::string lua_host::run_lua(const std::string& body) {
   std::string out = s ? std::string(s, len) : std::string();
   lua_pop(L_, 1);
   return out;
+}
+
+std::optional<std::string> lua_host::dump_api(std::string& json) {
+  if (auto err = call("dump_api", 0, 1))
+    return err;
+  size_t len;
+  const char* s = lua_tolstring(L_, -1, &len);
+  json.assign(s ? s : "", s ? len : 0);
+  lua_pop(L_, 1);
+  return std::nullopt;
 }
 
 int lua_host::players() {

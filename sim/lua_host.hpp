@@ -17,10 +17,13 @@ struct lua_State;
 
 namespace clusterio::sim {
 
-/// A mod found in the mods directory: its files by path relative to the mod root.
+/// A mod found in the mods directory: its files by path relative to the mod root, and what its
+/// info.json says it needs.
 struct mod_source {
   std::string name;
   std::string version;
+  std::string factorio_version;
+  std::vector<std::string> dependencies;
   zip_entries files;
 };
 
@@ -31,8 +34,10 @@ public:
   lua_host(const lua_host&) = delete;
   lua_host& operator=(const lua_host&) = delete;
 
-  /// Creates the state and loads runtime.lua. `write_data` is where script-output/ lives.
-  std::optional<std::string> init(const std::string& runtime_path, const std::string& write_data);
+  /// Creates the state and loads runtime.lua. `write_data` is where script-output/ lives;
+  /// `version` is the game version the sim reports.
+  std::optional<std::string> init(const std::string& runtime_path, const std::string& write_data,
+                                  const std::string& version);
 
   /// Runs the settings and data stages of every mod (base first) and prepares control stages.
   std::optional<std::string> load_mods(const std::vector<mod_source>& mods);
@@ -50,6 +55,9 @@ public:
 
   /// Runs a Lua console command (`/c`, `/sc`) body; returns the RCON reply text.
   std::string run_lua(const std::string& body);
+
+  /// The emulated API as JSON (classes, members, globals, defines; see SIM.dump_api).
+  std::optional<std::string> dump_api(std::string& json);
 
   /// Number of connected (emulated) players.
   int players();

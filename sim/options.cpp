@@ -55,6 +55,7 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
        }},
       {"--rcon-password", str(o.rcon_password)}, {"--server-settings", str(o.server_settings)},
       {"--mod-directory", str(o.mod_directory)}, {"--scenario", str(o.scenario)},
+      {"--dump-api", str(o.dump_api)},
       {"--stop-after-ticks", u64("--stop-after-ticks", o.stop_after_ticks)},
       {"--autosave-interval-ticks", u64("--autosave-interval-ticks", o.autosave_ticks)},
       {"--ups", [&o](const std::string& v) -> std::optional<std::string> {
@@ -102,7 +103,7 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
       log_at("Warning", "CommandLine.cpp:0", "factorio-sim ignores unknown argument: " + a);
     }
   }
-  if (o.create.empty() && o.start_server.empty() && !o.start_latest)
+  if (o.create.empty() && o.start_server.empty() && !o.start_latest && o.dump_api.empty())
     return std::string("nothing to do: give --create, --start-server or --start-server-load-latest");
   return std::nullopt;
 }

@@ -26,6 +26,7 @@ struct options {
   double ups = 60;                // --ups N; 0 = as fast as possible
   uint64_t stop_after_ticks = 0;  // --stop-after-ticks N: save and quit after N ticks
   uint64_t autosave_ticks = 0;    // --autosave-interval-ticks N: overrides server-settings
+  std::string dump_api;           // --dump-api FILE: write the emulated API as JSON and exit
   std::vector<std::string> args;  // everything, for the "Program arguments" line
 };
 

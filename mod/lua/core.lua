@@ -1,6 +1,6 @@
--- clusterio mod: world-side work (exports, requests, grant delivery, combinators, IPC).
--- All persistent state is in `storage` (see init_storage); the slave-facing contract is at the
--- top of control.lua.
+-- clusterio mod: state, entity registration, pausing, the filter setting, IPC, export batches
+-- and request reports. All persistent state is in `storage` (see init_storage); the
+-- slave-facing contract is at the top of control.lua.
 
 local core = {}
 
@@ -9,6 +9,8 @@ local SILENCE_TICKS = 300
 --- Larger IPC payloads go through a file: bigger stdout lines stutter consoles.
 local IPC_MAX_BYTES = 4000
 local INT32_MAX, INT32_MIN = 2147483647, -2147483648
+--- Layout of `storage` this code writes; older saves are brought up to it by init_storage.
+local SCHEMA = 2
 
 local kinds = {
   ["put-chest"] = "put_chests", ["get-chest"] = "get_chests",
@@ -26,6 +28,7 @@ function core.init_storage()
   s.next_batch = s.next_batch or 1   -- number of the next export batch
   s.batches = s.batches or {}        -- batch number -> {[name]=count}, until acknowledged
   s.open = s.open or {}              -- exports collected this cycle
+  s.held_back_of = s.held_back_of or {} -- put-chest unit -> {[name]={[quality]=count}} left in it
   s.request = s.request or {}        -- missing amounts collected this cycle
   s.request_of = s.request_of or {}  -- unit -> {[name]=missing} its visit added to s.request
   s.grants = s.grants or {}          -- tostring(grant_id) -> "applied" | "cancelled"
@@ -33,27 +36,41 @@ function core.init_storage()
   s.buffer = s.buffer or {}          -- granted amounts that did not fit yet
   s.wants = s.wants or {}            -- unit -> {[name]=wanted} as last seen
   s.wanting = s.wanting or {}        -- name -> {[unit]=entity}: getters that want it
+  s.tank_fluid = s.tank_fluid or {}  -- get-tank unit -> the fluid its owner chose
+  s.removed_tanks = s.removed_tanks or {} -- position key -> {fluid=, seq=} of removed get-tanks
+  s.removed_seq = s.removed_seq or 0
   s.file_no = s.file_no or 0
-  s.tx = s.tx or {}                  -- transmitter unit -> {channel=, frame={[name]=v}}
-  s.tx_sums = s.tx_sums or {}        -- channel -> {[name]=v}
+  if (s.schema or 1) < 2 then
+    -- Transmitter frames were keyed by name alone; they are rebuilt, keyed by full signal id,
+    -- as transmitters are next visited (tx_sent keeps unchanged channels from being resent).
+    s.tx, s.tx_sums, s.tx_dirty = {}, {}, {}
+  end
+  s.tx = s.tx or {}                  -- transmitter unit -> {channel=, frame={[signal key]=v}}
+  s.tx_sums = s.tx_sums or {}        -- channel -> {[signal key]=v}
   s.tx_dirty = s.tx_dirty or {}      -- channel -> true
   s.tx_sent = s.tx_sent or {}        -- channel -> JSON last sent
+  s.tx_unsent = s.tx_unsent or {}    -- channel -> signals the wire cannot carry yet
   s.rx_frames = s.rx_frames or {}    -- channel -> source -> {[name]=v}
   s.rx_channel = s.rx_channel or {}  -- receiver unit -> channel
+  s.not_shown = s.not_shown or {}    -- combinator unit -> signals it had no room to output
   s.levels = s.levels or {}          -- cluster storage levels for inventory combinators
   s.unixtime = s.unixtime or 0
+  s.schema = SCHEMA
 end
 
 local storage_checked = false -- per Lua session, not saved
---- Factorio runs on_configuration_changed only when a mod's version changes, so a save made by
---- an earlier build of this version may lack fields added since: on_tick and every remote call
---- fill them in first, once per session. (A client joining later receives storage already
---- filled, so this writes nothing there: no desync.)
+--- Factorio runs on_configuration_changed only when the mod set or a version changes, so a
+--- save made by an earlier build of this version may lack fields added since: on_tick and
+--- every remote call fill them in first, once per session. (A client joining later receives
+--- storage already filled, so this writes nothing there: no desync.)
 function core.ensure_storage()
   if storage_checked then return end
   core.init_storage()
   storage_checked = true
 end
+
+--- Called with each newly registered entity (set by control.lua).
+core.on_register = function() end
 
 function core.register(e)
   if not (e and e.valid) then return end
@@ -62,8 +79,7 @@ function core.register(e)
   storage.known[e.unit_number] = true
   -- The unit number is kept beside the entity: an invalid entity can no longer tell it.
   table.insert(storage.lists[list], { e = e, unit = e.unit_number })
-  if list == "receivers" then core.visit_receiver(e) end
-  if list == "inventory_combinators" then core.write_inventory(e) end
+  core.on_register(e, list)
 end
 
 function core.scan_world()
@@ -77,6 +93,24 @@ end
 function core.paused()
   local last = storage.last_call
   return last == nil or game.tick - last > SILENCE_TICKS
+end
+
+local function add(map, name, n) map[name] = (map[name] or 0) + n end
+core.add = add
+
+function core.clamp(v)
+  v = math.floor(v)
+  if v > INT32_MAX then return INT32_MAX end
+  if v < INT32_MIN then return INT32_MIN end
+  return v
+end
+
+--- The name of a quality, read as a name, a LuaQualityPrototype or nil (normal): the API
+--- documents more than one of these for the places quality is read from.
+function core.quality_name(q)
+  if q == nil then return "normal" end
+  if type(q) == "string" then return q end
+  return q.name
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -99,7 +133,7 @@ function core.allowed(name)
 end
 
 ---------------------------------------------------------------------------------------------------
--- IPC to the slave.
+-- IPC to the slave, export batches and request reports.
 
 function core.send_ipc(channel, data)
   local json = helpers.table_to_json(data)
@@ -145,13 +179,19 @@ end
 --- Units given to a getter that was visited this cycle no longer miss: take them off the
 --- request, or a grant that lands mid-cycle (items newly in stock are asked for at once) is
 --- asked for again at the end of the cycle, and granted twice.
-local function reduce_request(unit, name, given)
+function core.reduce_request(unit, name, given)
   local of = storage.request_of[unit]
   local m = of and of[name]
   if not m or given <= 0 then return end
   local d = math.min(m, given)
   of[name] = m - d
   storage.request[name] = storage.request[name] - d
+end
+
+function core.add_request(unit, name, missing)
+  add(storage.request, name, missing)
+  storage.request_of[unit] = storage.request_of[unit] or {}
+  add(storage.request_of[unit], name, missing)
 end
 
 function core.send_requests()
@@ -165,289 +205,16 @@ function core.send_requests()
   core.send_ipc("request", { items = list, applied = storage.grants_applied })
 end
 
----------------------------------------------------------------------------------------------------
--- Putters.
-
-local function add(map, name, n) map[name] = (map[name] or 0) + n end
-
-function core.empty_put_chest(e)
-  local inv = e.get_inventory(defines.inventory.chest)
-  for _, it in ipairs(inv.get_contents()) do
-    if it.quality == "normal" and core.allowed(it.name) then
-      local removed = inv.remove({ name = it.name, count = it.count })
-      if removed > 0 then add(storage.open, it.name, removed) end
-    end
-  end
-end
-
-function core.empty_put_tank(e)
-  local fb = e.fluidbox
-  local f = fb[1]
-  if not f or not core.allowed(f.name) then return end
-  local take = math.floor(f.amount)
-  if take <= 0 then return end
-  local rest = f.amount - take
-  if rest > 0 then
-    fb[1] = { name = f.name, amount = rest, temperature = f.temperature }
-  else
-    fb[1] = nil
-  end
-  add(storage.open, f.name, take)
-end
-
----------------------------------------------------------------------------------------------------
--- Getters: what each wants, how much it misses, and delivering into it.
-
-local function wanted(e)
+--- Items left in put-chests: {[name]={[quality]=count}} over all of them.
+function core.held_back()
   local out = {}
-  if e.type == "storage-tank" then
-    local filt = e.fluidbox.get_filter(1)
-    if filt and core.allowed(filt.name) then out[filt.name] = e.fluidbox.get_capacity(1) end
-    return out
-  end
-  local sections = e.get_logistic_sections()
-  if not sections then return out end
-  for _, sec in ipairs(sections.sections) do
-    if sec.active then
-      for _, f in ipairs(sec.filters) do
-        local v = f.value
-        if v and v.type == "item" and (v.quality or "normal") == "normal" and (f.min or 0) > 0
-            and core.allowed(v.name) then
-          out[v.name] = (out[v.name] or 0) + f.min
-        end
-      end
+  for _, held in pairs(storage.held_back_of) do
+    for name, by_quality in pairs(held) do
+      out[name] = out[name] or {}
+      for q, n in pairs(by_quality) do out[name][q] = (out[name][q] or 0) + n end
     end
   end
   return out
-end
-
---- How much of `name` the getter misses, given it wants `want`.
-local function missing(e, name, want)
-  if e.type == "storage-tank" then
-    local f = e.fluidbox[1]
-    if f and f.name ~= name then return 0 end -- holding another fluid: leave it alone
-    return math.floor(want - (f and f.amount or 0))
-  end
-  return want - e.get_inventory(defines.inventory.chest).get_item_count(name)
-end
-
---- Puts up to n of `name` into the getter; returns how many went in.
-local function deliver(e, name, n)
-  if n <= 0 then return 0 end
-  if e.type == "storage-tank" then
-    local fb = e.fluidbox
-    local f = fb[1]
-    if f and f.name ~= name then return 0 end
-    local room = math.floor(fb.get_capacity(1) - (f and f.amount or 0))
-    local give = math.min(n, room)
-    if give <= 0 then return 0 end
-    fb[1] = { name = name, amount = (f and f.amount or 0) + give, temperature = f and f.temperature }
-    return give
-  end
-  return e.get_inventory(defines.inventory.chest).insert({ name = name, count = n })
-end
-
-function core.visit_getter(e)
-  local unit = e.unit_number
-  local now = wanted(e)
-  local before = storage.wants[unit] or {}
-  for name in pairs(before) do
-    if not now[name] and storage.wanting[name] then storage.wanting[name][unit] = nil end
-  end
-  for name, want in pairs(now) do
-    if not before[name] then
-      storage.wanting[name] = storage.wanting[name] or {}
-      storage.wanting[name][unit] = e
-    end
-    local m = missing(e, name, want)
-    local buffered = storage.buffer[name]
-    if m > 0 and buffered then
-      local given = deliver(e, name, math.min(m, buffered))
-      if given >= buffered then storage.buffer[name] = nil else storage.buffer[name] = buffered - given end
-      m = m - given
-    end
-    if m > 0 then
-      add(storage.request, name, m)
-      storage.request_of[unit] = storage.request_of[unit] or {}
-      add(storage.request_of[unit], name, m)
-    end
-  end
-  storage.wants[unit] = now
-end
-
---- Splits `count` of `name` among the getters that want it, in proportion to what each
---- misses; what does not fit goes to the buffer. Returns nothing: nothing is ever lost.
-function core.distribute(name, count)
-  local takers, total = {}, 0
-  for unit, e in pairs(storage.wanting[name] or {}) do
-    if e.valid then
-      local m = missing(e, name, storage.wants[unit][name] or 0)
-      if m > 0 then
-        takers[#takers + 1] = { e = e, m = m, unit = unit }
-        total = total + m
-      end
-    else
-      storage.wanting[name][unit] = nil
-    end
-  end
-  table.sort(takers, function(a, b) return a.unit < b.unit end)
-  local left = count
-  if total > 0 then
-    local ratio = math.min(1, count / total)
-    for _, t in ipairs(takers) do
-      local give = math.min(math.floor(t.m * ratio), left)
-      local got = deliver(t.e, name, give)
-      reduce_request(t.unit, name, got)
-      t.m = t.m - got
-      left = left - got
-    end
-    -- Rounding leftovers: one at a time to whoever still has room.
-    for _, t in ipairs(takers) do
-      if left <= 0 then break end
-      if t.m > 0 then
-        local got = deliver(t.e, name, math.min(t.m, left))
-        reduce_request(t.unit, name, got)
-        left = left - got
-      end
-    end
-  end
-  if left > 0 then add(storage.buffer, name, left) end
-end
-
----------------------------------------------------------------------------------------------------
--- Combinators.
-
-local function clamp(v)
-  v = math.floor(v)
-  if v > INT32_MAX then return INT32_MAX end
-  if v < INT32_MIN then return INT32_MIN end
-  return v
-end
-core.clamp = clamp
-
---- Signal type of a name (item, fluid or virtual), or nil for unknown names.
-function core.signal_type(name)
-  if prototypes.item[name] then return "item" end
-  if prototypes.fluid[name] then return "fluid" end
-  if prototypes.virtual_signal[name] then return "virtual" end
-  return nil
-end
-
-local function channel_of(e)
-  local d = e.combinator_description
-  if d == nil or d == "" then return "default" end
-  return d
-end
-
-local function write_signals(e, map)
-  local filters = {}
-  for _, pair in ipairs(sorted_pairs(map)) do
-    local t = core.signal_type(pair[1])
-    if t and pair[2] ~= 0 then
-      filters[#filters + 1] = { value = { type = t, name = pair[1], quality = "normal" }, min = clamp(pair[2]) }
-    end
-  end
-  local cb = e.get_or_create_control_behavior()
-  local sec = cb.get_section(1) or cb.add_section()
-  sec.filters = filters
-end
-
-function core.visit_transmitter(e)
-  local unit = e.unit_number
-  local channel = channel_of(e)
-  local frame = {}
-  for _, s in ipairs(e.get_signals(defines.wire_connector_id.circuit_red,
-                                   defines.wire_connector_id.circuit_green) or {}) do
-    frame[s.signal.name] = (frame[s.signal.name] or 0) + s.count
-  end
-  local old = storage.tx[unit]
-  if old and old.channel == channel then
-    local same = true
-    for k, v in pairs(frame) do if old.frame[k] ~= v then same = false; break end end
-    for k in pairs(old.frame) do if frame[k] == nil then same = false; break end end
-    if same then return end
-  end
-  if old then
-    local sum = storage.tx_sums[old.channel]
-    for k, v in pairs(old.frame) do
-      sum[k] = sum[k] - v
-      if sum[k] == 0 then sum[k] = nil end
-    end
-    storage.tx_dirty[old.channel] = true
-  end
-  storage.tx_sums[channel] = storage.tx_sums[channel] or {}
-  local sum = storage.tx_sums[channel]
-  for k, v in pairs(frame) do
-    sum[k] = (sum[k] or 0) + v
-    if sum[k] == 0 then sum[k] = nil end
-  end
-  storage.tx[unit] = { channel = channel, frame = frame }
-  storage.tx_dirty[channel] = true
-end
-
-function core.flush_signals()
-  if next(storage.tx_dirty) == nil then return end
-  -- Transmitters that vanished take their frame with them.
-  for unit, t in pairs(storage.tx) do
-    if not storage.known[unit] then
-      local sum = storage.tx_sums[t.channel]
-      for k, v in pairs(t.frame) do
-        sum[k] = sum[k] - v
-        if sum[k] == 0 then sum[k] = nil end
-      end
-      storage.tx[unit] = nil
-    end
-  end
-  for channel in pairs(storage.tx_dirty) do
-    local signals = {}
-    for _, pair in ipairs(sorted_pairs(storage.tx_sums[channel] or {})) do
-      signals[#signals + 1] = { pair[1], clamp(pair[2]) }
-    end
-    local json = helpers.table_to_json(signals)
-    if storage.tx_sent[channel] ~= json then
-      storage.tx_sent[channel] = json
-      core.send_ipc("signal", { channel = channel, signals = signals })
-    end
-  end
-  storage.tx_dirty = {}
-end
-
---- The per-channel sum of every source's latest frame.
-function core.rx_sum(channel)
-  local sum = {}
-  for _, frame in pairs(storage.rx_frames[channel] or {}) do
-    for k, v in pairs(frame) do sum[k] = (sum[k] or 0) + v end
-  end
-  return sum
-end
-
-function core.visit_receiver(e)
-  local channel = channel_of(e)
-  if storage.rx_channel[e.unit_number] ~= channel then
-    storage.rx_channel[e.unit_number] = channel
-    write_signals(e, core.rx_sum(channel))
-  end
-end
-
-function core.update_receivers(channel)
-  local sum = core.rx_sum(channel)
-  for _, r in ipairs(storage.lists.receivers) do
-    local e = r.e
-    if e.valid and storage.rx_channel[e.unit_number] == channel then write_signals(e, sum) end
-  end
-end
-
-function core.write_inventory(e)
-  local map = {}
-  for k, v in pairs(storage.levels) do map[k] = v end
-  map["signal-unixtime"] = storage.unixtime
-  write_signals(e, map)
-end
-
-function core.update_inventory_combinators()
-  for _, r in ipairs(storage.lists.inventory_combinators) do
-    if r.e.valid then core.write_inventory(r.e) end
-  end
 end
 
 return core

@@ -3,6 +3,8 @@
 -- rcon.print of a JSON object. The contract is documented at the top of control.lua.
 
 local core = require("lua.core")
+local getters = require("lua.getters")
+local signals = require("lua.signals")
 
 local interface = {}
 
@@ -110,7 +112,7 @@ function interface.apply_grants(arg)
       else
         storage.grants[key] = "applied"
         storage.grants_applied = storage.grants_applied + 1
-        core.distribute(g.name, g.count)
+        getters.distribute(g.name, g.count)
         results[i] = { grant_id = id, status = "applied" }
       end
     end
@@ -164,12 +166,12 @@ function interface.set_inventory(arg)
   if type(t.time_ms) ~= "number" then return reply({ error = "time_ms must be a number" }) end
   if t.full then storage.levels = {} end
   for _, p in ipairs(levels) do
-    if core.signal_type(p[1]) then
+    if signals.type_of_name(p[1]) then
       storage.levels[p[1]] = p[2] ~= 0 and core.clamp(p[2]) or nil
     end
   end
   storage.unixtime = core.clamp(t.time_ms / 1000)
-  core.update_inventory_combinators()
+  signals.update_inventory_combinators()
   reply({ ok = true })
 end
 
@@ -184,17 +186,17 @@ function interface.receive_signals(arg)
   local function is_key(v) return (type(v) == "string" and #v > 0) or type(v) == "number" end
   if not is_key(t.channel) then return reply({ error = "channel must be a string or number" }) end
   if not is_key(t.source) then return reply({ error = "source must be a string or number" }) end
-  local signals = list_of(t.signals, is_pair)
-  if not signals then return reply({ error = "signals must be a list of [name, value]" }) end
+  local pairs_in = list_of(t.signals, is_pair)
+  if not pairs_in then return reply({ error = "signals must be a list of [name, value]" }) end
   local channel, source = tostring(t.channel), tostring(t.source)
   local frame = {}
-  for _, p in ipairs(signals) do
+  for _, p in ipairs(pairs_in) do
     -- Signals this world has no prototype for are dropped, as Factorio cannot show them.
-    if core.signal_type(p[1]) then frame[p[1]] = (frame[p[1]] or 0) + p[2] end
+    if signals.type_of_name(p[1]) then frame[p[1]] = (frame[p[1]] or 0) + p[2] end
   end
   storage.rx_frames[channel] = storage.rx_frames[channel] or {}
   storage.rx_frames[channel][source] = next(frame) and frame or nil
-  core.update_receivers(channel)
+  signals.update_receivers(channel)
   reply({ ok = true })
 end
 
@@ -203,7 +205,8 @@ function interface.status(arg)
   local pending = 0
   for _ in pairs(storage.batches) do pending = pending + 1 end
   reply({ tick = game.tick, players = #game.connected_players, paused = core.paused(),
-          pending_exports = pending, buffered = storage.buffer })
+          pending_exports = pending, buffered = storage.buffer, held_back = core.held_back(),
+          signals_not_sent = signals.not_sent(), signals_not_shown = signals.not_shown() })
 end
 
 return interface

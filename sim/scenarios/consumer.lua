@@ -1,4 +1,4 @@
--- Scenario "consumer": 4 get-chests requesting 200 iron-plate each and a get-tank wanting water;
+-- Scenario "consumer": 4 get-chests requesting 200 iron-plate each and a get-tank set to water;
 -- every second the chests lose 25 plates each and the tank 25 water, like a factory using them.
 script.on_init(function()
   local surface = game.surfaces[1]
@@ -9,7 +9,8 @@ script.on_init(function()
     storage.chests[i] = c
   end
   storage.tank = surface.create_entity({ name = "get-tank", position = { 0, 6 }, force = "player", raise_built = true })
-  storage.tank.fluidbox.set_filter(1, { name = "water" })
+  -- The same path a player's choice in the tank's window takes.
+  remote.call("clusterio_entities", "set_get_tank_fluid", storage.tank, "water")
 end)
 
 -- storage.consumed counts what this world ever used, per name, so tests can check conservation;

@@ -12,7 +12,7 @@ script.on_init(function()
     c.get_logistic_sections().get_section(1).set_slot(1, { value = "copper-plate", min = 100 })
   end
   storage.get_tank = make("get-tank", 4, 4)
-  storage.get_tank.fluidbox.set_filter(1, { name = "crude-oil" })
+  remote.call("clusterio_entities", "set_get_tank_fluid", storage.get_tank, "crude-oil")
   storage.tx = make("transmitter-combinator", 0, 8)
   storage.tx.combinator_description = "mixed"
   storage.rx = make("receiver-combinator", 2, 8)

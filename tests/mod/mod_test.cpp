@@ -26,7 +26,7 @@ script.on_init(function()
     c.get_logistic_sections().get_section(1).set_slot(1, {value = "iron-plate", min = 100})
   end
   storage.get_tank = make("get-tank", 8)
-  storage.get_tank.fluidbox.set_filter(1, {name = "water"})
+  remote.call("clusterio_entities", "set_get_tank_fluid", storage.get_tank, "water")
   storage.tx = make("transmitter-combinator", 10)
   storage.tx.combinator_description = "chan"
   storage.rx = make("receiver-combinator", 12)
@@ -34,21 +34,6 @@ script.on_init(function()
   storage.inv = make("inventory-combinator", 14)
 end)
 )";
-
-/// Pings until the game has advanced `ticks` ticks (keeps the mod from pausing).
-void run_ticks(sim_process& sim, int ticks) {
-  int start = sim.call("ping", json::object())["tick"].get<int>();
-  for (int i = 0; i < 500; ++i) {
-    if (sim.call("ping", json::object())["tick"].get<int>() >= start + ticks)
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  FAIL("the game did not advance");
-}
-
-int level_int(sim_process& sim, const std::string& expr) {
-  return std::stoi(sim.command("/sc rcon.print(" + expr + ")"));
-}
 
 std::string grant_status(const json& reply, size_t i) { return reply["results"][i]["status"]; }
 
@@ -59,12 +44,12 @@ TEST_CASE("exports are numbered batches kept until acknowledged, and survive a r
   sim.start();
   sim.call("set_batch_floor", {{"next_batch", 100}});
   sim.command("/sc for _, c in ipairs(storage.put) do c.get_inventory(defines.inventory.chest).insert({name='iron-plate', count=10}) end");
-  run_ticks(sim, 130);
+  sim.run_ticks(130);
   auto exports = sim.ipc("export");
   REQUIRE(exports.size() == 1);
   CHECK(exports[0]["batch"] == 100);
   CHECK(exports[0]["items"] == json::parse(R"([["iron-plate",20]])"));
-  CHECK(level_int(sim, "storage.put[1].get_inventory(1).get_item_count('iron-plate')") == 0);
+  CHECK(sim.lua_int("storage.put[1].get_inventory(1).get_item_count('iron-plate')") == 0);
   auto pending = sim.call("pending_exports", json::object());
   REQUIRE(pending["batches"].size() == 1);
   CHECK(pending["floor"] == 100);
@@ -85,7 +70,7 @@ TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
   sim_process sim(world, fast);
   sim.start();
   sim.command("/sc storage.get[1].get_inventory(1).insert({name='iron-plate', count=50})");
-  run_ticks(sim, 130);
+  sim.run_ticks(130);
   auto requests = sim.ipc("request");
   REQUIRE(!requests.empty());
   json last = requests.back()["items"];
@@ -96,12 +81,12 @@ TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
   auto r = sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 30}}}}});
   CHECK(grant_status(r, 0) == "applied");
   CHECK(r["applied"] == 1);
-  CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 60);
-  CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
+  CHECK(sim.lua_int("storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 60);
+  CHECK(sim.lua_int("storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
   r = sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 30}}}}});
   CHECK(grant_status(r, 0) == "duplicate");
   CHECK(r["applied"] == 1); // a duplicate applies nothing
-  CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
+  CHECK(sim.lua_int("storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 20);
 
   r = sim.call("cancel_grants", {{"grant_ids", {1, 2}}});
   CHECK(grant_status(r, 0) == "applied");
@@ -119,14 +104,14 @@ TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
   CHECK(grant_status(r, 1) == "applied");
   CHECK(grant_status(r, 2) == "rejected");
   CHECK(grant_status(r, 3) == "rejected");
-  CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
-  CHECK(level_int(sim, "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 100);
-  CHECK(level_int(sim, "storage.get_tank.fluidbox[1].amount") == 500);
+  CHECK(sim.lua_int("storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
+  CHECK(sim.lua_int("storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 100);
+  CHECK(sim.lua_int("storage.get_tank.fluidbox[1].amount") == 500);
   CHECK(sim.call("status", json::object())["buffered"]["iron-plate"] == 880);
   // The buffer refills chests as they drain.
   sim.command("/sc storage.get[1].get_inventory(1).remove({name='iron-plate', count=40})");
-  run_ticks(sim, 70);
-  CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
+  sim.run_ticks(70);
+  CHECK(sim.lua_int("storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
   CHECK(sim.call("status", json::object())["buffered"]["iron-plate"] == 840);
 }
 
@@ -137,14 +122,14 @@ TEST_CASE("a grant that lands mid-cycle is not asked for again at the cycle's en
   sim.start();
   for (int round = 0; round < 4; ++round) {
     sim.command("/sc for _, c in ipairs(storage.get) do c.get_inventory(1).clear() end");
-    run_ticks(sim, 130); // both chests seen missing 100 each
+    sim.run_ticks(130); // both chests seen missing 100 each
     // The grant fills both chests; the marker, printed by the same command, orders stdout.
     auto marker = "grant-applied-" + std::to_string(round);
     auto grant = json{{"grants", {{{"grant_id", 100 + round}, {"name", "iron-plate"}, {"count", 200}}}}};
     sim.command("/sc print('" + marker + "') remote.call('clusterio', 'apply_grants', [[" + grant.dump() + "]])");
-    CHECK(level_int(sim, "storage.get[1].get_inventory(1).get_item_count('iron-plate') + "
+    CHECK(sim.lua_int("storage.get[1].get_inventory(1).get_item_count('iron-plate') + "
                          "storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 200);
-    run_ticks(sim, 130);
+    sim.run_ticks(130);
     auto lines = sim.lines();
     auto at = std::find(lines.begin(), lines.end(), marker);
     REQUIRE(at != lines.end());
@@ -163,21 +148,21 @@ TEST_CASE("a grant that lands mid-cycle is not asked for again at the cycle's en
 TEST_CASE("transfers pause while the slave is silent and nothing is lost") {
   sim_process sim(world, fast);
   sim.start();
-  run_ticks(sim, 10);
+  sim.run_ticks(10);
   // Silence: no remote calls for over 300 ticks (plain /sc does not count as a call).
-  auto silent_for = [&] { return level_int(sim, "game.tick - remote.call('clusterio_test_probe', 'last_call')"); };
+  auto silent_for = [&] { return sim.lua_int("game.tick - remote.call('clusterio_test_probe', 'last_call')"); };
   sim.command("/sc __clusterio__ remote.add_interface('clusterio_test_probe', {last_call = function() return storage.last_call end})");
   for (int i = 0; i < 300 && silent_for() <= 300; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(silent_for() > 300);
   sim.command("/sc storage.put[1].get_inventory(1).insert({name='copper-plate', count=7})");
-  int t0 = level_int(sim, "game.tick");
-  for (int i = 0; i < 300 && level_int(sim, "game.tick") < t0 + 150; ++i)
+  int t0 = sim.lua_int("game.tick");
+  for (int i = 0; i < 300 && sim.lua_int("game.tick") < t0 + 150; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  CHECK(level_int(sim, "storage.put[1].get_inventory(1).get_item_count('copper-plate')") == 7);
+  CHECK(sim.lua_int("storage.put[1].get_inventory(1).get_item_count('copper-plate')") == 7);
   CHECK(sim.ipc("export").empty());
   CHECK(sim.call("status", json::object())["paused"] == false); // the call itself is a ping
-  run_ticks(sim, 130);
+  sim.run_ticks(130);
   auto exports = sim.ipc("export");
   REQUIRE(exports.size() == 1);
   CHECK(exports[0]["items"] == json::parse(R"([["copper-plate",7]])"));
@@ -189,11 +174,11 @@ TEST_CASE("the blacklist keeps items in the world") {
   sim.command("/sc settings.global['clusterio-filter-list'] = {value = 'copper-plate, water'}");
   sim.command("/sc settings.global['clusterio-filter-mode'] = {value = 'blacklist'}");
   sim.command("/sc storage.put[1].get_inventory(1).insert({name='copper-plate', count=5}) storage.put[1].get_inventory(1).insert({name='iron-plate', count=6})");
-  run_ticks(sim, 130);
+  sim.run_ticks(130);
   auto exports = sim.ipc("export");
   REQUIRE(exports.size() == 1);
   CHECK(exports[0]["items"] == json::parse(R"([["iron-plate",6]])"));
-  CHECK(level_int(sim, "storage.put[1].get_inventory(1).get_item_count('copper-plate')") == 5);
+  CHECK(sim.lua_int("storage.put[1].get_inventory(1).get_item_count('copper-plate')") == 5);
   for (auto& req : sim.ipc("request"))
     for (auto& it : req["items"])
       CHECK(it[0] != "water");
@@ -204,18 +189,18 @@ TEST_CASE("transmitters, receivers and the inventory combinator") {
   sim.start();
   // The game ticks from its start: let the mod see the transmitter with no input first (it sends
   // the empty sum once), so that when the input is set does not race the first visit.
-  run_ticks(sim, 30);
+  sim.run_ticks(30);
   auto sig = sim.ipc("signal");
   REQUIRE(sig.size() == 1);
   CHECK(sig[0]["channel"] == "chan");
   CHECK(sig[0]["signals"] == json::array());
   sim.command("/sc sim.set_circuit_input(storage.tx, {{'signal-A', 5}, {'iron-plate', 2}})");
-  run_ticks(sim, 30);
+  sim.run_ticks(30);
   sig = sim.ipc("signal");
   REQUIRE(sig.size() == 2);
   CHECK(sig[1]["channel"] == "chan");
   CHECK(sig[1]["signals"] == json::parse(R"([["iron-plate",2],["signal-A",5]])"));
-  run_ticks(sim, 30);
+  sim.run_ticks(30);
   CHECK(sim.ipc("signal").size() == 2); // unchanged signals are not resent
 
   sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",3],["iron-plate",1]])")}});

@@ -121,6 +121,7 @@ void sim_process::start() {
   args.insert(args.end(), extra_.begin(), extra_.end());
   size_t from = lines().size(); // a restart must not see the previous run's lines
   pid_ = spawn(args, &out_fd_);
+  output_ended_ = false;
   reader_ = std::thread([this] {
     std::string partial;
     char buf[8192];
@@ -132,6 +133,7 @@ void sim_process::start() {
         partial.erase(0, nl + 1);
       }
     }
+    output_ended_ = true;
   });
   if (wait_line([](const std::string& l) { return l.find("Starting RCON interface") != std::string::npos; },
                 std::chrono::seconds(10), from)
@@ -188,6 +190,46 @@ nlohmann::json sim_process::lua_json(const std::string& code) {
   return j;
 }
 
+long sim_process::lua_int(const std::string& expr) {
+  return std::stol(command("/sc rcon.print(" + expr + ")"));
+}
+
+void sim_process::run_ticks(int ticks) {
+  int start = call("ping", nlohmann::json::object())["tick"].get<int>();
+  for (int i = 0; i < 500; ++i) {
+    if (call("ping", nlohmann::json::object())["tick"].get<int>() >= start + ticks)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("the game did not advance");
+}
+
+void sim_process::write_mod(const std::string& name, nlohmann::json info,
+                            const std::vector<std::pair<std::string, std::string>>& files) {
+  if (!info.contains("name"))
+    info["name"] = name;
+  if (!info.contains("version"))
+    info["version"] = "1.0.0";
+  if (!info.contains("factorio_version"))
+    info["factorio_version"] = "2.0";
+  fs::path root = fs::path(dir_) / "mods" / name;
+  fs::remove_all(root);
+  fs::create_directories(root);
+  std::ofstream(root / "info.json") << info.dump();
+  for (auto& [file, text] : files) {
+    fs::create_directories((root / file).parent_path());
+    std::ofstream(root / file, std::ios::binary) << text;
+  }
+}
+
+std::string sim_process::icon_png() const {
+  std::ifstream f(fs::path(exe_).parent_path().parent_path().parent_path() / "data/base/graphics/icon.png",
+                  std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
 std::vector<std::string> sim_process::lines() {
   std::lock_guard<std::mutex> g(mtx_);
   return lines_;
@@ -197,12 +239,15 @@ std::string sim_process::wait_line(const std::function<bool(const std::string&)>
                                    std::chrono::milliseconds timeout, size_t from) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
+    bool ended = output_ended_; // read before the lines: none can follow the end
     {
       std::lock_guard<std::mutex> g(mtx_);
       for (size_t i = from; i < lines_.size(); ++i)
         if (pred(lines_[i]))
           return lines_[i];
     }
+    if (ended)
+      return ""; // the process exited: no line will come
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return "";

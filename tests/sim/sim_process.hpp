@@ -6,6 +6,7 @@
 
 #include "rcon/client.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -46,6 +47,18 @@ public:
   nlohmann::json call(const std::string& fn, const nlohmann::json& arg);
   /// Runs Lua in the level environment and parses its rcon.print output as JSON.
   nlohmann::json lua_json(const std::string& code);
+  /// rcon.print(<expr>) in the level environment, as an integer.
+  long lua_int(const std::string& expr);
+  /// Pings the mod until the game has advanced `ticks` ticks (keeps the mod from pausing).
+  void run_ticks(int ticks);
+
+  /// Writes a mod folder `mods/<name>/` with an info.json made of `info` (name, version and
+  /// factorio_version are filled in unless given) and the given files; takes effect at the
+  /// next start().
+  void write_mod(const std::string& name, nlohmann::json info,
+                 const std::vector<std::pair<std::string, std::string>>& files);
+  /// The bytes of the sim's 64x64 icon (for test mods' prototypes).
+  std::string icon_png() const;
 
   /// Lines seen so far on stdout.
   std::vector<std::string> lines();
@@ -65,6 +78,7 @@ private:
   std::thread reader_;
   std::mutex mtx_;
   std::vector<std::string> lines_;
+  std::atomic<bool> output_ended_{false}; // the running process closed its stdout
   std::unique_ptr<rcon::client> client_;
 };
 

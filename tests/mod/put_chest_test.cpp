@@ -1,0 +1,100 @@
+// Issue 21, items 3 and 4 (phase 1): a put-chest sends only what a name stands for on today's
+// wire, normal-quality items with no state of their own. Items of another quality and items
+// that carry state (an equipment grid, an item number, spoil progress, damage, partly used
+// ammo or tools) stay in the chest, exactly as they were, counted as held back in `status`;
+// get-chests ask only for normal quality.
+
+#include "tests/sim/sim_process.hpp"
+
+#include <catch2/catch.hpp>
+
+using nlohmann::json;
+using clusterio::test::sim_process;
+
+namespace {
+
+const std::vector<std::string> fast{"--ups", "600"};
+
+const char* world = R"(
+script.on_init(function()
+  local s = game.surfaces[1]
+  storage.put = s.create_entity({name = "put-chest", position = {0, 0}, raise_built = true})
+  storage.get = s.create_entity({name = "get-chest", position = {4, 0}, raise_built = true})
+  local section = storage.get.get_logistic_sections().get_section(1)
+  section.set_slot(1, {value = {type = "item", name = "iron-plate", quality = "normal"}, min = 20})
+  section.set_slot(2, {value = {type = "item", name = "copper-plate", quality = "rare"}, min = 50})
+end)
+-- The stack of `name` in the put-chest, or nil.
+function stack_of(name)
+  local inv = storage.put.get_inventory(defines.inventory.chest)
+  for i = 1, #inv do
+    if inv[i].valid_for_read and inv[i].name == name then return inv[i] end
+  end
+end
+)";
+
+/// A mod with a spoiling item (the base game has none; space age's are like it).
+void add_spoiling_item(sim_process& sim) {
+  sim.write_mod("spoiling", json::object(), {
+    {"data.lua", R"(data:extend({
+      {type = "item", name = "jelly", stack_size = 50, spoil_ticks = 36000, spoil_result = "spoilage",
+       icon = "__spoiling__/icon.png"},
+      {type = "item", name = "spoilage", stack_size = 50, icon = "__spoiling__/icon.png"},
+    }))"},
+    {"icon.png", sim.icon_png()}});
+}
+
+} // namespace
+
+TEST_CASE("put-chests keep other qualities and items with state, and count them as held back") {
+  sim_process sim(world, fast);
+  add_spoiling_item(sim);
+  sim.start();
+  sim.command(R"(/sc local inv = storage.put.get_inventory(defines.inventory.chest)
+    inv.insert({name = "iron-plate", count = 10})
+    inv.insert({name = "iron-plate", count = 5, quality = "rare"})
+    inv.insert({name = "firearm-magazine", count = 10})
+    inv.insert({name = "firearm-magazine", count = 20, ammo = 3})
+    inv.insert({name = "steel-chest", count = 3, health = 0.5})
+    inv.insert({name = "repair-pack", count = 1, durability = 120})
+    inv.insert({name = "jelly", count = 4, spoil_percent = 0.25})
+    inv.insert({name = "modular-armor"})
+    inv.insert({name = "blueprint"})
+    stack_of("modular-armor").create_grid().put({name = "solar-panel-equipment"}))");
+  sim.run_ticks(130);
+
+  auto exports = sim.ipc("export");
+  REQUIRE(exports.size() == 1);
+  CHECK(exports[0]["items"] == json::parse(R"([["firearm-magazine",10],["iron-plate",10]])"));
+  CHECK(sim.call("status", json::object())["held_back"] == json::parse(R"({
+    "blueprint": {"normal": 1}, "firearm-magazine": {"normal": 20}, "iron-plate": {"rare": 5},
+    "jelly": {"normal": 4}, "modular-armor": {"normal": 1}, "repair-pack": {"normal": 1},
+    "steel-chest": {"normal": 3}})"));
+  // What stayed is as it was.
+  CHECK(sim.command("/sc rcon.print(stack_of('iron-plate').quality.name)") == "rare\n");
+  CHECK(sim.command("/sc rcon.print(stack_of('firearm-magazine').ammo)") == "3\n");
+  CHECK(sim.command("/sc rcon.print(stack_of('steel-chest').health)") == "0.5\n");
+  CHECK(sim.command("/sc rcon.print(stack_of('repair-pack').durability)") == "120\n");
+  CHECK(sim.command("/sc rcon.print(stack_of('jelly').spoil_percent)") == "0.25\n");
+  CHECK(sim.lua_int("stack_of('modular-armor').grid.count()") == 1);
+
+  // Taken out by a player, they no longer count.
+  sim.command("/sc storage.put.get_inventory(defines.inventory.chest).clear()");
+  sim.run_ticks(130);
+  CHECK(sim.call("status", json::object())["held_back"].empty());
+}
+
+TEST_CASE("get-chests ask only for normal quality") {
+  sim_process sim(world, fast);
+  sim.start();
+  // A rare plate in the chest does not count toward the normal ones it asks for.
+  sim.command("/sc storage.get.get_inventory(defines.inventory.chest).insert({name = 'iron-plate', count = 7, quality = 'rare'})");
+  sim.run_ticks(130);
+  auto requests = sim.ipc("request");
+  REQUIRE(!requests.empty());
+  CHECK(requests.back()["items"] == json::parse(R"([["iron-plate",20]])"));
+  // A grant puts normal plates in.
+  sim.call("apply_grants", {{"grants", {{{"grant_id", 1}, {"name", "iron-plate"}, {"count", 20}}}}});
+  CHECK(sim.lua_int("storage.get.get_inventory(defines.inventory.chest).get_item_count({name = 'iron-plate', quality = 'normal'})") == 20);
+  CHECK(sim.lua_int("storage.get.get_inventory(defines.inventory.chest).get_item_count({name = 'iron-plate', quality = 'rare'})") == 7);
+}
