@@ -20,6 +20,7 @@
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
+#include "messages/batch.hpp"
 
 namespace clusterio {
 
@@ -486,36 +487,21 @@ struct gateway::impl {
     std::vector<outbox::item> items;
     out.drain(items);
     // Replies to a batch peer leave in batches, in the order they were queued; the rest as
-    // they come.
-    struct batch {
-      std::vector<std::string_view> frames;
-      std::size_t bytes = 0;
-    };
-    std::unordered_map<std::string_view, batch> batches;
-    auto flush = [this](std::string_view rid, batch& b) {
-      if (b.frames.size() == 1)
-        send_raw(rid, b.frames[0]);
-      else if (!b.frames.empty())
-        send_raw(rid, wire::batch_of(b.frames));
-      b = {};
-    };
+    // they come. A batch stays within what a client takes in one frame.
+    std::unordered_map<std::string_view, wire::batcher> batches;
     for (auto& it : items) {
       if (it.publish) {
         bus.send(zmq::buffer(it.address), zmq::send_flags::sndmore);
         bus.send(zmq::buffer(it.payload), zmq::send_flags::dontwait);
       } else if (!batch_peers.empty() && batch_peers.count(it.address)) {
-        auto& b = batches[it.address];
-        // A batch stays within what a client takes in one frame.
-        if (b.frames.size() == wire::max_batch_messages || b.bytes + it.payload.size() > wire::max_frame_bytes / 2)
-          flush(it.address, b);
-        b.frames.push_back(it.payload);
-        b.bytes += it.payload.size();
+        batches.try_emplace(it.address, wire::max_frame_bytes / 2)
+          .first->second.add(it.payload, [this, rid = std::string_view(it.address)](std::string_view f) { send_raw(rid, f); });
       } else {
         send_raw(it.address, it.payload);
       }
     }
     for (auto& [rid, b] : batches)
-      flush(rid, b);
+      b.flush([this, rid = rid](std::string_view f) { send_raw(rid, f); });
   }
 };
 

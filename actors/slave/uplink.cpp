@@ -14,6 +14,7 @@
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
+#include "messages/batch.hpp"
 #include "messages/limits.hpp"
 
 namespace clusterio {
@@ -80,7 +81,7 @@ private:
     zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0}};
     std::vector<outbox::item> pending;
     std::vector<wire::decoded> decoded;       // the messages of a frame from the master
-    std::vector<std::string_view> batch;      // of `pending`, to leave in one frame
+    wire::batcher batch(wire::max_request_bytes / 2); // of `pending`, to leave in one frame
     bool master_reads_batches = false;        // its welcome says so (the first hello's answer)
     while (!stop_) {
       try {
@@ -110,39 +111,21 @@ private:
         }
         pending.clear();
         out_.drain(pending);
-        batch.clear();
-        std::size_t batch_bytes = 0;
         auto send = [&dealer](std::string_view frame) {
           if (!dealer.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
             // Not connected (immediate) or queue full: the calls' timeouts answer them.
             spdlog::debug("uplink: master unreachable; a request was not sent");
           }
         };
-        auto flush = [&] {
-          if (batch.size() == 1)
-            send(batch[0]);
-          else if (!batch.empty())
-            send(wire::batch_of(batch));
-          batch.clear();
-          batch_bytes = 0;
-        };
         for (auto& it : pending) {
-          if (it.publish) {
+          if (it.publish)
             sub.set(zmq::sockopt::subscribe, it.address);
-            continue;
-          }
-          // What is queued at once leaves in one frame, if the master reads batches: a frame
-          // costs the master (and this host) far more than a message in it.
-          if (!master_reads_batches) {
+          else if (master_reads_batches) // what is queued at once leaves in one frame
+            batch.add(it.payload, send);
+          else
             send(it.payload);
-            continue;
-          }
-          if (batch.size() == wire::max_batch_messages || batch_bytes + it.payload.size() > wire::max_request_bytes / 2)
-            flush();
-          batch.push_back(it.payload);
-          batch_bytes += it.payload.size();
         }
-        flush();
+        batch.flush(send);
       } catch (const std::exception& e) {
         spdlog::error("uplink: {}", e.what());
       }
