@@ -1,4 +1,4 @@
-// chaos: a soak of the exactly-once transfers (DESIGN §5) under faults. A real master, three
+// chaos: a soak of the exactly-once transfers (docs/transfers.md) under faults. A real master, three
 // slaves and four factorio-sim worlds (two producers, two consumers, all on loopback) move iron
 // plates and water while a seeded schedule injects faults:
 //   - kill -9 of the master, restarted after a while;

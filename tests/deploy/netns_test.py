@@ -6,7 +6,7 @@ the other two (host-a: a factorio-sim "producer" world; host-b: a "consumer" wor
 veth pairs with addresses from 10.201.7.0/24 that exist only inside these namespaces. CURVE is
 on: each slave uses the credential file `clusterio-master add-slave` wrote, with the master's
 address. Items flow; then host-a's link is cut (`ip link set ... down`) for 10 s and restored;
-items flow again; finally the exact conservation ledger of DESIGN §5 (as tests/slave/cluster.hpp)
+items flow again; finally the exact conservation ledger of docs/transfers.md (as tests/slave/cluster.hpp)
 shows nothing was lost or duplicated: produced = producer world + unacknowledged batches +
 storage + reservations + consumer world + mod buffer + consumed. Everything stops on SIGTERM
 with exit status 0. The namespaces are always deleted (finally, and on SIGTERM/SIGINT).

@@ -1,6 +1,6 @@
 #pragma once
 // Catch2 checks on a test cluster (tests/support/cluster.hpp): the exact conservation of
-// DESIGN §5, with the whole ledger shown when it fails.
+// docs/transfers.md, with the whole ledger shown when it fails.
 
 #include <catch2/catch.hpp>
 

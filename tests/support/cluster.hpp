@@ -1,7 +1,7 @@
 #pragma once
 // A whole cluster on loopback for tests and benchmarks: a real master (CURVE), slaves that each
 // supervise their factorio-sim worlds (`clusterio-slave run`, the real mod), and the exact
-// conservation ledger of DESIGN §5 for iron plates and water. Failures throw std::runtime_error
+// conservation ledger of docs/transfers.md for iron plates and water. Failures throw std::runtime_error
 // (Catch2 reports them with their message).
 
 #include <map>
