@@ -1,7 +1,8 @@
-// codec: encoding and decoding the transfer messages of master-load's mix (messages/codec.cpp),
-// alone. Prints one JSON line per message type, nanoseconds per frame. Wall-clock figures on a
-// shared machine drift; for comparing two builds, `valgrind --tool=callgrind` counts
-// instructions, which do not (docs/benchmarks.md, "codec").
+// codec: encoding and decoding the transfer messages of master-load's mix (messages/codec.cpp,
+// on msgpack_writer and msgpack_reader), alone. Prints one JSON line per message type,
+// nanoseconds per frame. Wall-clock figures on a shared machine drift; for comparing two
+// builds, `valgrind --tool=callgrind` counts instructions, which do not (docs/benchmarks.md,
+// "codec").
 //
 //   build/bench/codec [ROUNDS]      (default 500000 of each frame)
 

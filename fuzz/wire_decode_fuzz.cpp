@@ -1,5 +1,5 @@
-// Fuzzes the master's and the slaves' frame decoder (messages/codec.cpp) with arbitrary bytes,
-// as one message (decode) and as a frame that may be a batch (decode_frame).
+// Fuzzes the master's and the slaves' frame decoder (messages/codec.cpp, on msgpack_reader.cpp)
+// with arbitrary bytes, as one message (decode) and as a frame that may be a batch (decode_frame).
 // Invariants: neither throws or crashes; a message either one accepts encodes to bytes that decode
 // again to the same encoding (nothing is lost or invented by a round trip); a frame that is one
 // message decodes the same both ways.

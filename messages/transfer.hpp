@@ -1,5 +1,5 @@
 #pragma once
-// Transfer messages: the exactly-once protocol of DESIGN §5.
+// Transfer messages: the exactly-once protocol (docs/transfers.md).
 //
 // Export (world -> storage):
 //   slave -> master    export          -> export_ack   applied once per (instance, batch)

@@ -1,61 +1,13 @@
 #include "store/storage_db.hpp"
 
 #include <algorithm>
-#include <tuple>
 
-#include <msgpack.hpp>
-
+#include "store/commit_record.hpp"
 #include "store/master_db.hpp"
 
 namespace clusterio {
 
 namespace {
-
-/// One commit's changes, statistics aside, as commit_log stores them: a msgpack array of
-///   [[name, count]...], [[instance, batch]...], [[instance, pruned_below, max_batch]...],
-///   [[grant_id, instance, name, count, reclaim]...], [grant_id...], [instance...], next_grant_id
-/// (levels, batches added, batch states, grants made or changed, grants removed, instances
-/// dropped). The fields of storage_changes, in its order.
-void encode_record(const storage_changes& c, msgpack::sbuffer& out) {
-  msgpack::packer<msgpack::sbuffer> pk(out);
-  pk.pack_array(7);
-  pk.pack(c.levels);
-  pk.pack(c.batches_added);
-  pk.pack_array(static_cast<std::uint32_t>(c.states.size()));
-  for (auto& s : c.states)
-    pk.pack(std::tie(s.instance_id, s.pruned_below, s.max_batch));
-  pk.pack_array(static_cast<std::uint32_t>(c.grants_upserted.size()));
-  for (auto& g : c.grants_upserted)
-    pk.pack(std::tie(g.grant_id, g.instance_id, g.name, g.count, g.reclaim));
-  pk.pack(c.grants_removed);
-  pk.pack(c.instances_dropped);
-  pk.pack(c.next_grant_id);
-}
-
-/// Reads a record written by encode_record.
-result<storage_changes> decode_record(std::string_view bytes) {
-  storage_changes c;
-  using record = std::tuple<decltype(c.levels), decltype(c.batches_added), std::vector<std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>>,
-                            std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string, std::int64_t, bool>>,
-                            decltype(c.grants_removed), decltype(c.instances_dropped), std::uint64_t>;
-  record r;
-  try {
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
-    oh.get().convert(r);
-  } catch (const std::exception& e) {
-    return failure(std::string("not a valid record: ") + e.what());
-  }
-  c.levels = std::move(std::get<0>(r));
-  c.batches_added = std::move(std::get<1>(r));
-  for (auto& [id, pruned_below, max_batch] : std::get<2>(r))
-    c.states.push_back({id, pruned_below, max_batch});
-  for (auto& [id, instance, name, count, reclaim] : std::get<3>(r))
-    c.grants_upserted.push_back({id, instance, std::move(name), count, reclaim});
-  c.grants_removed = std::move(std::get<4>(r));
-  c.instances_dropped = std::move(std::get<5>(r));
-  c.next_grant_id = std::get<6>(r);
-  return c;
-}
 
 /// A query's rows, or why it failed.
 template <class Row> result<std::vector<Row>> rows_or_failure(const sql::statement& q, std::vector<Row> rows) {
@@ -262,11 +214,9 @@ result<void> storage_db::fold() {
 }
 
 result<void> storage_db::append_record(const storage_changes& c) {
-  record_.clear();
-  encode_record(c, record_);
   return write_record_.bind(1, static_cast<std::int64_t>(seq_ % commits_per_fold))
     .bind(2, static_cast<std::int64_t>(seq_))
-    .bind_blob(3, std::string_view(record_.data(), record_.size()))
+    .bind_blob(3, encode_record(c, record_))
     .run();
 }
 

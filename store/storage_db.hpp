@@ -20,7 +20,7 @@
 //                                                  commit whose changes the tables hold
 //   commit_log(slot PK, seq, changes)              the commits after folded_seq, one record
 //       each in slot seq % commits_per_fold (older slots are stale and overwritten); changes
-//       is a msgpack array, see encode_record in storage_db.cpp
+//       is a msgpack array (commit_record.hpp)
 //   stats(minute, instance_id, name) PK, exported, imported      per-minute transfers
 //   stats_hourly(minute, instance_id, name) PK, exported, imported
 //       the same, one row per hour (minute = the hour's first minute), for rows older than the
@@ -33,8 +33,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <msgpack/sbuffer.hpp>
 
 #include "common/sqlite.hpp"
 
@@ -178,8 +176,8 @@ private:
   std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
   sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_meta_, write_record_;
   sql::multi_row upsert_items_, delete_items_, upsert_states_, upsert_grants_, delete_grants_, upsert_stats_;
-  /// The record being written (kept: an sbuffer starts with an 8 KiB allocation).
-  msgpack::sbuffer record_;
+  /// The record being written (kept from commit to commit: no allocation once grown).
+  std::string record_;
   /// A commit's levels split into rows to upsert and to delete (kept: no allocation per commit).
   std::vector<const std::pair<std::string, std::int64_t>*> stocked_, emptied_;
 };

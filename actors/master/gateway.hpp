@@ -5,11 +5,13 @@
 //     a new `inventory` subscriber triggers a full snapshot (Clone pattern: snapshot, then deltas),
 //     a new `signal/...` subscriber a republish of the current signal frames (signal_bus.hpp);
 //     signal frames go to the signal bus actor, which orders, stores and publishes them;
-//   - the ZAP handler that authenticates CURVE keys against the allow-list;
+//   - the ZAP handler, which asks control/authentication.hpp whether a CURVE key may connect;
 //   - the outbox's wake-up fd: replies and bus messages queued by the actors.
-// It decodes every frame strictly, checks the sender's role and instance ownership, and sends
-// jobs, batched per poll sweep, to the storage, demand and registry actors. Bad frames get a
-// typed error reply and change nothing.
+// It decodes every frame strictly, identifies its sender (control/authentication.hpp), holds
+// it to its rate limit (control/rate_limit.hpp), asks control/routing.hpp where each message
+// goes (the sender's rights, the instance it must own) and sends jobs, gathered per poll sweep,
+// to the storage, demand, registry and signal bus actors. Bad frames get a typed error reply and
+// change nothing.
 //
 //   stopped --start()--> running --stop()--> stopped
 

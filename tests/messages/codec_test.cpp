@@ -16,7 +16,7 @@
 #include <catch2/catch.hpp>
 #include <msgpack.hpp>
 
-// Tests of the wire codec (messages/codec.cpp), table-driven as STYLE.md asks:
+// Tests of the wire codec (messages/codec.cpp), table-driven:
 //   - every message type round-trips, with edge values;
 //   - every rejection names its error code and the offending field's path, and fills nothing;
 //   - a generic sweep walks each message's describe() listing and attacks every field (missing,

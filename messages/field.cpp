@@ -1,0 +1,98 @@
+// The checks of text fields (field.hpp): names, labels and free text.
+
+#include "messages/field.hpp"
+
+#include "messages/limits.hpp"
+
+namespace clusterio::wire {
+
+namespace {
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n; // continuation bytes
+    std::uint32_t cp;
+    if (c < 0x80) {
+      n = 0;
+      cp = c;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size() && n > 0)
+      return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2)
+        return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+} // namespace
+
+result<void> check_name(std::string_view s) {
+  if (s.empty())
+    return failure("name is empty");
+  if (s.size() > max_name_bytes)
+    return failure("name longer than " + std::to_string(max_name_bytes) + " bytes");
+  bool ascii = true;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f)
+      return failure("name contains a control character");
+    ascii = ascii && c < 0x80;
+  }
+  if (ascii) // most names: nothing more to check
+    return done();
+  if (!valid_utf8(s))
+    return failure("name is not valid UTF-8");
+  // The C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F): U+009B, for one, starts a terminal
+  // escape sequence, and names end up in logs and on operators' terminals.
+  for (std::size_t i = 0; i + 1 < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) == 0xc2 && static_cast<unsigned char>(s[i + 1]) <= 0x9f)
+      return failure("name contains a control character");
+  return done();
+}
+
+result<void> check_label(std::string_view s) {
+  if (s.empty())
+    return failure("name is empty");
+  if (s.size() > max_label_bytes)
+    return failure("name longer than " + std::to_string(max_label_bytes) + " bytes");
+  if (s[0] == '.')
+    return failure("name starts with '.'");
+  // Explicit ASCII ranges: std::isalnum depends on the C locale and accepts bytes >= 0x80 in
+  // single-byte locales.
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+      return failure("name may contain only letters, digits, '_', '-' and '.'");
+  return done();
+}
+
+result<void> check_text(std::string_view s) {
+  if (s.size() > max_text_bytes)
+    return failure("text longer than " + std::to_string(max_text_bytes) + " bytes");
+  if (s.find('\0') != std::string_view::npos)
+    return failure("text contains NUL");
+  if (!valid_utf8(s))
+    return failure("text is not valid UTF-8");
+  return done();
+}
+
+} // namespace clusterio::wire

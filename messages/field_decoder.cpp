@@ -1,0 +1,176 @@
+#include "messages/field_decoder.hpp"
+
+#include <cmath>
+#include <unordered_set>
+
+namespace clusterio::wire {
+
+void field_decoder::f64(std::string_view k, double& x, double min, double max, presence p) {
+  auto* found = find(k, p);
+  if (!found)
+    return;
+  const msgpack_value& v = *found;
+  double d = 0;
+  switch (v.k) {
+    case msgpack_kind::real: d = v.f; break;
+    case msgpack_kind::uint: d = static_cast<double>(v.u); break;
+    case msgpack_kind::sint: d = static_cast<double>(v.i); break;
+    default: return fail(k, std::string("must be a number, not ") + kind_name(v.k));
+  }
+  if (!std::isfinite(d) || d < min || d > max)
+    return fail(k, "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  x = d;
+}
+
+void field_decoder::flag(std::string_view k, bool& x, presence p) {
+  auto* found = find(k, p);
+  if (!found)
+    return;
+  const msgpack_value& v = *found;
+  if (v.k != msgpack_kind::boolean)
+    return fail(k, std::string("must be a boolean, not ") + kind_name(v.k));
+  x = v.b;
+}
+
+void field_decoder::code(std::string_view k, error_code& x) {
+  auto* found = find(k, presence::required);
+  if (!found)
+    return;
+  const msgpack_value& v = *found;
+  if (v.k != msgpack_kind::str)
+    return fail(k, std::string("must be a string, not ") + kind_name(v.k));
+  if (!from_string(v.text(), x))
+    return fail(k, "unknown error code (see docs/protocol.md §5)");
+}
+
+void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
+  const msgpack_value* a = find_array(k, entries);
+  if (!a)
+    return;
+  item_list out;
+  out.reserve(a->n);
+  // Short lists (an export or request names a few items) are checked for duplicates pairwise:
+  // a hash set would cost more in allocations than it saves in comparisons.
+  constexpr std::uint32_t pairwise_up_to = 16;
+  std::unordered_set<std::string_view> seen; // views into the frame, which outlives the decoder
+  if (a->n > pairwise_up_to)
+    seen.reserve(a->n);
+  // Every gateway message passes here: the field's path is spelled only for an error.
+  auto path = [k](std::uint32_t i, const char* leaf) { return std::string(k) + "[" + std::to_string(i) + "]" + leaf; };
+  msgpack_reader r(a->at, map_.end);
+  for (std::uint32_t i = 0; i < a->n; ++i) {
+    msgpack_value e{}, name{}, count{};
+    (void)r.head(e); // checked whole before: cannot fail
+    if (e.k != msgpack_kind::array || e.n != 2)
+      return fail(path(i, ""), "must be a [name, count] pair");
+    (void)r.head(name);
+    if (auto checked = check_text_value(name, text_kind::name); !checked)
+      return fail(path(i, ".name"), checked.error().what());
+    (void)r.head(count);
+    item_count ic;
+    if (auto why = int_error(count, ic.count))
+      return fail(path(i, ".count"), why);
+    if (ic.count < min || ic.count > max)
+      return out_of_range(path(i, ".count"), min, max, ic.count);
+    bool repeated = false;
+    if (a->n > pairwise_up_to)
+      repeated = !seen.insert(name.text()).second;
+    else
+      for (const auto& before : out)
+        repeated = repeated || before.name == name.text();
+    if (repeated)
+      return fail(path(i, ".name"), "duplicate name in list");
+    ic.name.assign(name.at, name.n);
+    out.push_back(std::move(ic));
+  }
+  x = std::move(out);
+}
+
+void field_decoder::ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries) {
+  const msgpack_value* a = find_array(k, entries);
+  if (!a)
+    return;
+  std::vector<std::uint64_t> out;
+  out.reserve(a->n);
+  msgpack_reader r(a->at, map_.end);
+  for (std::uint32_t i = 0; i < a->n; ++i) {
+    msgpack_value e{};
+    (void)r.head(e); // checked whole before: cannot fail
+    if (e.k != msgpack_kind::uint || e.u == 0)
+      return fail(std::string(k) + "[" + std::to_string(i) + "]", "must be a positive integer id");
+    out.push_back(e.u);
+  }
+  x = std::move(out);
+}
+
+bool field_decoder::check_keys() {
+  for (std::uint32_t i = 0; i < map_.size; ++i) {
+    const auto& pair = map_.pairs[i];
+    if (!pair.key_is_str) {
+      // Inside a list, name the element: "list[i]", without the trailing dot.
+      auto at = prefix();
+      fail_path(at.empty() ? "(frame)" : at.substr(0, at.size() - 1), "map keys must be strings");
+      return false;
+    }
+    for (std::uint32_t j = 0; j < i; ++j)
+      if (same(pair.key_tag, key(pair), map_.pairs[j].key_tag, key(map_.pairs[j]))) {
+        fail_path(prefix() + std::string(key(pair)), "key appears twice");
+        return false;
+      }
+  }
+  return true;
+}
+
+void field_decoder::fail_path(std::string path, std::string why) {
+  if (failed())
+    return;
+  err_.code = error_code::invalid;
+  err_.field = std::move(path);
+  err_.message = std::move(why);
+}
+
+std::string field_decoder::prefix() const {
+  if (!parent_)
+    return {};
+  return parent_->prefix() + std::string(key_) + "[" + std::to_string(index_) + "].";
+}
+
+const msgpack_value* field_decoder::find_array(std::string_view k, std::size_t entries) {
+  auto* found = find(k, presence::required);
+  if (!found)
+    return nullptr;
+  if (found->k != msgpack_kind::array) {
+    fail(k, std::string("must be an array, not ") + kind_name(found->k));
+    return nullptr;
+  }
+  if (found->n > entries) {
+    fail(k, "more than " + std::to_string(entries) + " entries");
+    return nullptr;
+  }
+  return found;
+}
+
+void field_decoder::not_unsigned(std::string_view k, const msgpack_value& v) {
+  fail(k, v.k == msgpack_kind::sint ? "must not be negative" : std::string("must be an unsigned integer, not ") + kind_name(v.k));
+}
+
+const char* field_decoder::not_an_integer(msgpack_kind k) {
+  switch (k) { // spelled out so that the reason stays a literal
+    case msgpack_kind::nil: return "must be an integer, not nil";
+    case msgpack_kind::boolean: return "must be an integer, not boolean";
+    case msgpack_kind::real: return "must be an integer, not float";
+    case msgpack_kind::str: return "must be an integer, not string";
+    case msgpack_kind::bin: return "must be an integer, not binary";
+    case msgpack_kind::array: return "must be an integer, not array";
+    default: return "must be an integer, not map";
+  }
+}
+
+result<void> field_decoder::check_text_value(const msgpack_value& v, text_kind kind) {
+  if (v.k != msgpack_kind::str)
+    return failure(std::string("must be a string, not ") + kind_name(v.k));
+  auto s = v.text();
+  return kind == text_kind::name ? check_name(s) : kind == text_kind::label ? check_label(s) : check_text(s);
+}
+
+} // namespace clusterio::wire
