@@ -1,28 +1,20 @@
 #pragma once
-// The instance actor runs one Factorio instance and links it to the master:
-//   - launches the server as the real one is launched (DESIGN §6), reads its stdout (readiness,
-//     failures, IPC lines), restarts it after a crash with backoff, and stops it with /quit,
-//     then SIGTERM, then SIGKILL;
-//   - talks to the mod over RCON (JSON inside an escaped Lua string literal);
-//   - runs the exactly-once protocol (DESIGN §5): exports forwarded and acknowledged to the mod
-//     only after the master made them durable; grants delivered, confirmed, then forgotten;
-//     and after any restart or reconnect a sync: register (batch floor to the mod), resync
-//     (deliver unconfirmed grants, cancel reclaimed ones), resend unacknowledged exports. The
-//     slave itself keeps no transfer state: the mod's save and the master's database hold it
-//     all, so a slave killed at any moment loses nothing;
-//   - asks for what the mod reports missing, never twice for one need: after a request whose
-//     answer was lost (the master may have granted it) it asks again only once a resync has
-//     delivered what the master holds for the instance;
-//   - reports UPS (game ticks over wall time), tick and players to the master.
-//
-//   stopped --start--> starting --RCON ready--> running --stop--> stopping --exit--> stopped
-//                         ^                        |crash
-//                         +------- backoff --------+
+// The supervisor actor runs one Factorio instance's game process: it launches the server as the
+// real one is launched (docs/deploy.md), reads its stdout (readiness, failures, IPC lines),
+// connects RCON (again when the connection drops), restarts the game after a crash with
+// backoff, stops it with /quit, then SIGTERM, then SIGKILL, waits for a server a dead slave
+// left saving, and keeps the instance's status.json. It spawns the instance's bridge
+// (actors/slave/bridge.hpp), tells it when the game is ready or stopped, and hands it the mod's
+// IPC messages.
 
 #include <string>
 
 #include <caf/fwd.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/slave/bridge.hpp"
+#include "actors/slave/instance_clock.hpp"
+#include "actors/slave/uplink.hpp"
 #include "game/instance_dir.hpp"
 
 namespace clusterio {
@@ -38,8 +30,14 @@ struct instance_params {
   bool exit_when_stopped = false; ///< `start NAME`: the actor quits once the game stopped
 };
 
-/// Spawns the actor; it starts the game at once. (stop_atom) stops the game and ends the actor;
-/// a `stop-request` file in the instance folder stops the game only.
-caf::actor spawn_instance(caf::actor_system& sys, instance_params params, caf::actor uplink);
+using supervisor_actor = caf::typed_actor<
+  /// Stops the game; the supervisor (and its bridge) end once it stopped. A `stop-request`
+  /// file in the instance folder stops the game only.
+  caf::reacts_to<stop_atom>,
+  /// From its bridge (report_sink): what goes into status.json.
+  caf::reacts_to<report_atom, instance_report>>;
+
+/// Spawns the supervisor; it starts the game at once.
+supervisor_actor spawn_supervisor(caf::actor_system& sys, instance_params params, instance_clock clock, uplink_actor uplink);
 
 } // namespace clusterio
