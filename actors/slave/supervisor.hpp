@@ -1,6 +1,6 @@
 #pragma once
-// The supervisor actor runs one Factorio instance's game process: it launches the server as the
-// real one is launched (docs/deploy.md), reads its stdout (readiness, failures, IPC lines),
+// The supervisor actor runs one Factorio instance's game process: it launches the server with
+// the real server's command line (docs/factorio-sim.md lists it), reads its stdout (readiness, failures, IPC lines),
 // connects RCON (again when the connection drops), restarts the game after a crash with
 // backoff, stops it with /quit, then SIGTERM, then SIGKILL, waits for a server a dead slave
 // left saving, and keeps the instance's status.json. It spawns the instance's bridge
