@@ -200,19 +200,25 @@ void on_frame(uplink_pointer self, wire::frame& f) {
   st.calls.erase(it);
 }
 
-void on_sweep(uplink_pointer self) {
-  auto& st = self->state;
-  auto now = mono_ms();
+/// Answers the calls whose deadline is at or before `now` (all of them: max) with `unavailable`.
+std::size_t expire(uplink_pointer self, std::uint64_t now, const char* why) {
   std::size_t expired = 0;
-  for (auto it = st.calls.begin(); it != st.calls.end();) {
+  for (auto it = self->state.calls.begin(); it != self->state.calls.end();) {
     if (it->second.deadline_ms <= now) {
-      it->second.promise.deliver(wire::message{wire::make_error(wire::error_code::unavailable, "the master did not answer in time")});
-      it = st.calls.erase(it);
+      it->second.promise.deliver(wire::message{wire::make_error(wire::error_code::unavailable, why)});
+      it = self->state.calls.erase(it);
       ++expired;
     } else {
       ++it;
     }
   }
+  return expired;
+}
+
+void on_sweep(uplink_pointer self) {
+  auto& st = self->state;
+  auto now = mono_ms();
+  auto expired = expire(self, now, "the master did not answer in time");
   if (!st.up && now - st.last_probe_ms >= probe_interval_ms) {
     // A hello nobody waits for: its reply (any reply) tells that the master is back.
     st.last_probe_ms = now;
@@ -237,6 +243,11 @@ uplink_impl::behavior_type uplink_fn(uplink_pointer self, uplink_config cfg, upl
   self->state.sockets = sockets;
   self->state.down_since_ms = mono_ms();
   self->delayed_send(self, sweep_interval, sweep_atom::value);
+  // Every call is answered, even when the uplink ends first.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    expire(self, UINT64_MAX, "the slave is shutting down");
+    self->quit(msg.reason);
+  });
   return {
     [self](call_atom, wire::message& m) { return on_call(self, m); },
     [self](join_atom, uplink_listener& member) {
