@@ -1,14 +1,16 @@
 // The bridge: the exactly-once protocol between one world's mod and the master
 // (docs/transfers.md), its signal frames, and its UPS, tick and players.
 //
-//                    game_ready(link)
-//   +---------+ -------------------------> +---------+
-//   | waiting |                            | serving |---+ timer: ping, heartbeat, sync,
-//   +---------+ <------------------------- +---------+<--+ signal refresh
-//     ^     |   rcon_lost (same run)            |
-//     |     |   game_stopped (a new run:        | IPC: export, request, signal, status
-//     +-----+   register again, replies of      | bus: inventory, signal frames
-//               the old run dropped)            | link_up: register again
+//                 game_ready(link)
+//   +---------+ ---------------------> +---------+  timer: ping, heartbeat, sync, signal refresh
+//   | waiting |                        | serving |  IPC: export, request, signal, status
+//   +---------+ <--------------------- +---------+  bus: inventory, signal frames
+//               rcon_lost, game_stopped             link_up: register again
+//
+// rcon_lost: the same game runs on, still registered. game_stopped (in either state): a new run
+// follows, which registers again; replies to calls made for the old run are dropped. What the
+// mod prints reaches the master in both states; the master's answers reach the mod only while
+// serving.
 //
 // While serving, a sync makes master and mod agree again, after every game_ready and link_up
 // and every sync_interval_ms:

@@ -1,17 +1,18 @@
 // The supervisor: one instance's game process, from launch to exit, and its RCON link.
 //
-//                start            "Starting RCON interface":
-//   +---------+ ------> +----------+  connect, first Lua    +---------+
-//   | stopped |         | starting | ---------------------> | running |
-//   +---------+         +----------+ <--------------------- +---------+
-//     ^  ^  |   crash:    |  ^   |      the RCON link dropped    |  |
-//     |  |  |   restart   |  |   | RCON failed 20 times:         |  | stop
-//     |  |  |   after     |  |   | SIGTERM (then: crash)         |  v
-//     |  +--|-- backoff --+--|---|------------ crash ------------+ +----------+
-//     |     |                |   +-------------- stop ----------->| stopping | /quit, then SIGTERM,
-//     |     +- a dead slave's server still runs: wait for it      +----------+ then SIGKILL
-//     |                                                                |
-//     +----------------------------------- exit -----------------------+
+//   +---------+  start   +----------+  RCON up, first Lua  +---------+
+//   | stopped | -------> | starting | -------------------> | running |
+//   +---------+          +----------+ <------------------- +---------+
+//     ^     ^               |     |    RCON link dropped      |   |
+//     |     |    crash      |     | stop                 stop |   | crash
+//     |     +---------------+-----|---------------------------|---+
+//     |     (start again after    v                           |
+//     |      a backoff)      +----------+ <-------------------+
+//     +------- exit -------- | stopping |  /quit; 15 s later SIGTERM; 15 s more, SIGKILL
+//                            +----------+
+//
+// stopped -> stopped: a server a dead slave left saving still runs: start again in 200 ms.
+// starting: RCON failed 20 times -> SIGTERM (then an exit, taken as a crash).
 //
 // The bridge hears game_ready (running), rcon_lost (running -> starting) and game_stopped (any
 // exit). A stopping supervisor asked to stop for good (stop_atom) ends once the game is stopped.
