@@ -1,7 +1,7 @@
 #pragma once
 // A Factorio server (or factorio-sim) as a child process: started with its stdout and stderr on a
 // pipe that a dedicated reader thread splits into lines. Lines and the exit reach the owner
-// through callbacks run on that thread (the instance actor forwards them to itself). Standard
+// through callbacks run on that thread (the supervisor actor forwards them to itself). Standard
 // input stays open for the life of the process: Factorio logs an error when it sees EOF there.
 
 #include <cstddef>

@@ -1,39 +1,8 @@
 --[[ clusterio mod, control stage (Factorio 2.0 API).
 
-THE CONTRACT WITH THE SLAVE (also in docs/mod-interface.md; keep both in step)
-
-Slave -> mod: remote interface "clusterio" over RCON, e.g.
-  /sc remote.call("clusterio","apply_grants","<JSON escaped as a Lua string literal>")
-Every function takes ONE argument, a JSON string, and answers with exactly one
-rcon.print(<JSON>). A call whose argument is not valid JSON of the right shape answers
-{"error":"<reason>"}. Every call counts as a ping. Empty lists may encode as [] and empty
-objects as [] too (Factorio's table_to_json cannot tell them apart): accept both.
-  set_batch_floor {"next_batch":N}       -> {"ok":true,"next_batch":M}   (never lowers)
-  pending_exports {}                     -> {"batches":[{"batch":n,"items":[[name,count],...]}],"floor":f}
-  ack_exports     {"batches":[n,...]}    -> {"dropped":[n,...]}
-  apply_grants    {"grants":[{"grant_id":g,"name":s,"count":c},...]}
-                                         -> {"results":[{"grant_id":g,"status":s[,"reason":r]}],"applied":A}
-      status: applied | duplicate | cancelled | rejected (with reason); A: grants ever applied
-  cancel_grants   {"grant_ids":[g,...]}  -> {"results":[{"grant_id":g,"status":"cancelled"|"applied"}]}
-  forget_grants   {"grant_ids":[g,...]}  -> {"forgotten":n}
-  set_inventory   {"time_ms":t,"full":b,"levels":[[name,count],...]} -> {"ok":true}
-  ping            {}                     -> {"ok":true,"tick":T}
-  receive_signals {"channel":c,"source":s,"signals":[[name,value],...]} -> {"ok":true}
-  status          {}                     -> {"tick":T,"players":P,"paused":b,"pending_exports":n,"buffered":{name:count},
-                                             "held_back":{name:{quality:count}},"signals_not_sent":[...],"signals_not_shown":n}
-
-Mod -> slave: stdout lines "\f$ipc:<channel>?j<json>"; when the JSON exceeds 4000 bytes it is
-written to script-output/<file> and the line is "\f$ipc:<channel>?f<file>" (the slave reads the
-whole file, then deletes it; files are never appended to). Channels:
-  export  {"batch":n,"floor":f,"items":[[name,count],...]}  one per closed batch, at most once a cycle
-  request {"items":[[name,missing],...],"applied":A}        once a cycle when something is missing
-  signal  {"channel":c,"signals":[[name,value],...]}         this world's transmitter sum, on change
-  status  {"tick":T,"players":P}                             about once a second
-
-Item names are data: nothing here builds Lua source from them.
-
-Other mods and scenarios: remote interface "clusterio_entities" (Lua values, not JSON):
-  set_get_tank_fluid(entity, fluid_name_or_nil) -> true | false;  get_get_tank_fluid(entity)
+The contract with the slave and with other mods (the remote interfaces "clusterio", over RCON,
+and "clusterio_entities", the IPC lines this mod prints, the entities and map settings) is
+docs/mod-interface.md, in one place.
 ]]
 
 local core = require("lua.core")

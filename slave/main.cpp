@@ -12,9 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/slave/instance.hpp"
 #include "actors/slave/manager.hpp"
-#include "actors/slave/slave_jobs.hpp"
 #include "actors/slave/uplink.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"

@@ -6,26 +6,27 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/slave/slave_jobs.hpp"
-
 namespace clusterio {
 
 namespace {
 
+/// Internal: the end of the shutdown wait.
+using manager_impl = manager_actor::extend<caf::reacts_to<timer_atom>>;
+
 struct manager_state {
   static inline const char* name = "manager";
-  std::vector<caf::actor> instances;
+  std::vector<supervisor_actor> instances;
   std::size_t alive = 0;
   bool stopping = false;
 };
 
-using manager_actor = caf::stateful_actor<manager_state>;
+using manager_pointer = manager_impl::stateful_pointer<manager_state>;
 
-caf::behavior manager_fn(manager_actor* self, manager_params params, caf::actor uplink) {
+manager_impl::behavior_type manager_fn(manager_pointer self, manager_params params, uplink_actor uplink) {
   auto& st = self->state;
   for (auto& p : params.instances) {
     std::remove((p.dir + "/stop-request").c_str()); // a request meant for an earlier run
-    auto a = spawn_instance(self->system(), p, uplink);
+    auto a = spawn_supervisor(self->system(), p, instance_clock::system(), uplink);
     self->monitor(a);
     st.instances.push_back(a);
   }
@@ -58,7 +59,7 @@ caf::behavior manager_fn(manager_actor* self, manager_params params, caf::actor 
 
 } // namespace
 
-caf::actor spawn_manager(caf::actor_system& sys, manager_params params, caf::actor uplink) {
+manager_actor spawn_manager(caf::actor_system& sys, manager_params params, uplink_actor uplink) {
   return sys.spawn(manager_fn, std::move(params), std::move(uplink));
 }
 

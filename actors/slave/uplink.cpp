@@ -10,7 +10,6 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "actors/slave/slave_jobs.hpp"
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
@@ -31,6 +30,10 @@ constexpr std::uint64_t probe_interval_ms = 1000;
 /// or a closed port must not go unnoticed while the games run on without it.
 constexpr std::uint64_t silent_master_warn_after_ms = 10000;
 constexpr std::uint64_t silent_master_warn_every_ms = 300000;
+
+/// Internal messages: from the socket thread, and the timer.
+using uplink_impl = uplink_actor::extend<caf::reacts_to<frame_in_atom, wire::frame>, caf::reacts_to<bus_atom, std::string, wire::frame>,
+                                         caf::reacts_to<sweep_atom>>;
 } // namespace
 
 /// The socket thread: owns the DEALER and the SUB. Outbound frames and subscriptions come
@@ -44,7 +47,7 @@ public:
       thread_.join();
   }
 
-  void start(caf::actor owner) {
+  void start(uplink_impl owner) {
     owner_ = owner;
     thread_ = std::thread([this] { run(); });
   }
@@ -133,7 +136,7 @@ private:
   }
 
   uplink_config cfg_;
-  caf::actor owner_;
+  uplink_impl owner_;
   outbox out_{10000};
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -142,8 +145,7 @@ private:
 namespace {
 
 struct pending_call {
-  caf::actor requester;
-  std::uint64_t tag;
+  caf::typed_response_promise<wire::message> promise;
   std::uint64_t deadline_ms;
 };
 
@@ -153,102 +155,119 @@ struct uplink_state {
   uplink_sockets* sockets = nullptr;
   std::uint64_t next_id = 1;
   std::unordered_map<std::uint64_t, pending_call> calls;
-  std::vector<caf::actor> members;
+  std::vector<uplink_listener> members;
   bool up = false;
   std::uint64_t last_probe_ms = 0;
   std::uint64_t down_since_ms = 0; ///< start, or when the master stopped answering
   std::uint64_t warned_ms = 0;     ///< last warning about it (0: none since down_since_ms)
 };
 
-using uplink_actor = caf::stateful_actor<uplink_state>;
+using uplink_pointer = uplink_impl::stateful_pointer<uplink_state>;
 
-void answer(uplink_actor* self, const pending_call& c, wire::message m) { self->send(c.requester, answer_atom::value, c.tag, std::move(m)); }
+void send_hello(uplink_pointer self) {
+  auto& st = self->state;
+  st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
+}
 
-caf::behavior uplink_fn(uplink_actor* self, uplink_config cfg, uplink_sockets* sockets) {
+caf::result<wire::message> on_call(uplink_pointer self, wire::message& m) {
+  auto& st = self->state;
+  if (st.calls.size() >= max_in_flight)
+    return wire::message{wire::make_error(wire::error_code::overloaded, "too many calls in flight")};
+  auto id = st.next_id++;
+  auto promise = self->make_response_promise<wire::message>();
+  st.calls.emplace(id, pending_call{promise, mono_ms() + static_cast<std::uint64_t>(st.cfg.call_timeout.count())});
+  st.sockets->out().reply({}, wire::encode({id, std::move(m)}));
+  return promise;
+}
+
+void on_frame(uplink_pointer self, wire::frame& f) {
+  auto& st = self->state;
+  if (!st.up) {
+    st.up = true;
+    spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
+    for (auto& a : st.members)
+      self->send(a, link_up_atom::value);
+    // The master's welcome tells the socket thread whether it reads batches. A hello sent
+    // before the connection was up was dropped (ZMQ_IMMEDIATE); this master, maybe a new
+    // one, is asked now.
+    if (!std::holds_alternative<wire::welcome>(f.body))
+      send_hello(self);
+  }
+  auto it = st.calls.find(f.id);
+  if (it == st.calls.end())
+    return; // answered already (timed out); the retry has its own id
+  it->second.promise.deliver(std::move(f.body));
+  st.calls.erase(it);
+}
+
+/// Answers the calls whose deadline is at or before `now` (all of them: max) with `unavailable`.
+std::size_t expire(uplink_pointer self, std::uint64_t now, const char* why) {
+  std::size_t expired = 0;
+  for (auto it = self->state.calls.begin(); it != self->state.calls.end();) {
+    if (it->second.deadline_ms <= now) {
+      it->second.promise.deliver(wire::message{wire::make_error(wire::error_code::unavailable, why)});
+      it = self->state.calls.erase(it);
+      ++expired;
+    } else {
+      ++it;
+    }
+  }
+  return expired;
+}
+
+void on_sweep(uplink_pointer self) {
+  auto& st = self->state;
+  auto now = mono_ms();
+  auto expired = expire(self, now, "the master did not answer in time");
+  if (!st.up && now - st.last_probe_ms >= probe_interval_ms) {
+    // A hello nobody waits for: its reply (any reply) tells that the master is back.
+    st.last_probe_ms = now;
+    send_hello(self);
+  }
+  if (expired && st.up) {
+    st.up = false;
+    st.down_since_ms = st.warned_ms = now;
+    spdlog::warn("uplink: the master at {} does not answer; retrying with backoff", st.cfg.control_endpoint);
+  }
+  if (!st.up && now - st.down_since_ms >= silent_master_warn_after_ms && (st.warned_ms == 0 || now - st.warned_ms >= silent_master_warn_every_ms)) {
+    st.warned_ms = now;
+    spdlog::warn("uplink: no answer from the master at {} for {} s (is it running, is that its address, and may this host reach "
+                 "that port?); the games run on, and their transfers wait",
+                 st.cfg.control_endpoint, (now - st.down_since_ms) / 1000);
+  }
+  self->delayed_send(self, sweep_interval, sweep_atom::value);
+}
+
+uplink_impl::behavior_type uplink_fn(uplink_pointer self, uplink_config cfg, uplink_sockets* sockets) {
   self->state.cfg = cfg;
   self->state.sockets = sockets;
   self->state.down_since_ms = mono_ms();
   self->delayed_send(self, sweep_interval, sweep_atom::value);
+  // Every call is answered, even when the uplink ends first.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    expire(self, UINT64_MAX, "the slave is shutting down");
+    self->quit(msg.reason);
+  });
   return {
-    [self](call_atom, wire::message& m, std::uint64_t tag) {
-      auto& st = self->state;
-      auto requester = caf::actor_cast<caf::actor>(self->current_sender());
-      if (st.calls.size() >= max_in_flight) {
-        self->send(requester, answer_atom::value, tag, wire::message{wire::make_error(wire::error_code::overloaded, "too many calls in flight")});
-        return;
-      }
-      auto id = st.next_id++;
-      st.calls[id] = {requester, tag, mono_ms() + static_cast<std::uint64_t>(st.cfg.call_timeout.count())};
-      st.sockets->out().reply({}, wire::encode({id, std::move(m)}));
+    [self](call_atom, wire::message& m) { return on_call(self, m); },
+    [self](join_atom, uplink_listener& member) {
+      self->state.members.push_back(std::move(member));
+      // Everything a member may want from the bus; members filter.
+      for (auto* topic : {"inventory", "signal/"})
+        self->state.sockets->out().publish(topic, {});
     },
-    [self](frame_in_atom, wire::frame& f) {
-      auto& st = self->state;
-      if (!st.up) {
-        st.up = true;
-        spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
-        for (auto& a : st.members)
-          self->send(a, link_up_atom::value);
-        // The master's welcome tells the socket thread whether it reads batches. A hello sent
-        // before the connection was up was dropped (ZMQ_IMMEDIATE); this master, maybe a new
-        // one, is asked now.
-        if (!std::holds_alternative<wire::welcome>(f.body))
-          st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
-      }
-      auto it = st.calls.find(f.id);
-      if (it == st.calls.end())
-        return; // answered already (timed out); the retry has its own id
-      answer(self, it->second, std::move(f.body));
-      st.calls.erase(it);
-    },
+    [self](frame_in_atom, wire::frame& f) { on_frame(self, f); },
     [self](bus_atom, const std::string& topic, const wire::frame& f) {
       for (auto& a : self->state.members)
         self->send(a, bus_atom::value, topic, f);
     },
-    [self](join_atom) {
-      auto& st = self->state;
-      st.members.push_back(caf::actor_cast<caf::actor>(self->current_sender()));
-      // Everything a member may want from the bus; members filter.
-      for (auto* topic : {"inventory", "signal/"})
-        st.sockets->out().publish(topic, {});
-    },
-    [self](sweep_atom) {
-      auto& st = self->state;
-      auto now = mono_ms();
-      std::size_t expired = 0;
-      for (auto it = st.calls.begin(); it != st.calls.end();) {
-        if (it->second.deadline_ms <= now) {
-          answer(self, it->second, wire::make_error(wire::error_code::unavailable, "the master did not answer in time"));
-          it = st.calls.erase(it);
-          ++expired;
-        } else {
-          ++it;
-        }
-      }
-      if (!st.up && now - st.last_probe_ms >= probe_interval_ms) {
-        // A hello nobody waits for: its reply (any reply) tells that the master is back.
-        st.last_probe_ms = now;
-        st.sockets->out().reply({}, wire::encode({st.next_id++, wire::hello{st.cfg.name, "clusterio-slave"}}));
-      }
-      if (expired && st.up) {
-        st.up = false;
-        st.down_since_ms = st.warned_ms = now;
-        spdlog::warn("uplink: the master at {} does not answer; retrying with backoff", st.cfg.control_endpoint);
-      }
-      if (!st.up && now - st.down_since_ms >= silent_master_warn_after_ms &&
-          (st.warned_ms == 0 || now - st.warned_ms >= silent_master_warn_every_ms)) {
-        st.warned_ms = now;
-        spdlog::warn("uplink: no answer from the master at {} for {} s (is it running, is that its address, and may this host reach "
-                     "that port?); the games run on, and their transfers wait",
-                     st.cfg.control_endpoint, (now - st.down_since_ms) / 1000);
-      }
-      self->delayed_send(self, sweep_interval, sweep_atom::value);
-    },
+    [self](sweep_atom) { on_sweep(self); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder) {
+uplink_actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder) {
   holder = std::make_shared<uplink_sockets>(cfg);
   auto a = sys.spawn(uplink_fn, cfg, holder.get());
   holder->start(a);

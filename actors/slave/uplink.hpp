@@ -2,14 +2,11 @@
 // The uplink actor is the slave's link to the master: a DEALER for requests (CURVE when a
 // credential is given) and a SUB for the bus, both on one socket thread of its own.
 //
-// Messages it takes:
-//   (call_atom, wire::message, std::uint64_t tag)  from an instance: send it; the reply comes
-//       back to that instance as (answer_atom, tag, wire::message). Every call gets exactly one
-//       answer: the master's reply, or an `error` with code "unavailable" on timeout or when the
-//       master cannot be reached (nothing is queued for a dead master: the instance retries from
-//       its own durable state, the mod's), or "overloaded" when too many calls are in flight.
-//   (join_atom)  the sender gets every bus message, as (bus_atom, topic, wire::frame), and
-//       (link_up_atom) whenever the master answers again after a silence.
+// Every call gets exactly one answer: the master's reply, or an `error` with code `unavailable`
+// on timeout or when the master cannot be reached (nothing is queued for a dead master: the
+// caller retries from its own durable state, the mod's), or `overloaded` when too many calls are
+// in flight. Members (the bridges) get every bus message and word whenever the master answers
+// again after a silence.
 //
 //   down --first reply--> up --a call times out--> down
 
@@ -19,10 +16,23 @@
 #include <string>
 
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/slave/atoms.hpp"
 #include "common/credentials.hpp"
 
 namespace clusterio {
+
+/// What the uplink's members take: (bus_atom, topic, frame) for every bus message, and
+/// (link_up_atom) whenever the master answers again after a silence (it may have restarted).
+using uplink_listener = caf::typed_actor<caf::reacts_to<bus_atom, std::string, wire::frame>, caf::reacts_to<link_up_atom>>;
+
+using uplink_actor = caf::typed_actor<
+  /// A call to the master, answered exactly once (see above).
+  caf::replies_to<call_atom, wire::message>::with<wire::message>,
+  /// The listener becomes a member, for the life of the uplink.
+  caf::reacts_to<join_atom, uplink_listener>>;
 
 struct uplink_config {
   std::string control_endpoint; ///< e.g. tcp://master:7100
@@ -32,10 +42,14 @@ struct uplink_config {
   std::chrono::milliseconds call_timeout{5000};
 };
 
+/// A caller waits this long for the uplink's answer at most: the uplink answers every call
+/// within its call_timeout, so this only ends a wait on an uplink that is gone.
+constexpr auto uplink_answer_timeout = std::chrono::seconds(60);
+
 class uplink_sockets;
 
 /// Spawns the uplink actor and its socket thread. The returned holder stops the thread when
 /// destroyed (after the actor system's actors are done).
-caf::actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder);
+uplink_actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder);
 
 } // namespace clusterio
