@@ -1,6 +1,6 @@
 -- clusterio mod: state, entity registration, pausing, the filter setting, IPC, export batches
 -- and request reports. All persistent state is in `storage` (see init_storage); the
--- slave-facing contract is at the top of control.lua.
+-- slave-facing contract is docs/mod-interface.md.
 
 local core = {}
 

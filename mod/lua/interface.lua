@@ -1,6 +1,6 @@
 -- clusterio mod: the "clusterio" remote interface the slave calls over RCON. Each function takes
 -- one JSON string, validates it fully before changing anything, and answers with exactly one
--- rcon.print of a JSON object. The contract is documented at the top of control.lua.
+-- rcon.print of a JSON object. The contract is docs/mod-interface.md.
 
 local core = require("lua.core")
 local getters = require("lua.getters")
