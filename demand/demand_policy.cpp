@@ -184,7 +184,7 @@ public:
 
 // ---- dole -----------------------------------------------------------------------------------
 
-// 1.x's "doleDivisionRetardation" and the factor's ceiling (reference §1.5 A).
+// 1.x's "doleDivisionRetardation" and the factor's ceiling.
 constexpr std::int64_t dole_retardation = 10;
 constexpr std::int64_t max_dole_factor = 250;
 

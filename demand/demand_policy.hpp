@@ -9,8 +9,7 @@
 // Common guarantees, every policy:
 //   * 0 <= grant <= min(count, stock). A grant never exceeds the ask or the stock.
 //   * A request with count <= 0 gets 0 and changes nothing. (1.x's dole path treated a negative
-//     count as success and so *added* items; see reference §7.1 item 12.) A negative stock counts
-//     as 0.
+//     count as success and so *added* items.) A negative stock counts as 0.
 //   * Arithmetic never overflows, whatever the int64 inputs: products use 128 bits.
 //
 // The policies:
@@ -59,16 +58,16 @@
 //   Grants min(count, stock). One instance can take everything (1.x's disableFairItemDistribution).
 //
 // dole
-//   The 1.x dole division (reference §1.5 A), made per item. A factor F, starting at 0, scales every
+//   The 1.x dole division, made per item. A factor F, starting at 0, scales every
 //   ask down: c' = round(10 * count / (F + 10)), halves rounded up (JavaScript Math.round), exactly,
 //   in integers. If stock >= c' the grant is c' and F = max(F - 1, 0); otherwise the grant is what
 //   is left (the stock) and F doubles: F = min(250, max(F, 1) * 2), i.e. 0 -> 2 -> 4 ... -> 128 -> 250.
 //   A grant of 0 with c' == 0 still counts as served, as in 1.x. Known weakness: requests are served
 //   in arrival order, so under scarcity the same instances tend to be short. Prefer fair.
-//   Deviations from 1.x, all fixes of §7.2 item 9 and §7.1 item 12:
+//   Deviations from 1.x, all fixes of its known faults:
 //   * Not a deviation, a clarification: F is per item (one allocator per item, like 1.x's
 //     F[name]), never one factor for all items. It is shared by all instances asking for that item
-//     (§7.2 item 9 lists this as a quirk; it is what dole means, use fair to avoid it), so forget()
+//     (it looks like a quirk, but it is what dole means; use fair to avoid it), so forget()
 //     leaves it alone.
 //   * ">=" instead of 1.x's strict ">": a request equal to the stock succeeds, the last unit can be
 //     taken.

@@ -1,5 +1,5 @@
 // clusterio-master: one per cluster. Wires the actors together and runs them; all the logic is in
-// actors/. See `clusterio-master --help`.
+// actors/master/. See `clusterio-master --help`.
 
 #include <csignal>
 #include <iostream>
@@ -8,12 +8,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "store/allow_list.hpp"
 #include "actors/master/demand.hpp"
 #include "actors/master/gateway.hpp"
 #include "actors/master/http.hpp"
-#include "control/metrics.hpp"
-#include "control/instance_owners.hpp"
 #include "actors/master/registry.hpp"
 #include "actors/master/signal_bus.hpp"
 #include "actors/master/storage.hpp"
@@ -22,8 +19,11 @@
 #include "common/files.hpp"
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
+#include "control/instance_owners.hpp"
+#include "control/metrics.hpp"
 #include "master/config.hpp"
 #include "messages/field.hpp"
+#include "store/allow_list.hpp"
 
 using namespace clusterio;
 
@@ -35,6 +35,72 @@ int fail(const std::string& why) {
 }
 
 int fail(const failure& f) { return fail(f.what()); }
+
+/// The master's key pair; none when insecure, which is said loudly.
+result<key_pair> master_keys(const std::string& data_dir, const master_config& cfg) {
+  if (!cfg.insecure)
+    return load_or_create_master_key(data_dir);
+  spdlog::warn("**************************************************************************");
+  spdlog::warn("INSECURE MODE: no encryption, no authentication. Anyone who can reach ports");
+  spdlog::warn("{} and {} can create and destroy items. Use this for a local demo only.", cfg.control_port, cfg.bus_port);
+  spdlog::warn("**************************************************************************");
+  return key_pair{};
+}
+
+/// The master's actors, wired to each other.
+struct master_actors {
+  storage_actor storage;
+  demand_actor demand;
+  registry_actor registry;
+  signal_bus_actor signal_bus;
+
+  void stop() const {
+    caf::anon_send_exit(signal_bus, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(demand, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+  }
+};
+
+result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& cfg, const std::string& db_path, outbox& out,
+                                   instance_owners& owners, metrics& counters) {
+  storage_config storage_cfg;
+  storage_cfg.db_path = db_path;
+  storage_cfg.full_sync = cfg.durability == "full";
+  storage_cfg.inventory_interval_ms = cfg.inventory_interval_ms;
+  storage_cfg.counters = &counters;
+  storage_cfg.max_item_names = cfg.max_item_names;
+  auto storage = spawn_storage(sys, storage_cfg, out);
+  if (!storage)
+    return storage.error();
+  auto policy = demand::parse_policy(cfg.policy).value_or(demand::policy_kind::fair); // validated before
+  auto demand = spawn_demand(sys, {policy, demand::policy_config{cfg.demand_window_ms}}, *storage);
+  registry_config registry_cfg;
+  registry_cfg.db_path = db_path;
+  registry_cfg.instance_timeout_ms = cfg.instance_timeout_ms;
+  auto registry = spawn_registry(sys, registry_cfg, out, owners, {*storage, demand});
+  if (!registry) {
+    caf::anon_send_exit(demand, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(*storage, caf::exit_reason::user_shutdown);
+    return registry.error();
+  }
+  signal_bus_config bus_cfg;
+  bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
+  return master_actors{*storage, demand, *registry, spawn_signal_bus(sys, bus_cfg, out)};
+}
+
+gateway_config gateway_config_of(const master_config& cfg, const key_pair& keys, const std::string& db_path, metrics& counters) {
+  gateway_config gw;
+  gw.control_endpoint = tcp_endpoint(cfg.bind, cfg.control_port);
+  gw.bus_endpoint = tcp_endpoint(cfg.bind, cfg.bus_port);
+  gw.insecure = cfg.insecure;
+  gw.master_keys = keys;
+  gw.db_path = db_path;
+  gw.heartbeat_ms = cfg.heartbeat_ms;
+  gw.counters = &counters;
+  gw.max_msgs_per_s_per_client = cfg.max_msgs_per_s_per_client;
+  return gw;
+}
 
 int run(const std::string& data_dir, master_config cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
@@ -48,19 +114,9 @@ int run(const std::string& data_dir, master_config cfg) {
                 "); stop it first, or give this one another --data");
   if (!claim)
     return fail(claim.error());
-  key_pair keys;
-  if (!cfg.insecure) {
-    auto k = load_or_create_master_key(data_dir);
-    if (!k)
-      return fail(k.error());
-    keys = *k;
-  } else {
-    spdlog::warn("**************************************************************************");
-    spdlog::warn("INSECURE MODE: no encryption, no authentication. Anyone who can reach ports");
-    spdlog::warn("{} and {} can create and destroy items. Use this for a local demo only.", cfg.control_port, cfg.bus_port);
-    spdlog::warn("**************************************************************************");
-  }
-  auto policy = demand::parse_policy(cfg.policy).value_or(demand::policy_kind::fair); // validated before
+  auto keys = master_keys(data_dir, cfg);
+  if (!keys)
+    return fail(keys.error());
 
   // Block the stop signals before CAF starts its threads, so that only sigwait() sees them.
   sigset_t stop_signals;
@@ -70,9 +126,9 @@ int run(const std::string& data_dir, master_config cfg) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config sys_cfg;
-  // Storage, registry and the gateway have threads of their own; the scheduler runs only the
-  // light actors (demand). Its one worker waits on a condition variable when idle (work
-  // sharing) rather than polling with short sleeps (work stealing), which cost thousands of
+  // Storage, registry, the signal bus and the gateway have threads of their own; the scheduler
+  // runs only the light actors (demand). Its one worker waits on a condition variable when idle
+  // (work sharing) rather than polling with short sleeps (work stealing), which cost thousands of
   // wake-ups a second on a 2-core machine.
   sys_cfg.set("scheduler.max-threads", 1);
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -80,64 +136,40 @@ int run(const std::string& data_dir, master_config cfg) {
   outbox out;
   instance_owners owners;
   auto db_path = data_dir + "/master.db";
-
   metrics counters; // bumped by the gateway and storage, read by /metrics
-  auto storage = spawn_storage(sys, {db_path, cfg.durability == "full", cfg.inventory_interval_ms, &counters, cfg.max_item_names}, out);
-  if (!storage)
-    return fail(storage.error());
-  auto demand = spawn_demand(sys, policy, demand::policy_config{cfg.demand_window_ms}, *storage);
-  auto registry = spawn_registry(sys, {db_path, cfg.instance_timeout_ms}, out, owners, *storage, demand);
-  if (!registry) {
-    caf::anon_send_exit(*storage, caf::exit_reason::user_shutdown);
-    return fail(registry.error());
-  }
-  gateway_config gw_cfg;
-  gw_cfg.control_endpoint = tcp_endpoint(cfg.bind, cfg.control_port);
-  gw_cfg.bus_endpoint = tcp_endpoint(cfg.bind, cfg.bus_port);
-  gw_cfg.insecure = cfg.insecure;
-  gw_cfg.master_keys = keys;
-  gw_cfg.db_path = db_path;
-  gw_cfg.heartbeat_ms = cfg.heartbeat_ms;
-  gw_cfg.counters = &counters;
-  gw_cfg.max_msgs_per_s_per_client = cfg.max_msgs_per_s_per_client;
-  signal_bus_config bus_cfg;
-  bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
-  auto signal_bus = spawn_signal_bus(sys, bus_cfg, out);
-  gateway gw(gw_cfg, out, owners, {*storage, demand, *registry, signal_bus});
-  auto stop_actors = [&] {
-    for (auto& a : {signal_bus, *registry, demand, *storage})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  auto actors = spawn_actors(sys, cfg, db_path, out, owners, counters);
+  if (!actors)
+    return fail(actors.error());
+  gateway gw(gateway_config_of(cfg, *keys, db_path, counters), out, owners,
+             {actors->storage, actors->demand, actors->registry, actors->signal_bus});
+  auto stop = [&](const failure& why) {
+    gw.stop();
+    actors->stop();
+    return fail(why);
   };
-  if (auto started = gw.start(); !started) {
-    stop_actors();
-    return fail(started.error());
-  }
+  if (auto started = gw.start(); !started)
+    return stop(started.error());
   if (cfg.admin_token.empty()) {
     auto token = load_or_create_admin_token(data_dir);
-    if (!token) {
-      gw.stop();
-      stop_actors();
-      return fail(token.error());
-    }
+    if (!token)
+      return stop(token.error());
     cfg.admin_token = *token;
   }
-  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {*storage, *registry, signal_bus}, counters, out);
-  if (auto started = web.start(); !started) {
-    gw.stop();
-    stop_actors();
-    return fail(started.error());
-  }
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {actors->storage, actors->registry, actors->signal_bus},
+                  counters, out);
+  if (auto started = web.start(); !started)
+    return stop(started.error());
   spdlog::info("master ready: control port {}, bus port {}, http port {}, policy {}, durability {}{}", gw.control_port(), gw.bus_port(),
                web.port(), cfg.policy, cfg.durability, cfg.insecure ? ", INSECURE" : "");
   if (!cfg.insecure)
-    spdlog::info("master public key: {}", keys.public_key);
+    spdlog::info("master public key: {}", keys->public_key);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("master: received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   web.stop();
   gw.stop();
-  stop_actors();
+  actors->stop();
   sys.await_all_actors_done();
   spdlog::info("master: stopped");
   return 0;

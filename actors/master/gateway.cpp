@@ -132,7 +132,7 @@ struct gateway::impl {
 
   /// Hands one kind of job over, and leaves room for as many in the next sweep: under load
   /// sweeps are alike, and growing the vector job by job moved each job several times.
-  template <class Atom, class Jobs> static void hand_over(const caf::actor& to, Atom atom, Jobs& jobs) {
+  template <class Handle, class Atom, class Jobs> static void hand_over(const Handle& to, Atom atom, Jobs& jobs) {
     if (jobs.empty())
       return;
     auto n = jobs.size();

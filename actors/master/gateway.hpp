@@ -21,8 +21,10 @@
 #include <string>
 #include <thread>
 
-#include <caf/actor.hpp>
-
+#include "actors/master/demand.hpp"
+#include "actors/master/registry.hpp"
+#include "actors/master/signal_bus.hpp"
+#include "actors/master/storage.hpp"
 #include "common/credentials.hpp"
 #include "common/result.hpp"
 
@@ -47,8 +49,10 @@ struct gateway_config {
 };
 
 struct gateway_peers {
-  caf::actor storage, demand, registry;
-  caf::actor signal_bus; ///< optional: without it, signal frames are published as they come
+  storage_actor storage;
+  demand_actor demand;
+  registry_actor registry;
+  signal_bus_actor signal_bus; ///< optional: without it, signal frames are published as they come
 };
 
 class gateway {

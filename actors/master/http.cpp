@@ -12,14 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "web/http_params.hpp"
-#include "actors/master/jobs.hpp"
-#include "control/metrics.hpp"
-#include "actors/master/signal_bus.hpp"
-#include "actors/master/web_jobs.hpp"
 #include "common/clock.hpp"
 #include "common/files.hpp"
 #include "common/outbox.hpp"
+#include "control/metrics.hpp"
+#include "web/http_params.hpp"
 
 namespace clusterio {
 
@@ -150,7 +147,7 @@ struct http_server::impl {
     : sys(s), cfg(std::move(c)), peers(std::move(p)), counters(m), out(o) {}
 
   /// Asks `whom` and waits up to ask_timeout; a failure names who did not answer and why.
-  template <class T, class... Ts> result<T> ask(const char* who, const caf::actor& whom, Ts&&... xs) {
+  template <class T, class Handle, class... Ts> result<T> ask(const char* who, const Handle& whom, Ts&&... xs) {
     std::optional<result<T>> answer;
     caf::scoped_actor self{sys};
     self->request(whom, ask_timeout, std::forward<Ts>(xs)...)

@@ -18,9 +18,11 @@
 #include <string>
 #include <thread>
 
-#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/master/registry.hpp"
+#include "actors/master/signal_bus.hpp"
+#include "actors/master/storage.hpp"
 #include "common/result.hpp"
 
 namespace clusterio {
@@ -36,7 +38,9 @@ struct http_config {
 };
 
 struct http_peers {
-  caf::actor storage, registry, signal_bus;
+  storage_actor storage;
+  registry_actor registry;
+  signal_bus_actor signal_bus; ///< optional: without it, /metrics has no signal channel families
 };
 
 /// The admin token in `<data_dir>/admin.token` (mode 0600), created with 32 random bytes (hex)

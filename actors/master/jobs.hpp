@@ -1,7 +1,13 @@
 #pragma once
-// What the master's actors send each other: atoms and job structs. A job carries the route of
-// the request it serves (peer + request id) so that the actor that finishes it can reply through
-// the outbox. Included only by the master's actor and wiring sources, never by messages/.
+// What several of the master's actors exchange: the jobs the gateway hands over, the atoms more
+// than one interface uses, and how a wire error travels as a CAF error. Each actor's own
+// messages, and the protocol itself, are its typed interface in its header (storage.hpp,
+// demand.hpp, registry.hpp, signal_bus.hpp). A job carries the route of the request it serves
+// (peer + request id) so that the actor that finishes it can reply through the outbox. Included
+// only by the master's actor and wiring sources and tests, never by messages/.
+//
+// The types here are never serialized (the actors share one process), hence
+// CAF_ALLOW_UNSAFE_MESSAGE_TYPE rather than inspect().
 
 #include <cstdint>
 #include <string>
@@ -9,8 +15,9 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/message.hpp>
 
-#include "actors/master/signal_bus.hpp"
 #include "messages/message.hpp"
 
 namespace clusterio {
@@ -46,39 +53,39 @@ struct register_job {
 };
 struct query_job {
   route to;
-  wire::message msg; ///< slaves_query, inventory_query, stats_query, resync, reclaim, ...
+  wire::message msg; ///< slaves_query, inventory_query, stats_query, resync, reclaim_grant
 };
 
 using export_jobs = std::vector<export_job>;
 using request_jobs = std::vector<request_job>;
 using reserve_jobs = std::vector<reserve_job>;
 using confirm_jobs = std::vector<confirm_job>;
-/// Signal frames accepted by the gateway in one sweep, in arrival order, `source` set.
-using signal_frames = std::vector<wire::signal_frame>;
 
-// Atom texts are project-unique (atoms with the same text are the same type).
-using export_atom = caf::atom_constant<caf::atom("cl_export")>;
-using request_atom = caf::atom_constant<caf::atom("cl_request")>;
-using reserve_atom = caf::atom_constant<caf::atom("cl_reserve")>;
-using confirm_atom = caf::atom_constant<caf::atom("cl_confirm")>;
+// Atoms of more than one interface. Atom texts are project-unique (atoms with the same text are
+// the same type).
 using query_atom = caf::atom_constant<caf::atom("cl_query")>;
-using register_atom = caf::atom_constant<caf::atom("cl_regist")>;
-using next_batch_atom = caf::atom_constant<caf::atom("cl_nextbat")>;
-using heartbeat_atom = caf::atom_constant<caf::atom("cl_hbeat")>;
-using seen_atom = caf::atom_constant<caf::atom("cl_seen")>;
 using drop_instance_atom = caf::atom_constant<caf::atom("cl_dropins")>;
-using levels_atom = caf::atom_constant<caf::atom("cl_levels")>;
-using commit_atom = caf::atom_constant<caf::atom("cl_commit")>;
+/// A periodic sweep an actor sends itself.
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
-using snapshot_atom = caf::atom_constant<caf::atom("cl_snap")>;
-using recover_atom = caf::atom_constant<caf::atom("cl_recover")>;
-using publish_full_atom = caf::atom_constant<caf::atom("cl_pubfull")>;
-using subscribe_levels_atom = caf::atom_constant<caf::atom("cl_sublev")>;
-// The signal bus (signal_bus.hpp).
-using signal_atom = caf::atom_constant<caf::atom("cl_signal")>;
-using sig_snap_atom = caf::atom_constant<caf::atom("cl_sigsnap")>;
-using sig_flush_atom = caf::atom_constant<caf::atom("cl_sigflsh")>;
-using sig_stats_atom = caf::atom_constant<caf::atom("cl_sigstat")>;
+
+} // namespace clusterio
+
+// An actor refuses a question with the error the client gets: caf::error{wire::error_code, why}.
+CAF_ERROR_CODE_ENUM(clusterio::wire::error_code, "wire")
+
+namespace clusterio {
+
+/// The wire error an answer between actors failed with, as the client should get it: the
+/// answering actor's own (category "wire"), or `unavailable` naming `who` when it did not
+/// answer (timeout, stopped).
+inline wire::error_reply error_reply_of(const caf::error& e, const char* who) {
+  if (e.category() == caf::atom("wire")) {
+    auto& context = e.context();
+    auto why = context.match_elements<std::string>() ? context.get_as<std::string>(0) : std::string();
+    return wire::make_error(static_cast<wire::error_code>(e.code()), std::move(why));
+  }
+  return wire::make_error(wire::error_code::unavailable, std::string(who) + " did not answer: " + caf::to_string(e));
+}
 
 } // namespace clusterio
 
@@ -89,8 +96,3 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::reserve_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::confirm_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::register_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::query_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::item_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::heartbeat)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::registered)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_frames)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_bus_stats)

@@ -9,19 +9,19 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "control/instance_owners.hpp"
-#include "store/master_db.hpp"
-#include "actors/master/jobs.hpp"
-#include "actors/master/web_jobs.hpp"
-#include "common/clock.hpp"
 #include "common/outbox.hpp"
 #include "common/sqlite.hpp"
+#include "control/instance_owners.hpp"
+#include "store/master_db.hpp"
 
 namespace clusterio {
 
 namespace {
 
 constexpr auto liveness_sweep = std::chrono::seconds(1);
+/// How long the registry waits for the storage's answer before it tells the client to retry
+/// (the storage answers after its next commit: normally within milliseconds).
+constexpr auto storage_answer_timeout = std::chrono::seconds(10);
 /// Heartbeats kept per instance for the page's sparkline (at 5 s heartbeats: 10 minutes).
 constexpr std::size_t recent_ups_points = 120;
 /// Per-minute UPS rows older than this are deleted; older graphs show nothing.
@@ -49,7 +49,7 @@ struct registry_state {
   registry_config cfg;
   outbox* out = nullptr;
   instance_owners* owners = nullptr;
-  caf::actor storage, demand;
+  registry_peers peers;
   std::map<std::uint64_t, wire::instance_info> instances;
   std::unordered_map<std::string, std::uint64_t> slave_seen_ms; ///< monotonic
   std::unordered_map<std::uint64_t, std::uint64_t> heard_ms;    ///< instance -> monotonic
@@ -60,7 +60,7 @@ struct registry_state {
   /// Writes the finished minutes of UPS (all of them when `all`). History only: a failure is
   /// logged, never fatal.
   void flush_ups(bool all) {
-    auto minute = epoch_ms() / 60000;
+    auto minute = cfg.time->epoch_ms() / 60000;
     for (auto it = ups_now.begin(); it != ups_now.end();) {
       auto& m = it->second;
       if (!all && m.minute >= minute) {
@@ -87,7 +87,7 @@ struct registry_state {
   }
 
   void record_ups(std::uint64_t id, double ups) {
-    auto now = epoch_ms();
+    auto now = cfg.time->epoch_ms();
     auto& recent = recent_ups[id];
     recent.emplace_back(now, ups);
     while (recent.size() > recent_ups_points)
@@ -104,7 +104,7 @@ struct registry_state {
 
   web_instances_view web_view() const {
     web_instances_view v;
-    auto now = mono_ms();
+    auto now = cfg.time->mono_ms();
     std::map<std::string, web_slave> slaves;
     for (auto& [id, info] : instances) {
       web_instance wi{info, {}};
@@ -134,7 +134,7 @@ struct registry_state {
     web_ups_series out;
     minutes = std::clamp<std::uint64_t>(minutes, 1, ups_retention_minutes);
     std::int64_t bucket = minutes <= ups_minute_resolution_limit ? 1 : 60;
-    auto since = epoch_ms() / 60000 - minutes + 1;
+    auto since = cfg.time->epoch_ms() / 60000 - minutes + 1;
     auto q = db->prepare("SELECT minute - minute % ?3 AS b, instance_id, AVG(milli_ups) FROM ups_history "
                          "WHERE minute >= ?1 AND (?2 = 0 OR instance_id = ?2) GROUP BY b, instance_id ORDER BY b, instance_id");
     q.bind(1, static_cast<std::int64_t>(since)).bind(2, static_cast<std::int64_t>(instance_id)).bind(3, bucket);
@@ -158,9 +158,9 @@ struct registry_state {
   void reply(const route& to, wire::message m) { out->reply(to.peer, wire::encode({to.id, std::move(m)})); }
 };
 
-using registry_actor = caf::stateful_actor<registry_state>;
+using registry_self = registry_actor::stateful_pointer<registry_state>;
 
-void do_register(registry_actor* self, register_job& job) {
+void do_register(registry_self self, register_job& job) {
   auto& st = self->state;
   std::uint64_t id = 0;
   for (auto& [iid, info] : st.instances)
@@ -191,23 +191,74 @@ void do_register(registry_actor* self, register_job& job) {
   info.online = true;
   if (info.state.empty())
     info.state = "starting";
-  info.last_seen_ms = epoch_ms();
-  st.heard_ms[id] = mono_ms();
+  info.last_seen_ms = st.cfg.time->epoch_ms();
+  st.heard_ms[id] = st.cfg.time->mono_ms();
   st.owners->set(id, job.slave);
   st.publish(info);
-  // Storage knows which batches were applied; it completes and sends the reply.
-  self->send(st.storage, next_batch_atom::value, job.to, wire::registered{id, 1});
+  // Storage knows which batches were applied: it answers with the batch to send next.
+  self->request(st.peers.storage, storage_answer_timeout, next_batch_atom::value, id)
+    .then([self, to = job.to, id](std::uint64_t next_batch) { self->state.reply(to, wire::registered{id, next_batch}); },
+          [self, to = job.to](caf::error& e) { self->state.reply(to, error_reply_of(e, "storage")); });
 }
 
-caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> db, registry_config cfg, outbox* out,
-                          instance_owners* owners, caf::actor storage, caf::actor demand) {
+void heartbeat(registry_self self, const route& to, const wire::heartbeat& hb) {
   auto& st = self->state;
-  st.db = std::move(db);
-  st.cfg = cfg;
-  st.out = out;
-  st.owners = owners;
-  st.storage = storage;
-  st.demand = demand;
+  auto it = st.instances.find(hb.instance_id);
+  if (it == st.instances.end())
+    return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance; register it first", "instance_id"));
+  auto& info = it->second;
+  info.ups = hb.ups;
+  info.tick = hb.tick;
+  info.players = hb.players;
+  info.state = hb.state;
+  info.online = true;
+  info.last_seen_ms = st.cfg.time->epoch_ms();
+  st.heard_ms[hb.instance_id] = st.cfg.time->mono_ms();
+  st.record_ups(hb.instance_id, hb.ups);
+  st.publish(info);
+  st.reply(to, wire::ok{});
+}
+
+/// Forgets the instance; demand forgets its history, storage returns its reservations, and the
+/// client hears once storage has committed that.
+void drop_instance(registry_self self, const route& to, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.instances.find(id);
+  if (it == st.instances.end())
+    return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance", "instance_id"));
+  auto del = st.db->prepare("DELETE FROM instances WHERE instance_id=?1");
+  if (auto deleted = del.bind(1, static_cast<std::int64_t>(id)).run(); !deleted)
+    return st.reply(to, wire::make_error(wire::error_code::unavailable, "cannot delete instance: " + deleted.why()));
+  auto info = it->second;
+  info.online = false;
+  info.state = "deleted";
+  st.instances.erase(it);
+  st.heard_ms.erase(id);
+  st.owners->erase(id);
+  st.publish(info);
+  spdlog::info("registry: instance {} '{}' of slave '{}' deleted", id, info.name, info.slave);
+  self->send(st.peers.demand, drop_instance_atom::value, id);
+  self->request(st.peers.storage, storage_answer_timeout, drop_instance_atom::value, id)
+    .then([self, to](std::uint64_t) { self->state.reply(to, wire::ok{}); },
+          [self, to](caf::error& e) { self->state.reply(to, error_reply_of(e, "storage")); });
+}
+
+/// Instances silent for longer than the timeout go offline.
+void sweep_liveness(registry_self self) {
+  auto& st = self->state;
+  auto now = st.cfg.time->mono_ms();
+  for (auto& [id, info] : st.instances) {
+    auto heard = st.heard_ms.find(id);
+    bool alive = heard != st.heard_ms.end() && now - heard->second < st.cfg.instance_timeout_ms;
+    if (info.online && !alive) {
+      info.online = false;
+      spdlog::info("registry: instance {} '{}' is offline (silent for {} ms)", id, info.name, st.cfg.instance_timeout_ms);
+      st.publish(info);
+    }
+  }
+}
+
+void load_instances(registry_state& st) {
   auto rows = st.db->prepare("SELECT instance_id,slave,name,game_address FROM instances");
   while (rows.step()) {
     wire::instance_info info;
@@ -216,10 +267,21 @@ caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> d
     info.name = rows.text(2);
     info.game_address = rows.text(3);
     info.state = "unknown";
-    owners->set(info.instance_id, info.slave);
+    st.owners->set(info.instance_id, info.slave);
     st.instances[info.instance_id] = info;
   }
   spdlog::info("registry: {} known instance(s)", st.instances.size());
+}
+
+registry_actor::behavior_type registry_fn(registry_self self, std::shared_ptr<sql::database> db, registry_config cfg, outbox* out,
+                                          instance_owners* owners, registry_peers peers) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.cfg = cfg;
+  st.out = out;
+  st.owners = owners;
+  st.peers = std::move(peers);
+  load_instances(st);
   // The minute in progress is written at shutdown, so a restart loses no UPS history.
   // (An exit handler, not attach_functor: the state is gone when attached functors run.)
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -229,63 +291,18 @@ caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> d
   self->delayed_send(self, liveness_sweep, tick_atom::value);
   return {
     [self](register_atom, register_job& job) { do_register(self, job); },
-    [self](heartbeat_atom, const route& to, const wire::heartbeat& hb) {
-      auto& st = self->state;
-      auto it = st.instances.find(hb.instance_id);
-      if (it == st.instances.end())
-        return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance; register it first", "instance_id"));
-      auto& info = it->second;
-      info.ups = hb.ups;
-      info.tick = hb.tick;
-      info.players = hb.players;
-      info.state = hb.state;
-      info.online = true;
-      info.last_seen_ms = epoch_ms();
-      st.heard_ms[hb.instance_id] = mono_ms();
-      st.record_ups(hb.instance_id, hb.ups);
-      st.publish(info);
-      st.reply(to, wire::ok{});
-    },
-    [self](seen_atom, const std::string& slave) { self->state.slave_seen_ms[slave] = mono_ms(); },
+    [self](heartbeat_atom, const route& to, const wire::heartbeat& hb) { heartbeat(self, to, hb); },
+    [self](seen_atom, const std::string& slave) { self->state.slave_seen_ms[slave] = self->state.cfg.time->mono_ms(); },
     [self](query_atom, const query_job& job) {
-      auto& st = self->state;
       wire::slaves_reply out;
-      for (auto& [id, info] : st.instances)
+      for (auto& [id, info] : self->state.instances)
         out.instances.push_back(info);
-      st.reply(job.to, std::move(out));
+      self->state.reply(job.to, std::move(out));
     },
-    [self](drop_instance_atom, const route& to, std::uint64_t id) {
-      auto& st = self->state;
-      auto it = st.instances.find(id);
-      if (it == st.instances.end())
-        return st.reply(to, wire::make_error(wire::error_code::not_found, "unknown instance", "instance_id"));
-      auto del = st.db->prepare("DELETE FROM instances WHERE instance_id=?1");
-      if (auto deleted = del.bind(1, static_cast<std::int64_t>(id)).run(); !deleted)
-        return st.reply(to, wire::make_error(wire::error_code::unavailable, "cannot delete instance: " + deleted.why()));
-      auto info = it->second;
-      info.online = false;
-      info.state = "deleted";
-      st.instances.erase(it);
-      st.heard_ms.erase(id);
-      st.owners->erase(id);
-      st.publish(info);
-      spdlog::info("registry: instance {} '{}' of slave '{}' deleted", id, info.name, info.slave);
-      self->send(st.demand, drop_instance_atom::value, id);
-      self->send(st.storage, drop_instance_atom::value, to, id);
-    },
+    [self](drop_instance_atom, const route& to, std::uint64_t id) { drop_instance(self, to, id); },
     [self](tick_atom) {
-      auto& st = self->state;
-      auto now = mono_ms();
-      for (auto& [id, info] : st.instances) {
-        auto heard = st.heard_ms.find(id);
-        bool alive = heard != st.heard_ms.end() && now - heard->second < st.cfg.instance_timeout_ms;
-        if (info.online && !alive) {
-          info.online = false;
-          spdlog::info("registry: instance {} '{}' is offline (silent for {} ms)", id, info.name, st.cfg.instance_timeout_ms);
-          st.publish(info);
-        }
-      }
-      st.flush_ups(false);
+      sweep_liveness(self);
+      self->state.flush_ups(false);
       self->delayed_send(self, liveness_sweep, tick_atom::value);
     },
     [self](web_instances_atom) { return self->state.web_view(); },
@@ -295,15 +312,17 @@ caf::behavior registry_fn(registry_actor* self, std::shared_ptr<sql::database> d
 
 } // namespace
 
-result<caf::actor> spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
-                                  caf::actor storage, caf::actor demand) {
+result<registry_actor> spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
+                                      registry_peers peers) {
   auto opened = open_master_db(cfg.db_path, true);
   if (!opened)
     return opened.error();
   std::shared_ptr<sql::database> db = std::move(*opened);
   if (auto made = db->exec(schema); !made)
     return made.error();
-  return sys.spawn<caf::detached>(registry_fn, db, cfg, &out, &owners, storage, demand);
+  if (cfg.own_thread)
+    return sys.spawn<caf::detached>(registry_fn, db, cfg, &out, &owners, std::move(peers));
+  return sys.spawn(registry_fn, db, cfg, &out, &owners, std::move(peers));
 }
 
 } // namespace clusterio

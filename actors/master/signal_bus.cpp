@@ -8,8 +8,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/master/jobs.hpp"
-#include "common/clock.hpp"
 #include "common/outbox.hpp"
 
 namespace clusterio {
@@ -44,7 +42,7 @@ struct signal_bus_state {
   std::size_t total_sources = 0;
   std::vector<std::string> pending_snapshots; ///< subscription prefixes waiting for sig_flush
 
-  std::uint64_t now() const { return cfg.clock ? cfg.clock() : mono_ms(); }
+  std::uint64_t now() const { return cfg.time->mono_ms(); }
 
   channel_state& channel(const std::string& name) {
     auto [it, fresh] = channels.try_emplace(name);
@@ -121,13 +119,13 @@ struct signal_bus_state {
   }
 };
 
-using signal_bus_actor = caf::stateful_actor<signal_bus_state>;
+using signal_bus_self = signal_bus_actor::stateful_pointer<signal_bus_state>;
 
 std::chrono::milliseconds sweep_period(std::uint64_t timeout_ms) {
   return std::chrono::milliseconds(std::clamp<std::uint64_t>(timeout_ms / 4, 10, 1000));
 }
 
-caf::behavior signal_bus_fn(signal_bus_actor* self, signal_bus_config cfg, outbox* out) {
+signal_bus_actor::behavior_type signal_bus_fn(signal_bus_self self, signal_bus_config cfg, outbox* out) {
   self->state.cfg = cfg;
   self->state.out = out;
   self->delayed_send(self, sweep_period(cfg.source_timeout_ms), tick_atom::value);
@@ -145,7 +143,7 @@ caf::behavior signal_bus_fn(signal_bus_actor* self, signal_bus_config cfg, outbo
         pending.push_back(std::move(prefix));
     },
     [self](sig_flush_atom) { self->state.flush_snapshots(); },
-    [self](sig_stats_atom) -> caf::result<signal_bus_stats> { return self->state.stats(); },
+    [self](sig_stats_atom) { return self->state.stats(); },
     [self](tick_atom) {
       self->state.expire(self->state.now());
       self->delayed_send(self, sweep_period(self->state.cfg.source_timeout_ms), tick_atom::value);
@@ -155,7 +153,7 @@ caf::behavior signal_bus_fn(signal_bus_actor* self, signal_bus_config cfg, outbo
 
 } // namespace
 
-caf::actor spawn_signal_bus(caf::actor_system& sys, const signal_bus_config& cfg, outbox& out) {
+signal_bus_actor spawn_signal_bus(caf::actor_system& sys, const signal_bus_config& cfg, outbox& out) {
   if (cfg.own_thread)
     return sys.spawn<caf::detached>(signal_bus_fn, cfg, &out);
   return sys.spawn(signal_bus_fn, cfg, &out);

@@ -1,5 +1,6 @@
 #pragma once
-// The signal bus actor: circuit signals between worlds and tools (Clone pattern, zguide ch. 5).
+// The signal bus actor: circuit signals between worlds and tools, latest state per source with a
+// snapshot for each new subscriber (docs/protocol.md, signals).
 //
 // The gateway sends it every accepted `signal` frame, with `source` already set from the
 // sender's identity. Per channel it keeps the latest frame of each source:
@@ -13,19 +14,17 @@
 //     a new receiver learns the current state (requests are coalesced for `snapshot_delay`).
 // "Never echo to the sender": every frame carries its source; a receiver skips the frames whose
 // source is its own name or starts with "<its name>/".
-//
-// Messages it takes (atoms in jobs.hpp):
-//   (signal_atom, wire::signal_frame)        from the gateway
-//   (sig_snap_atom, std::string prefix)      a bus subscription to `prefix` arrived
-//   (sig_stats_atom) -> signal_bus_stats     counters, for /metrics (request with a timeout)
-//   (tick_atom)                              expiry sweep (self)
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/master/jobs.hpp"
+#include "common/clock.hpp"
 
 namespace clusterio {
 
@@ -33,7 +32,7 @@ class outbox;
 
 struct signal_bus_config {
   std::uint64_t source_timeout_ms = 10000; ///< a silent source's contribution is removed after this
-  std::function<std::uint64_t()> clock;    ///< monotonic ms; empty: the steady clock (tests inject one)
+  const clock* time = &machine_clock();    ///< when a source was last heard
   bool own_thread = true;                  ///< detached; false: on the scheduler (deterministic tests)
 };
 
@@ -51,8 +50,30 @@ struct signal_bus_stats {
   std::vector<signal_channel_stats> channels;
 };
 
-/// Spawns the bus, by default on its own thread (detached: its latency does not depend on the
-/// scheduler).
-caf::actor spawn_signal_bus(caf::actor_system& sys, const signal_bus_config& cfg, outbox& out);
+/// Signal frames accepted by the gateway in one sweep, in arrival order, `source` set.
+using signal_frames = std::vector<wire::signal_frame>;
+
+using signal_atom = caf::atom_constant<caf::atom("cl_signal")>;
+using sig_snap_atom = caf::atom_constant<caf::atom("cl_sigsnap")>;
+using sig_flush_atom = caf::atom_constant<caf::atom("cl_sigflsh")>;
+using sig_stats_atom = caf::atom_constant<caf::atom("cl_sigstat")>;
+
+using signal_bus_actor = caf::typed_actor<
+  /// From the gateway: one sweep's frames.
+  caf::reacts_to<signal_atom, signal_frames>,
+  /// From the gateway: a bus subscription to this prefix arrived.
+  caf::reacts_to<sig_snap_atom, std::string>,
+  /// To itself, snapshot_delay after a subscription: republish for the prefixes gathered.
+  caf::reacts_to<sig_flush_atom>,
+  /// From the web server: counters, for /metrics.
+  caf::replies_to<sig_stats_atom>::with<signal_bus_stats>,
+  /// To itself: the expiry sweep.
+  caf::reacts_to<tick_atom>>;
+
+/// Spawns the bus (by default detached: its latency does not depend on the scheduler).
+signal_bus_actor spawn_signal_bus(caf::actor_system& sys, const signal_bus_config& cfg, outbox& out);
 
 } // namespace clusterio
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_frames)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_bus_stats)

@@ -2,20 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
-#include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/master/jobs.hpp"
+#include "actors/master/storage_ledger.hpp"
+#include "common/outbox.hpp"
 #include "control/metrics.hpp"
 #include "store/storage_db.hpp"
-#include "actors/master/web_jobs.hpp"
-#include "common/clock.hpp"
-#include "common/outbox.hpp"
 
 namespace clusterio {
 
@@ -33,12 +28,8 @@ constexpr std::uint64_t stats_minute_retention = 48 * 60;
 constexpr std::uint64_t stats_compact_ms = 60000;
 /// After a failed commit, how long until the storage reloads from the database and tries again.
 constexpr auto recover_interval = std::chrono::seconds(10);
-
-struct instance_batches {
-  std::uint64_t pruned_below = 0;
-  std::uint64_t max_batch = 0;
-  std::unordered_set<std::uint64_t> applied; ///< applied batches >= pruned_below
-};
+/// How far back a web graph can reach (one year).
+constexpr std::uint64_t max_series_minutes = 366 * 24 * 60;
 
 struct storage_state {
   static inline const char* name = "storage";
@@ -46,83 +37,30 @@ struct storage_state {
   std::shared_ptr<storage_db> db;
   outbox* out = nullptr;
   storage_config cfg;
+  storage_ledger ledger;
 
-  std::unordered_map<std::string, std::int64_t> counts;
-  std::unordered_map<std::uint64_t, instance_batches> instances;
-  std::map<std::uint64_t, reservation> grants;
-  std::unordered_map<std::uint64_t, std::set<std::uint64_t>> grants_of;
-  std::uint64_t next_grant_id = 1;
-
-  // Changes since the last commit.
-  storage_changes pending;
-  std::unordered_set<std::string> dirty_levels;
-  std::unordered_set<std::uint64_t> dirty_states;
+  // Waiting for the next commit: replies to clients, and answers to actors' requests.
   std::vector<std::pair<route, wire::message>> replies;
+  std::vector<std::pair<caf::typed_response_promise<std::uint64_t>, std::uint64_t>> answers;
   bool commit_scheduled = false;
-  std::string latched; ///< the first failed commit; all writes refused from then on
+  std::string latched;         ///< the first failed commit; all writes refused from then on
   bool applying_batch = false; ///< apply_batch schedules the commit when the batch ends
 
-  // Changed since the last bus publication.
-  std::unordered_set<std::string> changed_for_bus;
-  /// Transfers of the current minute not yet in `pending`, per instance and name (a lookup per
-  /// item of every export and grant: no key is built for it). A new minute flushes the old one.
-  std::unordered_map<std::uint64_t, std::unordered_map<std::string, stat_delta>> stats;
-  std::uint64_t stats_minute = 0;
-  std::uint64_t last_stats_flush = 0;
-  std::uint64_t last_compaction = 0;
+  std::uint64_t last_stats_flush = 0; ///< monotonic ms
+  std::uint64_t last_compaction = 0;  ///< monotonic ms
+  levels_listener listener;
 
-  caf::actor levels_subscriber;
-
-  std::int64_t level(const std::string& name) const {
-    auto it = counts.find(name);
-    return it == counts.end() ? 0 : it->second;
-  }
-
-  void set_level(const std::string& name, std::int64_t value) {
-    if (value == 0)
-      counts.erase(name);
-    else
-      counts[name] = value;
-    dirty_levels.insert(name);
-    changed_for_bus.insert(name);
-  }
-
-  void add_stat(std::uint64_t instance, const std::string& name, std::int64_t exported, std::int64_t imported) {
-    auto minute = epoch_ms() / 60000;
-    if (minute != stats_minute) {
-      flush_stats();
-      stats_minute = minute;
-    }
-    auto& of_instance = stats[instance];
-    auto it = of_instance.find(name);
-    if (it == of_instance.end())
-      it = of_instance.emplace(name, stat_delta{minute, instance, name, 0, 0}).first;
-    it->second.exported += exported;
-    it->second.imported += imported;
-  }
-
-  /// Moves the statistics gathered so far into the next commit.
+  std::uint64_t minute() const { return cfg.time->epoch_ms() / 60000; }
+  std::string failure() const { return "storage failed: " + latched; }
   void flush_stats() {
-    for (auto& [instance, by_name] : stats)
-      for (auto& [name, delta] : by_name)
-        pending.stats.push_back(std::move(delta));
-    stats.clear();
-    last_stats_flush = mono_ms();
-  }
-
-  void remove_grant(std::uint64_t id) {
-    auto it = grants.find(id);
-    if (it == grants.end())
-      return;
-    grants_of[it->second.instance_id].erase(id);
-    grants.erase(it);
-    pending.grants_removed.push_back(id);
+    ledger.flush_stats();
+    last_stats_flush = cfg.time->mono_ms();
   }
 };
 
-using storage_actor = caf::stateful_actor<storage_state>;
+using storage_self = storage_actor::stateful_pointer<storage_state>;
 
-void schedule_commit(storage_actor* self) {
+void schedule_commit(storage_self self) {
   if (!self->state.commit_scheduled && !self->state.applying_batch) {
     self->state.commit_scheduled = true;
     // Goes to the back of the mailbox: everything already queued is applied first and shares
@@ -131,264 +69,131 @@ void schedule_commit(storage_actor* self) {
   }
 }
 
+void reply(storage_self self, const route& to, wire::message m) {
+  if (std::holds_alternative<wire::error_reply>(m))
+    metrics::bump(self->state.cfg.counters ? &self->state.cfg.counters->storage_errors : nullptr);
+  self->state.replies.emplace_back(to, std::move(m));
+  schedule_commit(self);
+}
+
+/// Answers an actor's request once the next commit holds what the answer reveals.
+caf::result<std::uint64_t> answer_after_commit(storage_self self, std::uint64_t value) {
+  auto promise = self->make_response_promise<std::uint64_t>();
+  self->state.answers.emplace_back(promise, value);
+  schedule_commit(self);
+  return promise;
+}
+
+/// Refuses an actor's request after a failed commit.
+caf::error refusal(storage_self self) {
+  metrics::bump(self->state.cfg.counters ? &self->state.cfg.counters->storage_errors : nullptr);
+  return caf::error{error_code::unavailable, self->state.failure()};
+}
+
 /// Applies one hand-over of jobs (a gateway sweep's exports or confirmations, the demand
 /// actor's reservations), or refuses them after a failed commit; then schedules the commit:
 /// from the batch's end, not its first reply, so that what arrived meanwhile shares it. The
 /// gateway hands a sweep's requests to the demand actor first; their reservations usually reach
 /// this mailbox while the sweep's exports are applied, and are answered in the same commit
 /// rather than the next one (master-load N=100: requests' p50 ~0.2 ms lower).
-template <class Jobs, class Apply, class Refuse> void apply_batch(storage_actor* self, Jobs& jobs, Apply apply, const Refuse& refuse) {
-  self->state.applying_batch = true;
-  for (auto& job : jobs)
-    self->state.latched.empty() ? apply(self, job) : refuse(job.to);
-  self->state.applying_batch = false;
-  if (!self->state.replies.empty())
+template <class Jobs, class Apply> void apply_batch(storage_self self, Jobs& jobs, Apply apply) {
+  auto& st = self->state;
+  st.applying_batch = true;
+  auto minute = st.minute();
+  for (auto& job : jobs) {
+    if (st.latched.empty())
+      reply(self, job.to, apply(st.ledger, job, minute));
+    else
+      reply(self, job.to, wire::make_error(error_code::unavailable, st.failure()));
+  }
+  st.applying_batch = false;
+  if (!st.replies.empty())
     schedule_commit(self);
 }
 
-void reply(storage_actor* self, const route& to, wire::message m) {
-  self->state.replies.emplace_back(to, std::move(m));
-  schedule_commit(self);
-}
-
-void reply_error(storage_actor* self, const route& to, error_code code, std::string why, std::string field = {}) {
-  metrics::bump(self->state.cfg.counters ? &self->state.cfg.counters->storage_errors : nullptr);
-  reply(self, to, wire::make_error(code, std::move(why), std::move(field)));
-}
-
-/// Writes what changed, then releases the replies that waited for it.
-void commit(storage_actor* self) {
+/// Sends what waited for the commit: the listener's levels first, so that a request sent right
+/// after an export's acknowledgement sees that export's stock; or, after a failed commit, the
+/// failure to everyone waiting (nothing computed since the last good commit is durable).
+void release_waiting(storage_self self, wire::item_list changed_levels) {
   auto& st = self->state;
-  st.commit_scheduled = false;
-  for (auto& name : st.dirty_levels)
-    st.pending.levels.emplace_back(name, st.level(name));
-  for (auto id : st.dirty_states) {
-    auto it = st.instances.find(id);
-    if (it != st.instances.end())
-      st.pending.states.push_back({id, it->second.pruned_below, it->second.max_batch});
-  }
-  // A batch already below its instance's pruned_below needs no record: pruned_below covers it.
-  // (Under load most batches are pruned by the next one before their commit.)
-  auto& added = st.pending.batches_added;
-  added.erase(std::remove_if(added.begin(), added.end(),
-                             [&st](const auto& b) {
-                               auto it = st.instances.find(b.first);
-                               return it != st.instances.end() && b.second < it->second.pruned_below;
-                             }),
-              added.end());
-  if (!st.pending.empty() && st.latched.empty()) {
-    if (auto committed = st.db->commit(st.pending); !committed) {
-      auto& why = committed.why();
-      st.latched = why;
-      spdlog::critical("storage: commit failed, refusing every request; reloading from the database in {} s: {}", recover_interval.count(),
-                       why);
-      self->delayed_send(self, recover_interval, recover_atom::value);
-    }
-  }
   if (!st.latched.empty()) {
-    // Nothing computed since the last good commit is durable: tell the clients to retry later.
     for (auto& [to, m] : st.replies)
-      st.out->reply(to.peer, wire::encode({to.id, wire::make_error(error_code::unavailable, "storage failed: " + st.latched)}));
+      st.out->reply(to.peer, wire::encode({to.id, wire::make_error(error_code::unavailable, st.failure())}));
+    for (auto& [promise, value] : st.answers)
+      promise.deliver(caf::error{error_code::unavailable, st.failure()});
   } else {
-    // Demand hears of new levels before any client hears of the commit, so a request sent
-    // right after an export's acknowledgement sees that export's stock.
-    if (st.levels_subscriber && !st.dirty_levels.empty()) {
-      wire::item_list changed;
-      changed.reserve(st.dirty_levels.size());
-      for (auto& name : st.dirty_levels)
-        changed.push_back({name, st.level(name)});
-      self->send(st.levels_subscriber, levels_atom::value, std::move(changed));
-    }
+    if (st.listener && !changed_levels.empty())
+      self->send(st.listener, levels_atom::value, std::move(changed_levels));
     std::vector<outbox::item> out;
     out.reserve(st.replies.size());
     for (auto& [to, m] : st.replies)
       out.push_back({false, std::move(to.peer), wire::encode({to.id, std::move(m)})});
     st.out->push_all(std::move(out));
+    for (auto& [promise, value] : st.answers)
+      promise.deliver(value);
   }
   st.replies.clear();
-  st.pending = storage_changes{};
-  st.dirty_levels.clear();
-  st.dirty_states.clear();
+  st.answers.clear();
 }
 
-void apply_export(storage_actor* self, export_job& job) {
+/// Writes what changed, then releases the replies and answers that waited for it.
+void commit(storage_self self) {
   auto& st = self->state;
-  auto& m = job.msg;
-  if (m.floor > m.batch)
-    return reply_error(self, job.to, error_code::invalid, "floor must not exceed batch", "floor");
-  auto& inst = st.instances[m.instance_id];
-  bool duplicate = m.batch < inst.pruned_below || inst.applied.count(m.batch) > 0;
-  if (!duplicate) {
-    for (auto& it : m.items)
-      if (st.level(it.name) > wire::max_stock - it.count)
-        return reply_error(self, job.to, error_code::invalid, "storage of '" + it.name + "' would exceed its limit", "items");
-    std::size_t new_names = 0;
-    const std::string* first_new = nullptr;
-    for (auto& it : m.items)
-      if (st.counts.count(it.name) == 0 && ++new_names == 1)
-        first_new = &it.name;
-    if (new_names > 0 && st.counts.size() + new_names > st.cfg.max_item_names)
-      return reply_error(self, job.to, error_code::overloaded,
-                         "storage holds the maximum of " + std::to_string(st.cfg.max_item_names) + " distinct names; this export adds " +
-                           std::to_string(new_names) + " new (first '" + *first_new + "')",
-                         "items");
-    for (auto& it : m.items) {
-      st.set_level(it.name, st.level(it.name) + it.count);
-      st.add_stat(m.instance_id, it.name, it.count, 0);
+  st.commit_scheduled = false;
+  auto changes = st.ledger.take_changes();
+  if (!changes.empty() && st.latched.empty()) {
+    if (auto committed = st.db->commit(changes); !committed) {
+      st.latched = committed.why();
+      spdlog::critical("storage: commit failed, refusing every request; reloading from the database in {} s: {}", recover_interval.count(),
+                       st.latched);
+      self->delayed_send(self, recover_interval, recover_atom::value);
     }
-    inst.applied.insert(m.batch);
-    if (auto* c = st.cfg.counters) {
-      metrics::bump(&c->export_batches);
-      for (auto& it : m.items)
-        metrics::bump(&c->exported_units, static_cast<std::uint64_t>(it.count));
-    }
-    inst.max_batch = std::max(inst.max_batch, m.batch);
-    st.pending.batches_added.emplace_back(m.instance_id, m.batch);
-    st.dirty_states.insert(m.instance_id);
   }
-  if (m.floor > inst.pruned_below) {
-    for (auto it = inst.applied.begin(); it != inst.applied.end();)
-      it = *it < m.floor ? inst.applied.erase(it) : std::next(it);
-    inst.pruned_below = m.floor;
-    st.dirty_states.insert(m.instance_id);
+  wire::item_list changed;
+  if (st.latched.empty() && st.listener) {
+    changed.reserve(changes.levels.size());
+    for (auto& [name, count] : changes.levels)
+      changed.push_back({name, count});
   }
-  // Applied batches in an unbroken run from pruned_below need no records: moving pruned_below
-  // past them says the same ("every batch below was applied"). A mod with one batch in flight
-  // sends floor = batch, so this keeps the common case at one state row per commit and instance,
-  // with no dedup record written and none deleted.
-  if (inst.applied.erase(inst.pruned_below) > 0) {
-    ++inst.pruned_below;
-    while (inst.applied.erase(inst.pruned_below) > 0)
-      ++inst.pruned_below;
-    st.dirty_states.insert(m.instance_id);
-  }
-  if (duplicate && st.cfg.counters)
-    metrics::bump(&st.cfg.counters->duplicate_batches);
-  reply(self, job.to, wire::export_ack{m.instance_id, m.batch, duplicate});
+  release_waiting(self, std::move(changed));
 }
 
-void apply_reserve(storage_actor* self, reserve_job& job) {
+void answer_query(storage_self self, query_job& job) {
   auto& st = self->state;
-  wire::grant_reply out{job.instance_id, {}};
-  for (auto& want : job.plan) {
-    auto amount = std::min(want.count, st.level(want.name));
-    if (amount <= 0)
-      continue;
-    st.set_level(want.name, st.level(want.name) - amount);
-    reservation r{st.next_grant_id++, job.instance_id, want.name, amount, false};
-    st.grants[r.grant_id] = r;
-    st.grants_of[r.instance_id].insert(r.grant_id);
-    st.pending.grants_upserted.push_back(r);
-    st.pending.next_grant_id = st.next_grant_id;
-    st.add_stat(job.instance_id, want.name, 0, amount);
-    out.grants.push_back({r.grant_id, r.name, r.count});
-    if (auto* c = st.cfg.counters) {
-      metrics::bump(&c->grants);
-      metrics::bump(&c->granted_units, static_cast<std::uint64_t>(amount));
-    }
-  }
-  reply(self, job.to, std::move(out));
-}
-
-void apply_confirm(storage_actor* self, confirm_job& job) {
-  auto& st = self->state;
-  auto& m = job.msg;
-  wire::confirm_ack ack{m.instance_id, {}};
-  auto settle = [&](std::uint64_t id, bool give_back) {
-    auto it = st.grants.find(id);
-    if (it == st.grants.end()) {
-      ack.released.push_back(id); // already released: confirming again is harmless
-      return;
-    }
-    if (it->second.instance_id != m.instance_id) {
-      spdlog::warn("storage: instance {} confirmed grant {} of instance {}; ignored", m.instance_id, id, it->second.instance_id);
-      return;
-    }
-    if (give_back) {
-      st.set_level(it->second.name, st.level(it->second.name) + it->second.count);
-      st.add_stat(m.instance_id, it->second.name, 0, -it->second.count);
-      if (auto* c = st.cfg.counters)
-        metrics::bump(&c->returned_units, static_cast<std::uint64_t>(it->second.count));
-    }
-    st.remove_grant(id);
-    ack.released.push_back(id);
-  };
-  for (auto id : m.applied)
-    settle(id, false);
-  for (auto id : m.cancelled)
-    settle(id, true);
-  reply(self, job.to, std::move(ack));
-}
-
-void drop_instance(storage_actor* self, const route& to, std::uint64_t instance_id) {
-  auto& st = self->state;
-  auto ids = st.grants_of[instance_id];
-  for (auto id : ids) {
-    auto& r = st.grants[id];
-    st.set_level(r.name, st.level(r.name) + r.count);
-    if (auto* c = st.cfg.counters)
-      metrics::bump(&c->returned_units, static_cast<std::uint64_t>(r.count));
-    st.remove_grant(id);
-  }
-  st.grants_of.erase(instance_id);
-  st.instances.erase(instance_id);
-  st.pending.instances_dropped.push_back(instance_id);
-  spdlog::info("storage: instance {} dropped; {} reservation(s) returned to storage", instance_id, ids.size());
-  reply(self, to, wire::ok{});
-}
-
-void answer_query(storage_actor* self, query_job& job) {
-  auto& st = self->state;
-  bool writable = st.latched.empty();
   std::visit(
     [&](auto& q) {
       using T = std::decay_t<decltype(q)>;
       if constexpr (std::is_same_v<T, wire::resync>) {
-        wire::pending_grants p{q.instance_id, {}, {}};
-        for (auto id : st.grants_of[q.instance_id]) {
-          auto& r = st.grants[id];
-          if (r.reclaim)
-            p.reclaim.push_back(id);
-          else
-            p.grants.push_back({id, r.name, r.count});
-        }
-        reply(self, job.to, std::move(p));
+        reply(self, job.to, st.ledger.pending_of(q.instance_id));
       } else if constexpr (std::is_same_v<T, wire::reclaim_grant>) {
-        auto it = st.grants.find(q.grant_id);
-        if (it == st.grants.end())
-          return reply_error(self, job.to, error_code::not_found, "no reservation with grant id " + std::to_string(q.grant_id), "grant_id");
-        if (!writable)
-          return reply_error(self, job.to, error_code::unavailable, "storage failed: " + st.latched);
-        it->second.reclaim = true;
-        st.pending.grants_upserted.push_back(it->second);
+        if (st.ledger.grants().count(q.grant_id) == 0)
+          return reply(self, job.to,
+                       wire::make_error(error_code::not_found, "no reservation with grant id " + std::to_string(q.grant_id), "grant_id"));
+        if (!st.latched.empty())
+          return reply(self, job.to, wire::make_error(error_code::unavailable, st.failure()));
+        st.ledger.reclaim(q.grant_id);
         reply(self, job.to, wire::ok{});
       } else if constexpr (std::is_same_v<T, wire::inventory_query>) {
-        wire::inventory_levels inv{epoch_ms(), true, {}};
-        inv.levels.reserve(st.counts.size());
-        for (auto& [name, count] : st.counts)
-          inv.levels.push_back({name, count});
-        std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
-        reply(self, job.to, std::move(inv));
+        reply(self, job.to, wire::inventory_levels{st.cfg.time->epoch_ms(), true, st.ledger.all_levels()});
       } else if constexpr (std::is_same_v<T, wire::stats_query>) {
         st.flush_stats();
         commit(self);
-        auto since = epoch_ms() / 60000 - q.minutes + 1;
-        auto rows = st.db->query_stats(q.item, q.instance_id, since);
+        auto rows = st.db->query_stats(q.item, q.instance_id, st.minute() - q.minutes + 1);
         if (!rows)
-          return reply_error(self, job.to, error_code::internal, rows.why());
+          return reply(self, job.to, wire::make_error(error_code::internal, rows.why()));
         wire::stats_reply out;
         for (auto& r : *rows)
           out.points.push_back({r.minute, r.exported, r.imported});
         reply(self, job.to, std::move(out));
       } else {
-        reply_error(self, job.to, error_code::internal, "storage cannot answer this query");
+        reply(self, job.to, wire::make_error(error_code::internal, "storage cannot answer this query"));
       }
     },
     job.msg);
 }
 
 /// The storage as the web page shows it: levels plus transfers over the last minutes.
-web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
+web_storage_view storage_view(storage_self self, std::uint64_t rate_minutes) {
   auto& st = self->state;
   // The unflushed seconds of statistics belong in the rate; flushing only moves them into the
   // next commit, which follows at once (as stats_query does).
@@ -399,10 +204,10 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
   v.failed = !st.latched.empty();
   v.failure = st.latched;
   std::unordered_map<std::string, web_item> by_name;
-  for (auto& [name, count] : st.counts)
+  for (auto& [name, count] : st.ledger.counts())
     by_name[name] = web_item{name, count, 0, 0};
   // The current minute is partial: a window of N minutes is the N-1 full ones plus this one.
-  auto rows = st.db->query_rates(epoch_ms() / 60000 - v.rate_minutes + 1);
+  auto rows = st.db->query_rates(st.minute() - v.rate_minutes + 1);
   if (!rows)
     spdlog::warn("storage: web rates unavailable: {}", rows.why());
   for (auto& r : rows.value_or({})) {
@@ -415,21 +220,20 @@ web_storage_view storage_view(storage_actor* self, std::uint64_t rate_minutes) {
   for (auto& [name, item] : by_name)
     v.items.push_back(std::move(item));
   std::sort(v.items.begin(), v.items.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  v.reservations = st.grants.size();
-  for (auto& [id, r] : st.grants)
+  v.reservations = st.ledger.grants().size();
+  for (auto& [id, r] : st.ledger.grants())
     v.reserved_units += r.count;
   return v;
 }
 
-web_series stats_series(storage_actor* self, const web_stats_query& q) {
+web_series stats_series(storage_self self, const web_stats_query& q) {
   auto& st = self->state;
   st.flush_stats();
   commit(self);
   web_series out;
-  auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, 366 * 24 * 60);
+  auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, max_series_minutes);
   out.bucket_minutes = minutes <= stats_minute_retention ? 1 : 60;
-  auto since = epoch_ms() / 60000 - minutes + 1;
-  auto rows = st.db->query_series(q.item, q.instance_id, since, out.bucket_minutes);
+  auto rows = st.db->query_series(q.item, q.instance_id, st.minute() - minutes + 1, out.bucket_minutes);
   out.error = rows.why();
   out.points.reserve(rows ? rows->size() : 0);
   for (auto& r : rows.value_or({}))
@@ -437,12 +241,12 @@ web_series stats_series(storage_actor* self, const web_stats_query& q) {
   return out;
 }
 
-void compact_stats(storage_actor* self) {
+void compact_stats(storage_self self) {
   auto& st = self->state;
-  st.last_compaction = mono_ms();
+  st.last_compaction = st.cfg.time->mono_ms();
   // Only whole hours move, so an hourly row is never split between two compactions' outputs
   // (the upsert would add them up correctly anyway).
-  auto keep_from = epoch_ms() / 60000 - stats_minute_retention;
+  auto keep_from = st.minute() - stats_minute_retention;
   keep_from -= keep_from % 60;
   commit(self); // compaction runs in its own transaction
   if (!st.latched.empty())
@@ -451,20 +255,13 @@ void compact_stats(storage_actor* self) {
     spdlog::warn("storage: {}", compacted.why()); // statistics only: retried next minute, transfers unaffected
 }
 
-void publish_changes(storage_actor* self, bool full) {
+/// Publishes the levels changed since the last time on the bus (all of them when `full`).
+void publish_levels(storage_self self, bool full) {
   auto& st = self->state;
-  if (!full && st.changed_for_bus.empty())
+  auto changed = st.ledger.take_bus_changes();
+  if (!full && changed.empty())
     return;
-  wire::inventory_levels inv{epoch_ms(), full, {}};
-  if (full) {
-    for (auto& [name, count] : st.counts)
-      inv.levels.push_back({name, count});
-  } else {
-    for (auto& name : st.changed_for_bus)
-      inv.levels.push_back({name, st.level(name)});
-  }
-  st.changed_for_bus.clear();
-  std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  wire::inventory_levels inv{st.cfg.time->epoch_ms(), full, full ? st.ledger.all_levels() : std::move(changed)};
   st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
 }
 
@@ -480,43 +277,16 @@ result<std::unique_ptr<storage_db>> open_and_load(const storage_config& cfg, sto
   return db;
 }
 
-/// Makes what the database holds the actor's state (replacing what it had).
-void adopt(storage_state& st, storage_snapshot& snap, std::shared_ptr<storage_db> db) {
-  st.db = std::move(db);
-  st.counts = std::move(snap.counts);
-  st.instances.clear();
-  for (auto& s : snap.states) {
-    auto& inst = st.instances[s.instance_id];
-    inst.pruned_below = s.pruned_below;
-    inst.max_batch = s.max_batch;
-  }
-  for (auto& [inst, batch] : snap.batches)
-    st.instances[inst].applied.insert(batch);
-  st.grants.clear();
-  st.grants_of.clear();
-  for (auto& g : snap.grants) {
-    st.grants_of[g.instance_id].insert(g.grant_id);
-    st.grants[g.grant_id] = g;
-  }
-  st.next_grant_id = snap.next_grant_id;
-}
-
-/// Every level, to the subscriber (demand), if there is one.
-void send_all_levels(storage_actor* self) {
-  auto& st = self->state;
-  if (!st.levels_subscriber)
-    return;
-  wire::item_list all;
-  all.reserve(st.counts.size());
-  for (auto& [name, count] : st.counts)
-    all.push_back({name, count});
-  self->send(st.levels_subscriber, levels_atom::value, std::move(all));
+/// Every level, to the listener (demand), if there is one.
+void send_all_levels(storage_self self) {
+  if (self->state.listener)
+    self->send(self->state.listener, levels_atom::value, self->state.ledger.all_levels());
 }
 
 /// After a failed commit: reload what was committed, dropping what the failed commit (and the
 /// requests refused since) left in memory, and take requests again. If the disk is still full,
 /// the next commit fails and latches again.
-void recover(storage_actor* self) {
+void recover(storage_self self) {
   auto& st = self->state;
   commit(self); // still latched: answers what waits with the failure, and clears the changes
   storage_snapshot snap;
@@ -526,82 +296,93 @@ void recover(storage_actor* self) {
     self->delayed_send(self, recover_interval, recover_atom::value);
     return;
   }
-  adopt(st, snap, std::move(*db)); // the old storage_db goes: its unfolded changes hold the failed commit's
-  st.stats.clear();               // transfers of the failed commit among them
+  // The old storage_db goes: its unfolded changes hold the failed commit's. The ledger drops its
+  // statistics, the failed commit's transfers among them.
+  st.db = std::move(*db);
+  st.ledger.adopt(snap);
   st.latched.clear();
-  spdlog::warn("storage: reloaded from the database after the failed commit ({} item kinds); taking requests again", st.counts.size());
+  spdlog::warn("storage: reloaded from the database after the failed commit ({} item kinds); taking requests again",
+               st.ledger.counts().size());
   // Demand and the bus heard only of committed levels; send them what is true now.
   send_all_levels(self);
-  publish_changes(self, true);
+  publish_levels(self, true);
 }
 
-caf::behavior storage_fn(storage_actor* self, std::shared_ptr<storage_snapshot> snap, std::shared_ptr<storage_db> db_holder,
-                         storage_config cfg, outbox* out) {
+/// The periodic sweep: statistics made durable, committed levels on the bus, old statistics
+/// compacted.
+void tick(storage_self self) {
+  auto& st = self->state;
+  auto& time = *st.cfg.time;
+  if (time.mono_ms() - st.last_stats_flush >= stats_flush_ms && st.ledger.has_unflushed_stats())
+    st.flush_stats();
+  commit(self); // publish only committed levels
+  publish_levels(self, false);
+  if (time.mono_ms() - st.last_compaction >= stats_compact_ms)
+    compact_stats(self);
+  self->delayed_send(self, std::chrono::milliseconds(st.cfg.inventory_interval_ms), tick_atom::value);
+}
+
+storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<storage_snapshot> snap, std::shared_ptr<storage_db> db,
+                                        storage_config cfg, outbox* out) {
   auto& st = self->state;
   st.out = out;
   st.cfg = cfg;
-  adopt(st, *snap, std::move(db_holder));
-  st.last_stats_flush = mono_ms();
+  st.db = std::move(db);
+  st.ledger = storage_ledger(cfg.max_item_names, cfg.counters);
+  st.ledger.adopt(*snap);
+  st.last_stats_flush = cfg.time->mono_ms();
   self->delayed_send(self, std::chrono::milliseconds(cfg.inventory_interval_ms), tick_atom::value);
   // A clean stop writes the last second of statistics too (the web's graphs survive restarts).
   // An exit handler, not attach_functor: the state is gone when attached functors run.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (!self->state.stats.empty())
-      self->state.flush_stats();
+    self->state.flush_stats();
     commit(self);
     self->quit(msg.reason);
   });
-  auto refuse = [self](const route& to) {
-    reply_error(self, to, error_code::unavailable, "storage failed: " + self->state.latched);
-  };
   return {
-    [self, refuse](export_atom, export_jobs& jobs) {
-      apply_batch(self, jobs, apply_export, refuse);
+    [self](export_atom, export_jobs& jobs) {
+      apply_batch(self, jobs, [](storage_ledger& l, export_job& j, std::uint64_t minute) { return l.apply_export(j.msg, minute); });
     },
-    [self, refuse](reserve_atom, reserve_jobs& jobs) {
-      apply_batch(self, jobs, apply_reserve, refuse);
+    [self](reserve_atom, reserve_jobs& jobs) {
+      apply_batch(self, jobs, [](storage_ledger& l, reserve_job& j, std::uint64_t minute) -> wire::message {
+        return l.reserve(j.instance_id, j.plan, minute);
+      });
     },
-    [self, refuse](confirm_atom, confirm_jobs& jobs) {
-      apply_batch(self, jobs, apply_confirm, refuse);
+    [self](confirm_atom, confirm_jobs& jobs) {
+      apply_batch(self, jobs, [](storage_ledger& l, confirm_job& j, std::uint64_t minute) -> wire::message {
+        return l.confirm(j.msg, minute);
+      });
     },
     [self](query_atom, query_job& job) { answer_query(self, job); },
-    [self](next_batch_atom, const route& to, wire::registered r) {
-      auto it = self->state.instances.find(r.instance_id);
-      if (it != self->state.instances.end())
-        r.next_batch = std::max(it->second.max_batch + 1, std::max<std::uint64_t>(it->second.pruned_below, 1));
-      reply(self, to, r);
+    [self](next_batch_atom, std::uint64_t instance_id) -> caf::result<std::uint64_t> {
+      return answer_after_commit(self, self->state.ledger.next_batch(instance_id));
     },
-    [self, refuse](drop_instance_atom, const route& to, std::uint64_t instance_id) {
-      self->state.latched.empty() ? drop_instance(self, to, instance_id) : refuse(to);
+    [self](drop_instance_atom, std::uint64_t instance_id) -> caf::result<std::uint64_t> {
+      if (!self->state.latched.empty())
+        return refusal(self);
+      auto returned = self->state.ledger.drop_instance(instance_id);
+      spdlog::info("storage: instance {} dropped; {} reservation(s) returned to storage", instance_id, returned);
+      return answer_after_commit(self, returned);
     },
-    [self](subscribe_levels_atom) {
-      self->state.levels_subscriber = caf::actor_cast<caf::actor>(self->current_sender());
+    [self](subscribe_levels_atom, levels_listener& listener) {
+      self->state.listener = std::move(listener);
       send_all_levels(self);
     },
     [self](publish_full_atom) {
       commit(self);
-      publish_changes(self, true);
+      publish_levels(self, true);
     },
     [self](commit_atom) { commit(self); },
     [self](recover_atom) { recover(self); },
+    [self](tick_atom) { tick(self); },
     [self](web_storage_atom, std::uint64_t rate_minutes) { return storage_view(self, rate_minutes); },
     [self](web_stats_atom, const web_stats_query& q) { return stats_series(self, q); },
-    [self](tick_atom) {
-      auto& st = self->state;
-      if (mono_ms() - st.last_stats_flush >= stats_flush_ms && !st.stats.empty())
-        st.flush_stats();
-      commit(self); // publish only committed levels
-      publish_changes(self, false);
-      if (mono_ms() - st.last_compaction >= stats_compact_ms)
-        compact_stats(self);
-      self->delayed_send(self, std::chrono::milliseconds(st.cfg.inventory_interval_ms), tick_atom::value);
-    },
   };
 }
 
 } // namespace
 
-result<caf::actor> spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out) {
+result<storage_actor> spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out) {
   auto snap = std::make_shared<storage_snapshot>();
   auto db = open_and_load(cfg, *snap);
   if (!db)
@@ -611,7 +392,9 @@ result<caf::actor> spawn_storage(caf::actor_system& sys, const storage_config& c
     total += count;
   spdlog::info("storage: loaded {} item kinds ({} units), {} reservation(s)", snap->counts.size(), total, snap->grants.size());
   std::shared_ptr<storage_db> holder(db->release());
-  return sys.spawn<caf::detached>(storage_fn, snap, holder, cfg, &out);
+  if (cfg.own_thread)
+    return sys.spawn<caf::detached>(storage_fn, snap, holder, cfg, &out);
+  return sys.spawn(storage_fn, snap, holder, cfg, &out);
 }
 
 } // namespace clusterio

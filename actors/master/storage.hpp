@@ -1,40 +1,112 @@
 #pragma once
 // The storage actor owns the cluster's stock: a count per item or fluid name, the durable
-// reservations (grants), the export dedup records and the per-minute statistics.
+// reservations (grants), the export dedup records and the per-minute statistics (the rules are
+// in storage_ledger.hpp). Its interface, storage_actor, is the protocol; clients' replies go
+// through the outbox, answers to actors as replies to their requests. Once a minute it moves
+// per-minute statistics older than 48 h into hourly rows.
 //
-// Messages it takes (see jobs.hpp):
-//   (export_atom, export_jobs)          apply each batch once per (instance, batch); ack
-//   (reserve_atom, reserve_jobs)        from demand: reserve min(plan, stock) per item; grant reply
-//   (confirm_atom, confirm_jobs)        drop applied reservations, return cancelled ones
-//   (query_atom, query_job)             resync, reclaim, inventory_query, stats_query
-//   (next_batch_atom, route, registered)   from registry: fill next_batch, reply registered
-//   (drop_instance_atom, route, id)     from registry: return the instance's reservations
-//   (subscribe_levels_atom)             sender (demand) gets (levels_atom, item_list) updates
-//   (publish_full_atom)                 publish the full inventory on the bus
-//   (web_storage_atom, rate_minutes) -> web_storage_view    read-only, for the web (web_jobs.hpp)
-//   (web_stats_atom, web_stats_query) -> web_series         read-only, for the web
-// Once a minute it moves per-minute statistics older than 48 h into hourly rows.
+// Invariants: every reply and every answer is sent only after the state it reveals is committed
+// to SQLite (group commit: one transaction per burst of messages). If a commit fails (a full
+// disk), the failure is latched: every request is refused with `unavailable`, and every
+// recover_interval the actor reloads what was committed (dropping what the failed commit held in
+// memory) and takes requests again; while the disk stays full the next commit fails and latches
+// again. Nothing is acknowledged that is not written.
 //
-// Invariants: a count is never negative and never above max_stock; every reply is sent only
-// after the state it reveals is committed to SQLite (group commit: one transaction per burst
-// of messages). If a commit fails (a full disk), the failure is latched: every request is refused
-// with `unavailable`, and every recover_interval the actor reloads what was committed (dropping
-// what the failed commit held in memory) and takes requests again; while the disk stays full
-// the next commit fails and latches again. Nothing is acknowledged that is not written.
-//
-// Runs detached (its own thread): it blocks on SQLite commits.
+// Runs detached in the master (its own thread): it blocks on SQLite commits.
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/master/jobs.hpp"
+#include "actors/master/levels_listener.hpp"
+#include "common/clock.hpp"
 #include "common/result.hpp"
 
 namespace clusterio {
 
 class outbox;
 struct metrics;
+
+/// One item or fluid in storage, for the web page.
+struct web_item {
+  std::string name;
+  std::int64_t count = 0;    ///< units in storage now
+  std::int64_t exported = 0; ///< units put in over the rate window
+  std::int64_t imported = 0; ///< units taken out (granted, net of cancellations) over the window
+};
+
+struct web_storage_view {
+  std::vector<web_item> items;       ///< sorted by name
+  std::uint64_t rate_minutes = 0;    ///< the window `exported`/`imported` cover (whole minutes)
+  std::uint64_t reservations = 0;    ///< outstanding grants
+  std::int64_t reserved_units = 0;   ///< units held by outstanding grants
+  bool failed = false;               ///< a commit failed: requests are refused until a reload (every 10 s)
+  std::string failure;               ///< why
+};
+
+struct web_stats_query {
+  std::string item;              ///< "" = every item
+  std::uint64_t instance_id = 0; ///< 0 = every instance (still broken down per instance)
+  std::uint64_t minutes = 60;    ///< how far back
+};
+
+/// One bucket of transfers of one instance.
+struct web_point {
+  std::uint64_t minute = 0; ///< Unix minute the bucket starts at
+  std::uint64_t instance_id = 0;
+  std::int64_t exported = 0, imported = 0;
+};
+
+struct web_series {
+  std::uint64_t bucket_minutes = 1; ///< 1 for the last 48 h, 60 beyond
+  std::vector<web_point> points;    ///< oldest first
+  std::string error;                ///< non-empty: the query failed
+};
+
+using export_atom = caf::atom_constant<caf::atom("cl_export")>;
+using reserve_atom = caf::atom_constant<caf::atom("cl_reserve")>;
+using confirm_atom = caf::atom_constant<caf::atom("cl_confirm")>;
+using next_batch_atom = caf::atom_constant<caf::atom("cl_nextbat")>;
+using subscribe_levels_atom = caf::atom_constant<caf::atom("cl_sublev")>;
+using publish_full_atom = caf::atom_constant<caf::atom("cl_pubfull")>;
+using commit_atom = caf::atom_constant<caf::atom("cl_commit")>;
+using recover_atom = caf::atom_constant<caf::atom("cl_recover")>;
+using web_storage_atom = caf::atom_constant<caf::atom("web_store")>;
+using web_stats_atom = caf::atom_constant<caf::atom("web_stats")>;
+
+using storage_actor = caf::typed_actor<
+  /// From the gateway: apply each batch once per (instance, batch); reply export_ack.
+  caf::reacts_to<export_atom, export_jobs>,
+  /// From demand: reserve min(plan, stock) per item; reply grant.
+  caf::reacts_to<reserve_atom, reserve_jobs>,
+  /// From the gateway: drop applied reservations, return cancelled ones; reply confirm_ack.
+  caf::reacts_to<confirm_atom, confirm_jobs>,
+  /// From the gateway: resync, reclaim_grant, inventory_query, stats_query; reply each.
+  caf::reacts_to<query_atom, query_job>,
+  /// From the registry: the batch number an instance sends next (registered.next_batch).
+  caf::replies_to<next_batch_atom, std::uint64_t>::with<std::uint64_t>,
+  /// From the registry: return a deleted instance's reservations; how many there were.
+  caf::replies_to<drop_instance_atom, std::uint64_t>::with<std::uint64_t>,
+  /// The listener (demand) gets every level now, then those each commit changes.
+  caf::reacts_to<subscribe_levels_atom, levels_listener>,
+  /// From the gateway: a new inventory subscriber; publish every level on the bus.
+  caf::reacts_to<publish_full_atom>,
+  /// To itself: write what changed, then release the replies waiting for it.
+  caf::reacts_to<commit_atom>,
+  /// To itself, after a failed commit: reload what was committed and take requests again.
+  caf::reacts_to<recover_atom>,
+  /// To itself, every inventory_interval_ms: flush statistics, publish changed levels, compact.
+  caf::reacts_to<tick_atom>,
+  /// From the web server: levels and transfer rates over the last `rate_minutes`.
+  caf::replies_to<web_storage_atom, std::uint64_t>::with<web_storage_view>,
+  /// From the web server: a transfer series for the graphs.
+  caf::replies_to<web_stats_atom, web_stats_query>::with<web_series>>;
 
 struct storage_config {
   std::string db_path;
@@ -45,9 +117,15 @@ struct storage_config {
   /// new name beyond this gets `overloaded` ("storage holds the maximum of N distinct names") and
   /// nothing of it is applied, so a flood of unique names cannot exhaust the master's memory.
   std::size_t max_item_names = 100000;
+  const clock* time = &machine_clock();      ///< statistics minutes, flush and compaction times
+  bool own_thread = true;                    ///< detached; false: on the scheduler (deterministic tests)
 };
 
-/// Opens the database and spawns the actor.
-result<caf::actor> spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out);
+/// Opens the database, loads it and spawns the actor.
+result<storage_actor> spawn_storage(caf::actor_system& sys, const storage_config& cfg, outbox& out);
 
 } // namespace clusterio
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::web_storage_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::web_stats_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::web_series)

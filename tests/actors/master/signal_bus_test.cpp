@@ -3,16 +3,11 @@
 
 #include <algorithm>
 
-#include <catch2/catch.hpp>
-
-#include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
-
-#include "actors/master/jobs.hpp"
 #include "actors/master/signal_bus.hpp"
-#include "common/outbox.hpp"
+#include "tests/actors/master/actor_fixture.hpp"
 
 using namespace clusterio;
+using namespace clusterio::test;
 
 namespace {
 
@@ -21,56 +16,29 @@ struct published {
   wire::signal_frame frame;
 };
 
-struct bus_fixture {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
-  outbox out;
-  std::uint64_t now = 1000;
-  caf::actor bus;
+struct bus_fixture : actor_fixture {
+  signal_bus_actor bus;
 
   explicit bus_fixture(std::uint64_t timeout_ms = 10000) {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     signal_bus_config c;
     c.source_timeout_ms = timeout_ms;
-    c.clock = [this] { return now; };
+    c.time = &time;
     c.own_thread = false;
-    bus = spawn_signal_bus(*sys, c, out);
-    sched->run();
-  }
-  ~bus_fixture() {
-    caf::anon_send_exit(bus, caf::exit_reason::user_shutdown);
-    sched->run();
+    bus = keep(spawn_signal_bus(*sys, c, out));
   }
 
   void send(std::vector<wire::signal_frame> frames) {
     caf::anon_send(bus, signal_atom::value, signal_frames(std::move(frames)));
-    sched->run();
+    run();
   }
   /// Everything published since the last call, decoded.
   std::vector<published> take() {
-    std::vector<outbox::item> items;
-    out.drain(items);
     std::vector<published> r;
-    for (auto& it : items) {
-      REQUIRE(it.publish);
-      auto d = wire::decode(it.payload);
-      REQUIRE(d.ok);
-      REQUIRE(std::holds_alternative<wire::signal_frame>(d.value.body));
-      r.push_back({it.address, std::get<wire::signal_frame>(d.value.body)});
-    }
+    for (auto& b : take_bus())
+      r.push_back({b.topic, as<wire::signal_frame>(b)});
     return r;
   }
-  signal_bus_stats stats() {
-    caf::scoped_actor self{*sys};
-    self->send(bus, sig_stats_atom::value);
-    sched->run();
-    signal_bus_stats s;
-    self->receive([&s](signal_bus_stats& x) { s = std::move(x); });
-    return s;
-  }
+  signal_bus_stats stats() { return ask<signal_bus_stats>(bus, sig_stats_atom::value); }
 };
 
 wire::signal_frame frame(std::string channel, std::string source, std::uint64_t seq, wire::item_list signals) {
@@ -108,12 +76,12 @@ TEST_CASE("signal bus: a silent source's contribution is removed after the timeo
   bus_fixture f(1000);
   f.send({frame("a", "s1", 7, {{"x", 1}}), frame("a", "s2", 1, {{"y", 1}})});
   f.take();
-  f.now += 600;
+  f.time.advance(600);
   f.send({frame("a", "s2", 2, {{"y", 2}})}); // s2 stays alive
   f.take();
-  f.now += 500; // s1 silent 1100 ms, s2 500 ms
+  f.time.advance(500); // s1 silent 1100 ms, s2 500 ms
   caf::anon_send(f.bus, tick_atom::value);
-  f.sched->run();
+  f.run();
   auto p = f.take();
   REQUIRE(p.size() == 1);
   CHECK(p[0].topic == "signal/a");
@@ -130,9 +98,9 @@ TEST_CASE("signal bus: a silent source's contribution is removed after the timeo
   // A source that withdrew itself (empty frame) expires silently: nothing left to remove.
   f.send({frame("a", "s3", 1, {})});
   f.take();
-  f.now += 5000;
+  f.time.advance(5000);
   caf::anon_send(f.bus, tick_atom::value);
-  f.sched->run();
+  f.run();
   for (auto& x : f.take())
     CHECK(x.frame.source != "s3");
 }
@@ -144,10 +112,9 @@ TEST_CASE("signal bus: a new subscription gets the current non-empty frames of t
   // Two subscriptions in a burst share one republish.
   caf::anon_send(f.bus, sig_snap_atom::value, std::string("signal/a"));
   caf::anon_send(f.bus, sig_snap_atom::value, std::string("signal/a"));
-  f.sched->run();
+  f.run();
   CHECK(f.take().empty()); // coalesced: published when the short delay ends
-  f.sched->trigger_timeouts();
-  f.sched->run();
+  f.fire_timers();
   auto p = f.take();
   std::vector<std::string> got;
   for (auto& x : p)
@@ -156,8 +123,7 @@ TEST_CASE("signal bus: a new subscription gets the current non-empty frames of t
   CHECK(got == std::vector<std::string>{"signal/a s1 3", "signal/ab s1 1"}); // the prefix covers "ab"; s2 is empty
 
   caf::anon_send(f.bus, sig_snap_atom::value, std::string(""));
-  f.sched->run();
-  f.sched->trigger_timeouts();
-  f.sched->run();
+  f.run();
+  f.fire_timers();
   CHECK(f.take().size() == 3);
 }

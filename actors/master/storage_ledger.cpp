@@ -1,0 +1,293 @@
+#include "actors/master/storage_ledger.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "control/metrics.hpp"
+
+namespace clusterio {
+
+namespace {
+
+using wire::error_code;
+
+void sort_by_name(wire::item_list& levels) {
+  std::sort(levels.begin(), levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
+}
+
+} // namespace
+
+void minute_stats::add(std::uint64_t minute, std::uint64_t instance, const std::string& name, std::int64_t exported, std::int64_t imported,
+                       std::vector<stat_delta>& out) {
+  if (minute != minute_) {
+    move_to(out);
+    minute_ = minute;
+  }
+  auto& of_instance = rows_[instance];
+  auto it = of_instance.find(name);
+  if (it == of_instance.end())
+    it = of_instance.emplace(name, stat_delta{minute, instance, name, 0, 0}).first;
+  it->second.exported += exported;
+  it->second.imported += imported;
+}
+
+void minute_stats::move_to(std::vector<stat_delta>& out) {
+  for (auto& [instance, by_name] : rows_)
+    for (auto& [name, delta] : by_name)
+      out.push_back(std::move(delta));
+  rows_.clear();
+}
+
+void storage_ledger::adopt(storage_snapshot& snap) {
+  counts_ = std::move(snap.counts);
+  instances_.clear();
+  for (auto& s : snap.states) {
+    auto& inst = instances_[s.instance_id];
+    inst.pruned_below = s.pruned_below;
+    inst.max_batch = s.max_batch;
+  }
+  for (auto& [inst, batch] : snap.batches)
+    instances_[inst].applied.insert(batch);
+  grants_.clear();
+  grants_of_.clear();
+  for (auto& g : snap.grants) {
+    grants_of_[g.instance_id].insert(g.grant_id);
+    grants_[g.grant_id] = g;
+  }
+  next_grant_id_ = snap.next_grant_id;
+  stats_.clear();
+  pending_ = storage_changes{};
+  dirty_levels_.clear();
+  dirty_states_.clear();
+  changed_for_bus_.clear();
+}
+
+std::int64_t storage_ledger::level(const std::string& name) const {
+  auto it = counts_.find(name);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+void storage_ledger::set_level(const std::string& name, std::int64_t value) {
+  if (value == 0)
+    counts_.erase(name);
+  else
+    counts_[name] = value;
+  dirty_levels_.insert(name);
+  changed_for_bus_.insert(name);
+}
+
+void storage_ledger::remove_grant(std::uint64_t id) {
+  auto it = grants_.find(id);
+  if (it == grants_.end())
+    return;
+  grants_of_[it->second.instance_id].erase(id);
+  grants_.erase(it);
+  pending_.grants_removed.push_back(id);
+}
+
+std::optional<wire::error_reply> storage_ledger::refuse_export(const wire::export_batch& m) const {
+  for (auto& it : m.items)
+    if (level(it.name) > wire::max_stock - it.count)
+      return wire::make_error(error_code::invalid, "storage of '" + it.name + "' would exceed its limit", "items");
+  std::size_t new_names = 0;
+  const std::string* first_new = nullptr;
+  for (auto& it : m.items)
+    if (counts_.count(it.name) == 0 && ++new_names == 1)
+      first_new = &it.name;
+  if (new_names > 0 && counts_.size() + new_names > max_item_names_)
+    return wire::make_error(error_code::overloaded,
+                            "storage holds the maximum of " + std::to_string(max_item_names_) + " distinct names; this export adds " +
+                              std::to_string(new_names) + " new (first '" + *first_new + "')",
+                            "items");
+  return std::nullopt;
+}
+
+wire::message storage_ledger::apply_export(const wire::export_batch& m, std::uint64_t minute) {
+  if (m.floor > m.batch)
+    return wire::make_error(error_code::invalid, "floor must not exceed batch", "floor");
+  auto& inst = instances_[m.instance_id];
+  bool duplicate = m.batch < inst.pruned_below || inst.applied.count(m.batch) > 0;
+  if (!duplicate) {
+    if (auto refused = refuse_export(m))
+      return std::move(*refused);
+    for (auto& it : m.items) {
+      set_level(it.name, level(it.name) + it.count);
+      add_stat(minute, m.instance_id, it.name, it.count, 0);
+    }
+    inst.applied.insert(m.batch);
+    if (counters_) {
+      metrics::bump(&counters_->export_batches);
+      for (auto& it : m.items)
+        metrics::bump(&counters_->exported_units, static_cast<std::uint64_t>(it.count));
+    }
+    inst.max_batch = std::max(inst.max_batch, m.batch);
+    pending_.batches_added.emplace_back(m.instance_id, m.batch);
+    dirty_states_.insert(m.instance_id);
+  }
+  advance_floor(m.instance_id, m.floor);
+  if (duplicate && counters_)
+    metrics::bump(&counters_->duplicate_batches);
+  return wire::export_ack{m.instance_id, m.batch, duplicate};
+}
+
+void storage_ledger::advance_floor(std::uint64_t instance_id, std::uint64_t floor) {
+  auto& inst = instances_[instance_id];
+  if (floor > inst.pruned_below) {
+    for (auto it = inst.applied.begin(); it != inst.applied.end();)
+      it = *it < floor ? inst.applied.erase(it) : std::next(it);
+    inst.pruned_below = floor;
+    dirty_states_.insert(instance_id);
+  }
+  // Applied batches in an unbroken run from pruned_below need no records: moving pruned_below
+  // past them says the same ("every batch below was applied"). A mod with one batch in flight
+  // sends floor = batch, so this keeps the common case at one state row per commit and instance,
+  // with no dedup record written and none deleted.
+  if (inst.applied.erase(inst.pruned_below) > 0) {
+    ++inst.pruned_below;
+    while (inst.applied.erase(inst.pruned_below) > 0)
+      ++inst.pruned_below;
+    dirty_states_.insert(instance_id);
+  }
+}
+
+wire::grant_reply storage_ledger::reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute) {
+  wire::grant_reply out{instance_id, {}};
+  for (auto& want : plan) {
+    auto amount = std::min(want.count, level(want.name));
+    if (amount <= 0)
+      continue;
+    set_level(want.name, level(want.name) - amount);
+    reservation r{next_grant_id_++, instance_id, want.name, amount, false};
+    grants_[r.grant_id] = r;
+    grants_of_[r.instance_id].insert(r.grant_id);
+    pending_.grants_upserted.push_back(r);
+    pending_.next_grant_id = next_grant_id_;
+    add_stat(minute, instance_id, want.name, 0, amount);
+    out.grants.push_back({r.grant_id, r.name, r.count});
+    if (counters_) {
+      metrics::bump(&counters_->grants);
+      metrics::bump(&counters_->granted_units, static_cast<std::uint64_t>(amount));
+    }
+  }
+  return out;
+}
+
+wire::confirm_ack storage_ledger::confirm(const wire::confirm_grants& m, std::uint64_t minute) {
+  wire::confirm_ack ack{m.instance_id, {}};
+  auto settle = [&](std::uint64_t id, bool give_back) {
+    auto it = grants_.find(id);
+    if (it == grants_.end()) {
+      ack.released.push_back(id); // already released: confirming again is harmless
+      return;
+    }
+    auto& r = it->second;
+    if (r.instance_id != m.instance_id) {
+      spdlog::warn("storage: instance {} confirmed grant {} of instance {}; ignored", m.instance_id, id, r.instance_id);
+      return;
+    }
+    if (give_back) {
+      set_level(r.name, level(r.name) + r.count);
+      add_stat(minute, m.instance_id, r.name, 0, -r.count);
+      if (counters_)
+        metrics::bump(&counters_->returned_units, static_cast<std::uint64_t>(r.count));
+    }
+    remove_grant(id);
+    ack.released.push_back(id);
+  };
+  for (auto id : m.applied)
+    settle(id, false);
+  for (auto id : m.cancelled)
+    settle(id, true);
+  return ack;
+}
+
+std::size_t storage_ledger::drop_instance(std::uint64_t instance_id) {
+  auto ids = grants_of_[instance_id];
+  for (auto id : ids) {
+    auto& r = grants_[id];
+    set_level(r.name, level(r.name) + r.count);
+    if (counters_)
+      metrics::bump(&counters_->returned_units, static_cast<std::uint64_t>(r.count));
+    remove_grant(id);
+  }
+  grants_of_.erase(instance_id);
+  instances_.erase(instance_id);
+  pending_.instances_dropped.push_back(instance_id);
+  return ids.size();
+}
+
+wire::pending_grants storage_ledger::pending_of(std::uint64_t instance_id) const {
+  wire::pending_grants p{instance_id, {}, {}};
+  auto of = grants_of_.find(instance_id);
+  if (of == grants_of_.end())
+    return p;
+  for (auto id : of->second) {
+    auto& r = grants_.at(id);
+    if (r.reclaim)
+      p.reclaim.push_back(id);
+    else
+      p.grants.push_back({id, r.name, r.count});
+  }
+  return p;
+}
+
+bool storage_ledger::reclaim(std::uint64_t grant_id) {
+  auto it = grants_.find(grant_id);
+  if (it == grants_.end())
+    return false;
+  it->second.reclaim = true;
+  pending_.grants_upserted.push_back(it->second);
+  return true;
+}
+
+std::uint64_t storage_ledger::next_batch(std::uint64_t instance_id) const {
+  auto it = instances_.find(instance_id);
+  if (it == instances_.end())
+    return 1;
+  return std::max(it->second.max_batch + 1, std::max<std::uint64_t>(it->second.pruned_below, 1));
+}
+
+storage_changes storage_ledger::take_changes() {
+  for (auto& name : dirty_levels_)
+    pending_.levels.emplace_back(name, level(name));
+  for (auto id : dirty_states_) {
+    auto it = instances_.find(id);
+    if (it != instances_.end())
+      pending_.states.push_back({id, it->second.pruned_below, it->second.max_batch});
+  }
+  // A batch already below its instance's pruned_below needs no record: pruned_below covers it.
+  // (Under load most batches are pruned by the next one before their commit.)
+  auto& added = pending_.batches_added;
+  added.erase(std::remove_if(added.begin(), added.end(),
+                             [this](const auto& b) {
+                               auto it = instances_.find(b.first);
+                               return it != instances_.end() && b.second < it->second.pruned_below;
+                             }),
+              added.end());
+  dirty_levels_.clear();
+  dirty_states_.clear();
+  return std::exchange(pending_, storage_changes{});
+}
+
+wire::item_list storage_ledger::take_bus_changes() {
+  wire::item_list levels;
+  levels.reserve(changed_for_bus_.size());
+  for (auto& name : changed_for_bus_)
+    levels.push_back({name, level(name)});
+  changed_for_bus_.clear();
+  sort_by_name(levels);
+  return levels;
+}
+
+wire::item_list storage_ledger::all_levels() const {
+  wire::item_list levels;
+  levels.reserve(counts_.size());
+  for (auto& [name, count] : counts_)
+    levels.push_back({name, count});
+  sort_by_name(levels);
+  return levels;
+}
+
+} // namespace clusterio

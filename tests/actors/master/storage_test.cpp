@@ -1,0 +1,245 @@
+// The storage actor in-process, on CAF's deterministic scheduler with an injected clock and a
+// real SQLite file in a temporary folder: the exact replies it sends through the outbox for
+// exports, reservations, confirmations, a failed commit and the statistics' minutes.
+
+#include "actors/master/storage.hpp"
+#include "common/sqlite.hpp"
+#include "control/metrics.hpp"
+#include "tests/actors/master/actor_fixture.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+
+namespace {
+
+constexpr std::uint64_t instance = 7;
+
+struct storage_fixture : actor_fixture {
+  metrics counters;
+  storage_config scfg;
+  storage_actor storage;
+  std::uint64_t next_id = 1;
+
+  explicit storage_fixture(std::size_t max_item_names = 100000) {
+    scfg.db_path = dir.path + "/master.db";
+    scfg.full_sync = false;
+    scfg.counters = &counters;
+    scfg.max_item_names = max_item_names;
+    scfg.time = &time;
+    scfg.own_thread = false;
+    start();
+  }
+
+  void start() {
+    auto spawned = spawn_storage(*sys, scfg, out);
+    REQUIRE(spawned);
+    storage = keep(*spawned);
+  }
+  /// Stops the actor (it commits what it holds) and starts a new one on the same file.
+  void restart() {
+    caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    run();
+    start();
+  }
+
+  /// The one reply to the last request.
+  sent_reply one_reply() {
+    auto r = take_replies();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].peer == "peer");
+    CHECK(r[0].id == next_id - 1);
+    return r[0];
+  }
+  route to() { return {"peer", next_id++}; }
+
+  sent_reply export_batch(std::uint64_t batch, wire::item_list items, std::uint64_t floor = 0) {
+    caf::anon_send(storage, export_atom::value, export_jobs{{to(), wire::export_batch{instance, batch, floor ? floor : batch, std::move(items)}}});
+    run();
+    return one_reply();
+  }
+  sent_reply reserve(wire::item_list plan, std::uint64_t of = instance) {
+    caf::anon_send(storage, reserve_atom::value, reserve_jobs{{to(), of, std::move(plan)}});
+    run();
+    return one_reply();
+  }
+  sent_reply confirm(std::vector<std::uint64_t> applied, std::vector<std::uint64_t> cancelled, std::uint64_t of = instance) {
+    caf::anon_send(storage, confirm_atom::value, confirm_jobs{{to(), wire::confirm_grants{of, std::move(applied), std::move(cancelled)}}});
+    run();
+    return one_reply();
+  }
+  sent_reply query(wire::message q) {
+    caf::anon_send(storage, query_atom::value, query_job{to(), std::move(q)});
+    run();
+    return one_reply();
+  }
+  wire::item_list levels() { return as<wire::inventory_levels>(query(wire::inventory_query{})).levels; }
+
+  /// Asks as the registry does; the wire error it was refused with.
+  template <class Atom> wire::error_reply refusal(Atom which, std::uint64_t instance_id) {
+    auto answer = ask_or_error<std::uint64_t>(storage, which, instance_id);
+    REQUIRE(std::holds_alternative<caf::error>(answer));
+    return error_reply_of(std::get<caf::error>(answer), "storage");
+  }
+};
+
+void check_error(const sent_reply& r, wire::error_code code, const std::string& text) {
+  auto& e = as<wire::error_reply>(r);
+  CHECK(e.code == code);
+  CHECK_THAT(e.message, Catch::Contains(text));
+}
+
+/// Makes every commit that writes the state fail, as a full disk would, from a second connection.
+void break_commits(const std::string& db_path, bool broken) {
+  auto db = sql::database::open(db_path, false);
+  REQUIRE(db);
+  for (const char* table : {"commit_log", "items"})
+    for (const char* op : {"INSERT", "UPDATE"}) {
+      auto name = std::string("test_full_") + table + "_" + op;
+      auto made = (*db)->exec(broken ? "CREATE TRIGGER " + name + " BEFORE " + op + " ON " + table +
+                                         " BEGIN SELECT RAISE(ABORT, 'disk is full (test)'); END"
+                                     : "DROP TRIGGER " + name);
+      REQUIRE(made);
+    }
+}
+
+} // namespace
+
+TEST_CASE("storage: an export is applied once per (instance, batch); a duplicate is acknowledged, not applied") {
+  storage_fixture f;
+  auto ack = as<wire::export_ack>(f.export_batch(1, {{"iron", 10}}));
+  CHECK(ack.instance_id == instance);
+  CHECK(ack.batch == 1);
+  CHECK_FALSE(ack.duplicate);
+  CHECK(as<wire::export_ack>(f.export_batch(1, {{"iron", 10}})).duplicate);
+  // Out of order: 3 before 2 (floor 2: batch 2 may still come), then both again.
+  CHECK_FALSE(as<wire::export_ack>(f.export_batch(3, {{"iron", 1}}, 2)).duplicate);
+  CHECK_FALSE(as<wire::export_ack>(f.export_batch(2, {{"copper", 4}})).duplicate);
+  CHECK(as<wire::export_ack>(f.export_batch(3, {{"iron", 1}}, 2)).duplicate);
+  CHECK(as<wire::export_ack>(f.export_batch(2, {{"copper", 4}})).duplicate);
+  CHECK(f.levels() == wire::item_list{{"copper", 4}, {"iron", 11}});
+  CHECK(f.counters.export_batches == 3);
+  CHECK(f.counters.duplicate_batches == 3);
+  CHECK(f.counters.exported_units == 15);
+  CHECK(f.ask<std::uint64_t>(f.storage, next_batch_atom::value, instance) == 4);
+  CHECK(f.ask<std::uint64_t>(f.storage, next_batch_atom::value, std::uint64_t{99}) == 1);
+
+  // What was acknowledged is on disk: a new actor on the file knows the stock and the batches.
+  f.restart();
+  CHECK(f.levels() == wire::item_list{{"copper", 4}, {"iron", 11}});
+  CHECK(as<wire::export_ack>(f.export_batch(2, {{"copper", 4}})).duplicate);
+  CHECK_FALSE(as<wire::export_ack>(f.export_batch(4, {{"copper", 1}})).duplicate);
+  CHECK(f.levels() == wire::item_list{{"copper", 5}, {"iron", 11}});
+}
+
+TEST_CASE("storage: an export past a limit is refused whole") {
+  storage_fixture f(2);
+  check_error(f.export_batch(1, {{"a", 1}, {"b", 1}, {"c", 1}}), wire::error_code::overloaded,
+              "storage holds the maximum of 2 distinct names; this export adds 3 new (first 'a')");
+  check_error(f.export_batch(3, {{"a", 1}}, 4), wire::error_code::invalid, "floor must not exceed batch");
+  CHECK(as<wire::export_ack>(f.export_batch(1, {{"a", wire::max_stock}})).batch == 1);
+  check_error(f.export_batch(2, {{"a", 1}}), wire::error_code::invalid, "storage of 'a' would exceed its limit");
+  CHECK(f.levels() == wire::item_list{{"a", wire::max_stock}});
+  CHECK(f.counters.storage_errors == 3);
+}
+
+TEST_CASE("storage: a reservation is clamped to the stock; confirming drops it, cancelling returns it") {
+  storage_fixture f;
+  f.export_batch(1, {{"iron", 10}, {"coal", 3}});
+  auto granted = as<wire::grant_reply>(f.reserve({{"iron", 25}, {"copper", 5}, {"coal", 1}}));
+  CHECK(granted.instance_id == instance);
+  REQUIRE(granted.grants == std::vector<wire::grant>{{1, "iron", 10}, {2, "coal", 1}});
+  CHECK(as<wire::grant_reply>(f.reserve({{"iron", 5}})).grants.empty()); // none left
+  CHECK(f.levels() == wire::item_list{{"coal", 2}});
+
+  auto pending = as<wire::pending_grants>(f.query(wire::resync{instance}));
+  CHECK(pending.grants == std::vector<wire::grant>{{1, "iron", 10}, {2, "coal", 1}});
+
+  // Another instance cannot settle this instance's grants.
+  CHECK(as<wire::confirm_ack>(f.confirm({1}, {}, instance + 1)).released.empty());
+  CHECK(as<wire::confirm_ack>(f.confirm({2}, {1})).released == std::vector<std::uint64_t>{2, 1});
+  CHECK(f.levels() == wire::item_list{{"coal", 2}, {"iron", 10}});
+  CHECK(as<wire::confirm_ack>(f.confirm({2}, {})).released == std::vector<std::uint64_t>{2}); // again: harmless
+  CHECK(f.levels() == wire::item_list{{"coal", 2}, {"iron", 10}});
+  CHECK(as<wire::pending_grants>(f.query(wire::resync{instance})).grants.empty());
+
+  // A deleted instance's reservations go back to the stock.
+  f.reserve({{"iron", 4}});
+  CHECK(f.levels() == wire::item_list{{"coal", 2}, {"iron", 6}});
+  CHECK(f.ask<std::uint64_t>(f.storage, drop_instance_atom::value, instance) == 1);
+  CHECK(f.levels() == wire::item_list{{"coal", 2}, {"iron", 10}});
+  CHECK(f.counters.grants == 3);
+  CHECK(f.counters.granted_units == 15);
+  CHECK(f.counters.returned_units == 14);
+}
+
+TEST_CASE("storage: a failed commit latches; everything is refused with unavailable until the reload") {
+  storage_fixture f;
+  f.export_batch(1, {{"iron", 10}});
+  break_commits(f.scfg.db_path, true);
+  check_error(f.export_batch(2, {{"iron", 5}}), wire::error_code::unavailable, "storage failed: ");
+  check_error(f.export_batch(3, {{"iron", 5}}), wire::error_code::unavailable, "disk is full (test)");
+  check_error(f.reserve({{"iron", 1}}), wire::error_code::unavailable, "storage failed: ");
+  auto refused = f.refusal(drop_instance_atom::value, instance);
+  CHECK(refused.code == wire::error_code::unavailable);
+  CHECK_THAT(refused.message, Catch::Contains("disk is full (test)"));
+  CHECK(f.counters.storage_errors == 3); // refused at once; the export the commit failed is not counted
+  auto view = f.ask<web_storage_view>(f.storage, web_storage_atom::value, std::uint64_t{1});
+  CHECK(view.failed);
+  CHECK_THAT(view.failure, Catch::Contains("disk is full (test)"));
+
+  // The reload after recover_interval drops what the failed commit held: batch 2 was never
+  // acknowledged, so it is not applied.
+  break_commits(f.scfg.db_path, false);
+  f.fire_timers();
+  f.take_replies();
+  CHECK(f.levels() == wire::item_list{{"iron", 10}});
+  CHECK_FALSE(as<wire::export_ack>(f.export_batch(2, {{"iron", 5}})).duplicate);
+  CHECK(f.levels() == wire::item_list{{"iron", 15}});
+  CHECK_FALSE(f.ask<web_storage_view>(f.storage, web_storage_atom::value, std::uint64_t{1}).failed);
+}
+
+TEST_CASE("storage: statistics fall in the minute of the injected clock") {
+  storage_fixture f;
+  const std::uint64_t minute = 30'000'000;
+  f.time.set_epoch(minute * 60000 + 59'000);
+  f.export_batch(1, {{"iron", 10}});
+  f.reserve({{"iron", 2}});
+  f.time.advance(1000); // the next minute
+  f.export_batch(2, {{"iron", 5}, {"coal", 1}});
+  auto g = as<wire::grant_reply>(f.reserve({{"iron", 3}}));
+  REQUIRE(g.grants.size() == 1);
+  f.confirm({}, {g.grants[0].grant_id}); // a cancelled grant counts against this minute's imports
+  f.reserve({{"iron", 4}});
+
+  auto iron = as<wire::stats_reply>(f.query(wire::stats_query{"iron", 0, 5}));
+  REQUIRE(iron.points.size() == 2);
+  CHECK(iron.points[0].minute == minute);
+  CHECK(iron.points[0].exported == 10);
+  CHECK(iron.points[0].imported == 2);
+  CHECK(iron.points[1].minute == minute + 1);
+  CHECK(iron.points[1].exported == 5);
+  CHECK(iron.points[1].imported == 4);
+  // One minute back from the current one is this minute alone.
+  auto all = as<wire::stats_reply>(f.query(wire::stats_query{"", instance, 1}));
+  REQUIRE(all.points.size() == 1);
+  CHECK(all.points[0].exported == 6);
+
+  auto view = f.ask<web_storage_view>(f.storage, web_storage_atom::value, std::uint64_t{1});
+  REQUIRE(view.items.size() == 2);
+  CHECK(view.items[1].name == "iron");
+  CHECK(view.items[1].count == 9);
+  CHECK(view.items[1].exported == 5);
+  CHECK(view.items[1].imported == 4);
+  CHECK(view.reservations == 2);
+  CHECK(view.reserved_units == 6);
+
+  // Statistics survive a restart (a clean stop writes the unflushed ones).
+  f.time.advance(60'000);
+  f.export_batch(3, {{"iron", 1}});
+  f.restart();
+  auto series = f.ask<web_series>(f.storage, web_stats_atom::value, web_stats_query{"iron", instance, 3});
+  CHECK(series.error.empty());
+  REQUIRE(series.points.size() == 3);
+  CHECK(series.points[2].minute == minute + 2);
+  CHECK(series.points[2].exported == 1);
+}
