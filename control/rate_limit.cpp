@@ -7,7 +7,7 @@ namespace clusterio {
 bool rate_limit::admit(const std::string& client) {
   if (rate_ <= 0)
     return true;
-  auto now = now_();
+  auto now = time_.mono_ms();
   auto it = buckets_.find(client);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_clients_)

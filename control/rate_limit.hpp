@@ -5,17 +5,15 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <unordered_map>
+
+#include "common/clock.hpp"
 
 namespace clusterio {
 
 class rate_limit {
 public:
-  /// Monotonic milliseconds (the gateway passes mono_ms; tests a clock they move).
-  using clock = std::function<std::uint64_t()>;
-
   /// Buckets kept before idle ones are forgotten: the names of insecure clients are chosen by
   /// the clients, so the table must not grow with them.
   static constexpr std::size_t default_max_clients = 4096;
@@ -23,8 +21,9 @@ public:
   static constexpr std::uint64_t idle_ms = 1000;
 
   /// `per_second` messages a second per client; 0: no limit.
-  rate_limit(std::uint32_t per_second, clock now, std::size_t max_clients = default_max_clients)
-    : rate_(per_second), now_(std::move(now)), max_clients_(max_clients) {}
+  /// `time`: the gateway's clock (it must outlive the limits).
+  rate_limit(std::uint32_t per_second, const clock& time, std::size_t max_clients = default_max_clients)
+    : rate_(per_second), time_(time), max_clients_(max_clients) {}
 
   /// Takes a token from the client's bucket. False: the client is over its limit.
   bool admit(const std::string& client);
@@ -41,7 +40,7 @@ private:
   void evict(std::uint64_t now);
 
   double rate_;
-  clock now_;
+  const clock& time_;
   std::size_t max_clients_;
   std::unordered_map<std::string, bucket> buckets_;
 };

@@ -90,7 +90,7 @@ struct gateway::impl {
   signal_frames signals;
 
   impl(gateway_config c, outbox& o, instance_owners& owners, gateway_peers p)
-    : cfg(std::move(c)), out(o), peers(std::move(p)), limits(cfg.max_msgs_per_s_per_client, [] { return mono_ms(); }),
+    : cfg(std::move(c)), out(o), peers(std::move(p)), limits(cfg.max_msgs_per_s_per_client, *cfg.time),
       routes([&owners](std::uint64_t id) { return owners.owner(id); }) {}
 
   // ---- the actors: everything the gateway sends them ------------------------------------------
@@ -102,7 +102,7 @@ struct gateway::impl {
     switch (d) {
       case destination::welcome:
         auth->note_hello(rid, std::get<wire::hello>(m).name, who);
-        return send_reply(rid, f.id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, epoch_ms(), /*batch=*/true});
+        return send_reply(rid, f.id, wire::welcome{who.name, std::string(to_string(who.role)), cfg.heartbeat_ms, cfg.time->epoch_ms(), /*batch=*/true});
       case destination::register_instance:
         return caf::anon_send(peers.registry, register_atom::value, register_job{to, who.name, std::get<wire::register_instance>(std::move(m))});
       case destination::heartbeat:
@@ -151,7 +151,7 @@ struct gateway::impl {
   }
 
   void report_seen(const std::string& slave) {
-    auto now = mono_ms();
+    auto now = cfg.time->mono_ms();
     auto& last = last_seen_report[slave];
     if (now - last >= seen_report_ms) {
       last = now;
@@ -362,9 +362,9 @@ struct gateway::impl {
   /// Every allow_list_check_ms: a changed allow-list is reloaded, and a revoked key closes the
   /// bus's connections.
   void check_allow_list() {
-    if (cfg.insecure || mono_ms() - last_check <= allow_list_check_ms)
+    if (cfg.insecure || cfg.time->mono_ms() - last_check <= allow_list_check_ms)
       return;
-    last_check = mono_ms();
+    last_check = cfg.time->mono_ms();
     auth->check_for_changes();
     if (auth->keys_revoked() && reopen_bus())
       auth->revocations_handled();

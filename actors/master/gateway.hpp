@@ -25,6 +25,7 @@
 #include "actors/master/registry.hpp"
 #include "actors/master/signal_bus.hpp"
 #include "actors/master/storage.hpp"
+#include "common/clock.hpp"
 #include "common/credentials.hpp"
 #include "common/result.hpp"
 
@@ -42,6 +43,7 @@ struct gateway_config {
   std::string db_path;           ///< where the allow-list lives
   std::uint32_t heartbeat_ms = 5000;
   metrics* counters = nullptr;   ///< message and error counters for /metrics; may be null
+  const clock* time = &machine_clock(); ///< rate limits, the allow-list's re-reading, the welcome's time
   /// Per-client rate limit (token bucket per client name, refilled at this rate, holding at most
   /// one second's worth): a frame over the limit gets `overloaded` and is not processed, so one
   /// flooding client cannot starve the others. 0: no limit.

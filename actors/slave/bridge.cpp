@@ -55,7 +55,7 @@ enum class phase { waiting, serving };
 struct bridge_state {
   static inline const char* name = "bridge";
   bridge_params p;
-  instance_clock clock;
+  const clock* time = nullptr; ///< injected: the machine's clocks, or a test's
   uplink_actor uplink;
   report_sink reports;
   phase ph = phase::waiting;
@@ -230,7 +230,7 @@ void sync(bridge_pointer self) {
   if (st.sync_in_flight || st.ph != phase::serving)
     return;
   st.sync_in_flight = true;
-  st.last_sync = st.clock.mono_ms();
+  st.last_sync = st.time->mono_ms();
   if (st.registered)
     return resync(self);
   ask_master(self, wire::register_instance{st.p.instance_name, st.p.game_address}, [self](wire::message& m) {
@@ -263,7 +263,7 @@ void request(bridge_pointer self, wire::item_list items) {
   if (!st.book.may_ask())
     return sync(self); // first the grants the master may already hold for us
   st.request_in_flight = true;
-  st.request_since = st.clock.mono_ms();
+  st.request_since = st.time->mono_ms();
   ask_master(self, wire::request_items{st.report.instance_id, std::move(items)}, [self](wire::message& m) {
     auto& st = self->state;
     st.request_in_flight = false;
@@ -283,7 +283,7 @@ void send_signals(bridge_pointer self, const std::string& channel, wire::item_li
   auto& st = self->state;
   // Sequence numbers must keep increasing across slave restarts (the master drops frames not
   // newer than the last it saw from this source): epoch microseconds, bumped if equal.
-  st.signal_seq = std::max(st.signal_seq + 1, st.clock.epoch_ms() * 1000);
+  st.signal_seq = std::max(st.signal_seq + 1, st.time->epoch_ms() * 1000);
   ask_master(self, wire::signal_frame{channel, st.p.instance_name, st.signal_seq, std::move(signals)},
              [self](wire::message& m) { reply_as<wire::ok>(self, m, "signal"); });
 }
@@ -311,7 +311,7 @@ void on_report(bridge_pointer self, mod::signal_report& s) {
 void on_report(bridge_pointer self, const mod::status_report& s) {
   auto& st = self->state;
   auto& r = st.report;
-  auto now = st.clock.mono_ms();
+  auto now = st.time->mono_ms();
   if (st.tick_at_ms && now > st.tick_at_ms && s.tick >= r.tick) {
     double ups = static_cast<double>(s.tick - r.tick) * 1000.0 / static_cast<double>(now - st.tick_at_ms);
     r.ups = r.ups == 0 ? ups : 0.7 * r.ups + 0.3 * ups;
@@ -361,7 +361,7 @@ void heartbeat(bridge_pointer self) {
 
 void on_timer(bridge_pointer self) {
   auto& st = self->state;
-  auto now = st.clock.mono_ms();
+  auto now = st.time->mono_ms();
   // A step of a sync or a request whose answer never came (e.g. the game was busy saving)
   // must not block the next ones for ever: everything is safe to repeat.
   if (st.sync_in_flight && now - st.last_sync > stuck_after_ms)
@@ -375,7 +375,7 @@ void on_timer(bridge_pointer self) {
       // The ping carries the time, so the inventory combinators' signal-unixtime moves every
       // second even when no storage level changes.
       st.last_ping = now;
-      call_mod(self, mod::set_inventory{st.clock.epoch_ms(), false, {}}, ignore_reply);
+      call_mod(self, mod::set_inventory{st.time->epoch_ms(), false, {}}, ignore_reply);
     }
     if (st.registered && now - st.last_heartbeat >= st.p.heartbeat_ms) {
       st.last_heartbeat = now;
@@ -392,10 +392,10 @@ void on_timer(bridge_pointer self) {
   self->delayed_send(self, timer_interval, timer_atom::value);
 }
 
-bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, instance_clock clock, uplink_actor uplink, report_sink reports) {
+bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, const clock* time, uplink_actor uplink, report_sink reports) {
   auto& st = self->state;
   st.p = std::move(p);
-  st.clock = std::move(clock);
+  st.time = time;
   st.uplink = std::move(uplink);
   st.reports = std::move(reports);
   self->send(st.uplink, join_atom::value, uplink_listener{caf::actor_cast<bridge_impl>(self)});
@@ -434,8 +434,8 @@ bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, insta
 
 } // namespace
 
-bridge_actor spawn_bridge(caf::actor_system& sys, bridge_params params, instance_clock clock, uplink_actor uplink, report_sink reports) {
-  return sys.spawn(bridge_fn, std::move(params), std::move(clock), std::move(uplink), std::move(reports));
+bridge_actor spawn_bridge(caf::actor_system& sys, bridge_params params, const clock* time, uplink_actor uplink, report_sink reports) {
+  return sys.spawn(bridge_fn, std::move(params), time, std::move(uplink), std::move(reports));
 }
 
 } // namespace clusterio

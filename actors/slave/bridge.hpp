@@ -14,7 +14,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/slave/atoms.hpp"
-#include "actors/slave/instance_clock.hpp"
+#include "common/clock.hpp"
 #include "actors/slave/rcon_link.hpp"
 #include "actors/slave/uplink.hpp"
 
@@ -56,6 +56,6 @@ struct bridge_params {
 };
 
 /// Spawns a bridge; it joins the uplink at once and waits for game_ready.
-bridge_actor spawn_bridge(caf::actor_system& sys, bridge_params params, instance_clock clock, uplink_actor uplink, report_sink reports);
+bridge_actor spawn_bridge(caf::actor_system& sys, bridge_params params, const clock* time, uplink_actor uplink, report_sink reports);
 
 } // namespace clusterio

@@ -26,7 +26,7 @@ manager_impl::behavior_type manager_fn(manager_pointer self, manager_params para
   auto& st = self->state;
   for (auto& p : params.instances) {
     std::remove((p.dir + "/stop-request").c_str()); // a request meant for an earlier run
-    auto a = spawn_supervisor(self->system(), p, instance_clock::system(), uplink);
+    auto a = spawn_supervisor(self->system(), p, &machine_clock(), uplink);
     self->monitor(a);
     st.instances.push_back(a);
   }

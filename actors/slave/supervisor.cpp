@@ -72,7 +72,7 @@ const char* to_string(phase p) {
 struct supervisor_state {
   static inline const char* name = "supervisor";
   instance_params p;
-  instance_clock clock;
+  const clock* time = nullptr; ///< injected: the machine's clocks, or a test's
   bridge_actor bridge;
   rcon_link_actor link; ///< from "Starting RCON interface" to the game's exit or the link's end
   phase ph = phase::stopped;
@@ -234,7 +234,7 @@ bool wait_for_leftover(supervisor_pointer self) {
     st.leftover_since = 0;
     return false;
   }
-  auto now = st.clock.mono_ms();
+  auto now = st.time->mono_ms();
   if (st.leftover_since == 0) {
     st.leftover_since = now;
     spdlog::warn("{}a server from a previous slave run (pid {}) is still running; waiting for it to save and exit", st.log_prefix(), *pid);
@@ -280,7 +280,7 @@ void launch(supervisor_pointer self) {
     return;
   }
   st.ph = phase::starting;
-  st.started_ms = st.clock.mono_ms();
+  st.started_ms = st.time->mono_ms();
   st.sent_term = false;
   spdlog::info("{}started the server (pid {}) on game port {}", st.log_prefix(), st.proc.pid(), st.p.inst.game_port);
   write_status(self);
@@ -297,7 +297,7 @@ void stop(supervisor_pointer self) {
   if (st.ph == phase::stopping)
     return;
   st.ph = phase::stopping;
-  st.stop_since = st.clock.mono_ms();
+  st.stop_since = st.time->mono_ms();
   spdlog::info("{}stopping the server", st.log_prefix());
   if (st.link) // the game closes the connection as it quits: no answer to wait for
     self->request(st.link, rcon_answer_timeout, rcon_call_atom::value, std::string("/quit")).then([](rcon::reply&) {}, [](caf::error&) {});
@@ -348,7 +348,7 @@ void on_exit(supervisor_pointer self, int status) {
       finish(self);
     return;
   }
-  if (st.clock.mono_ms() - st.started_ms > stable_run_ms)
+  if (st.time->mono_ms() - st.started_ms > stable_run_ms)
     st.backoff_ms = first_backoff_ms;
   spdlog::error("{}the server {} unexpectedly{}; restarting in {} ms", st.log_prefix(), how_it_ended(status),
                 st.failure.empty() ? "" : " (" + st.failure + ")", st.backoff_ms);
@@ -364,7 +364,7 @@ void on_timer(supervisor_pointer self) {
     stop(self);
   }
   if (st.ph == phase::stopping) {
-    auto since = st.clock.mono_ms() - st.stop_since;
+    auto since = st.time->mono_ms() - st.stop_since;
     if (!st.sent_term && since > quit_grace_ms) {
       spdlog::warn("{}no exit after /quit; sending SIGTERM", st.log_prefix());
       st.proc.signal(SIGTERM);
@@ -377,13 +377,13 @@ void on_timer(supervisor_pointer self) {
   self->delayed_send(self, timer_interval, timer_atom::value);
 }
 
-supervisor_impl::behavior_type supervisor_fn(supervisor_pointer self, instance_params p, instance_clock clock, uplink_actor uplink) {
+supervisor_impl::behavior_type supervisor_fn(supervisor_pointer self, instance_params p, const clock* time, uplink_actor uplink) {
   auto& st = self->state;
   st.p = std::move(p);
-  st.clock = std::move(clock);
+  st.time = time;
   bridge_params bp{st.p.inst.name, st.p.public_address + ":" + std::to_string(st.p.inst.game_port), st.p.identity, st.p.heartbeat_ms,
                    st.p.sync_interval_ms};
-  st.bridge = spawn_bridge(self->system(), std::move(bp), st.clock, std::move(uplink), report_sink{caf::actor_cast<supervisor_impl>(self)});
+  st.bridge = spawn_bridge(self->system(), std::move(bp), st.time, std::move(uplink), report_sink{caf::actor_cast<supervisor_impl>(self)});
   self->link_to(st.bridge); // the bridge ends with the supervisor
   self->set_down_handler([self](caf::down_msg& down) { on_link_down(self, down); });
   self->send(self, start_atom::value);
@@ -410,8 +410,8 @@ supervisor_impl::behavior_type supervisor_fn(supervisor_pointer self, instance_p
 
 } // namespace
 
-supervisor_actor spawn_supervisor(caf::actor_system& sys, instance_params params, instance_clock clock, uplink_actor uplink) {
-  return sys.spawn(supervisor_fn, std::move(params), std::move(clock), std::move(uplink));
+supervisor_actor spawn_supervisor(caf::actor_system& sys, instance_params params, const clock* time, uplink_actor uplink) {
+  return sys.spawn(supervisor_fn, std::move(params), time, std::move(uplink));
 }
 
 } // namespace clusterio

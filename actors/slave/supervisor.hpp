@@ -13,7 +13,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/slave/bridge.hpp"
-#include "actors/slave/instance_clock.hpp"
+#include "common/clock.hpp"
 #include "actors/slave/uplink.hpp"
 #include "game/instance_dir.hpp"
 
@@ -38,6 +38,6 @@ using supervisor_actor = caf::typed_actor<
   caf::reacts_to<report_atom, instance_report>>;
 
 /// Spawns the supervisor; it starts the game at once.
-supervisor_actor spawn_supervisor(caf::actor_system& sys, instance_params params, instance_clock clock, uplink_actor uplink);
+supervisor_actor spawn_supervisor(caf::actor_system& sys, instance_params params, const clock* time, uplink_actor uplink);
 
 } // namespace clusterio

@@ -6,16 +6,17 @@
 #include <string>
 
 #include "control/rate_limit.hpp"
+#include "tests/support/manual_clock.hpp"
 
 using namespace clusterio;
 
 namespace {
 
 struct limited {
-  std::uint64_t now = 50000;
+  test::manual_clock time;
   rate_limit limits;
   explicit limited(std::uint32_t per_second, std::size_t max_clients = rate_limit::default_max_clients)
-    : limits(per_second, [this] { return now; }, max_clients) {}
+    : limits(per_second, time, max_clients) {}
 
   /// How many of `n` messages from `client` are admitted, the clock standing still.
   int admitted(const std::string& client, int n) {
@@ -31,11 +32,11 @@ struct limited {
 TEST_CASE("a client gets a burst of one second's worth, then the rate") {
   limited l(100);
   CHECK(l.admitted("a", 150) == 100);
-  l.now += 10; // 10 ms: one token
+  l.time.advance(10); // 10 ms: one token
   CHECK(l.admitted("a", 5) == 1);
-  l.now += 250; // a quarter of a second
+  l.time.advance(250); // a quarter of a second
   CHECK(l.admitted("a", 100) == 25);
-  l.now += 60000; // a long pause fills the bucket, no more
+  l.time.advance(60000); // a long pause fills the bucket, no more
   CHECK(l.admitted("a", 150) == 100);
 }
 
@@ -57,7 +58,7 @@ TEST_CASE("idle buckets are forgotten when the table is full; busy ones are not"
   limited l(10, 3);
   CHECK(l.admitted("a", 10) == 10);
   CHECK(l.admitted("b", 10) == 10);
-  l.now += rate_limit::idle_ms; // a and b idle (full again)
+  l.time.advance(rate_limit::idle_ms); // a and b idle (full again)
   CHECK(l.admitted("c", 10) == 10);
   CHECK(l.limits.clients() == 3);
   // Full: a newcomer makes the idle ones go, and the busy one stays (still empty).
@@ -72,7 +73,7 @@ TEST_CASE("a table full of busy clients starts again") {
   limited l(10, 2);
   CHECK(l.admitted("a", 10) == 10);
   CHECK(l.admitted("b", 10) == 10);
-  l.now += rate_limit::idle_ms - 1; // nobody idle yet
+  l.time.advance(rate_limit::idle_ms - 1); // nobody idle yet
   CHECK(l.admitted("c", 1) == 1);
   CHECK(l.limits.clients() == 1); // only c: a and b were forgotten with a fresh burst to come
   CHECK(l.admitted("a", 20) == 10);

@@ -17,28 +17,11 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
-#include "common/clock.hpp"
 #include "common/outbox.hpp"
+#include "tests/support/manual_clock.hpp"
 #include "messages/message.hpp"
 
 namespace clusterio::test {
-
-/// A clock that stands still until the test moves it; both readings move together.
-class manual_clock final : public clock {
-public:
-  std::uint64_t mono_ms() const override { return mono_; }
-  std::uint64_t epoch_ms() const override { return epoch_; }
-  void advance(std::uint64_t ms) {
-    mono_ += ms;
-    epoch_ += ms;
-  }
-  /// Sets the wall clock (the monotonic one never goes back).
-  void set_epoch(std::uint64_t ms) { epoch_ = ms; }
-
-private:
-  std::uint64_t mono_ = 1000;
-  std::uint64_t epoch_ = 1'800'000'000'000; // 2027-01-15, a whole second
-};
 
 /// A folder under /tmp, removed with everything in it at the end.
 struct temp_dir {

@@ -15,6 +15,7 @@
 
 #include "actors/slave/bridge.hpp"
 #include "tests/support/mod_call.hpp"
+#include "tests/support/manual_clock.hpp"
 
 using namespace clusterio;
 using json = nlohmann::json;
@@ -70,7 +71,8 @@ struct bridge_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
-  std::uint64_t mono = 1'000'000, epoch = 1'700'000'000'000;
+  // A machine up for a while (the timers that start from 0 fire at their first tick).
+  test::manual_clock time{1'000'000, 1'700'000'000'000};
 
   std::vector<std::string> timeline;
   std::vector<instance_report> reports;
@@ -98,8 +100,7 @@ struct bridge_fixture {
     uplink = sys->spawn(uplink_fn, this);
     link = sys->spawn(link_fn, this);
     sink = sys->spawn(sink_fn, this);
-    instance_clock clock{[this] { return mono; }, [this] { return epoch; }};
-    bridge = spawn_bridge(*sys, {"w1", "host:34197", "slave1", 5000, 5000}, clock, uplink, sink);
+    bridge = spawn_bridge(*sys, {"w1", "host:34197", "slave1", 5000, 5000}, &time, uplink, sink);
     sched->run();
   }
   ~bridge_fixture() {
@@ -193,8 +194,7 @@ struct bridge_fixture {
   void advance(std::uint64_t ms) {
     for (std::uint64_t step; ms > 0; ms -= step) {
       step = std::min<std::uint64_t>(ms, 100);
-      mono += step;
-      epoch += step;
+      time.advance(step);
       sched->clock().advance_time(std::chrono::milliseconds(step));
       sched->run();
     }
@@ -351,7 +351,7 @@ TEST_CASE("bridge: a request unanswered for 40 s is in doubt until a resync sent
 TEST_CASE("bridge: signal frames go to the master at once, then are refreshed on the clock until withdrawn") {
   bridge_fixture f;
   f.ready();
-  auto t0 = f.epoch;
+  auto t0 = f.time.epoch_ms();
   auto seq = [t0](std::uint64_t after_ms) { return std::to_string((t0 + after_ms) * 1000); };
   f.ipc("signal", {{"channel", "red"}, {"signals", pairs({{"signal-A", 5}})}});
   f.ipc("signal", {{"channel", "red"}, {"signals", pairs({{"signal-A", 6}})}}); // same ms: the sequence number still grows
