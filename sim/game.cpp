@@ -138,7 +138,7 @@ void game::set_state(const char* from, const char* to) {
              + ")");
 }
 
-int game::serve() {
+bool game::choose_save() {
   if (opts_.start_latest) {
     fs::file_time_type best{};
     std::error_code ec;
@@ -149,19 +149,21 @@ int game::serve() {
       }
     if (save_file_.empty()) {
       log_at("Error", "MainLoop.cpp:0", "No saves found in " + paths_.write_data + "/saves");
-      return 1;
+      return false;
     }
-  } else {
-    save_file_ = opts_.start_server;
-    if (!fs::exists(save_file_) && fs::exists(with_zip(save_file_)))
-      save_file_ = with_zip(save_file_);
-    if (!fs::exists(save_file_)) {
-      log_at("Error", "MainLoop.cpp:0", "File " + save_file_ + " does not exist");
-      return 1;
-    }
+    return true;
   }
-  if (!opts_.scenario.empty())
-    log_at("Warning", "MainLoop.cpp:0", "--scenario is only used with --create; ignored");
+  save_file_ = opts_.start_server;
+  if (!fs::exists(save_file_) && fs::exists(with_zip(save_file_)))
+    save_file_ = with_zip(save_file_);
+  if (!fs::exists(save_file_)) {
+    log_at("Error", "MainLoop.cpp:0", "File " + save_file_ + " does not exist");
+    return false;
+  }
+  return true;
+}
+
+void game::read_server_settings() {
   if (!opts_.server_settings.empty()) {
     auto j = nlohmann::json::parse(read_file(opts_.server_settings), nullptr, false);
     if (j.is_object()) {
@@ -172,19 +174,21 @@ int game::serve() {
   }
   if (opts_.autosave_ticks)
     autosave_ticks_ = opts_.autosave_ticks;
+}
 
+int game::host() {
   set_state("Ready", "PreparedToHostGame");
   set_state("PreparedToHostGame", "CreatingGame");
   zip_entries save;
   if (auto err = read_zip(save_file_, save)) {
     log_at("Error", "MainLoop.cpp:0", "Loading map failed: " + *err);
-    return 1;
+    return -1;
   }
   log_line("Loading map " + fs::absolute(save_file_).string() + ": "
            + std::to_string(fs::file_size(save_file_)) + " bytes.");
   if (auto err = lua_.load_game(save)) {
     log_at("Error", "MainLoop.cpp:0", "Loading map failed: " + *err);
-    return 1;
+    return -1;
   }
   map_loaded_ = true;
   int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -196,20 +200,52 @@ int game::serve() {
   if (udp < 0 || ::bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     log_at("Error", "ServerMultiplayerManager.cpp:0",
            "MultiplayerManager failed: Host address is already in use.");
-    return 1;
+    if (udp >= 0)
+      ::close(udp);
+    return -1;
   }
   log_line("Hosting game at IP ADDR:({" + endpoint + "})");
   set_state("CreatingGame", "InGame");
   if (opts_.rcon_port) {
     if (auto err = rcon_.start(opts_.rcon_address, opts_.rcon_port, opts_.rcon_password)) {
       log_at("Error", "RemoteCommandProcessor.cpp:0", *err);
-      return 1;
+      ::close(udp);
+      return -1;
     }
     log_at("Info", "RemoteCommandProcessor.cpp:126",
            "Starting RCON interface at IP ADDR:({" + opts_.rcon_address + ":" + std::to_string(opts_.rcon_port)
                + "})");
   }
+  return udp;
+}
 
+int game::serve() {
+  if (!choose_save())
+    return 1;
+  if (!opts_.scenario.empty())
+    log_at("Warning", "MainLoop.cpp:0", "--scenario is only used with --create; ignored");
+  read_server_settings();
+  int udp = host();
+  if (udp < 0)
+    return 1;
+  tick_until_quit();
+  shutdown(quit_reason_);
+  ::close(udp);
+  return quit_reason_ == "mod-error" ? 1 : 0;
+}
+
+void game::autosave_if_due(uint64_t ticks, uint64_t& last_autosave) {
+  if (!autosave_ticks_ || ticks - last_autosave < autosave_ticks_)
+    return;
+  last_autosave = ticks;
+  autosave_slot_ = autosave_slot_ % autosave_slots_ + 1;
+  std::string name = "_autosave" + std::to_string(autosave_slot_);
+  log_at("Info", "AppManagerStates.cpp:0", "Saving to " + name + " (non-blocking).");
+  auto err = save_to((fs::path(paths_.write_data) / "saves" / (name + ".zip")).string());
+  log_at("Info", "AsyncScenarioSaver.cpp:0", err ? *err : "Saving finished");
+}
+
+void game::tick_until_quit() {
   using clock = std::chrono::steady_clock;
   const auto period = opts_.ups > 0 ? std::chrono::duration<double>(1.0 / opts_.ups)
                                     : std::chrono::duration<double>(0);
@@ -245,14 +281,7 @@ int game::serve() {
       report_ticks = 0;
       mod_sum = mod_max = 0;
     }
-    if (autosave_ticks_ && ticks - last_autosave >= autosave_ticks_) {
-      last_autosave = ticks;
-      autosave_slot_ = autosave_slot_ % autosave_slots_ + 1;
-      std::string name = "_autosave" + std::to_string(autosave_slot_);
-      log_at("Info", "AppManagerStates.cpp:0", "Saving to " + name + " (non-blocking).");
-      auto err = save_to((fs::path(paths_.write_data) / "saves" / (name + ".zip")).string());
-      log_at("Info", "AsyncScenarioSaver.cpp:0", err ? *err : "Saving finished");
-    }
+    autosave_if_due(ticks, last_autosave);
     if (got_signal) {
       log_line(got_signal == SIGINT ? "Received SIGINT, shutting down"
                                     : "Received SIGTERM, shutting down");
@@ -274,9 +303,6 @@ int game::serve() {
                 static_cast<unsigned long long>(ticks), ticks ? total_sum / ticks : 0.0,
                 total_max);
   log_at("Info", "factorio-sim", stats);
-  shutdown(quit_reason_);
-  ::close(udp);
-  return quit_reason_ == "mod-error" ? 1 : 0;
 }
 
 void game::shutdown(const std::string& reason) {

@@ -38,6 +38,14 @@ private:
   int create();
   int dump_api();
   int serve();
+  /// The save to host (--start-server, or the newest with --start-server-load-latest).
+  bool choose_save();
+  void read_server_settings();
+  /// Loads the map and opens the game's UDP port and RCON; the UDP socket, or -1.
+  int host();
+  /// The game loop: ticks at the target UPS until a quit reason is set, then prints the stats.
+  void tick_until_quit();
+  void autosave_if_due(uint64_t ticks, uint64_t& last_autosave);
   std::optional<std::string> boot_lua();
   std::optional<std::string> save_to(const std::string& file);
   void handle_command(const rcon_server::command& c);

@@ -93,6 +93,67 @@ void rcon_server::reply(uint64_t conn, int32_t id, std::string body) {
   wake();
 }
 
+void rcon_server::accept_one() {
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0)
+    return;
+  auto c = std::make_shared<connection>();
+  c->fd = fd;
+  char ip[INET_ADDRSTRLEN] = "?";
+  inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+  c->peer = std::string(ip) + ":" + std::to_string(ntohs(peer.sin_port));
+  log_at("Info", "RemoteCommandProcessor.cpp:252", "New RCON connection from IP ADDR:({" + c->peer + "})");
+  std::lock_guard<std::mutex> g(mtx_);
+  conns_[next_conn_++] = std::move(c);
+}
+
+bool rcon_server::take_packets(uint64_t id, connection& c) {
+  rcon::packet p;
+  rcon::decoder::status st = rcon::decoder::status::need_more;
+  std::lock_guard<std::mutex> g(mtx_);
+  while (!c.close_after_write && (st = c.dec.next(p)) == rcon::decoder::status::ok) {
+    if (!c.authed) {
+      // Factorio: one type-2 reply; a wrong password gets id -1 and the socket closes.
+      bool ok = p.type == rcon::auth && p.body == password_;
+      rcon::encode(rcon::packet{ok ? p.id : -1, rcon::auth_response, {}}, c.out);
+      c.authed = ok;
+      c.close_after_write = !ok;
+    } else if (p.type == rcon::exec_command && !p.body.empty()) {
+      queue_.push_back(command{id, p.id, std::move(p.body)});
+    }
+    // Empty commands and other packet types get no reply, as in Factorio.
+  }
+  if (st == rcon::decoder::status::error) {
+    log_at("Error", "RemoteCommandProcessor.cpp:326", "Couldn't parse RCON data: " + c.dec.error());
+    return false;
+  }
+  return true;
+}
+
+bool rcon_server::serve_connection(uint64_t id, connection& c, short revents, std::vector<char>& buf) {
+  if (revents & POLLOUT) {
+    std::lock_guard<std::mutex> g(mtx_);
+    ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (n > 0)
+      c.out.erase(0, static_cast<size_t>(n));
+    else if (n < 0 && errno != EAGAIN && errno != EINTR)
+      return false;
+    if (c.out.empty() && c.close_after_write)
+      return false;
+  }
+  if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+    return true;
+  ssize_t n = ::recv(c.fd, buf.data(), buf.size(), 0);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+    return false;
+  if (n < 0)
+    return true;
+  c.dec.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
+  return take_packets(id, c);
+}
+
 void rcon_server::loop() {
   std::vector<char> buf(65536);
   for (;;) {
@@ -112,25 +173,9 @@ void rcon_server::loop() {
     if (fds[0].revents & POLLIN)
       while (::read(wake_pipe_[0], buf.data(), buf.size()) > 0) {
       }
-    if (fds[1].revents & POLLIN) {
-      sockaddr_in peer{};
-      socklen_t len = sizeof peer;
-      int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
-                         SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd >= 0) {
-        auto c = std::make_shared<connection>();
-        c->fd = fd;
-        char ip[INET_ADDRSTRLEN] = "?";
-        inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
-        c->peer = std::string(ip) + ":" + std::to_string(ntohs(peer.sin_port));
-        log_at("Info", "RemoteCommandProcessor.cpp:252",
-               "New RCON connection from IP ADDR:({" + c->peer + "})");
-        std::lock_guard<std::mutex> g(mtx_);
-        conns_[next_conn_++] = std::move(c);
-      }
-    }
+    if (fds[1].revents & POLLIN)
+      accept_one();
     for (size_t i = 0; i < ids.size(); ++i) {
-      const pollfd& pf = fds[i + 2];
       std::shared_ptr<connection> c;
       {
         std::lock_guard<std::mutex> g(mtx_);
@@ -139,46 +184,7 @@ void rcon_server::loop() {
           continue;
         c = it->second;
       }
-      bool drop = false;
-      if (pf.revents & POLLOUT) {
-        std::lock_guard<std::mutex> g(mtx_);
-        ssize_t n = ::send(c->fd, c->out.data(), c->out.size(), MSG_NOSIGNAL);
-        if (n > 0)
-          c->out.erase(0, static_cast<size_t>(n));
-        else if (n < 0 && errno != EAGAIN && errno != EINTR)
-          drop = true;
-        if (c->out.empty() && c->close_after_write)
-          drop = true;
-      }
-      if (!drop && (pf.revents & (POLLIN | POLLHUP | POLLERR))) {
-        ssize_t n = ::recv(c->fd, buf.data(), buf.size(), 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-          drop = true;
-        } else if (n > 0) {
-          c->dec.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
-          rcon::packet p;
-          rcon::decoder::status st = rcon::decoder::status::need_more;
-          std::lock_guard<std::mutex> g(mtx_);
-          while (!c->close_after_write && (st = c->dec.next(p)) == rcon::decoder::status::ok) {
-            if (!c->authed) {
-              // Factorio: one type-2 reply; a wrong password gets id -1 and the socket closes.
-              bool ok = p.type == rcon::auth && p.body == password_;
-              rcon::encode(rcon::packet{ok ? p.id : -1, rcon::auth_response, {}}, c->out);
-              c->authed = ok;
-              c->close_after_write = !ok;
-            } else if (p.type == rcon::exec_command && !p.body.empty()) {
-              queue_.push_back(command{ids[i], p.id, std::move(p.body)});
-            }
-            // Empty commands and other packet types get no reply, as in Factorio.
-          }
-          if (st == rcon::decoder::status::error) {
-            log_at("Error", "RemoteCommandProcessor.cpp:326",
-                   "Couldn't parse RCON data: " + c->dec.error());
-            drop = true;
-          }
-        }
-      }
-      if (drop) {
+      if (!serve_connection(ids[i], *c, fds[i + 2].revents, buf)) {
         std::lock_guard<std::mutex> g(mtx_);
         ::close(c->fd);
         conns_.erase(ids[i]);

@@ -43,6 +43,11 @@ public:
 private:
   struct connection;
   void loop();
+  void accept_one();
+  /// Writes what is queued and reads what came; false: the connection is to be closed.
+  bool serve_connection(uint64_t id, connection& c, short revents, std::vector<char>& buf);
+  /// Answers authentication and queues the commands of the packets read so far; false on a bad packet.
+  bool take_packets(uint64_t id, connection& c);
   void wake();
 
   std::string password_;
