@@ -210,13 +210,9 @@ struct run_result {
   double master_messages_per_s; ///< as the master counted them
 };
 
-/// `offered_per_s` 0: closed loop; otherwise paced at that many messages a second in all.
-run_result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch) {
-  // One slave connection carries up to 10 instances: lift the per-client rate limit.
-  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
-  master.start();
+/// Connects the slaves (one connection carries up to 10 instances) and registers their instances.
+std::vector<connection> connect_slaves(test::master_fixture& master, zmq::context_t& ctx, int n_instances, bool batch) {
   int slaves = std::max(1, n_instances / instances_per_slave);
-  zmq::context_t ctx(2);
   std::vector<connection> conns(static_cast<std::size_t>(slaves));
   for (int s = 0; s < slaves; ++s) {
     auto cred = master.add_client("bench-slave-" + std::to_string(s), "slave");
@@ -243,118 +239,134 @@ run_result run(int n_instances, double seconds, const std::string& durability, d
       c.grants_to_confirm.emplace_back();
     }
   }
-  auto pid = master.pid();
-  auto before = read_proc(pid);
-  auto generator_before = read_proc(getpid());
-  auto messages_before = master_messages_received(master);
+  return conns;
+}
 
-  std::atomic<bool> stop{false};
-  std::vector<std::array<std::vector<std::uint32_t>, kinds>> latencies(load_threads);
-  std::vector<std::uint64_t> counts(load_threads, 0), errors(load_threads, 0);
-  std::vector<std::thread> threads;
-  bool paced = offered_per_s > 0;
-  auto threads_used = std::min<std::size_t>(load_threads, conns.size());
-  for (std::size_t t = 0; t < threads_used; ++t)
-    threads.emplace_back([&, t] {
-      std::mt19937 rng(static_cast<std::uint32_t>(1234 + t));
-      std::vector<connection*> mine;
-      for (std::size_t i = t; i < conns.size(); i += threads_used)
-        mine.push_back(&conns[i]);
-      std::vector<zmq::pollitem_t> items;
-      for (auto* c : mine)
-        items.push_back({c->sock->handle(), 0, ZMQ_POLLIN, 0});
-      // Paced: this thread's share of the schedule, message k due at start + k / rate.
-      auto start_us = now_us();
-      double per_us = offered_per_s / static_cast<double>(threads_used) / 1e6;
-      std::uint64_t scheduled = 0;
-      std::size_t next_conn = 0;
-      auto send_due = [&] {
-        auto due = static_cast<std::uint64_t>(static_cast<double>(now_us() - start_us) * per_us);
-        for (std::size_t full = 0; scheduled < due && full < mine.size();) {
-          auto& c = *mine[next_conn++ % mine.size()];
-          if (c.in_flight.size() >= paced_cap_per_connection) {
-            ++full;
-            continue;
-          }
-          full = 0;
-          send(c, next_message(c, rng), start_us + static_cast<std::uint64_t>(static_cast<double>(scheduled) / per_us));
-          ++scheduled;
-        }
-        for (auto* c : mine)
-          flush(*c);
-      };
-      if (!paced)
-        for (auto* c : mine) {
-          for (int w = 0; w < window_per_connection; ++w)
-            send(*c, next_message(*c, rng));
-          flush(*c);
-        }
-      std::vector<wire::decoded> replies;
-      while (!stop) {
-        if (paced)
-          send_due();
-        // Paced, wake at least every millisecond to send what fell due.
-        if (zmq::poll(items.data(), items.size(), milliseconds(paced ? 1 : 100)) <= 0)
-          continue;
-        for (std::size_t k = 0; k < mine.size(); ++k) {
-          if (!(items[k].revents & ZMQ_POLLIN))
-            continue;
-          auto& c = *mine[k];
-          zmq::message_t reply;
-          while (c.sock->recv(reply, zmq::recv_flags::dontwait)) {
-            ++c.frames_received;
-            wire::decode_frame(reply.to_string_view(), replies);
-            for (auto& d : replies) {
-              if (auto sent = take_in_flight(c, d.id))
-                latencies[t][sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
-              if (!d.ok || std::holds_alternative<wire::error_reply>(d.value.body)) {
-                // Refused work is not throughput: counted apart, and the run fails.
-                if (errors[t]++ == 0)
-                  std::cerr << "master-load: error reply: " << (d.ok ? std::get<wire::error_reply>(d.value.body).message : d.err.to_string()) << "\n";
-              } else {
-                ++counts[t];
-              }
-              if (d.ok)
-                if (auto* g = std::get_if<wire::grant_reply>(&d.value.body))
-                  for (std::size_t i = 0; i < c.instances.size(); ++i)
-                    if (c.instances[i] == g->instance_id)
-                      for (auto& gr : g->grants)
-                        c.grants_to_confirm[i].push_back(gr.grant_id);
-              if (!stop && !paced)
-                send(c, next_message(c, rng));
-            }
-          }
-          flush(c);
-        }
+/// What one load thread counted.
+struct thread_tally {
+  std::array<std::vector<std::uint32_t>, kinds> latencies; ///< µs, by kind
+  std::uint64_t answered = 0, refused = 0;
+};
+
+/// One load thread: drives its share of the connections until `stop`, closed loop (a window of
+/// requests per connection, one new request per reply) or paced (`offered_per_s` in all).
+class load_thread {
+public:
+  load_thread(std::vector<connection*> mine, std::size_t thread_index, std::size_t threads_used, double offered_per_s)
+    : mine_(std::move(mine)), rng_(static_cast<std::uint32_t>(1234 + thread_index)), paced_(offered_per_s > 0),
+      per_us_(offered_per_s / static_cast<double>(threads_used) / 1e6) {}
+
+  void run(const std::atomic<bool>& stop, thread_tally& tally) {
+    std::vector<zmq::pollitem_t> items;
+    for (auto* c : mine_)
+      items.push_back({c->sock->handle(), 0, ZMQ_POLLIN, 0});
+    start_us_ = now_us();
+    if (!paced_)
+      for (auto* c : mine_) {
+        for (int w = 0; w < window_per_connection; ++w)
+          send(*c, next_message(*c, rng_));
+        flush(*c);
       }
-    });
-  auto started = steady_clock::now();
-  std::this_thread::sleep_for(duration<double>(seconds));
-  stop = true;
-  for (auto& th : threads)
-    th.join();
-  double elapsed = duration<double>(steady_clock::now() - started).count();
-  auto after = read_proc(pid);
-  auto generator_after = read_proc(getpid());
-  auto messages_after = master_messages_received(master);
+    while (!stop) {
+      if (paced_)
+        send_due();
+      // Paced, wake at least every millisecond to send what fell due.
+      if (zmq::poll(items.data(), items.size(), milliseconds(paced_ ? 1 : 100)) <= 0)
+        continue;
+      for (std::size_t k = 0; k < mine_.size(); ++k)
+        if (items[k].revents & ZMQ_POLLIN)
+          receive(*mine_[k], stop, tally);
+    }
+  }
+
+private:
+  /// Paced: this thread's share of the schedule, message k due at start + k / rate.
+  void send_due() {
+    auto due = static_cast<std::uint64_t>(static_cast<double>(now_us() - start_us_) * per_us_);
+    for (std::size_t full = 0; scheduled_ < due && full < mine_.size();) {
+      auto& c = *mine_[next_conn_++ % mine_.size()];
+      if (c.in_flight.size() >= paced_cap_per_connection) {
+        ++full;
+        continue;
+      }
+      full = 0;
+      send(c, next_message(c, rng_), start_us_ + static_cast<std::uint64_t>(static_cast<double>(scheduled_) / per_us_));
+      ++scheduled_;
+    }
+    for (auto* c : mine_)
+      flush(*c);
+  }
+
+  void receive(connection& c, const std::atomic<bool>& stop, thread_tally& tally) {
+    zmq::message_t reply;
+    while (c.sock->recv(reply, zmq::recv_flags::dontwait)) {
+      ++c.frames_received;
+      wire::decode_frame(reply.to_string_view(), replies_);
+      for (auto& d : replies_) {
+        if (auto sent = take_in_flight(c, d.id))
+          tally.latencies[sent->what].push_back(static_cast<std::uint32_t>(now_us() - sent->sent_us));
+        if (!d.ok || std::holds_alternative<wire::error_reply>(d.value.body)) {
+          // Refused work is not throughput: counted apart, and the run fails.
+          if (tally.refused++ == 0)
+            std::cerr << "master-load: error reply: " << (d.ok ? std::get<wire::error_reply>(d.value.body).message : d.err.to_string()) << "\n";
+        } else {
+          ++tally.answered;
+        }
+        if (d.ok)
+          if (auto* g = std::get_if<wire::grant_reply>(&d.value.body))
+            keep_grants(c, *g);
+        if (!stop && !paced_)
+          send(c, next_message(c, rng_));
+      }
+    }
+    flush(c);
+  }
+
+  static void keep_grants(connection& c, const wire::grant_reply& g) {
+    for (std::size_t i = 0; i < c.instances.size(); ++i)
+      if (c.instances[i] == g.instance_id)
+        for (auto& gr : g.grants)
+          c.grants_to_confirm[i].push_back(gr.grant_id);
+  }
+
+  std::vector<connection*> mine_;
+  std::mt19937 rng_;
+  bool paced_;
+  double per_us_;
+  std::uint64_t start_us_ = 0, scheduled_ = 0;
+  std::size_t next_conn_ = 0;
+  std::vector<wire::decoded> replies_;
+};
+
+/// The `p` quantile of `v` in ms (v in µs); reorders v.
+double quantile_ms(std::vector<std::uint32_t>& v, double p) {
+  if (v.empty())
+    return 0.0;
+  auto at = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size()))));
+  std::nth_element(v.begin(), at, v.end());
+  return *at / 1000.0;
+}
+
+/// Readings before and after the load, of the master and of this process.
+struct readings {
+  proc_stats master, generator;
+  std::uint64_t master_messages = 0;
+};
+
+readings read_now(test::master_fixture& master) { return {read_proc(master.pid()), read_proc(getpid()), master_messages_received(master)}; }
+
+run_result summarize(int n_instances, double offered_per_s, double elapsed, const readings& before, const readings& after,
+                     std::vector<thread_tally>& tallies, const std::vector<connection>& conns) {
   std::vector<std::uint32_t> all, of_kind[kinds];
   std::uint64_t total = 0, refused = 0;
-  for (std::size_t t = 0; t < threads_used; ++t) {
-    refused += errors[t];
+  for (auto& t : tallies) {
+    refused += t.refused;
+    total += t.answered;
     for (std::size_t k = 0; k < kinds; ++k) {
-      auto& l = latencies[t][k];
-      all.insert(all.end(), l.begin(), l.end());
-      of_kind[k].insert(of_kind[k].end(), l.begin(), l.end());
+      all.insert(all.end(), t.latencies[k].begin(), t.latencies[k].end());
+      of_kind[k].insert(of_kind[k].end(), t.latencies[k].begin(), t.latencies[k].end());
     }
-    total += counts[t];
   }
-  auto pct = [](std::vector<std::uint32_t>& v, double p) {
-    if (v.empty())
-      return 0.0;
-    auto at = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size()))));
-    std::nth_element(v.begin(), at, v.end());
-    return *at / 1000.0;
-  };
   auto per_msg = [total](double cpu_s) { return total ? cpu_s * 1e6 / static_cast<double>(total) : 0; };
   std::uint64_t sent_frames = 0, received_frames = 0;
   for (auto& c : conns) {
@@ -362,14 +374,45 @@ run_result run(int n_instances, double seconds, const std::string& durability, d
     received_frames += c.frames_received;
   }
   auto per_frame = [total](std::uint64_t frames) { return frames ? static_cast<double>(total) / static_cast<double>(frames) : 0; };
-  run_result r{n_instances, static_cast<double>(total) / elapsed, pct(all, 0.50), pct(all, 0.99), after.peak_rss_mb,
-           per_msg(after.cpu_s - before.cpu_s), per_msg(generator_after.cpu_s - generator_before.cpu_s), per_frame(sent_frames),
-           per_frame(received_frames), {}, {}, refused, offered_per_s,
-           static_cast<double>(messages_after - messages_before) / elapsed};
+  run_result r{n_instances, static_cast<double>(total) / elapsed, quantile_ms(all, 0.50), quantile_ms(all, 0.99), after.master.peak_rss_mb,
+               per_msg(after.master.cpu_s - before.master.cpu_s), per_msg(after.generator.cpu_s - before.generator.cpu_s),
+               per_frame(sent_frames), per_frame(received_frames), {}, {}, refused, offered_per_s,
+               static_cast<double>(after.master_messages - before.master_messages) / elapsed};
   for (std::size_t k = 0; k < kinds; ++k) {
-    r.kind_p50_ms[k] = pct(of_kind[k], 0.50);
-    r.kind_p99_ms[k] = pct(of_kind[k], 0.99);
+    r.kind_p50_ms[k] = quantile_ms(of_kind[k], 0.50);
+    r.kind_p99_ms[k] = quantile_ms(of_kind[k], 0.99);
   }
+  return r;
+}
+
+/// `offered_per_s` 0: closed loop; otherwise paced at that many messages a second in all.
+run_result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch) {
+  // One slave connection carries up to 10 instances: lift the per-client rate limit.
+  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
+  master.start();
+  zmq::context_t ctx(2);
+  auto conns = connect_slaves(master, ctx, n_instances, batch);
+  auto before = read_now(master);
+
+  std::atomic<bool> stop{false};
+  auto threads_used = std::min<std::size_t>(load_threads, conns.size());
+  std::vector<thread_tally> tallies(threads_used);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < threads_used; ++t) {
+    std::vector<connection*> mine;
+    for (std::size_t i = t; i < conns.size(); i += threads_used)
+      mine.push_back(&conns[i]);
+    threads.emplace_back([&stop, &tallies, t, worker = load_thread(std::move(mine), t, threads_used, offered_per_s)]() mutable {
+      worker.run(stop, tallies[t]);
+    });
+  }
+  auto started = steady_clock::now();
+  std::this_thread::sleep_for(duration<double>(seconds));
+  stop = true;
+  for (auto& th : threads)
+    th.join();
+  double elapsed = duration<double>(steady_clock::now() - started).count();
+  auto r = summarize(n_instances, offered_per_s, elapsed, before, read_now(master), tallies, conns);
   master.stop();
   return r;
 }

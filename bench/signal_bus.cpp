@@ -123,10 +123,8 @@ struct subscriber_result {
   std::uint64_t first_seen = 0;
 };
 
-} // namespace
-
-int main(int argc, char** argv) {
-  params p;
+/// Parses the command line into `p`; false (after printing why) on a bad one.
+bool parse_params(int argc, char** argv, params& p) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::atof(argv[++i]) : 0.0; };
@@ -139,13 +137,128 @@ int main(int argc, char** argv) {
     else if (a == "--insecure") p.insecure = true;
     else {
       std::cerr << "usage: signal-bus [--seconds S] [--publishers P] [--rate F] [--signals S] [--subscribers N] [--channels K] [--insecure]\n";
-      return 2;
+      return false;
     }
   }
   if (p.publishers < 1 || p.rate < 1 || p.subscribers < 1 || p.channels < 1 || p.seconds <= 0) {
     std::cerr << "signal-bus: every count must be positive\n";
-    return 2;
+    return false;
   }
+  return true;
+}
+
+/// What the publisher and the subscriber threads share.
+struct shared_run {
+  std::atomic<bool> stop_pub{false}, stop_sub{false};
+  /// The measured window, in the publishers' sequence numbers (µs); none until it starts.
+  std::atomic<std::uint64_t> window_start{~0ULL}, window_end{~0ULL};
+  std::atomic<int> subscribers_live{0};
+  std::atomic<std::uint64_t> sent_in_window{0}, refused{0}, expected{0};
+  std::vector<std::uint64_t> subs_on; ///< subscribers per channel
+};
+
+/// One subscriber, blocked in recv (as a real subscriber process would be): cheaper than polling
+/// many sockets from one thread, where every zmq poll costs a system call and a getpid per
+/// socket, and the bench's own overhead would count as the master's drops.
+void subscribe(zmq::socket_t& sock, shared_run& run, subscriber_result& r) {
+  sock.set(zmq::sockopt::rcvtimeo, 50);
+  std::unordered_map<std::string, std::uint64_t> last;
+  bool live = false;
+  std::string source;
+  while (!run.stop_sub) {
+    zmq::message_t topic, body;
+    if (!sock.recv(topic))
+      continue;
+    if (!topic.more() || !sock.recv(body))
+      continue;
+    auto at = now_us();
+    std::uint64_t seq = 0;
+    if (!peek(body, seq, source))
+      continue;
+    if (!live) {
+      live = true;
+      ++run.subscribers_live;
+    }
+    auto& prev = last[source];
+    if (seq <= prev)
+      continue; // a snapshot repeat
+    prev = seq;
+    if (seq >= run.window_start && seq < run.window_end) {
+      ++r.delivered;
+      r.latency_us.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(at - seq, 0xffffffffu)));
+    }
+  }
+}
+
+/// Reads the replies the master sent the publishers so far (ok, or an error counted as refused).
+void drain_replies(std::vector<std::unique_ptr<zmq::socket_t>>& pubs, shared_run& run) {
+  for (auto& pub : pubs)
+    for (zmq::message_t reply; pub->recv(reply, zmq::recv_flags::dontwait);) {
+      auto d = wire::decode(reply.to_string_view());
+      if (!d.ok || !std::holds_alternative<wire::ok>(d.value.body))
+        ++run.refused;
+    }
+}
+
+/// The publisher thread: frames evenly spread, each publisher at `rate`; replies drained.
+void publish(std::vector<std::unique_ptr<zmq::socket_t>>& pubs, const params& p, shared_run& run) {
+  std::vector<std::uint64_t> last_seq(pubs.size(), 0);
+  wire::signal_frame f{"", "", 0, {}};
+  for (int i = 0; i < p.signals; ++i)
+    f.signals.push_back({"signal-" + std::to_string(i), i * 37});
+  auto interval_us = 1e6 / (static_cast<double>(p.rate) * static_cast<double>(p.publishers));
+  auto start = now_us();
+  std::uint64_t n = 0;
+  std::uint64_t id = 1;
+  while (!run.stop_pub) {
+    auto due = start + static_cast<std::uint64_t>(static_cast<double>(n) * interval_us);
+    auto now = now_us();
+    if (due > now)
+      std::this_thread::sleep_for(microseconds(due - now));
+    auto k = static_cast<std::size_t>(n % pubs.size());
+    ++n;
+    auto seq = std::max(now_us(), last_seq[k] + 1);
+    last_seq[k] = seq;
+    f.seq = seq;
+    f.channel = channel_name(static_cast<int>(k) % p.channels);
+    f.signals[0].count = static_cast<std::int64_t>(n % 1000000);
+    auto bytes = wire::encode({id++, f});
+    if (!pubs[k]->send(zmq::buffer(bytes), zmq::send_flags::dontwait))
+      continue;
+    if (seq >= run.window_start && seq < run.window_end)
+      ++run.sent_in_window, run.expected += run.subs_on[k % run.subs_on.size()];
+    if (n % 64 == 0)
+      drain_replies(pubs, run);
+  }
+}
+
+/// Prints the figures: a line for people on stderr, the JSON line on stdout.
+void report(const params& p, shared_run& run, std::vector<subscriber_result>& results, double master_cpu_s) {
+  std::vector<std::uint32_t> all;
+  std::uint64_t delivered = 0;
+  for (auto& r : results) {
+    delivered += r.delivered;
+    all.insert(all.end(), r.latency_us.begin(), r.latency_us.end());
+  }
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))] / 1000.0; };
+  auto expected = run.expected.load();
+  auto dropped = expected > delivered ? expected - delivered : 0;
+  std::cerr << "signal-bus: " << run.subscribers_live.load() << "/" << p.subscribers << " subscribers live, " << delivered << " of " << expected
+            << " deliveries on " << p.channels << " channel(s), " << run.refused.load() << " refused, master cpu " << master_cpu_s / p.seconds * 100
+            << "%\n";
+  std::printf("{\"bench\":\"signal-bus\",\"frames_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"dropped\":%llu,\"deliveries_per_s\":%.0f,"
+              "\"master_cpu_pct\":%.0f,\"channels\":%d,\"curve\":%s}\n",
+              static_cast<double>(run.sent_in_window.load()) / p.seconds, pct(0.50), pct(0.99), static_cast<unsigned long long>(dropped),
+              static_cast<double>(delivered) / p.seconds, master_cpu_s / p.seconds * 100, p.channels, p.insecure ? "false" : "true");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  params p;
+  if (!parse_params(argc, argv, p))
+    return 2;
   std::cerr << "signal-bus: " << p.publishers << " publishers x " << p.rate << " frames/s x " << p.signals << " signals -> " << p.subscribers
             << " subscribers, " << p.seconds << " s" << (p.insecure ? ", insecure" : ", CURVE") << "...\n";
 
@@ -173,126 +286,34 @@ int main(int argc, char** argv) {
     pubs.back()->connect(master.control_endpoint());
   }
 
-  std::atomic<bool> stop_pub{false}, stop_sub{false};
-  std::atomic<std::uint64_t> window_start{~0ULL}, window_end{~0ULL};
-  std::atomic<int> subscribers_live{0};
-  std::atomic<std::uint64_t> sent_in_window{0}, refused{0}, expected{0};
-  std::vector<std::uint64_t> subs_on(static_cast<std::size_t>(p.channels), 0);
+  shared_run run;
+  run.subs_on.assign(static_cast<std::size_t>(p.channels), 0);
   for (int j = 0; j < p.subscribers; ++j)
-    ++subs_on[static_cast<std::size_t>(j % p.channels)];
-
-  // One thread per subscriber, blocked in recv (as a real subscriber process would be): cheaper
-  // than polling many sockets from one thread, where every zmq poll costs a system call and a
-  // getpid per socket, and the bench's own overhead would count as the master's drops.
+    ++run.subs_on[static_cast<std::size_t>(j % p.channels)];
   std::vector<subscriber_result> results(subs.size());
   std::vector<std::thread> threads;
   for (std::size_t k = 0; k < subs.size(); ++k)
-    threads.emplace_back([&, k] {
-      auto& r = results[k];
-      auto& sock = *subs[k];
-      sock.set(zmq::sockopt::rcvtimeo, 50);
-      std::unordered_map<std::string, std::uint64_t> last;
-      bool live = false;
-      std::string source;
-      while (!stop_sub) {
-        zmq::message_t topic, body;
-        if (!sock.recv(topic))
-          continue;
-        if (!topic.more() || !sock.recv(body))
-          continue;
-        auto at = now_us();
-        std::uint64_t seq = 0;
-        if (!peek(body, seq, source))
-          continue;
-        if (!live) {
-          live = true;
-          ++subscribers_live;
-        }
-        auto& prev = last[source];
-        if (seq <= prev)
-          continue; // a snapshot repeat
-        prev = seq;
-        if (seq >= window_start && seq < window_end) {
-          ++r.delivered;
-          r.latency_us.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(at - seq, 0xffffffffu)));
-        }
-      }
-    });
-
-  // The publisher thread: frames evenly spread, each publisher at `rate`; replies drained.
-  std::thread publisher([&] {
-    std::vector<std::uint64_t> last_seq(pubs.size(), 0);
-    wire::signal_frame f{"", "", 0, {}};
-    for (int i = 0; i < p.signals; ++i)
-      f.signals.push_back({"signal-" + std::to_string(i), i * 37});
-    auto interval_us = 1e6 / (static_cast<double>(p.rate) * static_cast<double>(p.publishers));
-    auto start = now_us();
-    std::uint64_t n = 0;
-    std::uint64_t id = 1;
-    while (!stop_pub) {
-      auto due = start + static_cast<std::uint64_t>(static_cast<double>(n) * interval_us);
-      auto now = now_us();
-      if (due > now)
-        std::this_thread::sleep_for(microseconds(due - now));
-      auto k = static_cast<std::size_t>(n % pubs.size());
-      ++n;
-      auto seq = std::max(now_us(), last_seq[k] + 1);
-      last_seq[k] = seq;
-      f.seq = seq;
-      f.channel = channel_name(static_cast<int>(k) % p.channels);
-      f.signals[0].count = static_cast<std::int64_t>(n % 1000000);
-      auto bytes = wire::encode({id++, f});
-      if (!pubs[k]->send(zmq::buffer(bytes), zmq::send_flags::dontwait))
-        continue;
-      if (seq >= window_start && seq < window_end)
-        ++sent_in_window, expected += subs_on[k % subs_on.size()];
-      // Drain replies now and then (ok, or an error we count).
-      if (n % 64 == 0)
-        for (std::size_t j = 0; j < pubs.size(); ++j)
-          while (true) {
-            zmq::message_t reply;
-            if (!pubs[j]->recv(reply, zmq::recv_flags::dontwait))
-              break;
-            auto d = wire::decode(reply.to_string_view());
-            if (!d.ok || !std::holds_alternative<wire::ok>(d.value.body))
-              ++refused;
-          }
-    }
-  });
+    threads.emplace_back([&, k] { subscribe(*subs[k], run, results[k]); });
+  std::thread publisher([&] { publish(pubs, p, run); });
 
   // Warm up until every subscriber has seen a frame (bounded), then measure.
-  for (int i = 0; i < 200 && subscribers_live < p.subscribers; ++i)
+  for (int i = 0; i < 200 && run.subscribers_live < p.subscribers; ++i)
     std::this_thread::sleep_for(milliseconds(50));
   std::this_thread::sleep_for(milliseconds(500));
   auto cpu0 = master_cpu_s(master.pid());
   auto t0 = now_us();
-  window_end = t0 + static_cast<std::uint64_t>(p.seconds * 1e6);
-  window_start = t0;
+  run.window_end = t0 + static_cast<std::uint64_t>(p.seconds * 1e6);
+  run.window_start = t0;
   std::this_thread::sleep_for(microseconds(static_cast<std::uint64_t>(p.seconds * 1e6)));
   auto cpu1 = master_cpu_s(master.pid());
   std::this_thread::sleep_for(milliseconds(200));
-  stop_pub = true;
+  run.stop_pub = true;
   publisher.join();
   std::this_thread::sleep_for(milliseconds(1500)); // let deliveries of the window's last frames land
-  stop_sub = true;
+  run.stop_sub = true;
   for (auto& t : threads)
     t.join();
-
-  std::vector<std::uint32_t> all;
-  std::uint64_t delivered = 0;
-  for (auto& r : results) {
-    delivered += r.delivered;
-    all.insert(all.end(), r.latency_us.begin(), r.latency_us.end());
-  }
-  std::sort(all.begin(), all.end());
-  auto pct = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))] / 1000.0; };
-  auto dropped = expected > delivered ? expected - delivered : 0;
-  std::cerr << "signal-bus: " << subscribers_live.load() << "/" << p.subscribers << " subscribers live, " << delivered << " of " << expected
-            << " deliveries on " << p.channels << " channel(s), " << refused.load() << " refused, master cpu " << (cpu1 - cpu0) / p.seconds * 100 << "%\n";
-  std::printf("{\"bench\":\"signal-bus\",\"frames_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"dropped\":%llu,\"deliveries_per_s\":%.0f,"
-              "\"master_cpu_pct\":%.0f,\"channels\":%d,\"curve\":%s}\n",
-              static_cast<double>(sent_in_window.load()) / p.seconds, pct(0.50), pct(0.99), static_cast<unsigned long long>(dropped),
-              static_cast<double>(delivered) / p.seconds, (cpu1 - cpu0) / p.seconds * 100, p.channels, p.insecure ? "false" : "true");
+  report(p, run, results, cpu1 - cpu0);
   master.stop();
   return 0;
 }
