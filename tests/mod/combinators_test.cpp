@@ -9,11 +9,10 @@
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
+using clusterio::test::fast_ups;
 using clusterio::test::sim_process;
 
 namespace {
-
-const std::vector<std::string> fast{"--ups", "600"};
 
 const char* world = R"(
 script.on_init(function()
@@ -46,7 +45,7 @@ void add_signals(sim_process& sim, int n) {
 } // namespace
 
 TEST_CASE("transmitters key signals by type, name and quality, and list what the wire cannot carry") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.run_ticks(30);
   sim.command(R"(/sc sim.set_circuit_input(storage.tx, {
@@ -71,7 +70,7 @@ TEST_CASE("transmitters key signals by type, name and quality, and list what the
 }
 
 TEST_CASE("receivers output thousands of signals over several sections") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   add_signals(sim, 2500);
   sim.start();
   sim.run_ticks(70); // the receiver has been visited since its channel was named
@@ -90,7 +89,7 @@ TEST_CASE("receivers output thousands of signals over several sections") {
 }
 
 TEST_CASE("combinators never write into a section that belongs to a logistic group") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.run_ticks(70);
   // A player puts the receiver's section into a group that another combinator also uses.

@@ -7,11 +7,10 @@
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
+using clusterio::test::fast_ups;
 using clusterio::test::sim_process;
 
 namespace {
-
-const std::vector<std::string> fast{"--ups", "600"};
 
 const char* world = R"(
 script.on_init(function()
@@ -46,7 +45,7 @@ json requested(sim_process& sim) {
 } // namespace
 
 TEST_CASE("a player chooses a get-tank's fluid in a panel beside its window") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.run_ticks(130);
   // No choice: nothing is asked for, and the tank's status says why.
@@ -73,7 +72,7 @@ TEST_CASE("a player chooses a get-tank's fluid in a panel beside its window") {
 }
 
 TEST_CASE("a get-tank's fluid survives saves, paste, blueprints, cloning, undo and redo") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.command("/sc sim.open_gui('p', storage.tank) sim.choose('p', chooser(), 'crude-oil') sim.close_gui('p')");
   CHECK(sim.stop() == 0);

@@ -8,11 +8,10 @@
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
+using clusterio::test::fast_ups;
 using clusterio::test::sim_process;
 
 namespace {
-
-const std::vector<std::string> fast{"--ups", "600"};
 
 const char* tanks = R"(
 script.on_init(function()
@@ -48,7 +47,7 @@ end)
 } // namespace
 
 TEST_CASE("a get-tank in a fluid segment fills only its own box; the rest waits in the buffer") {
-  sim_process sim(tanks, fast);
+  sim_process sim(tanks, fast_ups);
   sim.start();
   sim.run_ticks(130);
   // Each tank asks for its own box (25,000), not the segment's capacity (50,000).
@@ -74,7 +73,7 @@ TEST_CASE("a get-tank in a fluid segment fills only its own box; the rest waits 
 }
 
 TEST_CASE("put-tanks in a fluid segment send whole units from their own box") {
-  sim_process sim(tanks, fast);
+  sim_process sim(tanks, fast_ups);
   sim.start();
   sim.command("/sc storage.put[1].insert_fluid({name = 'water', amount = 30000.5})");
   sim.run_ticks(400);
@@ -99,7 +98,7 @@ TEST_CASE("put-tanks in a fluid segment send whole units from their own box") {
 }
 
 TEST_CASE("get-chests honour section multipliers and skip inactive sections") {
-  sim_process sim(chests, fast);
+  sim_process sim(chests, fast_ups);
   sim.start();
   sim.run_ticks(130);
   auto requests = sim.ipc("request");

@@ -9,12 +9,10 @@
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
+using clusterio::test::fast_ups;
 using clusterio::test::sim_process;
 
 namespace {
-
-// 600 UPS: a 60-tick cycle is 0.1 s and the 300-tick silence limit 0.5 s.
-const std::vector<std::string> fast{"--ups", "600"};
 
 const char* world = R"(
 script.on_init(function()
@@ -40,7 +38,7 @@ std::string grant_status(const json& reply, size_t i) { return reply["results"][
 } // namespace
 
 TEST_CASE("exports are numbered batches kept until acknowledged, and survive a restart") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.call("set_batch_floor", {{"next_batch", 100}});
   sim.command("/sc for _, c in ipairs(storage.put) do c.get_inventory(defines.inventory.chest).insert({name='iron-plate', count=10}) end");
@@ -67,7 +65,7 @@ TEST_CASE("exports are numbered batches kept until acknowledged, and survive a r
 }
 
 TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.command("/sc storage.get[1].get_inventory(1).insert({name='iron-plate', count=50})");
   sim.run_ticks(130);
@@ -118,7 +116,7 @@ TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
 TEST_CASE("a grant that lands mid-cycle is not asked for again at the cycle's end") {
   // The slave asks for items newly in stock at once, so grants land at any tick of the mod's
   // cycle: a chest visited earlier in the cycle must not still be reported missing.
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   for (int round = 0; round < 4; ++round) {
     sim.command("/sc for _, c in ipairs(storage.get) do c.get_inventory(1).clear() end");
@@ -146,7 +144,7 @@ TEST_CASE("a grant that lands mid-cycle is not asked for again at the cycle's en
 }
 
 TEST_CASE("transfers pause while the slave is silent and nothing is lost") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.run_ticks(10);
   // Silence: no remote calls for over 300 ticks (plain /sc does not count as a call).
@@ -169,7 +167,7 @@ TEST_CASE("transfers pause while the slave is silent and nothing is lost") {
 }
 
 TEST_CASE("the blacklist keeps items in the world") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   sim.command("/sc settings.global['clusterio-filter-list'] = {value = 'copper-plate, water'}");
   sim.command("/sc settings.global['clusterio-filter-mode'] = {value = 'blacklist'}");
@@ -185,7 +183,7 @@ TEST_CASE("the blacklist keeps items in the world") {
 }
 
 TEST_CASE("transmitters, receivers and the inventory combinator") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   // The game ticks from its start: let the mod see the transmitter with no input first (it sends
   // the empty sum once), so that when the input is set does not race the first visit.
@@ -224,7 +222,7 @@ TEST_CASE("transmitters, receivers and the inventory combinator") {
 }
 
 TEST_CASE("hostile names are data, never code") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   const std::vector<std::string> names{
       "\"); storage.pwned = true; --", "]]..error('pwned')..[[", "a\nb", "x'y\"z\\",

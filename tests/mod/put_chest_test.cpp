@@ -9,11 +9,10 @@
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
+using clusterio::test::fast_ups;
 using clusterio::test::sim_process;
 
 namespace {
-
-const std::vector<std::string> fast{"--ups", "600"};
 
 const char* world = R"(
 script.on_init(function()
@@ -47,7 +46,7 @@ void add_spoiling_item(sim_process& sim) {
 } // namespace
 
 TEST_CASE("put-chests keep other qualities and items with state, and count them as held back") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   add_spoiling_item(sim);
   sim.start();
   sim.command(R"(/sc local inv = storage.put.get_inventory(defines.inventory.chest)
@@ -85,7 +84,7 @@ TEST_CASE("put-chests keep other qualities and items with state, and count them 
 }
 
 TEST_CASE("get-chests ask only for normal quality") {
-  sim_process sim(world, fast);
+  sim_process sim(world, fast_ups);
   sim.start();
   // A rare plate in the chest does not count toward the normal ones it asks for.
   sim.command("/sc storage.get.get_inventory(defines.inventory.chest).insert({name = 'iron-plate', count = 7, quality = 'rare'})");
