@@ -1,7 +1,8 @@
 #pragma once
 // The one way out of the master: actors queue replies and bus messages here, and the gateway's
 // socket thread sends them. A thread-safe queue plus an eventfd that the socket thread polls next
-// to its ZeroMQ sockets, so that sockets stay owned by one thread (ZeroMQ's rule).
+// to its ZeroMQ sockets, so that sockets stay owned by one thread (ZeroMQ's rule). The slave's
+// uplink (actors/slave/uplink.cpp) uses one the same way for its socket thread.
 //
 // Bounded: when `capacity` frames are waiting, new bus messages are dropped (subscribers see a
 // gap and catch up from the next full snapshot) and new replies are dropped too (the client's

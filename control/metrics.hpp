@@ -24,7 +24,8 @@ struct metrics {
   counter batch_frames{0};
   /// Messages (or whole frames) that could not be decoded, and frames larger than allowed.
   counter bad_frames{0};
-  /// Error replies the gateway sent itself (unauthorized, not_found, invalid, unsupported).
+  /// Error replies the gateway sent itself (unauthorized, not_found, invalid, unsupported, and
+  /// overloaded for a client over its rate limit).
   counter gateway_errors{0};
   /// Frames refused with `overloaded` because their client was over its rate limit.
   counter throttled_frames{0};

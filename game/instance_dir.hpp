@@ -1,8 +1,9 @@
 #pragma once
-// An instance's folder, laid out as the original's users know it:
+// An instance's folder, laid out as users of the original (Node.js) Clusterio know it:
 //   instances/<name>/{config.json, config.ini, server-settings.json, saves/, mods/,
 //                     script-output/}
-// plus the slave's own bookkeeping there: instance.json (id the master gave it; last status),
+// plus the slave's own bookkeeping there: status.json (the supervisor's: state, tick, UPS,
+// players, the id the master gave it, the game's pid),
 // supervisor.pid (claimed by the slave process supervising it: common/files.hpp's file_claim)
 // and stop-request (written by `stop`).
 

@@ -3,7 +3,7 @@
 //   "\f$ipc:" <channel, with 0x00-0x1F, '?' and '\' escaped as \xHH> "?" <kind> <payload>
 // kind 'j': payload is JSON on the line; kind 'f': payload is a file name in script-output/
 // holding the JSON (for payloads of 4,000 bytes and more). The file is read whole, then deleted:
-// never truncated while the game may append (the original's data-loss bug).
+// never truncated while the game may append (truncating it loses what the game writes meanwhile).
 
 #include <optional>
 #include <string>

@@ -1,8 +1,8 @@
 #pragma once
 // The master's allow-list: which CURVE public keys may connect, under which name and role.
-// Stored in the master's database (table clients), written by `clusterio-master add-slave` and
-// `add-tool` (even while the master runs) and read by the gateway, which reloads it when it
-// meets a key it does not know.
+// Stored in the master's database (table clients), written by `clusterio-master add-slave`,
+// `add-tool` and `remove-client` (even while the master runs) and read by the gateway, which
+// reloads it when it changed (checked every second, and when a key it does not know connects).
 
 #include <memory>
 #include <string>

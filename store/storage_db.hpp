@@ -171,8 +171,8 @@ private:
   std::uint64_t folded_seq_ = 0; ///< the last commit the tables hold
   bool loaded_ = false;
   /// Dedup records stored per instance, so that the prune that follows every state change runs
-  /// only where there is something to prune (usually nothing: see apply_export). After a failed
-  /// commit the storage writes nothing more, so the counts need no rollback.
+  /// only where there is something to prune (usually nothing: see storage_ledger::advance_floor).
+  /// After a failed commit the storage writes nothing more, so the counts need no rollback.
   std::unordered_map<std::uint64_t, std::int64_t> batch_rows_;
   sql::statement insert_batch_, prune_batches_, drop_batches_, drop_state_, set_meta_, write_record_;
   sql::multi_row upsert_items_, delete_items_, upsert_states_, upsert_grants_, delete_grants_, upsert_stats_;
