@@ -308,7 +308,7 @@ struct http_server::impl {
       e.sample("clusterio_messages_received_total", load(counters.messages_received[i]), std::string("type=\"") + type_names[i] + "\"");
     e.single("clusterio_batch_frames_total", "counter", "Frames on the control socket that held a batch of messages.", load(counters.batch_frames));
     e.single("clusterio_bad_frames_total", "counter", "Frames refused as undecodable or too large.", load(counters.bad_frames));
-    e.single("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported).", load(counters.gateway_errors));
+    e.single("clusterio_gateway_errors_total", "counter", "Error replies sent by the gateway (unauthorized, not found, invalid, unsupported, and overloaded to a client over its rate limit).", load(counters.gateway_errors));
     e.single("clusterio_throttled_frames_total", "counter", "Frames refused with 'overloaded': their client was over max_msgs_per_s_per_client.", load(counters.throttled_frames));
     e.single("clusterio_signal_frames_total", "counter", "Circuit signal frames received from publishers (before the bus's order check).", load(counters.signal_frames));
     if (sig) {

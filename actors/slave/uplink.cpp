@@ -175,7 +175,7 @@ caf::result<wire::message> on_call(uplink_pointer self, wire::message& m) {
     return wire::message{wire::make_error(wire::error_code::overloaded, "too many calls in flight")};
   auto id = st.next_id++;
   auto promise = self->make_response_promise<wire::message>();
-  st.calls.emplace(id, pending_call{promise, mono_ms() + static_cast<std::uint64_t>(st.cfg.call_timeout.count())});
+  st.calls.emplace(id, pending_call{promise, st.cfg.time->mono_ms() + static_cast<std::uint64_t>(st.cfg.call_timeout.count())});
   st.sockets->out().reply({}, wire::encode({id, std::move(m)}));
   return promise;
 }
@@ -217,7 +217,7 @@ std::size_t expire(uplink_pointer self, std::uint64_t now, const char* why) {
 
 void on_sweep(uplink_pointer self) {
   auto& st = self->state;
-  auto now = mono_ms();
+  auto now = st.cfg.time->mono_ms();
   auto expired = expire(self, now, "the master did not answer in time");
   if (!st.up && now - st.last_probe_ms >= probe_interval_ms) {
     // A hello nobody waits for: its reply (any reply) tells that the master is back.
@@ -241,7 +241,7 @@ void on_sweep(uplink_pointer self) {
 uplink_impl::behavior_type uplink_fn(uplink_pointer self, uplink_config cfg, uplink_sockets* sockets) {
   self->state.cfg = cfg;
   self->state.sockets = sockets;
-  self->state.down_since_ms = mono_ms();
+  self->state.down_since_ms = cfg.time->mono_ms();
   self->delayed_send(self, sweep_interval, sweep_atom::value);
   // Every call is answered, even when the uplink ends first.
   self->set_exit_handler([self](caf::exit_msg& msg) {

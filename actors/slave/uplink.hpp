@@ -20,6 +20,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/slave/atoms.hpp"
+#include "common/clock.hpp"
 #include "common/credentials.hpp"
 
 namespace clusterio {
@@ -40,6 +41,7 @@ struct uplink_config {
   std::optional<credential> cred;
   std::string name; ///< hello name (insecure mode identity)
   std::chrono::milliseconds call_timeout{5000};
+  const clock* time = &machine_clock(); ///< call deadlines and the time the link has been down
 };
 
 /// A caller waits this long for the uplink's answer at most: the uplink answers every call
