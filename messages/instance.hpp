@@ -45,7 +45,7 @@ struct heartbeat {
   double ups = 0;            ///< game updates per second over the last interval, 0..10000
   std::uint64_t tick = 0;    ///< game tick
   std::uint32_t players = 0; ///< players online
-  std::string state;         ///< text: "starting", "running", "stopping", "stopped", "crashed"
+  std::string state;         ///< label: "starting", "running", "stopping", "stopped", "crashed"
 };
 template <class V> void describe(V& v, heartbeat& x) {
   v.u64("instance_id", x.instance_id, 1);

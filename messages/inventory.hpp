@@ -32,7 +32,7 @@ template <class V> void describe(V& v, inventory_levels& x) {
 /// Asks for per-minute transfer statistics.
 struct stats_query {
   static constexpr const char* type = "stats_query";
-  std::string item;              ///< name, or "" for all items together
+  std::string item;              ///< text: an item name, or "" for all items together
   std::uint64_t instance_id = 0; ///< 0 for all instances together
   std::uint32_t minutes = 60;    ///< how far back, 1..10080 (a week)
 };

@@ -11,7 +11,8 @@ namespace clusterio::wire {
 /// `unsupported`.
 inline constexpr std::uint32_t protocol_version = 1;
 
-/// Largest frame a client accepts from the master, in bytes: a full inventory of 50,000 names.
+/// Largest frame a client accepts from the master, in bytes: a full inventory of 50,000 names of
+/// 200 bytes. `inventory.levels` allows 100,000 entries, which fit only with shorter names.
 inline constexpr std::size_t max_frame_bytes = 16u << 20;
 
 /// Largest frame the master accepts from a client, in bytes: 4,096 entries of 200-byte names.
@@ -23,7 +24,7 @@ inline constexpr std::size_t max_batch_messages = 1024;
 /// Item, fluid and signal names: 1..200 bytes of valid UTF-8 with no control characters.
 inline constexpr std::size_t max_name_bytes = 200;
 
-/// Names of instances, slaves and tools: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'.
+/// Labels: names of instances, slaves and tools, roles, states: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'.
 inline constexpr std::size_t max_label_bytes = 64;
 
 /// Free text (error messages, addresses, states): at most this many bytes of valid UTF-8.

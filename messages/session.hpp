@@ -27,7 +27,7 @@ template <class V> void describe(V& v, hello& x) {
 struct welcome {
   static constexpr const char* type = "welcome";
   std::string name;               ///< label: the credential's name
-  std::string role;               ///< "slave", "publisher", "subscriber" or "admin"
+  std::string role;               ///< label: "slave", "publisher", "subscriber" or "admin"
   std::uint32_t heartbeat_ms = 0; ///< send a heartbeat at least this often (milliseconds)
   std::uint64_t time_ms = 0;      ///< master's clock, Unix epoch milliseconds
   /// The master reads batch frames (several messages in one, docs/protocol.md §3), and answers a

@@ -15,7 +15,7 @@ namespace clusterio::wire {
 struct signal_frame {
   static constexpr const char* type = "signal";
   std::string channel;   ///< label
-  std::string source;    ///< label: set by the master from the sender's identity
+  std::string source;    ///< text: set by the master, `<client>/<source>`
   std::uint64_t seq = 0; ///< per source, increasing; older frames are dropped
   item_list signals;     ///< 0..4096 [name, value], value int32; names unique
 };
