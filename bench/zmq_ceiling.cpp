@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <zmq.hpp>
@@ -72,6 +73,18 @@ std::uint64_t stamp_of(const zmq::message_t& m) {
   if (m.size() >= sizeof t)
     std::memcpy(&t, m.data(), sizeof t);
   return t;
+}
+
+/// The latencies of every thread in one list, and their count of messages.
+std::pair<std::vector<std::uint32_t>, std::uint64_t> merged(const std::vector<std::vector<std::uint32_t>>& latencies,
+                                                            const std::vector<std::uint64_t>& counts) {
+  std::vector<std::uint32_t> all;
+  for (const auto& l : latencies)
+    all.insert(all.end(), l.begin(), l.end());
+  std::uint64_t total = 0;
+  for (auto c : counts)
+    total += c;
+  return {std::move(all), total};
 }
 
 void round_trips(double seconds, bool insecure) {
@@ -146,12 +159,7 @@ void round_trips(double seconds, bool insecure) {
   for (auto& c : clients)
     c.join();
   echo.join();
-  std::vector<std::uint32_t> all;
-  std::uint64_t total = 0;
-  for (int t = 0; t < client_threads; ++t) {
-    all.insert(all.end(), latencies[static_cast<std::size_t>(t)].begin(), latencies[static_cast<std::size_t>(t)].end());
-    total += counts[static_cast<std::size_t>(t)];
-  }
+  auto [all, total] = merged(latencies, counts);
   std::printf("{\"bench\":\"zmq-ceiling\",\"mode\":\"round-trips\",\"curve\":%s,\"connections\":%d,\"in_flight\":%d,\"msgs_per_s\":%.0f,"
               "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
               insecure ? "false" : "true", connections, connections * window, static_cast<double>(total) / elapsed, percentile(all, 0.5),
@@ -234,12 +242,7 @@ void fan_out(double seconds, bool insecure) {
   stop = true;
   for (auto& r : receivers)
     r.join();
-  std::vector<std::uint32_t> all;
-  std::uint64_t total = 0;
-  for (int i = 0; i < subscribers; ++i) {
-    all.insert(all.end(), latencies[static_cast<std::size_t>(i)].begin(), latencies[static_cast<std::size_t>(i)].end());
-    total += counts[static_cast<std::size_t>(i)];
-  }
+  auto [all, total] = merged(latencies, counts);
   auto due = sent * subscribers;
   std::printf("{\"bench\":\"zmq-ceiling\",\"mode\":\"fan-out\",\"curve\":%s,\"subscribers\":%d,\"deliveries_per_s\":%.0f,\"p50_ms\":%.3f,"
               "\"p99_ms\":%.3f,\"dropped\":%llu}\n",

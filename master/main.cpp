@@ -155,7 +155,7 @@ int run(const std::string& data_dir, master_config cfg) {
       return stop(token.error());
     cfg.admin_token = *token;
   }
-  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token}, {actors->storage, actors->registry, actors->signal_bus},
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token, &machine_clock()}, {actors->storage, actors->registry, actors->signal_bus},
                   counters, out);
   if (auto started = web.start(); !started)
     return stop(started.error());

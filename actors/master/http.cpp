@@ -186,7 +186,7 @@ struct http_server::impl {
                            {"last_seen_ms", i.last_seen_ms},
                            {"recent_ups", recent}});
     }
-    send_json(res, {{"now_ms", epoch_ms()}, {"slaves", slaves}, {"instances", instances}});
+    send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"slaves", slaves}, {"instances", instances}});
   }
 
   void api_storage(const httplib::Request& req, httplib::Response& res) {
@@ -201,7 +201,7 @@ struct http_server::impl {
       auto net = static_cast<double>(it.exported - it.imported) / static_cast<double>(v->rate_minutes);
       items.push_back({{"name", it.name}, {"count", it.count}, {"exported", it.exported}, {"imported", it.imported}, {"rate_per_minute", net}});
     }
-    send_json(res, {{"now_ms", epoch_ms()},
+    send_json(res, {{"now_ms", cfg.time->epoch_ms()},
                     {"rate_minutes", v->rate_minutes},
                     {"reservations", v->reservations},
                     {"reserved_units", v->reserved_units},
@@ -224,7 +224,7 @@ struct http_server::impl {
     json points = json::array();
     for (auto& p : v->points)
       points.push_back({{"minute", p.minute}, {"instance_id", p.instance_id}, {"exported", p.exported}, {"imported", p.imported}});
-    send_json(res, {{"now_ms", epoch_ms()}, {"bucket_minutes", v->bucket_minutes}, {"points", points}});
+    send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"bucket_minutes", v->bucket_minutes}, {"points", points}});
   }
 
   void api_ups(const httplib::Request& req, httplib::Response& res) {
@@ -238,7 +238,7 @@ struct http_server::impl {
     json points = json::array();
     for (auto& p : *v)
       points.push_back({{"minute", p.minute}, {"instance_id", p.instance_id}, {"ups", p.ups}});
-    send_json(res, {{"now_ms", epoch_ms()}, {"points", points}});
+    send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"points", points}});
   }
 
   void api_health(httplib::Response& res) {

@@ -23,6 +23,7 @@
 #include "actors/master/registry.hpp"
 #include "actors/master/signal_bus.hpp"
 #include "actors/master/storage.hpp"
+#include "common/clock.hpp"
 #include "common/result.hpp"
 
 namespace clusterio {
@@ -35,6 +36,7 @@ struct http_config {
   int port = 8080;         ///< 0: an ephemeral port (see port())
   std::string webui_dir;   ///< folder with index.html, app.js, style.css and node_modules/uplot
   std::string admin_token; ///< needed for any non-GET request; "" refuses them all
+  const clock* time = &machine_clock(); ///< `now_ms` in the JSON replies
 };
 
 struct http_peers {
