@@ -134,7 +134,7 @@ TEST_CASE("storage: an export is applied once per (instance, batch); a duplicate
 TEST_CASE("storage: an export past a limit is refused whole") {
   storage_fixture f(2);
   check_error(f.export_batch(1, {{"a", 1}, {"b", 1}, {"c", 1}}), wire::error_code::overloaded,
-              "storage holds the maximum of 2 distinct names; this export adds 3 new (first 'a')");
+              "storage holds the maximum of 2 distinct items (each quality of a name counts); this export adds 3 new (first 'a')");
   check_error(f.export_batch(3, {{"a", 1}}, 4), wire::error_code::invalid, "floor must not exceed batch");
   CHECK(as<wire::export_ack>(f.export_batch(1, {{"a", wire::max_stock}})).batch == 1);
   check_error(f.export_batch(2, {{"a", 1}}), wire::error_code::invalid, "storage of 'a' would exceed its limit");
