@@ -2,9 +2,8 @@
 -- granted items and fluids into it.
 --
 -- A get-chest wants what its logistic sections request: each active section's item filters, of
--- the filter's quality (none given: normal), times the section's multiplier. A filter asks for
--- its quality exactly: a comparator other than "=" is read as "=", so a chest is never given
--- another quality than one it names. A get-tank wants its own box full of the fluid its owner
+-- the filter's quality (none given: normal), times the section's multiplier. A filter that
+-- asks (a non-zero min) names one quality exactly: the game allows no quality range there. A get-tank wants its own box full of the fluid its owner
 -- chose (lua/get_tank.lua). Everything here is kept by item key (core.item_key); a fluid's key
 -- is its name.
 
