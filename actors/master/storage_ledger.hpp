@@ -1,7 +1,8 @@
 #pragma once
 // The storage's state in memory and the rules that change it, without the actor around it: the
-// stock (a count per item or fluid and quality, by wire::item_key), the export dedup records per instance, the
-// reservations (grants), the per-minute transfer statistics, and every change not yet committed.
+// stock (a count per item or fluid and quality, by wire::item_key), the export dedup records
+// per instance, the reservations (grants), the per-minute transfer statistics, and every change
+// not yet committed.
 // The storage actor (storage.cpp) owns one ledger; it commits take_changes() and releases the
 // replies the ledger computed only after that commit. No CAF, no clock: the caller passes the
 // Unix minute a transfer belongs to.
