@@ -103,35 +103,47 @@ result<std::vector<T>> as_list(const json& v, F each, std::size_t max_entries) {
   return out;
 }
 
-/// A list of [name, count] pairs with valid, unique names and counts in min..max.
-auto items_in(std::int64_t min, std::int64_t max) {
-  return [min, max](const json& v) -> result<wire::item_list> {
-    auto pair = [min, max](const json& e) -> result<wire::item_count> {
-      if (!e.is_array() || e.size() != 2)
-        return failure("must be [name, count]");
-      auto name = as_string(e[0]);
-      if (!name)
-        return under("[0]", name.error());
-      if (auto ok = wire::check_name(*name); !ok)
-        return under("[0]", ok.error());
-      auto count = as_int(e[1], min, max);
-      if (!count)
-        return under("[1]", count.error());
-      return wire::item_count{std::move(*name), *count};
-    };
-    auto items = as_list(v, pair, wire::max_list_entries);
+/// One entry [name, count] or, when `q` allows, [name, count, quality] (never "normal").
+result<wire::item_count> as_item(const json& e, std::int64_t min, std::int64_t max, wire::qualities q) {
+  bool quality = q == wire::qualities::yes && e.is_array() && e.size() == 3;
+  if (!e.is_array() || (e.size() != 2 && !quality))
+    return failure(q == wire::qualities::yes ? "must be [name, count] or [name, count, quality]" : "must be [name, count]");
+  auto name = as_string(e[0]);
+  if (!name)
+    return under("[0]", name.error());
+  if (auto ok = wire::check_name(*name); !ok)
+    return under("[0]", ok.error());
+  auto count = as_int(e[1], min, max);
+  if (!count)
+    return under("[1]", count.error());
+  wire::item_count item{std::move(*name), *count};
+  if (quality) {
+    auto q_name = as_string(e[2]);
+    if (!q_name)
+      return under("[2]", q_name.error());
+    if (auto ok = wire::check_quality(*q_name); !ok)
+      return under("[2]", ok.error());
+    item.quality = std::move(*q_name);
+  }
+  return item;
+}
+
+/// A list of entries (as_item) unique by (name, quality), counts in min..max.
+auto items_in(std::int64_t min, std::int64_t max, wire::qualities q) {
+  return [min, max, q](const json& v) -> result<wire::item_list> {
+    auto items = as_list(v, [min, max, q](const json& e) { return as_item(e, min, max, q); }, wire::max_list_entries);
     if (!items)
       return items;
-    std::set<std::string_view> names;
+    std::set<std::string> keys;
     for (auto& it : *items)
-      if (!names.insert(it.name).second)
-        return failure("name '" + it.name + "' appears twice");
+      if (!keys.insert(wire::item_key(it)).second)
+        return failure(wire::item_text(wire::item_key(it)) + " appears twice");
     return items;
   };
 }
 
-const auto transfer_items = items_in(1, wire::max_transfer_count);
-const auto signal_values = items_in(wire::min_signal_value, wire::max_signal_value);
+const auto transfer_items = items_in(1, wire::max_transfer_count, wire::qualities::yes);
+const auto signal_values = items_in(wire::min_signal_value, wire::max_signal_value, wire::qualities::no);
 
 result<json> as_object(std::string_view text) {
   auto j = json::parse(text, nullptr, false);
@@ -323,7 +335,7 @@ result<ok_reply> read_reply(const json& j, tag<receive_signals>) { return read_o
 json items_json(const wire::item_list& items) {
   json a = json::array();
   for (auto& i : items)
-    a.push_back({i.name, i.count});
+    a.push_back(i.quality == wire::normal_quality ? json{i.name, i.count} : json{i.name, i.count, i.quality});
   return a;
 }
 
@@ -335,8 +347,12 @@ json arguments(const forget_grants& c) { return {{"grant_ids", c.grant_ids}}; }
 
 json arguments(const apply_grants& c) {
   json list = json::array();
-  for (auto& g : c.grants)
-    list.push_back({{"grant_id", g.grant_id}, {"name", g.name}, {"count", g.count}});
+  for (auto& g : c.grants) {
+    json grant{{"grant_id", g.grant_id}, {"name", g.name}, {"count", g.count}};
+    if (g.quality != wire::normal_quality)
+      grant["quality"] = g.quality;
+    list.push_back(std::move(grant));
+  }
   return {{"grants", std::move(list)}};
 }
 

@@ -8,9 +8,11 @@
 //   - the JSON text is an object; fields not listed here are ignored (the mod may add some);
 //   - counters, batch numbers and grant ids are JSON integers 0..2^53 (a Lua number holds no
 //     larger integer exactly); batch numbers and grant ids are at least 1;
-//   - item lists are arrays of [name, count] with valid, unique names (messages/field.hpp's
-//     check_name), at most wire::max_list_entries entries; transfer counts are
-//     1..wire::max_transfer_count, signal values int32;
+//   - item lists are arrays of [name, count], or [name, count, quality] for an item of a quality
+//     other than normal (never "normal" itself), with valid names and qualities
+//     (messages/field.hpp's check_name, check_quality), unique by (name, quality), at most
+//     wire::max_list_entries entries; transfer counts are 1..wire::max_transfer_count; signal
+//     lists are [name, value] only, values int32;
 //   - a channel is a label (wire::check_label), as the master requires;
 //   - a reply {"error": reason} is the mod refusing the call: a failure "the mod refused: reason".
 

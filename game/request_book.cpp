@@ -4,8 +4,8 @@
 
 namespace clusterio {
 
-void request_book::take_off(const std::string& name, std::int64_t count) {
-  if (auto it = wanted_.find(name); it != wanted_.end() && (it->second -= count) <= 0)
+void request_book::take_off(const wire::grant& g) {
+  if (auto it = wanted_.find(wire::item_key(g.name, g.quality)); it != wanted_.end() && (it->second -= g.count) <= 0)
     wanted_.erase(it);
 }
 
@@ -16,17 +16,17 @@ std::uint64_t request_book::reported(const wire::item_list& missing, std::uint64
   wanted_.clear();
   for (auto& it : missing)
     if (it.count > 0)
-      wanted_[it.name] = it.count;
+      wanted_[wire::item_key(it)] = it.count;
   std::uint64_t predates = 0;
   for (auto& call : calls_) {
     predates = call.applied - applied;
     for (auto& g : call.grants)
-      take_off(g.name, g.count);
+      take_off(g);
   }
   // On its way to the mod: whether the report counts it is not known yet; assume not (asking
   // late is harmless, asking twice is not).
   for (auto& [id, g] : to_mod_)
-    take_off(g.name, g.count);
+    take_off(g);
   return predates;
 }
 
@@ -34,7 +34,7 @@ void request_book::granted(const std::vector<wire::grant>& grants) {
   for (auto& g : grants) {
     // A resync may deliver again a grant whose answer was lost: it is on its way once.
     if (to_mod_.emplace(g.grant_id, g).second)
-      take_off(g.name, g.count);
+      take_off(g);
   }
 }
 
@@ -68,16 +68,16 @@ void request_book::game_started() {
 
 wire::item_list request_book::wanted() const {
   wire::item_list out;
-  for (auto& [name, count] : wanted_)
-    out.push_back({name, count});
+  for (auto& [key, count] : wanted_)
+    out.push_back(wire::item_of_key(key, count));
   return out;
 }
 
 wire::item_list request_book::wanted_in_stock(const wire::item_list& levels) const {
   wire::item_list out;
   for (auto& level : levels)
-    if (auto it = wanted_.find(level.name); level.count > 0 && it != wanted_.end())
-      out.push_back({level.name, it->second});
+    if (auto it = wanted_.find(wire::item_key(level)); level.count > 0 && it != wanted_.end())
+      out.push_back({level.name, it->second, level.quality});
   return out;
 }
 

@@ -50,7 +50,8 @@ public:
   wire::item_list wanted_in_stock(const wire::item_list& levels) const;
 
 private:
-  void take_off(const std::string& name, std::int64_t count);
+  /// Takes a grant's count off what its item is still wanted.
+  void take_off(const wire::grant& g);
 
   /// What one apply_grants call gave, dated by the mod's applied count after it.
   struct applied_call {
@@ -61,7 +62,7 @@ private:
   /// for a world that stops reporting (it misses nothing) while resyncs still deliver.
   static constexpr std::size_t max_calls_kept = 256;
 
-  std::map<std::string, std::int64_t> wanted_;  ///< last report, less what was granted since
+  std::map<std::string, std::int64_t> wanted_;  ///< by wire::item_key: last report, less what was granted since
   std::map<std::uint64_t, wire::grant> to_mod_; ///< granted, not yet answered by the mod
   std::deque<applied_call> calls_;              ///< answered, newer than the last report
   std::uint64_t doubts_ = 1, settled_ = 0;      ///< a new slave doubts until its first resync

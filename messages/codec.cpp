@@ -6,7 +6,8 @@
 //   frame  := map { "v": uint (== protocol_version), "t": str, "id": uint, <fields of t> }
 //   fields := as listed by describe(); keys are strings; unknown keys are ignored so that
 //             fields can be added later; a key may appear only once.
-//   items  := array of [str name, int count]
+//   items  := array of [str name, int count] or [str name, int count, str quality] (not
+//             "normal": an item of normal quality has two elements)
 //   batch  := array of 1..max_batch_messages frames (docs/protocol.md §3.1)
 //
 // Every message the master receives and every reply it sends passes here, and so does every
@@ -37,7 +38,8 @@ struct field_counter {
   void flag(const char*, bool&, presence = presence::required) { ++n; }
   void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
   void code(const char*, error_code&) { ++n; }
-  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t) { ++n; }
+  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, qualities) { ++n; }
+  void quality(const char*, std::string& x) { n += x != normal_quality; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
   template <class T> void list(const char*, std::vector<T>&, std::size_t) { ++n; }
 };
@@ -70,14 +72,23 @@ public:
     w_.str(k);
     w_.str(to_string(x));
   }
-  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t) {
+  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t, qualities) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x) {
-      w_.array(2);
+      bool normal = e.quality == normal_quality;
+      w_.array(normal ? 2 : 3);
       w_.str(e.name);
       w_.sint(e.count);
+      if (!normal)
+        w_.str(e.quality);
     }
+  }
+  void quality(const char* k, std::string& x) {
+    if (x == normal_quality)
+      return;
+    w_.str(k);
+    w_.str(x);
   }
   void ids(const char* k, std::vector<std::uint64_t>& x, std::size_t) {
     w_.str(k);

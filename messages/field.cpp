@@ -70,6 +70,41 @@ result<void> check_name(std::string_view s) {
   return done();
 }
 
+result<void> check_quality(std::string_view s) {
+  if (auto named = check_name(s); !named)
+    return named;
+  if (s == normal_quality)
+    return failure("quality \"normal\" is never spelled: leave it out");
+  return done();
+}
+
+namespace {
+constexpr char key_separator = '\x1f';
+} // namespace
+
+std::string item_key(std::string_view name, std::string_view quality) {
+  std::string key(name);
+  if (quality != normal_quality) {
+    key += key_separator;
+    key += quality;
+  }
+  return key;
+}
+
+item_count item_of_key(std::string_view key, std::int64_t count) {
+  auto at = key.find(key_separator);
+  if (at == std::string_view::npos)
+    return {std::string(key), count};
+  return {std::string(key.substr(0, at)), count, std::string(key.substr(at + 1))};
+}
+
+std::string item_text(std::string_view key) {
+  auto item = item_of_key(key, 0);
+  if (item.quality == normal_quality)
+    return "'" + item.name + "'";
+  return "'" + item.name + "' of quality '" + item.quality + "'";
+}
+
 result<void> check_label(std::string_view s) {
   if (s.empty())
     return failure("name is empty");

@@ -11,7 +11,9 @@
 //     v.flag(key, x.f, presence)              boolean
 //     v.text(key, x.f, text_kind, presence)   string, checked by kind
 //     v.code(key, x.f)                        error code: its name (error.hpp) as a string
-//     v.items(key, x.f, min, max, entries)    list of [name, count] pairs, names unique
+//     v.items(key, x.f, min, max, entries, q) list of [name, count] or, if q says so,
+//                                             [name, count, quality]; unique by (name, quality)
+//     v.quality(key, x.f)                     optional quality name, left out when normal
 //     v.ids(key, x.f, entries)                list of unsigned integers
 //     v.list(key, x.f, entries)               list of maps, each a described struct
 
@@ -34,20 +36,45 @@ enum class text_kind {
 
 enum class presence { required, optional };
 
-/// One entry of an item, level or signal list: on the wire a two-element array [name, count].
+/// The quality of an item that names none. It is never spelled on the wire: an item of normal
+/// quality is [name, count], so that peers and files from before qualities read the same.
+inline constexpr std::string_view normal_quality = "normal";
+
+/// Whether a list's entries may carry a quality: items do; signals not (a signal's id is more
+/// than a name and a quality, and the signal lists carry names only).
+enum class qualities { no, yes };
+
+/// One entry of an item, level or signal list: on the wire [name, count], or
+/// [name, count, quality] for an item of any quality but normal.
 struct item_count {
   std::string name;
   std::int64_t count = 0;
+  std::string quality{normal_quality}; ///< a quality prototype's name, any mod's
   friend bool operator==(const item_count& a, const item_count& b) {
-    return a.name == b.name && a.count == b.count;
+    return a.name == b.name && a.count == b.count && a.quality == b.quality;
   }
 };
 using item_list = std::vector<item_count>;
+
+/// The one key of an item wherever it is kept by it: the master's stock, demand, reservations,
+/// statistics and commit log, and the slave's book of requests. Normal quality is the bare
+/// name, so a master.db from before qualities keeps its meaning; any other quality is the name,
+/// U+001F and the quality. No name contains U+001F (check_name refuses control characters), so
+/// such a key is never a real name, and it splits back in one way only.
+std::string item_key(std::string_view name, std::string_view quality);
+inline std::string item_key(const item_count& item) { return item_key(item.name, item.quality); }
+/// The item a key stands for, with `count`.
+item_count item_of_key(std::string_view key, std::int64_t count);
+/// An item as an operator reads it in a message: 'name', or 'name' of quality 'q'.
+std::string item_text(std::string_view key);
 
 /// Checks a name (text_kind::name); a failure says what is wrong with it.
 result<void> check_name(std::string_view s);
 /// Checks a label (text_kind::label); a failure says what is wrong with it.
 result<void> check_label(std::string_view s);
+/// Checks a quality as the wire carries it: a name, and not "normal" (which is left out, so
+/// that there is one spelling of each item).
+result<void> check_quality(std::string_view s);
 /// Checks free text (text_kind::text); a failure says what is wrong with it.
 result<void> check_text(std::string_view s);
 

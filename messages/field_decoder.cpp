@@ -1,6 +1,9 @@
 #include "messages/field_decoder.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <utility>
 #include <unordered_set>
 
 namespace clusterio::wire {
@@ -43,7 +46,20 @@ void field_decoder::code(std::string_view k, error_code& x) {
     return fail(k, "unknown error code (see docs/protocol.md §5)");
 }
 
-void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
+namespace {
+
+/// An entry's identity in the frame's bytes: its name, and its quality ("" for normal).
+using item_view = std::pair<std::string_view, std::string_view>;
+struct item_view_hash {
+  std::size_t operator()(const item_view& v) const {
+    std::hash<std::string_view> h;
+    return h(v.first) * 31 + h(v.second);
+  }
+};
+
+} // namespace
+
+void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q) {
   const msgpack_value* a = find_array(k, entries);
   if (!a)
     return;
@@ -52,17 +68,20 @@ void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, st
   // Short lists (an export or request names a few items) are checked for duplicates pairwise:
   // a hash set would cost more in allocations than it saves in comparisons.
   constexpr std::uint32_t pairwise_up_to = 16;
-  std::unordered_set<std::string_view> seen; // views into the frame, which outlives the decoder
+  std::unordered_set<item_view, item_view_hash> seen; // views into the frame, which outlives the decoder
+  std::vector<item_view> seen_few;
   if (a->n > pairwise_up_to)
     seen.reserve(a->n);
+  else
+    seen_few.reserve(a->n);
   // Every gateway message passes here: the field's path is spelled only for an error.
   auto path = [k](std::uint32_t i, const char* leaf) { return std::string(k) + "[" + std::to_string(i) + "]" + leaf; };
   msgpack_reader r(a->at, map_.end);
   for (std::uint32_t i = 0; i < a->n; ++i) {
-    msgpack_value e{}, name{}, count{};
+    msgpack_value e{}, name{}, count{}, quality{};
     (void)r.head(e); // checked whole before: cannot fail
-    if (e.k != msgpack_kind::array || e.n != 2)
-      return fail(path(i, ""), "must be a [name, count] pair");
+    if (e.k != msgpack_kind::array || e.n < 2 || e.n > (q == qualities::yes ? 3u : 2u))
+      return fail(path(i, ""), q == qualities::yes ? "must be [name, count] or [name, count, quality]" : "must be a [name, count] pair");
     (void)r.head(name);
     if (auto checked = check_text_value(name, text_kind::name); !checked)
       return fail(path(i, ".name"), checked.error().what());
@@ -72,18 +91,34 @@ void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, st
       return fail(path(i, ".count"), why);
     if (ic.count < min || ic.count > max)
       return out_of_range(path(i, ".count"), min, max, ic.count);
-    bool repeated = false;
-    if (a->n > pairwise_up_to)
-      repeated = !seen.insert(name.text()).second;
-    else
-      for (const auto& before : out)
-        repeated = repeated || before.name == name.text();
+    std::string_view quality_text;
+    if (e.n == 3) {
+      (void)r.head(quality);
+      if (auto checked = check_quality_value(quality); !checked)
+        return fail(path(i, ".quality"), checked.error().what());
+      quality_text = quality.text();
+    }
+    item_view id{name.text(), quality_text};
+    bool repeated = a->n > pairwise_up_to ? !seen.insert(id).second : std::find(seen_few.begin(), seen_few.end(), id) != seen_few.end();
     if (repeated)
-      return fail(path(i, ".name"), "duplicate name in list");
+      return fail(path(i, ".name"), quality_text.empty() ? "duplicate name in list" : "duplicate name and quality in list");
+    if (a->n <= pairwise_up_to)
+      seen_few.push_back(id);
     ic.name.assign(name.at, name.n);
+    if (e.n == 3)
+      ic.quality.assign(quality.at, quality.n);
     out.push_back(std::move(ic));
   }
   x = std::move(out);
+}
+
+void field_decoder::quality(std::string_view k, std::string& x) {
+  auto* found = find(k, presence::optional);
+  if (!found)
+    return;
+  if (auto checked = check_quality_value(*found); !checked)
+    return fail(k, checked.error().what());
+  x = found->text();
 }
 
 void field_decoder::ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries) {
@@ -164,6 +199,12 @@ const char* field_decoder::not_an_integer(msgpack_kind k) {
     case msgpack_kind::array: return "must be an integer, not array";
     default: return "must be an integer, not map";
   }
+}
+
+result<void> field_decoder::check_quality_value(const msgpack_value& v) {
+  if (v.k != msgpack_kind::str)
+    return failure(std::string("must be a string, not ") + kind_name(v.k));
+  return check_quality(v.text());
 }
 
 result<void> field_decoder::check_text_value(const msgpack_value& v, text_kind kind) {

@@ -71,7 +71,9 @@ public:
   }
 
   void code(std::string_view k, error_code& x);
-  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries);
+  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q);
+  /// Optional; absent is normal, and "normal" itself is refused (it is never spelled).
+  void quality(std::string_view k, std::string& x);
   void ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries);
 
   template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries) {
@@ -165,6 +167,8 @@ private:
 
   /// Whether v is a text of the given kind, and why not.
   static result<void> check_text_value(const msgpack_value& v, text_kind kind);
+  /// Whether v is a quality as the wire spells it (check_quality), and why not.
+  static result<void> check_quality_value(const msgpack_value& v);
 
   const msgpack_map& map_;
   wire::error& err_;

@@ -16,7 +16,7 @@ struct inventory_query {
 };
 template <class V> void describe(V&, inventory_query&) {}
 
-/// Storage levels. Counts are 0..max_stock; 0 means the item ran out.
+/// Storage levels, one per (name, quality). Counts are 0..max_stock; 0 means the item ran out.
 struct inventory_levels {
   static constexpr const char* type = "inventory";
   std::uint64_t time_ms = 0; ///< Unix epoch milliseconds when the levels were read
@@ -26,7 +26,7 @@ struct inventory_levels {
 template <class V> void describe(V& v, inventory_levels& x) {
   v.u64("time_ms", x.time_ms);
   v.flag("full", x.full);
-  v.items("levels", x.levels, 0, max_stock, max_long_list_entries);
+  v.items("levels", x.levels, 0, max_stock, max_long_list_entries, qualities::yes);
 }
 
 /// Asks for per-minute transfer statistics.
@@ -35,11 +35,13 @@ struct stats_query {
   std::string item;              ///< text: an item name, or "" for all items together
   std::uint64_t instance_id = 0; ///< 0 for all instances together
   std::uint32_t minutes = 60;    ///< how far back, 1..10080 (a week)
+  std::string quality{normal_quality}; ///< of `item`; on the wire only when not normal
 };
 template <class V> void describe(V& v, stats_query& x) {
   v.text("item", x.item, text_kind::text, presence::optional);
   v.u64("instance_id", x.instance_id, 0, UINT64_MAX, presence::optional);
   v.u64("minutes", x.minutes, 1, 10080, presence::optional);
+  v.quality("quality", x.quality);
 }
 
 /// One minute of transfers.

@@ -23,7 +23,7 @@ template <class V> void describe(V& v, signal_frame& x) {
   v.text("channel", x.channel, text_kind::label);
   v.text("source", x.source, text_kind::text, presence::optional);
   v.u64("seq", x.seq);
-  v.items("signals", x.signals, min_signal_value, max_signal_value, max_list_entries);
+  v.items("signals", x.signals, min_signal_value, max_signal_value, max_list_entries, qualities::no);
 }
 
 } // namespace clusterio::wire

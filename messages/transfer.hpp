@@ -10,6 +10,8 @@
 //   admin -> master    reclaim         -> ok           mark a reservation for return to storage
 //
 // Names are item or fluid names (any mod's); counts are whole units (fluids in whole units).
+// An item of a quality other than normal is its own item: [name, count, quality] in lists, a
+// `quality` field in a grant (docs/protocol.md §3); (name, quality) is unique in a list.
 
 #include "field.hpp"
 #include "limits.hpp"
@@ -25,13 +27,13 @@ struct export_batch {
   /// Lowest batch number the mod still holds (<= batch). Every batch below it is acknowledged
   /// and dropped in the game, so the master may forget its dedup records.
   std::uint64_t floor = 0;
-  item_list items; ///< 0..4096 entries (send at least one), counts 1..max_transfer_count, names unique
+  item_list items; ///< 0..4096 entries (send at least one), counts 1..max_transfer_count, (name, quality) unique
 };
 template <class V> void describe(V& v, export_batch& x) {
   v.u64("instance_id", x.instance_id, 1);
   v.u64("batch", x.batch, 1);
   v.u64("floor", x.floor, 0);
-  v.items("items", x.items, 1, max_transfer_count, max_list_entries);
+  v.items("items", x.items, 1, max_transfer_count, max_list_entries, qualities::yes);
 }
 
 /// Reply to export, once the batch is durable.
@@ -51,26 +53,28 @@ template <class V> void describe(V& v, export_ack& x) {
 struct request_items {
   static constexpr const char* type = "request";
   std::uint64_t instance_id = 0;
-  item_list items; ///< 0..4096 entries (send at least one), counts 1..max_transfer_count, names unique
+  item_list items; ///< 0..4096 entries (send at least one), counts 1..max_transfer_count, (name, quality) unique
 };
 template <class V> void describe(V& v, request_items& x) {
   v.u64("instance_id", x.instance_id, 1);
-  v.items("items", x.items, 1, max_transfer_count, max_list_entries);
+  v.items("items", x.items, 1, max_transfer_count, max_list_entries, qualities::yes);
 }
 
 /// An amount reserved in storage for one instance. The mod applies each grant id once.
 struct grant {
   std::uint64_t grant_id = 0; ///< >= 1, unique in the cluster for ever
   std::string name;
-  std::int64_t count = 0; ///< 1..max_transfer_count
+  std::int64_t count = 0;              ///< 1..max_transfer_count
+  std::string quality{normal_quality}; ///< on the wire only when not normal
   friend bool operator==(const grant& a, const grant& b) {
-    return a.grant_id == b.grant_id && a.name == b.name && a.count == b.count;
+    return a.grant_id == b.grant_id && a.name == b.name && a.count == b.count && a.quality == b.quality;
   }
 };
 template <class V> void describe(V& v, grant& x) {
   v.u64("grant_id", x.grant_id, 1);
   v.text("name", x.name, text_kind::name);
   v.i64("count", x.count, 1, max_transfer_count);
+  v.quality("quality", x.quality);
 }
 
 /// Reply to request: what was reserved, durably, for the instance. Items not listed got nothing.

@@ -10,8 +10,10 @@
 // reads the tables and replays the records after the last fold. Both happen in the commit's
 // own transaction, so a crash at any moment leaves the tables and the log consistent.
 //
-// Tables (never renamed; columns only ever added):
-//   items(name PK, count >= 0)                     stock per item or fluid
+// Tables (never renamed; columns only ever added). Every `name` column, and the names in the
+// commit log, hold an item's key (wire::item_key): the bare name for normal quality, as before
+// qualities, so older files read the same.
+//   items(name PK, count >= 0)                     stock per item or fluid and quality
 //   batches(instance_id, batch) PK                 export batches applied (dedup records)
 //   batch_state(instance_id PK, pruned_below, max_batch)
 //       every batch < pruned_below was applied; its record may be gone

@@ -162,9 +162,15 @@ int inventory(const options& o) {
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
   auto inv = expect<wire::inventory_levels>(call(c, s, wire::inventory_query{}), "inventory_query");
-  std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  for (auto& l : inv.levels)
-    std::cout << l.name << " " << l.count << "\n";
+  // By key: each name's other qualities right after its normal one.
+  std::sort(inv.levels.begin(), inv.levels.end(), [](auto& a, auto& b) { return wire::item_key(a) < wire::item_key(b); });
+  // As the wire lists them: "name count", and "name count quality" for another quality.
+  for (auto& l : inv.levels) {
+    std::cout << l.name << " " << l.count;
+    if (l.quality != wire::normal_quality)
+      std::cout << " " << l.quality;
+    std::cout << "\n";
+  }
   std::cout << "(" << inv.levels.size() << " item kinds)\n";
   return 0;
 }

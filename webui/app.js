@@ -132,27 +132,37 @@
   // ---- storage ----------------------------------------------------------------------------
   let storageItems = [];
   let sortKey = "name", sortAsc = true;
-  const rows = new Map(); // name -> { tr, count, rate, last }
+  const rows = new Map(); // rowKey(item) -> { tr, count, rate, last }
+
+  // One row per item and quality: the API lists each quality of a name on its own.
+  function rowKey(it) { return it.name + "\u0000" + it.quality; }
+  // By name, then normal quality first, then the other qualities by name.
+  function byName(a, b) {
+    return a.name.localeCompare(b.name) || (a.quality !== "normal") - (b.quality !== "normal") || a.quality.localeCompare(b.quality);
+  }
 
   function renderStorage() {
     const q = document.getElementById("search").value.trim().toLowerCase();
-    const items = storageItems.filter(it => !q || it.name.toLowerCase().includes(q));
+    const items = storageItems.filter(it => !q || it.name.toLowerCase().includes(q) || it.quality.toLowerCase().includes(q));
     const dir = sortAsc ? 1 : -1;
     items.sort((a, b) => {
-      if (sortKey === "count") return dir * (a.count - b.count) || a.name.localeCompare(b.name);
-      if (sortKey === "rate") return dir * (a.rate_per_minute - b.rate_per_minute) || a.name.localeCompare(b.name);
-      return dir * a.name.localeCompare(b.name);
+      if (sortKey === "count") return dir * (a.count - b.count) || byName(a, b);
+      if (sortKey === "rate") return dir * (a.rate_per_minute - b.rate_per_minute) || byName(a, b);
+      return dir * byName(a, b);
     });
     const body = document.getElementById("storage-rows");
-    const keep = new Set(items.map(it => it.name));
-    for (const [name, r] of rows) if (!keep.has(name)) { r.tr.remove(); rows.delete(name); }
+    const keep = new Set(items.map(rowKey));
+    for (const [key, r] of rows) if (!keep.has(key)) { r.tr.remove(); rows.delete(key); }
     for (const it of items) {
-      let r = rows.get(it.name);
+      let r = rows.get(rowKey(it));
       if (!r) {
         const count = el("td", { class: "num count" }), rate = el("td", { class: "num rate" });
-        const tr = el("tr", { class: "item", "data-item": it.name }, el("td", { class: "name", text: it.name }), count, rate);
+        // Normal quality is what an item is unless it says otherwise: only others get a badge.
+        const name = el("td", { class: "name", text: it.name });
+        if (it.quality !== "normal") name.appendChild(el("span", { class: "badge quality", text: it.quality }));
+        const tr = el("tr", { class: "item", "data-item": it.name, "data-quality": it.quality }, name, count, rate);
         r = { tr, count, rate, last: null };
-        rows.set(it.name, r);
+        rows.set(rowKey(it), r);
       }
       if (r.last !== null && r.last !== it.count) {
         r.count.classList.remove("changed");

@@ -12,8 +12,9 @@ struct demand_state {
   static inline const char* name = "demand";
   demand_config cfg;
   storage_actor storage;
+  /// By wire::item_key: each quality of an item is shared out on its own.
   std::unordered_map<std::string, std::unique_ptr<demand::item_allocator>> allocators;
-  std::unordered_map<std::string, std::int64_t> stock; ///< mirror; storage clamps anyway
+  std::unordered_map<std::string, std::int64_t> stock; ///< mirror, by item key; storage clamps anyway
 };
 
 using demand_self = demand_actor::stateful_pointer<demand_state>;
@@ -26,14 +27,15 @@ reserve_jobs plan(demand_state& st, request_jobs& jobs) {
   for (auto& job : jobs) {
     reserve_job plan{std::move(job.to), job.msg.instance_id, {}};
     for (auto& want : job.msg.items) {
-      auto& alloc = st.allocators[want.name];
+      auto key = wire::item_key(want);
+      auto& alloc = st.allocators[key];
       if (!alloc)
         alloc = demand::make_allocator(st.cfg.policy, st.cfg.policy_config);
-      auto& stock = st.stock[want.name];
+      auto& stock = st.stock[key];
       auto amount = alloc->allocate(job.msg.instance_id, want.count, stock, now);
       if (amount > 0) {
         stock -= amount;
-        plan.plan.push_back({want.name, amount});
+        plan.plan.push_back({want.name, amount, want.quality});
       }
     }
     plans.push_back(std::move(plan));
@@ -50,7 +52,7 @@ demand_actor::behavior_type demand_fn(demand_self self, demand_config cfg, stora
     [self](request_atom, request_jobs& jobs) { self->send(self->state.storage, reserve_atom::value, plan(self->state, jobs)); },
     [self](levels_atom, const wire::item_list& levels) {
       for (auto& l : levels)
-        self->state.stock[l.name] = l.count;
+        self->state.stock[wire::item_key(l)] = l.count;
     },
     [self](drop_instance_atom, std::uint64_t instance_id) {
       for (auto& [name, alloc] : self->state.allocators)

@@ -1,8 +1,9 @@
 #pragma once
 // The demand actor decides how much of each request to grant. It keeps one allocator per item
-// (demand/demand_policy.hpp: fair, first-come or dole) and a mirror of the stock levels, which
-// the storage actor sends after every commit. It never moves items itself: it sends storage a
-// plan and storage reserves min(plan, stock), so a stale mirror can never make it over-grant.
+// and quality (demand/demand_policy.hpp: fair, first-come or dole) and a mirror of the stock
+// levels, which the storage actor sends after every commit. It never moves items itself: it
+// sends storage a plan and storage reserves min(plan, stock), so a stale mirror can never make
+// it over-grant.
 // Runs on the scheduler (it never blocks).
 
 #include <cstdint>

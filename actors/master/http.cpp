@@ -199,7 +199,12 @@ struct http_server::impl {
     json items = json::array();
     for (auto& it : v->items) {
       auto net = static_cast<double>(it.exported - it.imported) / static_cast<double>(v->rate_minutes);
-      items.push_back({{"name", it.name}, {"count", it.count}, {"exported", it.exported}, {"imported", it.imported}, {"rate_per_minute", net}});
+      items.push_back({{"name", it.name},
+                       {"quality", it.quality},
+                       {"count", it.count},
+                       {"exported", it.exported},
+                       {"imported", it.imported},
+                       {"rate_per_minute", net}});
     }
     send_json(res, {{"now_ms", cfg.time->epoch_ms()},
                     {"rate_minutes", v->rate_minutes},
@@ -216,6 +221,12 @@ struct http_server::impl {
     if (!instance || !minutes)
       return send_json(res, {{"error", instance ? minutes.why() : instance.why()}}, 400);
     web_stats_query q{web::text_param(req.params, "item"), *instance, *minutes};
+    // Here "normal" may be spelled: the page sends back what /api/storage shows.
+    if (auto quality = web::text_param(req.params, "quality"); !quality.empty() && quality != wire::normal_quality) {
+      if (auto checked = wire::check_quality(quality); !checked)
+        return send_json(res, {{"error", "quality: " + checked.why()}}, 400);
+      q.quality = std::move(quality);
+    }
     auto v = ask<web_series>("storage", peers.storage, web_stats_atom::value, q);
     if (!v)
       return send_unavailable(res, v.error());
@@ -269,7 +280,7 @@ struct http_server::impl {
     e.family("clusterio_storage_items", "gauge", "Units of an item or fluid in the shared storage (items; fluids in fluid units).");
     for (auto& it : s->items)
       if (it.count != 0)
-        e.sample("clusterio_storage_items", it.count, "item=\"" + label_value(it.name) + "\"");
+        e.sample("clusterio_storage_items", it.count, "item=\"" + label_value(it.name) + "\",quality=\"" + label_value(it.quality) + "\"");
     e.single("clusterio_storage_reserved_items", "gauge", "Units held by outstanding grants (reserved, not yet confirmed).", s->reserved_units);
     e.single("clusterio_storage_reservations", "gauge", "Outstanding grants.", s->reservations);
     e.single("clusterio_storage_failed", "gauge", "1 if a storage commit failed and writes are refused until restart.", s->failed ? 1 : 0);

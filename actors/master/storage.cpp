@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_map>
+#include <map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -59,6 +59,9 @@ struct storage_state {
 };
 
 using storage_self = storage_actor::stateful_pointer<storage_state>;
+
+/// The statistics' key of a query's item: "" (every item) stays "".
+std::string stats_key(const std::string& item, const std::string& quality) { return item.empty() ? item : wire::item_key(item, quality); }
 
 void schedule_commit(storage_self self) {
   if (!self->state.commit_scheduled && !self->state.applying_batch) {
@@ -152,8 +155,8 @@ void commit(storage_self self) {
   wire::item_list changed;
   if (st.latched.empty() && st.listener) {
     changed.reserve(changes.levels.size());
-    for (auto& [name, count] : changes.levels)
-      changed.push_back({name, count});
+    for (auto& [key, count] : changes.levels)
+      changed.push_back(wire::item_of_key(key, count));
   }
   release_waiting(self, std::move(changed));
 }
@@ -178,7 +181,7 @@ void answer_query(storage_self self, query_job& job) {
       } else if constexpr (std::is_same_v<T, wire::stats_query>) {
         st.flush_stats();
         commit(self);
-        auto rows = st.db->query_stats(q.item, q.instance_id, st.minute() - q.minutes + 1);
+        auto rows = st.db->query_stats(stats_key(q.item, q.quality), q.instance_id, st.minute() - q.minutes + 1);
         if (!rows)
           return reply(self, job.to, wire::make_error(error_code::internal, rows.why()));
         wire::stats_reply out;
@@ -203,23 +206,25 @@ web_storage_view storage_view(storage_self self, std::uint64_t rate_minutes) {
   v.rate_minutes = std::clamp<std::uint64_t>(rate_minutes, 1, stats_minute_retention);
   v.failed = !st.latched.empty();
   v.failure = st.latched;
-  std::unordered_map<std::string, web_item> by_name;
-  for (auto& [name, count] : st.ledger.counts())
-    by_name[name] = web_item{name, count, 0, 0};
+  std::map<std::string, web_item> by_key; // sorted: each name's qualities follow its normal one
+  for (auto& [key, count] : st.ledger.counts())
+    by_key[key].count = count;
   // The current minute is partial: a window of N minutes is the N-1 full ones plus this one.
   auto rows = st.db->query_rates(st.minute() - v.rate_minutes + 1);
   if (!rows)
     spdlog::warn("storage: web rates unavailable: {}", rows.why());
   for (auto& r : rows.value_or({})) {
-    auto& item = by_name[r.name];
-    item.name = r.name;
+    auto& item = by_key[r.name];
     item.exported = r.exported;
     item.imported = r.imported;
   }
-  v.items.reserve(by_name.size());
-  for (auto& [name, item] : by_name)
+  v.items.reserve(by_key.size());
+  for (auto& [key, item] : by_key) {
+    auto id = wire::item_of_key(key, item.count);
+    item.name = std::move(id.name);
+    item.quality = std::move(id.quality);
     v.items.push_back(std::move(item));
-  std::sort(v.items.begin(), v.items.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  }
   v.reservations = st.ledger.grants().size();
   for (auto& [id, r] : st.ledger.grants())
     v.reserved_units += r.count;
@@ -233,7 +238,7 @@ web_series stats_series(storage_self self, const web_stats_query& q) {
   web_series out;
   auto minutes = std::clamp<std::uint64_t>(q.minutes, 1, max_series_minutes);
   out.bucket_minutes = minutes <= stats_minute_retention ? 1 : 60;
-  auto rows = st.db->query_series(q.item, q.instance_id, st.minute() - minutes + 1, out.bucket_minutes);
+  auto rows = st.db->query_series(stats_key(q.item, q.quality), q.instance_id, st.minute() - minutes + 1, out.bucket_minutes);
   out.error = rows.why();
   out.points.reserve(rows ? rows->size() : 0);
   for (auto& r : rows.value_or({}))

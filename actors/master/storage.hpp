@@ -1,5 +1,5 @@
 #pragma once
-// The storage actor owns the cluster's stock: a count per item or fluid name, the durable
+// The storage actor owns the cluster's stock: a count per item or fluid and quality, the durable
 // reservations (grants), the export dedup records and the per-minute statistics (the rules are
 // in storage_ledger.hpp). Its interface, storage_actor, is the protocol; clients' replies go
 // through the outbox, answers to actors as replies to their requests. Once a minute it moves
@@ -33,16 +33,17 @@ namespace clusterio {
 class outbox;
 struct metrics;
 
-/// One item or fluid in storage, for the web page.
+/// One item or fluid of one quality in storage, for the web page.
 struct web_item {
   std::string name;
+  std::string quality{wire::normal_quality};
   std::int64_t count = 0;    ///< units in storage now
   std::int64_t exported = 0; ///< units put in over the rate window
   std::int64_t imported = 0; ///< units taken out (granted, net of cancellations) over the window
 };
 
 struct web_storage_view {
-  std::vector<web_item> items;       ///< sorted by name
+  std::vector<web_item> items;       ///< sorted by name, normal quality first, then by quality name
   std::uint64_t rate_minutes = 0;    ///< the window `exported`/`imported` cover (whole minutes)
   std::uint64_t reservations = 0;    ///< outstanding grants
   std::int64_t reserved_units = 0;   ///< units held by outstanding grants
@@ -54,6 +55,7 @@ struct web_stats_query {
   std::string item;              ///< "" = every item
   std::uint64_t instance_id = 0; ///< 0 = every instance (still broken down per instance)
   std::uint64_t minutes = 60;    ///< how far back
+  std::string quality{wire::normal_quality}; ///< of `item`
 };
 
 /// One bucket of transfers of one instance.
@@ -113,9 +115,10 @@ struct storage_config {
   bool full_sync = true;                     ///< fsync each commit (survives power loss)
   std::uint64_t inventory_interval_ms = 500; ///< how often changed levels go on the bus
   metrics* counters = nullptr;               ///< transfer counters for /metrics; may be null
-  /// Distinct item and fluid names with a non-zero level, at most. An export that would add a
-  /// new name beyond this gets `overloaded` ("storage holds the maximum of N distinct names") and
-  /// nothing of it is applied, so a flood of unique names cannot exhaust the master's memory.
+  /// Distinct items and fluids (each quality of a name counts) with a non-zero level, at most.
+  /// An export that would add a new one beyond this gets `overloaded` ("storage holds the
+  /// maximum of N distinct items") and nothing of it is applied, so a flood of unique names
+  /// cannot exhaust the master's memory.
   std::size_t max_item_names = 100000;
   const clock* time = &machine_clock();      ///< statistics minutes, flush and compaction times
   bool own_thread = true;                    ///< detached; false: on the scheduler (deterministic tests)

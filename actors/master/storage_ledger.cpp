@@ -13,8 +13,24 @@ namespace {
 
 using wire::error_code;
 
-void sort_by_name(wire::item_list& levels) {
-  std::sort(levels.begin(), levels.end(), [](auto& a, auto& b) { return a.name < b.name; });
+/// The levels of `keys`, sorted by key (each name's qualities follow its normal one).
+template <class Keys, class Level> wire::item_list levels_of(const Keys& keys, Level level) {
+  std::vector<const std::string*> sorted;
+  sorted.reserve(keys.size());
+  for (auto& k : keys)
+    sorted.push_back(&k);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return *a < *b; });
+  wire::item_list levels;
+  levels.reserve(sorted.size());
+  for (auto* k : sorted)
+    levels.push_back(wire::item_of_key(*k, level(*k)));
+  return levels;
+}
+
+/// A reservation as the wire grants it: its key split into name and quality.
+wire::grant grant_of(const reservation& r) {
+  auto item = wire::item_of_key(r.name, r.count);
+  return {r.grant_id, std::move(item.name), r.count, std::move(item.quality)};
 }
 
 } // namespace
@@ -64,18 +80,18 @@ void storage_ledger::adopt(storage_snapshot& snap) {
   changed_for_bus_.clear();
 }
 
-std::int64_t storage_ledger::level(const std::string& name) const {
-  auto it = counts_.find(name);
+std::int64_t storage_ledger::level(const std::string& key) const {
+  auto it = counts_.find(key);
   return it == counts_.end() ? 0 : it->second;
 }
 
-void storage_ledger::set_level(const std::string& name, std::int64_t value) {
+void storage_ledger::set_level(const std::string& key, std::int64_t value) {
   if (value == 0)
-    counts_.erase(name);
+    counts_.erase(key);
   else
-    counts_[name] = value;
-  dirty_levels_.insert(name);
-  changed_for_bus_.insert(name);
+    counts_[key] = value;
+  dirty_levels_.insert(key);
+  changed_for_bus_.insert(key);
 }
 
 void storage_ledger::remove_grant(std::uint64_t id) {
@@ -87,19 +103,20 @@ void storage_ledger::remove_grant(std::uint64_t id) {
   pending_.grants_removed.push_back(id);
 }
 
-std::optional<wire::error_reply> storage_ledger::refuse_export(const wire::export_batch& m) const {
-  for (auto& it : m.items)
-    if (level(it.name) > wire::max_stock - it.count)
-      return wire::make_error(error_code::invalid, "storage of '" + it.name + "' would exceed its limit", "items");
+std::optional<wire::error_reply> storage_ledger::refuse_export(const wire::export_batch& m, const std::vector<std::string>& keys) const {
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (level(keys[i]) > wire::max_stock - m.items[i].count)
+      return wire::make_error(error_code::invalid, "storage of " + wire::item_text(keys[i]) + " would exceed its limit", "items");
   std::size_t new_names = 0;
   const std::string* first_new = nullptr;
-  for (auto& it : m.items)
-    if (counts_.count(it.name) == 0 && ++new_names == 1)
-      first_new = &it.name;
+  for (auto& key : keys)
+    if (counts_.count(key) == 0 && ++new_names == 1)
+      first_new = &key;
   if (new_names > 0 && counts_.size() + new_names > max_item_names_)
     return wire::make_error(error_code::overloaded,
-                            "storage holds the maximum of " + std::to_string(max_item_names_) + " distinct names; this export adds " +
-                              std::to_string(new_names) + " new (first '" + *first_new + "')",
+                            "storage holds the maximum of " + std::to_string(max_item_names_) +
+                              " distinct items (each quality of a name counts); this export adds " + std::to_string(new_names) +
+                              " new (first " + wire::item_text(*first_new) + ")",
                             "items");
   return std::nullopt;
 }
@@ -110,11 +127,15 @@ wire::message storage_ledger::apply_export(const wire::export_batch& m, std::uin
   auto& inst = instances_[m.instance_id];
   bool duplicate = m.batch < inst.pruned_below || inst.applied.count(m.batch) > 0;
   if (!duplicate) {
-    if (auto refused = refuse_export(m))
+    std::vector<std::string> keys;
+    keys.reserve(m.items.size());
+    for (auto& it : m.items)
+      keys.push_back(wire::item_key(it));
+    if (auto refused = refuse_export(m, keys))
       return std::move(*refused);
-    for (auto& it : m.items) {
-      set_level(it.name, level(it.name) + it.count);
-      add_stat(minute, m.instance_id, it.name, it.count, 0);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      set_level(keys[i], level(keys[i]) + m.items[i].count);
+      add_stat(minute, m.instance_id, keys[i], m.items[i].count, 0);
     }
     inst.applied.insert(m.batch);
     if (counters_) {
@@ -155,17 +176,18 @@ void storage_ledger::advance_floor(std::uint64_t instance_id, std::uint64_t floo
 wire::grant_reply storage_ledger::reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute) {
   wire::grant_reply out{instance_id, {}};
   for (auto& want : plan) {
-    auto amount = std::min(want.count, level(want.name));
+    auto key = wire::item_key(want);
+    auto amount = std::min(want.count, level(key));
     if (amount <= 0)
       continue;
-    set_level(want.name, level(want.name) - amount);
-    reservation r{next_grant_id_++, instance_id, want.name, amount, false};
+    set_level(key, level(key) - amount);
+    reservation r{next_grant_id_++, instance_id, key, amount, false};
     grants_[r.grant_id] = r;
     grants_of_[r.instance_id].insert(r.grant_id);
     pending_.grants_upserted.push_back(r);
     pending_.next_grant_id = next_grant_id_;
-    add_stat(minute, instance_id, want.name, 0, amount);
-    out.grants.push_back({r.grant_id, r.name, r.count});
+    add_stat(minute, instance_id, key, 0, amount);
+    out.grants.push_back(grant_of(r));
     if (counters_) {
       metrics::bump(&counters_->grants);
       metrics::bump(&counters_->granted_units, static_cast<std::uint64_t>(amount));
@@ -228,7 +250,7 @@ wire::pending_grants storage_ledger::pending_of(std::uint64_t instance_id) const
     if (r.reclaim)
       p.reclaim.push_back(id);
     else
-      p.grants.push_back({id, r.name, r.count});
+      p.grants.push_back(grant_of(r));
   }
   return p;
 }
@@ -272,22 +294,17 @@ storage_changes storage_ledger::take_changes() {
 }
 
 wire::item_list storage_ledger::take_bus_changes() {
-  wire::item_list levels;
-  levels.reserve(changed_for_bus_.size());
-  for (auto& name : changed_for_bus_)
-    levels.push_back({name, level(name)});
+  auto levels = levels_of(changed_for_bus_, [this](const std::string& key) { return level(key); });
   changed_for_bus_.clear();
-  sort_by_name(levels);
   return levels;
 }
 
 wire::item_list storage_ledger::all_levels() const {
-  wire::item_list levels;
-  levels.reserve(counts_.size());
-  for (auto& [name, count] : counts_)
-    levels.push_back({name, count});
-  sort_by_name(levels);
-  return levels;
+  std::vector<std::string> keys;
+  keys.reserve(counts_.size());
+  for (auto& [key, count] : counts_)
+    keys.push_back(key);
+  return levels_of(keys, [this](const std::string& key) { return level(key); });
 }
 
 } // namespace clusterio

@@ -1,13 +1,15 @@
 #pragma once
 // The storage's state in memory and the rules that change it, without the actor around it: the
-// stock (a count per item or fluid name), the export dedup records per instance, the
-// reservations (grants), the per-minute transfer statistics, and every change not yet committed.
+// stock (a count per item or fluid and quality, by wire::item_key), the export dedup records
+// per instance, the reservations (grants), the per-minute transfer statistics, and every change
+// not yet committed.
 // The storage actor (storage.cpp) owns one ledger; it commits take_changes() and releases the
 // replies the ledger computed only after that commit. No CAF, no clock: the caller passes the
 // Unix minute a transfer belongs to.
 //
-// Invariants: a count is never negative and never above wire::max_stock; a name at level 0 is
-// not kept; at most `max_item_names` names have a non-zero level.
+// Invariants: a count is never negative and never above wire::max_stock; a key at level 0 is
+// not kept; at most `max_item_names` keys (each quality of a name counts) have a non-zero level.
+// Every map here is keyed by wire::item_key, and so are the reservations' and statistics' names.
 
 #include <cstdint>
 #include <map>
@@ -54,7 +56,7 @@ public:
   /// statistics too): at the start, and after a failed commit.
   void adopt(storage_snapshot& snap);
 
-  std::int64_t level(const std::string& name) const;
+  std::int64_t level(const std::string& key) const;
   const std::unordered_map<std::string, std::int64_t>& counts() const { return counts_; }
   const std::map<std::uint64_t, reservation>& grants() const { return grants_; }
 
@@ -81,19 +83,20 @@ public:
   /// Everything changed since the last call, for one commit (levels: the names changed, with
   /// their counts now); the ledger starts gathering anew.
   storage_changes take_changes();
-  /// The levels changed since the last call (for the bus), sorted by name.
+  /// The levels changed since the last call (for the bus), sorted by key.
   wire::item_list take_bus_changes();
-  /// Every non-zero level (for the bus and the demand actor), sorted by name.
+  /// Every non-zero level (for the bus and the demand actor), sorted by key.
   wire::item_list all_levels() const;
 
 private:
-  void set_level(const std::string& name, std::int64_t value);
+  void set_level(const std::string& key, std::int64_t value);
   void add_stat(std::uint64_t minute, std::uint64_t instance, const std::string& name, std::int64_t exported, std::int64_t imported) {
     stats_.add(minute, instance, name, exported, imported, pending_.stats);
   }
   void remove_grant(std::uint64_t id);
-  /// An error reply if the batch's items would pass a stock limit or the name limit.
-  std::optional<wire::error_reply> refuse_export(const wire::export_batch& m) const;
+  /// An error reply if the batch's items (whose keys are `keys`) would pass a stock limit or the
+  /// name limit.
+  std::optional<wire::error_reply> refuse_export(const wire::export_batch& m, const std::vector<std::string>& keys) const;
   /// Moves pruned_below past the applied batches that follow it, and prunes below `floor`.
   void advance_floor(std::uint64_t instance_id, std::uint64_t floor);
 

@@ -26,16 +26,18 @@ function core.init_storage()
   for _, list in pairs(kinds) do s.lists[list] = s.lists[list] or {} end
   s.known = s.known or {}            -- unit_number -> true for registered entities
   s.next_batch = s.next_batch or 1   -- number of the next export batch
-  s.batches = s.batches or {}        -- batch number -> {[name]=count}, until acknowledged
+  -- Items are kept by core.item_key (a name alone for normal quality, as saves from before
+  -- qualities travelled kept them).
+  s.batches = s.batches or {}        -- batch number -> {[item key]=count}, until acknowledged
   s.open = s.open or {}              -- exports collected this cycle
   s.held_back_of = s.held_back_of or {} -- put-chest unit -> {[name]={[quality]=count}} left in it
-  s.request = s.request or {}        -- missing amounts collected this cycle
-  s.request_of = s.request_of or {}  -- unit -> {[name]=missing} its visit added to s.request
+  s.request = s.request or {}        -- missing amounts collected this cycle, by item key
+  s.request_of = s.request_of or {}  -- unit -> {[item key]=missing} its visit added to s.request
   s.grants = s.grants or {}          -- tostring(grant_id) -> "applied" | "cancelled"
   s.grants_applied = s.grants_applied or 0 -- grants ever applied: dates request reports
-  s.buffer = s.buffer or {}          -- granted amounts that did not fit yet
-  s.wants = s.wants or {}            -- unit -> {[name]=wanted} as last seen
-  s.wanting = s.wanting or {}        -- name -> {[unit]=entity}: getters that want it
+  s.buffer = s.buffer or {}          -- item key -> granted amount that did not fit yet
+  s.wants = s.wants or {}            -- unit -> {[item key]=wanted} as last seen
+  s.wanting = s.wanting or {}        -- item key -> {[unit]=entity}: getters that want it
   s.tank_fluid = s.tank_fluid or {}  -- get-tank unit -> the fluid its owner chose
   s.removed_tanks = s.removed_tanks or {} -- position key -> {fluid=, seq=} of removed get-tanks
   s.removed_seq = s.removed_seq or 0
@@ -53,7 +55,7 @@ function core.init_storage()
   s.rx_frames = s.rx_frames or {}    -- channel -> source -> {[name]=v}
   s.rx_channel = s.rx_channel or {}  -- receiver unit -> channel
   s.not_shown = s.not_shown or {}    -- combinator unit -> signals it had no room to output
-  s.levels = s.levels or {}          -- cluster storage levels for inventory combinators
+  s.levels = s.levels or {}          -- item key -> cluster storage level, for inventory combinators
   s.unixtime = s.unixtime or 0
   s.schema = SCHEMA
 end
@@ -113,6 +115,24 @@ function core.quality_name(q)
   return q.name
 end
 
+--- Separates a name from a quality in an item key: a control character, which no item, fluid or
+--- quality name contains (the slave refuses such names), so a key splits back in one way only.
+local KEY_SEPARATOR = "\31"
+
+--- The key an item of a quality is kept by: its name for normal quality, else name, U+001F,
+--- quality; the slave and master key items the same way.
+function core.item_key(name, quality)
+  if quality == "normal" then return name end
+  return name .. KEY_SEPARATOR .. quality
+end
+
+--- The name and quality of an item key.
+function core.item_of_key(key)
+  local at = string.find(key, KEY_SEPARATOR, 1, true)
+  if not at then return key, "normal" end
+  return string.sub(key, 1, at - 1), string.sub(key, at + 1)
+end
+
 ---------------------------------------------------------------------------------------------------
 -- Item and fluid filter (map settings), cached until a setting changes.
 
@@ -147,10 +167,20 @@ function core.send_ipc(channel, data)
   end
 end
 
+--- One entry of a list to the slave: {name, count} for normal quality, else {name, count, quality}.
+local function entry(key, count)
+  local name, quality = core.item_of_key(key)
+  if quality == "normal" then return { name, count } end
+  return { name, count, quality }
+end
+
+--- A {[item key]=count} map as a list of entries, sorted by key (one order, whatever `pairs` does).
 local function sorted_pairs(map)
+  local keys = {}
+  for key in pairs(map) do keys[#keys + 1] = key end
+  table.sort(keys)
   local out = {}
-  for name, count in pairs(map) do out[#out + 1] = { name, count } end
-  table.sort(out, function(a, b) return a[1] < b[1] end)
+  for i, key in ipairs(keys) do out[i] = entry(key, map[key]) end
   return out
 end
 core.sorted_pairs = sorted_pairs
@@ -179,30 +209,40 @@ end
 --- Units given to a getter that was visited this cycle no longer miss: take them off the
 --- request, or a grant that lands mid-cycle (items newly in stock are asked for at once) is
 --- asked for again at the end of the cycle, and granted twice.
-function core.reduce_request(unit, name, given)
+function core.reduce_request(unit, key, given)
   local of = storage.request_of[unit]
-  local m = of and of[name]
+  local m = of and of[key]
   if not m or given <= 0 then return end
   local d = math.min(m, given)
-  of[name] = m - d
-  storage.request[name] = storage.request[name] - d
+  of[key] = m - d
+  storage.request[key] = storage.request[key] - d
 end
 
-function core.add_request(unit, name, missing)
-  add(storage.request, name, missing)
+function core.add_request(unit, key, missing)
+  add(storage.request, key, missing)
   storage.request_of[unit] = storage.request_of[unit] or {}
-  add(storage.request_of[unit], name, missing)
+  add(storage.request_of[unit], key, missing)
 end
 
 function core.send_requests()
-  local list = {}
-  for name, missing in pairs(storage.request) do
-    local m = missing - (storage.buffer[name] or 0)
-    if m > 0 then list[#list + 1] = { name, m } end
+  local still = {}
+  for key, missing in pairs(storage.request) do
+    local m = missing - (storage.buffer[key] or 0)
+    if m > 0 then still[key] = m end
   end
-  if #list == 0 then return end
-  table.sort(list, function(a, b) return a[1] < b[1] end)
-  core.send_ipc("request", { items = list, applied = storage.grants_applied })
+  if next(still) == nil then return end
+  core.send_ipc("request", { items = sorted_pairs(still), applied = storage.grants_applied })
+end
+
+--- A {[item key]=count} map as {[name]={[quality]=count}}: how status shows items.
+function core.by_quality(map)
+  local out = {}
+  for key, n in pairs(map) do
+    local name, quality = core.item_of_key(key)
+    out[name] = out[name] or {}
+    out[name][quality] = n
+  end
+  return out
 end
 
 --- Items left in put-chests: {[name]={[quality]=count}} over all of them.

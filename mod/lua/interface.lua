@@ -50,6 +50,16 @@ local function is_transferable(name)
   return type(name) == "string" and (prototypes.item[name] ~= nil or prototypes.fluid[name] ~= nil)
 end
 
+--- Why an item's quality as the slave sends it (absent for normal, never "normal" spelled) is
+--- not one this world has for the item, or nil. Fluids have no quality.
+local function bad_quality(name, quality)
+  if quality == nil then return nil end
+  if type(quality) ~= "string" or quality == "normal" then return "quality must be left out for normal, or a quality name" end
+  if prototypes.quality[quality] == nil then return "unknown quality" end
+  if prototypes.item[name] == nil then return "a fluid has no quality" end
+  return nil
+end
+
 function interface.set_batch_floor(arg)
   local t = parse(arg)
   if not t then return end
@@ -88,7 +98,7 @@ local function check_grant(g)
   if not is_id(g.grant_id) then return "grant_id must be a non-negative integer or a string" end
   if not is_transferable(g.name) then return "unknown item or fluid name" end
   if not is_count(g.count) then return "count must be a positive integer" end
-  return nil
+  return bad_quality(g.name, g.quality)
 end
 
 function interface.apply_grants(arg)
@@ -112,7 +122,7 @@ function interface.apply_grants(arg)
       else
         storage.grants[key] = "applied"
         storage.grants_applied = storage.grants_applied + 1
-        getters.distribute(g.name, g.count)
+        getters.distribute(core.item_key(g.name, g.quality or "normal"), g.count)
         results[i] = { grant_id = id, status = "applied" }
       end
     end
@@ -158,16 +168,22 @@ local function is_pair(p)
   return type(p) == "table" and type(p[1]) == "string" and type(p[2]) == "number" and p[2] == p[2]
 end
 
+--- [name, count] or [name, count, quality].
+local function is_level(p)
+  return is_pair(p) and (p[3] == nil or type(p[3]) == "string")
+end
+
 function interface.set_inventory(arg)
   local t = parse(arg)
   if not t then return end
-  local levels = list_of(t.levels, is_pair)
-  if not levels then return reply({ error = "levels must be a list of [name, count]" }) end
+  local levels = list_of(t.levels, is_level)
+  if not levels then return reply({ error = "levels must be a list of [name, count] or [name, count, quality]" }) end
   if type(t.time_ms) ~= "number" then return reply({ error = "time_ms must be a number" }) end
   if t.full then storage.levels = {} end
   for _, p in ipairs(levels) do
-    if signals.type_of_name(p[1]) then
-      storage.levels[p[1]] = p[2] ~= 0 and core.clamp(p[2]) or nil
+    -- Levels this world cannot show (no such prototype or quality here) are left out.
+    if signals.type_of_name(p[1]) and not bad_quality(p[1], p[3]) then
+      storage.levels[core.item_key(p[1], p[3] or "normal")] = p[2] ~= 0 and core.clamp(p[2]) or nil
     end
   end
   storage.unixtime = core.clamp(t.time_ms / 1000)
@@ -205,7 +221,7 @@ function interface.status(arg)
   local pending = 0
   for _ in pairs(storage.batches) do pending = pending + 1 end
   reply({ tick = game.tick, players = #game.connected_players, paused = core.paused(),
-          pending_exports = pending, buffered = storage.buffer, held_back = core.held_back(),
+          pending_exports = pending, buffered = core.by_quality(storage.buffer), held_back = core.held_back(),
           signals_not_sent = signals.not_sent(), signals_not_shown = signals.not_shown() })
 end
 

@@ -1,10 +1,10 @@
 -- clusterio mod: put-chests and put-tanks, whose contents leave the world into export batches.
 --
--- A put-chest takes only items that are exactly what a name stands for on today's wire: normal
--- quality and no state of their own. Items of another quality, and items that carry state
--- (anything with an item number: armor and its grid, blueprints and books, planners, items with
--- an inventory, a label or tags; and damaged, spoiling, partly used ammo or tools) stay in the
--- chest and are counted as held back, rather than destroyed or recreated fresh elsewhere.
+-- A put-chest takes items of every quality that are exactly what a name and a quality stand for
+-- on the wire: no state of their own. Items that carry state (anything with an item number:
+-- armor and its grid, blueprints and books, planners, items with an inventory, a label or tags;
+-- and damaged, spoiling, partly used ammo or tools) stay in the chest and are counted as held
+-- back, rather than destroyed or recreated fresh elsewhere.
 
 local core = require("lua.core")
 
@@ -38,11 +38,11 @@ function putters.empty_put_chest(e)
       local name, n = stack.name, stack.count
       local quality = core.quality_name(stack.quality)
       left = left - n
-      if quality ~= "normal" or carries_state(stack) then
+      if carries_state(stack) then
         hold(held, name, quality, n)
       elseif core.allowed(name) then
         stack.clear()
-        core.add(storage.open, name, n)
+        core.add(storage.open, core.item_key(name, quality), n)
       end
     end
   end

@@ -68,13 +68,15 @@ local function write_filters(e, filters)
   storage.not_shown[e.unit_number] = dropped > 0 and dropped or nil
 end
 
---- Outputs {[name]=value} (wire names) on the combinator, as normal-quality signals.
+--- Outputs {[item key]=value} on the combinator: each a signal of its name's type (by the
+--- wire's lookup) and its key's quality. Receivers' keys are names alone: normal quality.
 local function write_signals(e, map)
   local filters = {}
-  for _, pair in ipairs(core.sorted_pairs(map)) do
-    local t = signals.type_of_name(pair[1])
-    if t and pair[2] ~= 0 then
-      filters[#filters + 1] = { value = { type = t, name = pair[1], quality = "normal" }, min = core.clamp(pair[2]) }
+  for _, entry in ipairs(core.sorted_pairs(map)) do
+    local name, value, quality = entry[1], entry[2], entry[3] or "normal"
+    local t = signals.type_of_name(name)
+    if t and value ~= 0 then
+      filters[#filters + 1] = { value = { type = t, name = name, quality = quality }, min = core.clamp(value) }
     end
   end
   write_filters(e, filters)

@@ -231,8 +231,8 @@ def count():
         led["consumed"][k] = v
     st = mod("host-b", "consumer", "status")
     if isinstance(st.get("buffered"), dict):
-        for k, v in st["buffered"].items():
-            led["buffered"][k] = v
+        for k, by_quality in st["buffered"].items():  # {name: {quality: count}}
+            led["buffered"][k] = by_quality.get("normal", 0)
     storage = api("/api/storage?rate_minutes=60")
     if storage is None:
         raise Failure("the master's API did not answer")

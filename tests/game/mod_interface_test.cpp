@@ -62,6 +62,15 @@ TEST_CASE("mod interface: IPC payloads of every channel are read into their stru
   REQUIRE(none.ok());
   CHECK(std::get<mod::signal_report>(*none).signals.empty());
 
+  // Items of another quality are [name, count, quality]; the same name in two qualities is two items.
+  auto rare = mod::parse_ipc("export", R"({"batch":4,"floor":4,"items":[["iron-plate",5],["iron-plate",2,"rare"],["x",1,"a modded one"]]})");
+  REQUIRE(rare.ok());
+  CHECK(std::get<mod::export_report>(*rare).items ==
+        wire::item_list{{"iron-plate", 5}, {"iron-plate", 2, "rare"}, {"x", 1, "a modded one"}});
+  auto rare_req = mod::parse_ipc("request", R"({"items":[["iron-plate",20,"epic"]],"applied":0})");
+  REQUIRE(rare_req.ok());
+  CHECK(std::get<mod::request_report>(*rare_req).items == wire::item_list{{"iron-plate", 20, "epic"}});
+
   auto status = mod::parse_ipc("status", "{\"tick\":600,\"players\":2}\r\n");
   REQUIRE(status.ok());
   CHECK(std::get<mod::status_report>(*status).tick == 600);
@@ -97,9 +106,13 @@ TEST_CASE("mod interface: every malformed IPC payload is refused, naming the fie
     {"export", R"({"batch":3,"floor":2})", "items: missing"},
     {"export", R"({"batch":3,"floor":2,"items":{}})", "items: must be a list"},
     {"export", R"({"batch":3,"floor":2,"items":{"iron-plate":5}})", "items: must be a list"},
-    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate"]]})", "items[0]: must be [name, count]"},
-    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,2]]})", "items[0]: must be [name, count]"},
-    {"export", R"({"batch":3,"floor":2,"items":[{"name":"iron-plate","count":1}]})", "items[0]: must be [name, count]"},
+    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate"]]})", "items[0]: must be [name, count] or [name, count, quality]"},
+    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,"rare",2]]})", "items[0]: must be [name, count] or [name, count, quality]"},
+    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,2]]})", "items[0][2]: must be a string"},
+    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,"normal"]]})", "items[0][2]: quality \"normal\" is never spelled"},
+    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,"a\nb"]]})", "items[0][2]: name contains a control character"},
+    {"export", R"({"batch":3,"floor":2,"items":[{"name":"iron-plate","count":1}]})", "items[0]: must be [name, count] or [name, count, quality]"},
+    {"signal", R"({"channel":"c","signals":[["signal-A",1,"rare"]]})", "signals[0]: must be [name, count]"},
     {"export", R"({"batch":3,"floor":2,"items":[["a",1],[5,1]]})", "items[1][0]: must be a string"},
     {"export", R"({"batch":3,"floor":2,"items":[["",1]]})", "items[0][0]: name is empty"},
     {"export", R"({"batch":3,"floor":2,"items":[["bad\u0001name",1]]})", "items[0][0]: name contains a control character"},
@@ -111,7 +124,8 @@ TEST_CASE("mod interface: every malformed IPC payload is refused, naming the fie
     {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1000000000001]]})", "items[0][1]: must be an integer in 1..1000000000000"},
     {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",18446744073709551615]]})", "items[0][1]: must be an integer"},
     {"export", R"({"batch":3,"floor":2,"items":[["iron-plate","5"]]})", "items[0][1]: must be an integer"},
-    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1],["iron-plate",2]]})", "items: name 'iron-plate' appears twice"},
+    {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1],["iron-plate",2]]})", "items: 'iron-plate' appears twice"},
+    {"request", R"({"items":[["iron-plate",1,"rare"],["iron-plate",2,"rare"]],"applied":0})", "items: 'iron-plate' of quality 'rare' appears twice"},
     {"request", R"({"applied":0})", "items: missing"},
     {"request", R"({"items":[["iron-plate",5]]})", "applied: missing"},
     {"request", R"({"items":[["iron-plate",5]],"applied":-1})", "applied: must be an integer"},
@@ -256,6 +270,11 @@ TEST_CASE("mod interface: commands carry their argument as JSON in a Lua literal
   CHECK(argument_of(apply) == json{{"grants", {{{"grant_id", 3}, {"name", evil}, {"count", 10}}}}});
   CHECK(argument_of(mod::command(mod::set_inventory{1700000000000, true, {{"iron-plate", 5}}})) ==
         json{{"time_ms", 1700000000000}, {"full", true}, {"levels", json::array({json::array({"iron-plate", 5})})}});
+  // Quality as the wire has it: a grant's `quality` and a level's third element only when not normal.
+  CHECK(argument_of(mod::command(mod::apply_grants{{{3, "iron-plate", 10}, {4, "iron-plate", 2, "rare"}}})) ==
+        json::parse(R"({"grants":[{"grant_id":3,"name":"iron-plate","count":10},{"grant_id":4,"name":"iron-plate","count":2,"quality":"rare"}]})"));
+  CHECK(argument_of(mod::command(mod::set_inventory{5, true, {{"iron-plate", 5}, {"iron-plate", 1, "legendary"}}}))["levels"] ==
+        json::parse(R"([["iron-plate",5],["iron-plate",1,"legendary"]])"));
   CHECK(argument_of(mod::command(mod::set_inventory{5, false, {}})) == json{{"time_ms", 5}, {"full", false}, {"levels", json::array()}});
   CHECK(argument_of(mod::command(mod::receive_signals{"default", "s1/w1", {{"signal-A", -3}}})) ==
         json{{"channel", "default"}, {"source", "s1/w1"}, {"signals", json::array({json::array({"signal-A", -3})})}});

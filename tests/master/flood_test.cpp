@@ -77,7 +77,7 @@ TEST_CASE("storage refuses a new item name beyond max_item_names, applying nothi
   expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, {{"a", 1}, {"b", 2}, {"c", 3}}});
 
   auto e = expect_error(slave, wire::export_batch{inst, 2, 2, {{"a", 10}, {"d", 1}}}, wire::error_code::overloaded);
-  CHECK(e.message.find("storage holds the maximum of 3 distinct names") != std::string::npos);
+  CHECK(e.message.find("storage holds the maximum of 3 distinct items") != std::string::npos);
   CHECK(e.field == "items");
   CHECK(stock_of(slave, "a") == 1); // nothing of the refused batch was applied
   CHECK(stock_of(slave, "d") == 0);

@@ -263,28 +263,28 @@ std::vector<frame> samples() {
   s.push_back({77, slaves_reply{{sample_instance(1), sample_instance(2)}}});
   s.push_back({7, slaves_reply{{}}});
   s.push_back({77, delete_instance{42}});
-  s.push_back({77, export_batch{42, 9, 7, {{"iron-plate", 400}, {"ケーブル", 1}, {name200, max_transfer_count}}}});
+  s.push_back({77, export_batch{42, 9, 7, {{"iron-plate", 400}, {"iron-plate", 3, "legendary"}, {"ケーブル", 1}, {name200, max_transfer_count, name200}}}});
   s.push_back({8, export_batch{UINT64_MAX, UINT64_MAX, 0, {{"x'); os.exit() --", 1}}}});
   s.push_back({77, export_ack{42, 9, false}});
   s.push_back({9, export_ack{42, 9, true}});
-  s.push_back({77, request_items{42, {{"copper-cable", 200}, {"water", max_transfer_count}}}});
-  s.push_back({77, grant_reply{42, {{1000, "copper-cable", 200}, {UINT64_MAX, name200, max_transfer_count}}}});
+  s.push_back({77, request_items{42, {{"copper-cable", 200}, {"copper-cable", 5, "rare"}, {"water", max_transfer_count}}}});
+  s.push_back({77, grant_reply{42, {{1000, "copper-cable", 200, "rare"}, {UINT64_MAX, name200, max_transfer_count}}}});
   s.push_back({10, grant_reply{42, {}}});
   s.push_back({77, confirm_grants{42, {1000, 1001}, {UINT64_MAX}}});
   s.push_back({11, confirm_grants{42, {}, {}}});
   s.push_back({77, confirm_ack{42, {1000, 1001, 5}}});
   s.push_back({12, confirm_ack{42, {}}});
   s.push_back({77, resync{42}});
-  s.push_back({77, pending_grants{42, {{1000, "iron-plate", 50}}, {999, 998}}});
+  s.push_back({77, pending_grants{42, {{1000, "iron-plate", 50, "epic"}, {1001, "iron-plate", 50}}, {999, 998}}});
   s.push_back({13, pending_grants{42, {}, {}}});
   s.push_back({77, reclaim_grant{1000}});
   s.push_back({77, signal_frame{"ch-1", "slave-1/inst", 5,
                                 {{"signal-A", 1}, {"iron-plate", min_signal_value}, {"ケーブル", max_signal_value}}}});
   s.push_back({0, signal_frame{label64, "", 0, {}}});
   s.push_back({77, inventory_query{}});
-  s.push_back({77, inventory_levels{1'700'000'000'000, true, {{"iron-plate", 0}, {name200, max_stock}}}});
+  s.push_back({77, inventory_levels{1'700'000'000'000, true, {{"iron-plate", 0}, {"iron-plate", 7, "uncommon"}, {name200, max_stock}}}});
   s.push_back({0, inventory_levels{0, false, {}}});
-  s.push_back({77, stats_query{"iron-plate", 42, 10080}});
+  s.push_back({77, stats_query{"iron-plate", 42, 10080, "rare"}});
   s.push_back({14, stats_query{"", 0, 1}});
   s.push_back({77, stats_reply{{{28'000'000, 10, 0}, {28'000'001, max_stock, max_stock}}}});
   s.push_back({15, stats_reply{{}}});
@@ -304,7 +304,7 @@ std::vector<frame> one_per_type() {
 
 // ---- listing a message's fields through its describe() ---------------------------------------
 
-enum class fkind { u64, i64, f64, flag, text, code, items, ids, list };
+enum class fkind { u64, i64, f64, flag, text, code, items, ids, list, quality };
 
 struct field_info {
   std::string key;
@@ -315,6 +315,7 @@ struct field_info {
   double dmin = 0, dmax = 0;
   text_kind tk = text_kind::text;
   std::size_t entries = 0;
+  bool qualities = false;      ///< items: entries may carry a quality
   std::vector<field_info> sub; ///< fields of a list's elements
 };
 
@@ -346,12 +347,14 @@ struct field_lister {
   void flag(const char* k, bool&, presence p = presence::required) { add(k, fkind::flag, p); }
   void text(const char* k, std::string&, text_kind tk, presence p = presence::required) { add(k, fkind::text, p).tk = tk; }
   void code(const char* k, error_code&) { add(k, fkind::code, presence::required); }
-  void items(const char* k, item_list&, std::int64_t min, std::int64_t max, std::size_t entries) {
+  void items(const char* k, item_list&, std::int64_t min, std::int64_t max, std::size_t entries, qualities q) {
     auto& f = add(k, fkind::items, presence::required);
     f.imin = min;
     f.imax = max;
     f.entries = entries;
+    f.qualities = q == qualities::yes;
   }
+  void quality(const char* k, std::string&) { add(k, fkind::quality, presence::optional); }
   void ids(const char* k, std::vector<std::uint64_t>&, std::size_t entries) { add(k, fkind::ids, presence::required).entries = entries; }
   template <class T> void list(const char* k, std::vector<T>&, std::size_t entries) {
     field_lister sub;
@@ -438,6 +441,7 @@ std::vector<std::pair<std::string, val>> wrong_types(fkind k) {
     case fkind::f64: return {{"string", S("1")}, {"bool", B(true)}, {"nil", NIL()}, {"array", A({})}, {"map", M({})}};
     case fkind::flag: return {{"int", U(1)}, {"string", S("true")}, {"nil", NIL()}, {"float", D(0)}};
     case fkind::text:
+    case fkind::quality:
     case fkind::code: return {{"int", U(1)}, {"bool", B(true)}, {"nil", NIL()}, {"array", A({S("a")})}, {"binary", BIN("")}};
     case fkind::items:
     case fkind::ids:
@@ -566,7 +570,22 @@ void field_cases(const field_info& f, const locator& loc, const std::string& pre
       reject("entry not an array", set_to(A({U(1)})), e0);
       reject("entry is a map", set_to(A({M({{"name", S("a")}, {"count", I(1)}})})), e0);
       reject("entry of one element", set_to(A({A({S("a")})})), e0);
-      reject("entry of three elements", set_to(A({A({S("a"), I(1), I(2)})})), e0);
+      if (f.qualities) {
+        // [name, count, quality]: each quality of a name is an entry of its own.
+        reject("entry of four elements", set_to(A({A({S("a"), I(ok_count), S("rare"), S("x")})})), e0);
+        reject("quality an int", set_to(A({A({S("a"), I(ok_count), I(2)})})), e0 + ".quality");
+        reject("quality \"normal\" spelled", set_to(A({A({S("a"), I(ok_count), S("normal")})})), e0 + ".quality");
+        for (auto& [what, s] : bad_texts(text_kind::name))
+          reject("bad quality: " + what, set_to(A({A({S("a"), I(ok_count), S(s)})})), e0 + ".quality");
+        reject("duplicate name and quality", set_to(A({A({S("a"), I(ok_count), S("rare")}), A({S("a"), I(ok_count), S("rare")})})),
+               path + "[1].name");
+        accept("a name in two qualities", set_to(A({A({S("a"), I(ok_count)}), A({S("a"), I(ok_count), S("rare")}),
+                                                     A({S("a"), I(ok_count), S("a modded quality")})})));
+        for (auto& s : good_texts(text_kind::name))
+          accept("good quality: " + hex(s), set_to(A({A({S("a"), I(ok_count), S(s)})})));
+      } else {
+        reject("entry of three elements", set_to(A({A({S("a"), I(1), S("rare")})})), e0);
+      }
       reject("name is an int", set_to(A({A({U(1), I(ok_count)})})), e0 + ".name");
       for (auto& [what, s] : bad_texts(text_kind::name))
         reject("bad name: " + what, set_to(A({A({S(s), I(ok_count)})})), e0 + ".name");
@@ -594,6 +613,13 @@ void field_cases(const field_info& f, const locator& loc, const std::string& pre
       accept("count at minimum, int64-encoded", set_to(A({A({S("a"), I(f.imin)})})));
       break;
     }
+    case fkind::quality:
+      reject("\"normal\" spelled", set_to(S("normal")), path);
+      for (auto& [what, s] : bad_texts(text_kind::name))
+        reject("bad quality: " + what, set_to(S(s)), path);
+      for (auto& s : good_texts(text_kind::name))
+        accept("good quality: " + hex(s), set_to(S(s)));
+      break;
     case fkind::ids: {
       const std::string e0 = path + "[0]";
       reject("id 0", set_to(A({U(0)})), e0);
@@ -703,6 +729,63 @@ TEST_CASE("round trip keeps names, counts and numbers exactly", "[codec]") {
   CHECK(std::get<stats_query>(d.value.body).item.empty());
   CHECK(std::get<stats_query>(d.value.body).instance_id == 0);
   CHECK(std::get<stats_query>(d.value.body).minutes == 60);
+}
+
+TEST_CASE("items of a quality other than normal travel as themselves; normal is never spelled", "[codec]") {
+  // Normal quality is [name, count], as before qualities; another is [name, count, quality].
+  val t = tree_of({1, export_batch{1, 1, 1, {{"iron-plate", 5}, {"iron-plate", 2, "rare"}}}});
+  auto& items = at(t, "items");
+  CHECK(at(items, 0).items.size() == 2);
+  REQUIRE(at(items, 1).items.size() == 3);
+  CHECK(at(at(items, 1), 2).s == "rare");
+  auto d = decode(bytes_of(t));
+  REQUIRE(d.ok);
+  CHECK(std::get<export_batch>(d.value.body).items == item_list{{"iron-plate", 5}, {"iron-plate", 2, "rare"}});
+  CHECK(std::get<export_batch>(d.value.body).items[0].quality == "normal");
+
+  // A grant: `quality` only when not normal; absent reads as normal.
+  t = tree_of({2, grant_reply{1, {{7, "iron-plate", 5}, {8, "iron-plate", 2, "epic"}}}});
+  CHECK(find(at(at(t, "grants"), 0), "quality") == nullptr);
+  REQUIRE(find(at(at(t, "grants"), 1), "quality") != nullptr);
+  d = decode(bytes_of(t));
+  REQUIRE(d.ok);
+  CHECK(std::get<grant_reply>(d.value.body).grants == std::vector<grant>{{7, "iron-plate", 5}, {8, "iron-plate", 2, "epic"}});
+
+  // "normal" spelled is refused, in a list and in a grant: one spelling of each item.
+  t = tree_of({3, request_items{1, {{"iron-plate", 5}}}});
+  at(at(t, "items"), 0).items.push_back(S("normal"));
+  check_rejected("normal as third element", bytes_of(t), error_code::invalid, "items[0].quality");
+  t = tree_of({4, grant_reply{1, {{7, "iron-plate", 5, "rare"}}}});
+  *find(at(at(t, "grants"), 0), "quality") = S("normal");
+  check_rejected("normal as a grant's quality", bytes_of(t), error_code::invalid, "grants[0].quality");
+
+  // Unique by (name, quality): the same quality twice is a duplicate, two qualities are not.
+  check_rejected("rare twice", bytes_of(tree_of({5, export_batch{1, 1, 1, {{"a", 1, "rare"}, {"b", 1}, {"a", 2, "rare"}}}})),
+                 error_code::invalid, "items[2].name");
+  check_accepted("normal and rare", bytes_of(tree_of({6, export_batch{1, 1, 1, {{"a", 1}, {"a", 2, "rare"}}}})));
+
+  // Signals carry names only.
+  t = tree_of({7, signal_frame{"c", "", 1, {{"signal-A", 1}}}});
+  at(at(t, "signals"), 0).items.push_back(S("rare"));
+  check_rejected("a signal with a quality", bytes_of(t), error_code::invalid, "signals[0]");
+}
+
+TEST_CASE("item keys: normal is the bare name; another quality never collides with a name", "[codec]") {
+  CHECK(item_key("iron-plate", "normal") == "iron-plate");
+  CHECK(item_key(item_count{"iron-plate", 3}) == "iron-plate");
+  auto rare = item_key("iron-plate", "rare");
+  CHECK(rare != "iron-plate");
+  // Not a valid name: no export or request can name it.
+  CHECK_FALSE(check_name(rare));
+  CHECK(item_of_key(rare, 4) == item_count{"iron-plate", 4, "rare"});
+  CHECK(item_of_key("iron-plate", 4) == item_count{"iron-plate", 4});
+  for (auto& name : hostile_names)
+    CHECK(item_of_key(item_key(name, "legendary"), 1) == item_count{name, 1, "legendary"});
+  // Each name's qualities sort right after its normal key, before any longer name.
+  CHECK(item_key("a", "normal") < item_key("a", "rare"));
+  CHECK(item_key("a", "rare") < item_key("a-b", "normal"));
+  CHECK(item_text(rare) == "'iron-plate' of quality 'rare'");
+  CHECK(item_text("iron-plate") == "'iron-plate'");
 }
 
 TEST_CASE("the encoder writes every value in its shortest form, as msgpack-c does", "[codec]") {

@@ -105,12 +105,12 @@ TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
   CHECK(sim.lua_int("storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
   CHECK(sim.lua_int("storage.get[2].get_inventory(1).get_item_count('iron-plate')") == 100);
   CHECK(sim.lua_int("storage.get_tank.fluidbox[1].amount") == 500);
-  CHECK(sim.call("status", json::object())["buffered"]["iron-plate"] == 880);
+  CHECK(sim.call("status", json::object())["buffered"]["iron-plate"]["normal"] == 880);
   // The buffer refills chests as they drain.
   sim.command("/sc storage.get[1].get_inventory(1).remove({name='iron-plate', count=40})");
   sim.run_ticks(70);
   CHECK(sim.lua_int("storage.get[1].get_inventory(1).get_item_count('iron-plate')") == 100);
-  CHECK(sim.call("status", json::object())["buffered"]["iron-plate"] == 840);
+  CHECK(sim.call("status", json::object())["buffered"]["iron-plate"]["normal"] == 840);
 }
 
 TEST_CASE("a grant that lands mid-cycle is not asked for again at the cycle's end") {

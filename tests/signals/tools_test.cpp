@@ -99,10 +99,12 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   // inventory and slaves.
   wire_client slave(m.control_endpoint(), add_client(m, "slave1", "slave"));
   auto inst = expect_reply<wire::registered>(slave, wire::register_instance{"world-a", "127.0.0.1:34197"}).instance_id;
-  expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, {{"iron-plate", 10}}});
+  expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, {{"iron-plate", 10}, {"iron-plate", 4, "epic"}}});
   auto inv = run(ctl(m, "ctl-watch", {"inventory"}), log);
   CHECK(inv.status == 0);
-  CHECK(inv.output.find("iron-plate 10") != std::string::npos);
+  // As the wire lists them: each quality but normal names itself after the count.
+  CHECK(inv.output.find("iron-plate 10\niron-plate 4 epic\n") != std::string::npos);
+  CHECK(inv.output.find("(2 item kinds)") != std::string::npos);
   auto sl = run(ctl(m, "ctl-watch", {"slaves"}), log);
   CHECK(sl.status == 0);
   CHECK(sl.output.find("slave1") != std::string::npos);

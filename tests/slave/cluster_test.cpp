@@ -2,8 +2,10 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
+#include "client/wire_client.hpp"
 #include "tests/slave/cluster.hpp"
 
 using namespace clusterio;
@@ -176,4 +178,46 @@ TEST_CASE("a request report read after a grant it predates does not make the sla
   // The race did happen (else this test would prove nothing): the slave saw a stale report.
   CHECK(c.slave_of("consumer").service_log().find("applied grant(s) ago: what they gave is taken off it") != std::string::npos);
   check_conservation(c);
+}
+
+TEST_CASE("a rare plate put into a put-chest arrives as a rare plate in a get-chest that asks for rare") {
+  // Two worlds of their own: one put-chest with rare and normal plates, and one get-chest whose
+  // only filter asks for rare plates. The normal plates stay in storage.
+  auto dir = temp_dir("clusterio-quality");
+  auto write = [&](const std::string& name, const std::string& lua) {
+    std::ofstream(dir + "/" + name) << lua;
+    return dir + "/" + name;
+  };
+  auto rare_producer = write("rare-producer.lua", R"(script.on_init(function()
+  local chest = game.surfaces[1].create_entity({name = "put-chest", position = {0, 0}, force = "player", raise_built = true})
+  local inv = chest.get_inventory(defines.inventory.chest)
+  inv.insert({name = "iron-plate", count = 12, quality = "rare"})
+  inv.insert({name = "iron-plate", count = 5})
+end))");
+  auto rare_consumer = write("rare-consumer.lua", R"(script.on_init(function()
+  local chest = game.surfaces[1].create_entity({name = "get-chest", position = {0, 0}, force = "player", raise_built = true})
+  chest.get_logistic_sections().get_section(1).set_slot(1,
+    {value = {type = "item", name = "iron-plate", quality = "rare"}, min = 10})
+end))");
+  cluster c(2, {{"producer", rare_producer, 0}, {"consumer", rare_consumer, 1}});
+  auto& consumer = c.slave_of("consumer");
+  auto in_chest = [&](const char* quality) {
+    return std::stol(consumer.lua("consumer", std::string("rcon.print(game.surfaces[1].find_entities_filtered{name = 'get-chest'}[1]"
+                                                          ".get_inventory(defines.inventory.chest).get_item_count({name = 'iron-plate', quality = '") +
+                                                quality + "'}))"));
+  };
+  INFO("logs: " << c.log_locations());
+  CHECK(eventually([&] { return in_chest("rare") == 10; }, std::chrono::seconds(40)));
+  CHECK(in_chest("normal") == 0);
+  // What the chest did not ask for waits in storage, each quality apart.
+  wire_client q(c.master.control_endpoint(), c.creds[0]);
+  wire::item_list stock;
+  CHECK(eventually([&] {
+    auto r = q.call(wire::inventory_query{}, std::chrono::seconds(5));
+    if (r && std::holds_alternative<wire::inventory_levels>(r->body))
+      stock = std::get<wire::inventory_levels>(r->body).levels;
+    return stock == wire::item_list{{"iron-plate", 5}, {"iron-plate", 2, "rare"}};
+  }));
+  CHECK(c.slave_of("producer").lua("producer", "rcon.print(game.surfaces[1].find_entities_filtered{name = 'put-chest'}[1]"
+                                               ".get_inventory(defines.inventory.chest).get_item_count({name = 'iron-plate', quality = 'rare'}))") == "0");
 }

@@ -99,3 +99,17 @@ TEST_CASE("a game restarted from its save starts the count again, and doubts") {
   CHECK(book.reported(plates(10), 12) == 0); // the save's count is lower: nothing to take off
   CHECK(book.wanted() == plates(10));
 }
+
+TEST_CASE("each quality of an item is asked for, granted and taken off on its own") {
+  request_book book;
+  book.reported({{"iron-plate", 100}, {"iron-plate", 10, "rare"}}, 0);
+  CHECK(book.wanted() == wire::item_list{{"iron-plate", 100}, {"iron-plate", 10, "rare"}});
+  // A rare grant takes nothing off the normal plates, and the other way round.
+  book.granted({{1, "iron-plate", 4, "rare"}});
+  CHECK(book.wanted() == wire::item_list{{"iron-plate", 100}, {"iron-plate", 6, "rare"}});
+  book.granted({{2, "iron-plate", 100}});
+  CHECK(book.wanted() == wire::item_list{{"iron-plate", 6, "rare"}});
+  // New stock of normal plates is not new stock of rare ones.
+  CHECK(book.wanted_in_stock({{"iron-plate", 50}}).empty());
+  CHECK(book.wanted_in_stock({{"iron-plate", 50}, {"iron-plate", 1, "rare"}}) == wire::item_list{{"iron-plate", 6, "rare"}});
+}

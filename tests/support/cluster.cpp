@@ -106,7 +106,11 @@ ledger cluster::count() {
     for (auto& batch : pending_exports["batches"])
       for (auto& it : batch["items"])
         l.pending_exports[it[0]] += it[1].get<double>();
-    add_counts(l.buffered, s.mod(w.name, "status")["buffered"]);
+    // {name: {quality: count}}: the ledger's names are of normal quality.
+    auto buffered = s.mod(w.name, "status")["buffered"];
+    if (buffered.is_object())
+      for (auto& [name, by_quality] : buffered.items())
+        l.buffered[name] += by_quality.value("normal", 0.0);
     // The master answers resync only to the slave that owns the instance.
     wire_client q(master.control_endpoint(), creds[w.slave]);
     auto instance_id = s.status(w.name)["instance_id"].get<std::uint64_t>();

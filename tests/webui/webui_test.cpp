@@ -37,7 +37,7 @@ struct cluster {
     south = expect_reply<wire::registered>(*slave, wire::register_instance{"south-world", "192.0.2.11:34198"}).instance_id;
     heartbeat(north, 59.5, 7);
     heartbeat(south, 42.0, 2);
-    exported(north, {{"iron-plate", 100}, {hostile_item, 3}});
+    exported(north, {{"iron-plate", 100}, {"iron-plate", 7, "rare"}, {hostile_item, 3}});
     exported(south, {{"water", 2500}});
   }
   void heartbeat(std::uint64_t id, double ups, std::uint32_t players) {
@@ -63,6 +63,20 @@ json get_json(master_fixture& m, const std::string& path) {
   return json::parse(r->body);
 }
 
+/// The count cell of the row of `name` in `quality` (whose name cell has the quality's badge).
+std::string quality_row_count(const std::string& dom, const std::string& name, const std::string& quality) {
+  auto at = dom.find("<tr class=\"item\" data-item=\"" + name + "\" data-quality=\"" + quality + "\"");
+  if (at == std::string::npos)
+    return {};
+  std::string row = dom.substr(at, 400);
+  if (row.find("<span class=\"badge quality\">" + quality + "</span>") == std::string::npos)
+    return {};
+  std::smatch m;
+  if (std::regex_search(row, m, std::regex("<td class=\"num count[^\"]*\">([^<]*)</td>")))
+    return m[1];
+  return {};
+}
+
 } // namespace
 
 TEST_CASE("the JSON API shows instances, storage, statistics and health, read-only") {
@@ -82,22 +96,31 @@ TEST_CASE("the JSON API shows instances, storage, statistics and health, read-on
   CHECK(inst["slaves"][0]["name"] == "slave1");
 
   auto stor = get_json(c.m, "/api/storage");
-  std::map<std::string, json> items;
+  std::map<std::string, json> items; // by "name/quality"
   for (auto& it : stor["items"])
-    items[it["name"]] = it;
-  CHECK(items["iron-plate"]["count"] == 100);
-  CHECK(items["iron-plate"]["exported"] == 100);
-  CHECK(items[hostile_item]["count"] == 3);
-  CHECK(items["water"]["count"] == 2500);
+    items[it["name"].get<std::string>() + "/" + it["quality"].get<std::string>()] = it;
+  CHECK(items.size() == 4);
+  CHECK(items["iron-plate/normal"]["count"] == 100);
+  CHECK(items["iron-plate/normal"]["exported"] == 100);
+  // Each quality is an item of its own.
+  CHECK(items["iron-plate/rare"]["count"] == 7);
+  CHECK(items["iron-plate/rare"]["exported"] == 7);
+  CHECK(items[hostile_item + "/normal"]["count"] == 3);
+  CHECK(items["water/normal"]["count"] == 2500);
 
   auto stats = get_json(c.m, "/api/stats?minutes=10");
   std::int64_t total = 0;
   for (auto& p : stats["points"])
     total += p["exported"].get<std::int64_t>();
-  CHECK(total == 2603);
+  CHECK(total == 2610);
   auto north_iron = get_json(c.m, "/api/stats?minutes=10&item=iron-plate&instance=" + std::to_string(c.north));
   REQUIRE(north_iron["points"].size() == 1);
   CHECK(north_iron["points"][0]["exported"] == 100);
+  auto rare_iron = get_json(c.m, "/api/stats?minutes=10&item=iron-plate&quality=rare");
+  REQUIRE(rare_iron["points"].size() == 1);
+  CHECK(rare_iron["points"][0]["exported"] == 7);
+  CHECK(get_json(c.m, "/api/stats?minutes=10&item=iron-plate&quality=normal")["points"][0]["exported"] == 100);
+  CHECK(get(c.m, "/api/stats?item=iron-plate&quality=a%0Ab")->status == 400);
   CHECK(get_json(c.m, "/api/stats?minutes=10&instance=" + std::to_string(c.south))["points"][0]["exported"] == 2500);
   CHECK(get_json(c.m, "/api/ups?minutes=5")["points"].size() == 2);
   CHECK(get_json(c.m, "/api/health")["ok"] == true);
@@ -169,9 +192,10 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   CHECK(body.find("clusterio_instances_online 2\n") != std::string::npos);
   CHECK(body.find("clusterio_instance_updates_per_second{instance_id=\"" + std::to_string(c.north) +
                   "\",instance_name=\"north-world\",slave=\"slave1\"} 59.5\n") != std::string::npos);
-  CHECK(body.find("clusterio_storage_items{item=\"iron-plate\"} 70\n") != std::string::npos);
-  CHECK(body.find("clusterio_storage_items{item=\"<script>alert(1)</script>\"} 3\n") != std::string::npos);
-  CHECK(body.find("clusterio_exported_items_total 2603\n") != std::string::npos);
+  CHECK(body.find("clusterio_storage_items{item=\"iron-plate\",quality=\"normal\"} 70\n") != std::string::npos);
+  CHECK(body.find("clusterio_storage_items{item=\"iron-plate\",quality=\"rare\"} 7\n") != std::string::npos);
+  CHECK(body.find("clusterio_storage_items{item=\"<script>alert(1)</script>\",quality=\"normal\"} 3\n") != std::string::npos);
+  CHECK(body.find("clusterio_exported_items_total 2610\n") != std::string::npos);
   CHECK(body.find("clusterio_granted_items_total 30\n") != std::string::npos);
   CHECK(body.find("clusterio_grants_total 1\n") != std::string::npos);
   CHECK(body.find("clusterio_messages_received_total{type=\"heartbeat\"} 2\n") != std::string::npos);
@@ -197,6 +221,7 @@ TEST_CASE("a headless Chromium shows both instances, their UPS and a changing st
   CHECK(dom.find("<span class=\"ups\">42</span>") != std::string::npos);
   CHECK(dom.find("192.0.2.10:34197") != std::string::npos);
   CHECK(row_count(dom, "iron-plate") == "100");
+  CHECK(quality_row_count(dom, "iron-plate", "rare") == "7");
   CHECK(row_count(dom, "water") == "2,500");
   // The hostile item name is text in a table cell, not an element.
   CHECK(row_count(dom, "&lt;script&gt;alert(1)&lt;/script&gt;") == "3");

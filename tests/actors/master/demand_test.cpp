@@ -145,3 +145,19 @@ TEST_CASE("demand: a deleted instance drops out of the fair division") {
   f.run();
   CHECK(f.sweep({{2, {{"iron", 10}}}})[0].plan == wire::item_list{{"iron", 10}});
 }
+
+TEST_CASE("demand: each quality of an item has its own stock and its own fair share") {
+  demand_fixture f(demand::policy_kind::first_come);
+  f.levels({{"iron", 10}, {"iron", 3, "rare"}});
+  auto plans = f.sweep({{1, {{"iron", 5, "rare"}, {"iron", 4}}}});
+  // The rare plates' stock bounds the rare ask alone; the plan keeps each ask's quality.
+  CHECK(plans[0].plan == wire::item_list{{"iron", 3, "rare"}, {"iron", 4}});
+  plans = f.sweep({{2, {{"iron", 1, "rare"}, {"iron", 9}}}});
+  CHECK(plans[0].plan == wire::item_list{{"iron", 6}});
+
+  // Fair: a claim on normal plates does not shrink another instance's share of rare ones.
+  demand_fixture fair(demand::policy_kind::fair);
+  fair.levels({{"iron", 10}, {"iron", 10, "rare"}});
+  CHECK(fair.sweep({{1, {{"iron", 10}}}})[0].plan == wire::item_list{{"iron", 10}});
+  CHECK(fair.sweep({{2, {{"iron", 10, "rare"}}}})[0].plan == wire::item_list{{"iron", 10, "rare"}});
+}
