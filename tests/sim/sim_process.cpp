@@ -1,5 +1,7 @@
 #include "tests/sim/sim_process.hpp"
 
+#include "tests/support/mod_folder.hpp"
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -206,28 +208,11 @@ void sim_process::run_ticks(int ticks) {
 
 void sim_process::write_mod(const std::string& name, nlohmann::json info,
                             const std::vector<std::pair<std::string, std::string>>& files) {
-  if (!info.contains("name"))
-    info["name"] = name;
-  if (!info.contains("version"))
-    info["version"] = "1.0.0";
-  if (!info.contains("factorio_version"))
-    info["factorio_version"] = "2.0";
-  fs::path root = fs::path(dir_) / "mods" / name;
-  fs::remove_all(root);
-  fs::create_directories(root);
-  std::ofstream(root / "info.json") << info.dump();
-  for (auto& [file, text] : files) {
-    fs::create_directories((root / file).parent_path());
-    std::ofstream(root / file, std::ios::binary) << text;
-  }
+  write_mod_folder(dir_ + "/mods", {name, std::move(info), files});
 }
 
 std::string sim_process::icon_png() const {
-  std::ifstream f(fs::path(exe_).parent_path().parent_path().parent_path() / "data/base/graphics/icon.png",
-                  std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return sim_icon_png(fs::path(exe_).parent_path().parent_path().parent_path().string());
 }
 
 std::vector<std::string> sim_process::lines() {

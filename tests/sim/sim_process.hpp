@@ -56,9 +56,8 @@ public:
   /// Pings the mod until the game has advanced `ticks` ticks (keeps the mod from pausing).
   void run_ticks(int ticks);
 
-  /// Writes a mod folder `mods/<name>/` with an info.json made of `info` (name, version and
-  /// factorio_version are filled in unless given) and the given files; takes effect at the
-  /// next start().
+  /// Writes a mod folder `mods/<name>/` (tests/support/mod_folder.hpp: write_mod_folder);
+  /// takes effect at the next start().
   void write_mod(const std::string& name, nlohmann::json info,
                  const std::vector<std::pair<std::string, std::string>>& files);
   /// The bytes of the sim's 64x64 icon (for test mods' prototypes).
