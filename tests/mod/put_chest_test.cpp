@@ -113,12 +113,14 @@ TEST_CASE("the inventory combinator outputs each quality as its own signal") {
   sim.call("set_inventory", {{"time_ms", 1700000000000.0}, {"full", true},
                              {"levels", json::parse(R"([["iron-plate",12],["iron-plate",3,"legendary"],["iron-plate",1,"no-such-quality"]])")}});
   auto out = sim.lua_json("rcon.print(helpers.table_to_json(storage.inv.get_or_create_control_behavior().get_section(1).filters))");
+  // Sorted by full id: (type, name, quality).
   REQUIRE(out.size() == 3);
   CHECK(out[0]["value"]["name"] == "iron-plate");
-  CHECK(out[0]["value"]["quality"] == "normal");
-  CHECK(out[0]["min"] == 12);
+  CHECK(out[0]["value"]["quality"] == "legendary");
+  CHECK(out[0]["min"] == 3);
   CHECK(out[1]["value"]["name"] == "iron-plate");
-  CHECK(out[1]["value"]["quality"] == "legendary");
-  CHECK(out[1]["min"] == 3);
+  CHECK(out[1]["value"]["quality"] == "normal");
+  CHECK(out[1]["min"] == 12);
   CHECK(out[2]["value"]["name"] == "signal-unixtime");
+  CHECK(out[2]["value"]["type"] == "virtual");
 }
