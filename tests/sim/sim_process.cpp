@@ -1,32 +1,20 @@
 #include "tests/sim/sim_process.hpp"
 
 #include "tests/support/mod_folder.hpp"
+#include "tests/support/process.hpp"
 
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace clusterio::test {
 
 namespace fs = std::filesystem;
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string lua_escape(const std::string& s) {
   std::string out;
@@ -112,7 +100,7 @@ sim_process::~sim_process() {
 }
 
 void sim_process::start() {
-  rcon_port_ = free_port();
+  rcon_port_ = static_cast<uint16_t>(free_port());
   std::vector<std::string> args{exe_, "-c", dir_ + "/config.ini", "--start-server",
                                 dir_ + "/saves/world.zip", "--port", std::to_string(free_port()),
                                 "--rcon-password", "pw"};

@@ -22,9 +22,6 @@ namespace clusterio::test {
 /// 300-tick silence limit 0.5 s.
 inline const std::vector<std::string> fast_ups{"--ups", "600"};
 
-/// A TCP port that was free a moment ago (bind to port 0, read it, close).
-uint16_t free_port();
-
 /// Escapes text into a Lua double-quoted string literal body (the slave's rule).
 std::string lua_escape(const std::string& s);
 
