@@ -38,10 +38,10 @@ struct field_counter {
   void flag(const char*, bool&, presence = presence::required) { ++n; }
   void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
   void code(const char*, error_code&) { ++n; }
-  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, qualities) { ++n; }
+  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, qualities, presence = presence::required) { ++n; }
   void quality(const char*, std::string& x) { n += x != normal_quality; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
-  template <class T> void list(const char*, std::vector<T>&, std::size_t) { ++n; }
+  template <class T> void list(const char*, std::vector<T>&, std::size_t, presence = presence::required) { ++n; }
 };
 
 class encoder {
@@ -72,7 +72,7 @@ public:
     w_.str(k);
     w_.str(to_string(x));
   }
-  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t, qualities) {
+  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t, qualities, presence = presence::required) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x) {
@@ -96,7 +96,7 @@ public:
     for (auto v : x)
       w_.uint(v);
   }
-  template <class T> void list(const char* k, std::vector<T>& x, std::size_t) {
+  template <class T> void list(const char* k, std::vector<T>& x, std::size_t, presence = presence::required) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x)

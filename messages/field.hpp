@@ -11,11 +11,14 @@
 //     v.flag(key, x.f, presence)              boolean
 //     v.text(key, x.f, text_kind, presence)   string, checked by kind
 //     v.code(key, x.f)                        error code: its name (error.hpp) as a string
-//     v.items(key, x.f, min, max, entries, q) list of [name, count] or, if q says so,
+//     v.items(key, x.f, min, max, entries, q, presence)
+//                                             list of [name, count] or, if q says so,
 //                                             [name, count, quality]; unique by (name, quality)
 //     v.quality(key, x.f)                     optional quality name, left out when normal
 //     v.ids(key, x.f, entries)                list of unsigned integers
-//     v.list(key, x.f, entries)               list of maps, each a described struct
+//     v.list(key, x.f, entries, presence)     list of maps, each a described struct
+// An optional field left out keeps the struct's default; the encoder writes every field but a
+// normal quality.
 
 #include <cstddef>
 #include <cstdint>

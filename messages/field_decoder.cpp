@@ -59,8 +59,9 @@ struct item_view_hash {
 
 } // namespace
 
-void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q) {
-  const msgpack_value* a = find_array(k, entries);
+void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q,
+                          presence p) {
+  const msgpack_value* a = find_array(k, entries, p);
   if (!a)
     return;
   item_list out;
@@ -170,8 +171,8 @@ std::string field_decoder::prefix() const {
   return parent_->prefix() + std::string(key_) + "[" + std::to_string(index_) + "].";
 }
 
-const msgpack_value* field_decoder::find_array(std::string_view k, std::size_t entries) {
-  auto* found = find(k, presence::required);
+const msgpack_value* field_decoder::find_array(std::string_view k, std::size_t entries, presence p) {
+  auto* found = find(k, p);
   if (!found)
     return nullptr;
   if (found->k != msgpack_kind::array) {

@@ -71,13 +71,14 @@ public:
   }
 
   void code(std::string_view k, error_code& x);
-  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q);
+  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q,
+             presence p = presence::required);
   /// Optional; absent is normal, and "normal" itself is refused (it is never spelled).
   void quality(std::string_view k, std::string& x);
   void ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries);
 
-  template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries) {
-    const msgpack_value* a = find_array(k, entries);
+  template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries, presence p = presence::required) {
+    const msgpack_value* a = find_array(k, entries, p);
     if (!a)
       return;
     std::vector<T> out(a->n);
@@ -140,8 +141,8 @@ private:
     return found;
   }
 
-  /// The array of required field `k` holding at most `entries`, or nullptr (failed).
-  const msgpack_value* find_array(std::string_view k, std::size_t entries);
+  /// The array of field `k` holding at most `entries`, or nullptr (failed, or absent and optional).
+  const msgpack_value* find_array(std::string_view k, std::size_t entries, presence p = presence::required);
 
   void not_unsigned(std::string_view k, const msgpack_value& v);
   template <class N> void out_of_range(std::string_view k, N min, N max, N value) {
