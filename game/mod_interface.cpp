@@ -1,5 +1,6 @@
 #include "game/mod_interface.hpp"
 
+#include <algorithm>
 #include <set>
 #include <type_traits>
 
@@ -327,6 +328,82 @@ result<forget_grants::reply> read_reply(const json& j, tag<forget_grants>) {
   return forget_grants::reply{*n};
 }
 
+/// A quality as `status` spells it: "normal" too.
+result<void> check_any_quality(std::string_view q) { return q == wire::normal_quality ? result<void>{} : wire::check_quality(q); }
+
+result<std::string> as_any_quality(const json& v) {
+  auto q = as_string(v);
+  if (q)
+    if (auto ok = check_any_quality(*q); !ok)
+      return ok.error();
+  return q;
+}
+
+/// {name: {quality: count}}; an empty one may come as [].
+result<wire::item_list> as_by_quality(const json& v) {
+  if (v.is_array() && v.empty())
+    return wire::item_list{};
+  if (!v.is_object())
+    return failure("must be an object {name: {quality: count}}");
+  wire::item_list out;
+  for (auto& [name, by_quality] : v.items()) {
+    if (auto ok = wire::check_name(name); !ok)
+      return under(name, ok.error());
+    if (!by_quality.is_object())
+      return failure("must be an object {quality: count}").in(name);
+    for (auto& [quality, count] : by_quality.items()) {
+      if (auto ok = check_any_quality(quality); !ok)
+        return under(name + "." + quality, ok.error());
+      auto n = as_int(count, 1, wire::max_transfer_count);
+      if (!n)
+        return under(name + "." + quality, n.error());
+      if (out.size() == wire::max_list_entries)
+        return failure("more than " + std::to_string(wire::max_list_entries) + " entries");
+      out.push_back({name, *n, quality});
+    }
+  }
+  return out;
+}
+
+result<wire::unsent_signal> as_unsent_signal(const json& v) {
+  if (!v.is_object())
+    return failure("must be an object");
+  wire::unsent_signal s;
+  auto channel = read(v, "channel", as_string);
+  if (!channel)
+    return channel.error();
+  if (auto ok = wire::check_text(*channel); !ok)
+    return under("channel", ok.error());
+  auto type = read(v, "type", as_label);
+  if (!type)
+    return type.error();
+  auto name = read(v, "name", as_string);
+  if (!name)
+    return name.error();
+  if (auto ok = wire::check_name(*name); !ok)
+    return under("name", ok.error());
+  auto quality = read(v, "quality", as_any_quality);
+  if (!quality)
+    return quality.error();
+  auto count = read(v, "count", [](const json& c) { return as_int(c, wire::min_signal_value, wire::max_signal_value); });
+  if (!count)
+    return count.error();
+  return wire::unsent_signal{std::move(*channel), std::move(*type), std::move(*name), std::move(*quality), *count};
+}
+
+result<status::reply> read_reply(const json& j, tag<status>) {
+  auto held = read(j, "held_back", as_by_quality);
+  if (!held)
+    return held.error();
+  auto unsent = read(j, "signals_not_sent", [](const json& v) { return as_list(v, as_unsent_signal, wire::max_list_entries); });
+  if (!unsent)
+    return unsent.error();
+  auto not_shown = read(j, "signals_not_shown", uint_at_least(0));
+  if (!not_shown)
+    return not_shown.error();
+  return status::reply{std::move(*held), std::move(*unsent), *not_shown};
+}
+
 result<ok_reply> read_reply(const json& j, tag<set_inventory>) { return read_ok(j); }
 result<ok_reply> read_reply(const json& j, tag<receive_signals>) { return read_ok(j); }
 
@@ -341,6 +418,7 @@ json items_json(const wire::item_list& items) {
 
 json arguments(const set_batch_floor& c) { return {{"next_batch", c.next_batch}}; }
 json arguments(const pending_exports&) { return json::object(); }
+json arguments(const status&) { return json::object(); }
 json arguments(const ack_exports& c) { return {{"batches", c.batches}}; }
 json arguments(const cancel_grants& c) { return {{"grant_ids", c.grant_ids}}; }
 json arguments(const forget_grants& c) { return {{"grant_ids", c.grant_ids}}; }
@@ -377,6 +455,22 @@ result<ipc_payload> parse_ipc(std::string_view channel, std::string_view text) {
   if (channel == "status")
     return as_payload(read_status(*j));
   return failure("unknown channel");
+}
+
+wire::held_back_report held_back_of(status::reply r) {
+  wire::held_back_report out;
+  for (auto& i : r.held_back)
+    out.items_total += static_cast<std::uint64_t>(i.count);
+  auto keep = std::min(r.held_back.size(), wire::max_report_entries);
+  std::partial_sort(r.held_back.begin(), r.held_back.begin() + static_cast<std::ptrdiff_t>(keep), r.held_back.end(),
+                    [](auto& a, auto& b) { return a.count != b.count ? a.count > b.count : wire::item_key(a) < wire::item_key(b); });
+  r.held_back.resize(keep);
+  out.items = std::move(r.held_back);
+  out.signals_not_sent_total = r.signals_not_sent.size();
+  r.signals_not_sent.resize(std::min(r.signals_not_sent.size(), wire::max_report_entries));
+  out.signals_not_sent = std::move(r.signals_not_sent);
+  out.signals_not_shown = r.signals_not_shown;
+  return out;
 }
 
 std::vector<std::uint64_t> grant_ids(const std::vector<grant_result>& results, std::initializer_list<grant_status> statuses) {
@@ -416,6 +510,7 @@ CLUSTERIO_MOD_CALL(cancel_grants)
 CLUSTERIO_MOD_CALL(forget_grants)
 CLUSTERIO_MOD_CALL(set_inventory)
 CLUSTERIO_MOD_CALL(receive_signals)
+CLUSTERIO_MOD_CALL(status)
 #undef CLUSTERIO_MOD_CALL
 
 } // namespace clusterio::mod

@@ -13,7 +13,9 @@
 //     (messages/field.hpp's check_name, check_quality), unique by (name, quality), at most
 //     wire::max_list_entries entries; transfer counts are 1..wire::max_transfer_count; signal
 //     lists are [name, value] only, values int32;
-//   - a channel is a label (wire::check_label), as the master requires;
+//   - a channel is a label (wire::check_label), as the master requires; in `status` a channel
+//     whose signals are not sent is free text (it is what a combinator's description says);
+//   - `status` spells quality "normal" ({name: {quality: count}}, signals' "quality").
 //   - a reply {"error": reason} is the mod refusing the call: a failure "the mod refused: reason".
 
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "messages/instance.hpp"
 #include "messages/transfer.hpp"
 
 namespace clusterio::mod {
@@ -141,6 +144,21 @@ struct receive_signals {
   wire::item_list signals;
   using reply = ok_reply;
 };
+
+/// What the world keeps from the cluster (docs/mod-interface.md, `status`). The reply's other
+/// fields are not read.
+struct status {
+  static constexpr std::string_view function = "status";
+  struct reply {
+    wire::item_list held_back; ///< items left in put-chests, counts 1..max_transfer_count
+    std::vector<wire::unsent_signal> signals_not_sent;
+    std::uint64_t signals_not_shown = 0;
+  };
+};
+
+/// What a heartbeat carries of a status reply: the largest held-back entries and the first
+/// unsent signals, wire::max_report_entries of each, and totals over all of them.
+wire::held_back_report held_back_of(status::reply r);
 
 /// The RCON command making the call: its argument is JSON inside a Lua string literal
 /// (game/lua_call.hpp), so no name can become code. Defined for the calls above.
