@@ -57,14 +57,19 @@ result<std::string> as_string(const json& v) {
   return v.get<std::string>();
 }
 
-result<std::string> as_label(const json& v) {
-  auto s = as_string(v);
-  if (!s)
+/// Reads a string that `check` accepts (wire::check_name, check_label, ...).
+auto string_checked_by(result<void> (*check)(std::string_view)) {
+  return [check](const json& v) -> result<std::string> {
+    auto s = as_string(v);
+    if (s)
+      if (auto ok = check(*s); !ok)
+        return ok.error();
     return s;
-  if (auto ok = wire::check_label(*s); !ok)
-    return ok.error();
-  return s;
+  };
 }
+
+const auto as_name = string_checked_by(wire::check_name);
+const auto as_label = string_checked_by(wire::check_label);
 
 /// The field `key` of `obj`, read by `as` (which returns a result); a failure names the field.
 template <class F> auto read(const json& obj, const char* key, F as) -> decltype(as(obj)) {
@@ -109,21 +114,17 @@ result<wire::item_count> as_item(const json& e, std::int64_t min, std::int64_t m
   bool quality = q == wire::qualities::yes && e.is_array() && e.size() == 3;
   if (!e.is_array() || (e.size() != 2 && !quality))
     return failure(q == wire::qualities::yes ? "must be [name, count] or [name, count, quality]" : "must be [name, count]");
-  auto name = as_string(e[0]);
+  auto name = as_name(e[0]);
   if (!name)
     return under("[0]", name.error());
-  if (auto ok = wire::check_name(*name); !ok)
-    return under("[0]", ok.error());
   auto count = as_int(e[1], min, max);
   if (!count)
     return under("[1]", count.error());
   wire::item_count item{std::move(*name), *count};
   if (quality) {
-    auto q_name = as_string(e[2]);
+    auto q_name = string_checked_by(wire::check_quality)(e[2]);
     if (!q_name)
       return under("[2]", q_name.error());
-    if (auto ok = wire::check_quality(*q_name); !ok)
-      return under("[2]", ok.error());
     item.quality = std::move(*q_name);
   }
   return item;
@@ -331,13 +332,6 @@ result<forget_grants::reply> read_reply(const json& j, tag<forget_grants>) {
 /// A quality as `status` spells it: "normal" too.
 result<void> check_any_quality(std::string_view q) { return q == wire::normal_quality ? result<void>{} : wire::check_quality(q); }
 
-result<std::string> as_any_quality(const json& v) {
-  auto q = as_string(v);
-  if (q)
-    if (auto ok = check_any_quality(*q); !ok)
-      return ok.error();
-  return q;
-}
 
 /// {name: {quality: count}}; an empty one may come as [].
 result<wire::item_list> as_by_quality(const json& v) {
@@ -368,21 +362,16 @@ result<wire::item_list> as_by_quality(const json& v) {
 result<wire::unsent_signal> as_unsent_signal(const json& v) {
   if (!v.is_object())
     return failure("must be an object");
-  wire::unsent_signal s;
-  auto channel = read(v, "channel", as_string);
+  auto channel = read(v, "channel", string_checked_by(wire::check_text));
   if (!channel)
     return channel.error();
-  if (auto ok = wire::check_text(*channel); !ok)
-    return under("channel", ok.error());
   auto type = read(v, "type", as_label);
   if (!type)
     return type.error();
-  auto name = read(v, "name", as_string);
+  auto name = read(v, "name", as_name);
   if (!name)
     return name.error();
-  if (auto ok = wire::check_name(*name); !ok)
-    return under("name", ok.error());
-  auto quality = read(v, "quality", as_any_quality);
+  auto quality = read(v, "quality", string_checked_by(check_any_quality));
   if (!quality)
     return quality.error();
   auto count = read(v, "count", [](const json& c) { return as_int(c, wire::min_signal_value, wire::max_signal_value); });
