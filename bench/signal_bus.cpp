@@ -221,7 +221,7 @@ void publish(std::vector<std::unique_ptr<zmq::socket_t>>& pubs, const params& p,
     last_seq[k] = seq;
     f.seq = seq;
     f.channel = channel_name(static_cast<int>(k) % p.channels);
-    f.signals[0].count = static_cast<std::int64_t>(n % 1000000);
+    f.signals[0].value = static_cast<std::int64_t>(n % 1000000);
     auto bytes = wire::encode({id++, f});
     if (!pubs[k]->send(zmq::buffer(bytes), zmq::send_flags::dontwait))
       continue;

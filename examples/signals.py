@@ -5,7 +5,7 @@ Needs Debian's python3-zmq and python3-msgpack (apt-get install python3-zmq pyth
 run it with /usr/bin/python3.
 
     signals.py --credential grafana.cred.json watch [CHANNEL] [--count N]
-    signals.py --credential tool.cred.json send CHANNEL signal-A=5 iron-plate=-3
+    signals.py --credential tool.cred.json send CHANNEL signal-A=5 iron-plate=-3 water=2:fluid iron-plate=1:item:rare
 
 The credential file is made by `clusterio-master add-tool NAME --role subscriber|publisher`.
 Exit status: 0 done, 1 the master refused, 2 no answer or bad use.
@@ -13,6 +13,7 @@ Exit status: 0 done, 1 the master refused, 2 no answer or bad use.
 
 import argparse
 import json
+import re
 import signal
 import sys
 import time
@@ -99,9 +100,37 @@ def endpoints(args, cred):
     return control, bus
 
 
+def format_signal(entry):
+    """name=value, then :type and :quality as the wire's entry has them (§9)."""
+    return f"{entry[0]}=" + ":".join(str(x) for x in entry[1:])
+
+
 def format_frame(f):
-    signals = " ".join(f"{name}={value}" for name, value in f["signals"]) or "(withdrawn)"
+    signals = " ".join(format_signal(e) for e in f["signals"]) or "(withdrawn)"
     return f"{f['channel']} {f.get('source', '')} seq={f['seq']} {signals}"
+
+
+SIGNAL_TYPES = ("item", "fluid", "virtual", "entity", "recipe", "space-location", "asteroid-chunk", "quality")
+VALUE = re.compile(r"(-?[0-9]+)(?::(" + "|".join(SIGNAL_TYPES) + r")(?::(.+))?)?")
+
+
+def parse_signal(text):
+    """name=value[:type[:quality]] as the wire's entry (§9): the type spelled only when not item
+    or before a quality, the quality only when not normal. A name may contain '=' and ':': the
+    '=' is the last one followed by a value."""
+    eq = text.rfind("=")
+    while eq > 0:
+        m = VALUE.fullmatch(text[eq + 1:])
+        if m:
+            value, type_, quality = int(m[1]), m[2] or "item", m[3] or "normal"
+            entry = [text[:eq], value]
+            if type_ != "item" or quality != "normal":
+                entry.append(type_)
+            if quality != "normal":
+                entry.append(quality)
+            return entry
+        eq = text.rfind("=", 0, eq)
+    raise Failure(f"expected name=count[:type[:quality]], got '{text}'")
 
 
 def watch(args, cred, ctx):
@@ -132,15 +161,7 @@ def watch(args, cred, ctx):
 
 
 def send(args, cred, ctx):
-    signals = []
-    for pair in args.signals:
-        name, eq, value = pair.rpartition("=")  # a signal name may itself contain '='
-        try:
-            signals.append([name, int(value)])
-        except ValueError:
-            raise Failure(f"expected name=count, got '{pair}'")
-        if not eq or not name:
-            raise Failure(f"expected name=count, got '{pair}'")
+    signals = [parse_signal(pair) for pair in args.signals]
     seq = args.seq or time.time_ns() // 1000  # epoch microseconds: a later run wins
     control, _ = endpoints(args, cred)
     client = Client(ctx, control, cred, args.timeout)
@@ -148,7 +169,7 @@ def send(args, cred, ctx):
     if args.source:
         fields["source"] = args.source
     client.call("signal", **fields)
-    print(f"sent {args.channel} seq={seq} " + " ".join(f"{n}={v}" for n, v in signals), flush=True)
+    print(f"sent {args.channel} seq={seq} " + " ".join(format_signal(e) for e in signals), flush=True)
     return 0
 
 
@@ -165,7 +186,7 @@ def main():
     w.add_argument("--count", type=int, default=0, help="stop after this many frames")
     s = commands.add_parser("send", help="send the complete set of signals this tool transmits on CHANNEL")
     s.add_argument("channel")
-    s.add_argument("signals", nargs="*", help="name=count pairs; none withdraws this tool's contribution")
+    s.add_argument("signals", nargs="*", help="name=count[:type[:quality]] (item and normal when left out); none withdraws this tool's contribution")
     s.add_argument("--seq", type=int, default=0, help="sequence number (default: epoch microseconds)")
     s.add_argument("--source", default="", help="sub-source (shown as <credential name>/<source>)")
     args = parser.parse_args()

@@ -70,6 +70,8 @@ auto string_checked_by(result<void> (*check)(std::string_view)) {
 
 const auto as_name = string_checked_by(wire::check_name);
 const auto as_label = string_checked_by(wire::check_label);
+/// A quality as the lists spell it: a name, never "normal".
+const auto as_quality = string_checked_by(wire::check_quality);
 
 /// The field `key` of `obj`, read by `as` (which returns a result); a failure names the field.
 template <class F> auto read(const json& obj, const char* key, F as) -> decltype(as(obj)) {
@@ -109,43 +111,75 @@ result<std::vector<T>> as_list(const json& v, F each, std::size_t max_entries) {
   return out;
 }
 
-/// One entry [name, count] or, when `q` allows, [name, count, quality] (never "normal").
-result<wire::item_count> as_item(const json& e, std::int64_t min, std::int64_t max, wire::qualities q) {
-  bool quality = q == wire::qualities::yes && e.is_array() && e.size() == 3;
-  if (!e.is_array() || (e.size() != 2 && !quality))
-    return failure(q == wire::qualities::yes ? "must be [name, count] or [name, count, quality]" : "must be [name, count]");
+/// One entry [name, count] or [name, count, quality] (never "normal"), count a transfer's.
+result<wire::item_count> as_item(const json& e) {
+  if (!e.is_array() || (e.size() != 2 && e.size() != 3))
+    return failure("must be [name, count] or [name, count, quality]");
   auto name = as_name(e[0]);
   if (!name)
     return under("[0]", name.error());
-  auto count = as_int(e[1], min, max);
+  auto count = as_int(e[1], 1, wire::max_transfer_count);
   if (!count)
     return under("[1]", count.error());
   wire::item_count item{std::move(*name), *count};
-  if (quality) {
-    auto q_name = string_checked_by(wire::check_quality)(e[2]);
-    if (!q_name)
-      return under("[2]", q_name.error());
-    item.quality = std::move(*q_name);
+  if (e.size() == 3) {
+    auto quality = as_quality(e[2]);
+    if (!quality)
+      return under("[2]", quality.error());
+    item.quality = std::move(*quality);
   }
   return item;
 }
 
-/// A list of entries (as_item) unique by (name, quality), counts in min..max.
-auto items_in(std::int64_t min, std::int64_t max, wire::qualities q) {
-  return [min, max, q](const json& v) -> result<wire::item_list> {
-    auto items = as_list(v, [min, max, q](const json& e) { return as_item(e, min, max, q); }, wire::max_list_entries);
-    if (!items)
-      return items;
+/// One signal [name, value], [name, value, type] or [name, value, type, quality], spelled as on
+/// the wire (docs/protocol.md §9): type "item" only before a quality, never quality "normal".
+result<wire::circuit_signal> as_signal(const json& e) {
+  if (!e.is_array() || e.size() < 2 || e.size() > 4)
+    return failure("must be [name, value], [name, value, type] or [name, value, type, quality]");
+  auto name = as_name(e[0]);
+  if (!name)
+    return under("[0]", name.error());
+  auto value = as_int(e[1], wire::min_signal_value, wire::max_signal_value);
+  if (!value)
+    return under("[1]", value.error());
+  wire::circuit_signal s{std::move(*name), *value};
+  if (e.size() >= 3) {
+    auto type = as_string(e[2]);
+    if (!type)
+      return under("[2]", type.error());
+    if (auto ok = wire::check_signal_type(*type, e.size() == 4); !ok)
+      return under("[2]", ok.error());
+    s.type = std::move(*type);
+  }
+  if (e.size() == 4) {
+    auto quality = as_quality(e[3]);
+    if (!quality)
+      return under("[3]", quality.error());
+    s.quality = std::move(*quality);
+  }
+  return s;
+}
+
+/// A list of entries read by `each`, none of whose `key` appears twice (`text` names it).
+template <class Each, class Key, class Text> auto unique_list(Each each, Key key, Text text) {
+  return [each, key, text](const json& v) {
+    auto list = as_list(v, each, wire::max_list_entries);
+    if (!list)
+      return list;
     std::set<std::string> keys;
-    for (auto& it : *items)
-      if (!keys.insert(wire::item_key(it)).second)
-        return failure(wire::item_text(wire::item_key(it)) + " appears twice");
-    return items;
+    for (auto& e : *list)
+      if (!keys.insert(key(e)).second)
+        return decltype(list)(failure(text(e) + " appears twice"));
+    return list;
   };
 }
 
-const auto transfer_items = items_in(1, wire::max_transfer_count, wire::qualities::yes);
-const auto signal_values = items_in(wire::min_signal_value, wire::max_signal_value, wire::qualities::no);
+/// Items, unique by (name, quality), counts 1..max_transfer_count.
+const auto transfer_items = unique_list(as_item, [](const wire::item_count& i) { return wire::item_key(i); },
+                                        [](const wire::item_count& i) { return wire::item_text(wire::item_key(i)); });
+/// Signals, unique by (type, name, quality), values int32.
+const auto signal_values = unique_list(as_signal, [](const wire::circuit_signal& s) { return wire::signal_key(s); },
+                                       [](const wire::circuit_signal& s) { return wire::signal_text(s); });
 
 result<json> as_object(std::string_view text) {
   auto j = json::parse(text, nullptr, false);
@@ -405,6 +439,19 @@ json items_json(const wire::item_list& items) {
   return a;
 }
 
+json signals_json(const wire::signal_list& signals) {
+  json a = json::array();
+  for (auto& s : signals) {
+    json e{s.name, s.value};
+    if (s.quality != wire::normal_quality || s.type != wire::item_signal)
+      e.push_back(s.type);
+    if (s.quality != wire::normal_quality)
+      e.push_back(s.quality);
+    a.push_back(std::move(e));
+  }
+  return a;
+}
+
 json arguments(const set_batch_floor& c) { return {{"next_batch", c.next_batch}}; }
 json arguments(const pending_exports&) { return json::object(); }
 json arguments(const status&) { return json::object(); }
@@ -426,7 +473,7 @@ json arguments(const apply_grants& c) {
 json arguments(const set_inventory& c) { return {{"time_ms", c.time_ms}, {"full", c.full}, {"levels", items_json(c.levels)}}; }
 
 json arguments(const receive_signals& c) {
-  return {{"channel", c.channel}, {"source", c.source}, {"signals", items_json(c.signals)}};
+  return {{"channel", c.channel}, {"source", c.source}, {"signals", signals_json(c.signals)}};
 }
 
 } // namespace

@@ -11,11 +11,15 @@
 //   - item lists are arrays of [name, count], or [name, count, quality] for an item of a quality
 //     other than normal (never "normal" itself), with valid names and qualities
 //     (messages/field.hpp's check_name, check_quality), unique by (name, quality), at most
-//     wire::max_list_entries entries; transfer counts are 1..wire::max_transfer_count; signal
-//     lists are [name, value] only, values int32;
-//   - a channel is a label (wire::check_label), as the master requires; in `status` a channel
-//     whose signals are not sent is free text (it is what a combinator's description says);
-//   - `status` spells quality "normal" ({name: {quality: count}}, signals' "quality").
+//     wire::max_list_entries entries; transfer counts are 1..wire::max_transfer_count;
+//   - signal lists are arrays of [name, value] (a normal-quality item), [name, value, type] or
+//     [name, value, type, quality], spelled as on the wire (type "item" only before a quality,
+//     never "normal"; messages/field.hpp's check_signal_type), unique by (type, name, quality),
+//     values int32;
+//   - a channel is a label (wire::check_label), as the master requires;
+//   - in `status` a channel whose signals are not sent is free text (it is what a combinator's
+//     description says), and quality is spelled "normal" ({name: {quality: count}}, signals'
+//     "quality").
 //   - a reply {"error": reason} is the mod refusing the call: a failure "the mod refused: reason".
 
 #include <cstdint>
@@ -48,7 +52,7 @@ struct request_report {
 /// Channel `signal`: the sum of this world's transmitters on one channel; empty: none left.
 struct signal_report {
   std::string channel;
-  wire::item_list signals; ///< values int32
+  wire::signal_list signals; ///< values int32
 };
 
 /// Channel `status`: about once a second.
@@ -141,7 +145,7 @@ struct receive_signals {
   static constexpr std::string_view function = "receive_signals";
   std::string channel;
   std::string source;
-  wire::item_list signals;
+  wire::signal_list signals;
   using reply = ok_reply;
 };
 

@@ -38,7 +38,8 @@ struct field_counter {
   void flag(const char*, bool&, presence = presence::required) { ++n; }
   void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
   void code(const char*, error_code&) { ++n; }
-  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, qualities, presence = presence::required) { ++n; }
+  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, presence = presence::required) { ++n; }
+  void signals(const char*, signal_list&, std::size_t) { ++n; }
   void quality(const char*, std::string& x) { n += x != normal_quality; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
   template <class T> void list(const char*, std::vector<T>&, std::size_t, presence = presence::required) { ++n; }
@@ -72,7 +73,7 @@ public:
     w_.str(k);
     w_.str(to_string(x));
   }
-  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t, qualities, presence = presence::required) {
+  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t, presence = presence::required) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x) {
@@ -80,6 +81,20 @@ public:
       w_.array(normal ? 2 : 3);
       w_.str(e.name);
       w_.sint(e.count);
+      if (!normal)
+        w_.str(e.quality);
+    }
+  }
+  void signals(const char* k, signal_list& x, std::size_t) {
+    w_.str(k);
+    w_.array(static_cast<std::uint32_t>(x.size()));
+    for (auto& e : x) {
+      bool normal = e.quality == normal_quality, item = e.type == item_signal;
+      w_.array(!normal ? 4 : item ? 2 : 3);
+      w_.str(e.name);
+      w_.sint(e.value);
+      if (!normal || !item)
+        w_.str(e.type);
       if (!normal)
         w_.str(e.quality);
     }

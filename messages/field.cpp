@@ -1,4 +1,4 @@
-// The checks of text fields (field.hpp): names, labels and free text.
+// The checks of text fields (field.hpp): names, labels and free text; the keys of items and signals.
 
 #include "messages/field.hpp"
 
@@ -103,6 +103,30 @@ std::string item_text(std::string_view key) {
   if (item.quality == normal_quality)
     return "'" + item.name + "'";
   return "'" + item.name + "' of quality '" + item.quality + "'";
+}
+
+std::string signal_key(std::string_view type, std::string_view name, std::string_view quality) {
+  std::string key;
+  key.reserve(type.size() + name.size() + quality.size() + 2);
+  key.append(type).append(1, key_separator).append(name).append(1, key_separator).append(quality);
+  return key;
+}
+
+std::string signal_text(const circuit_signal& s) {
+  return "'" + s.name + "' (" + s.type + ", " + s.quality + ")";
+}
+
+result<void> check_signal_type(std::string_view s, bool quality_follows) {
+  std::string known;
+  for (auto t : signal_types) {
+    if (s == t) {
+      if (s == item_signal && !quality_follows)
+        return failure("type \"item\" is spelled only before a quality: leave it out");
+      return done();
+    }
+    known.append(known.empty() ? "" : ", ").append(t);
+  }
+  return failure("not a signal type (" + known + ")");
 }
 
 result<void> check_label(std::string_view s) {

@@ -11,9 +11,12 @@
 //     v.flag(key, x.f, presence)              boolean
 //     v.text(key, x.f, text_kind, presence)   string, checked by kind
 //     v.code(key, x.f)                        error code: its name (error.hpp) as a string
-//     v.items(key, x.f, min, max, entries, q, presence)
-//                                             list of [name, count] or, if q says so,
-//                                             [name, count, quality]; unique by (name, quality)
+//     v.items(key, x.f, min, max, entries, presence)
+//                                             list of [name, count] or [name, count, quality];
+//                                             unique by (name, quality)
+//     v.signals(key, x.f, entries)            list of [name, value], [name, value, type] or
+//                                             [name, value, type, quality]; values int32;
+//                                             unique by (type, name, quality)
 //     v.quality(key, x.f)                     optional quality name, left out when normal
 //     v.ids(key, x.f, entries)                list of unsigned integers
 //     v.list(key, x.f, entries, presence)     list of maps, each a described struct
@@ -43,12 +46,8 @@ enum class presence { required, optional };
 /// quality is [name, count], so that peers and files from before qualities read the same.
 inline constexpr std::string_view normal_quality = "normal";
 
-/// Whether a list's entries may carry a quality: items do; signals not (a signal's id is more
-/// than a name and a quality, and the signal lists carry names only).
-enum class qualities { no, yes };
-
-/// One entry of an item, level or signal list: on the wire [name, count], or
-/// [name, count, quality] for an item of any quality but normal.
+/// One entry of an item or level list: on the wire [name, count], or [name, count, quality] for
+/// an item of any quality but normal.
 struct item_count {
   std::string name;
   std::int64_t count = 0;
@@ -70,6 +69,40 @@ inline std::string item_key(const item_count& item) { return item_key(item.name,
 item_count item_of_key(std::string_view key, std::int64_t count);
 /// An item as an operator reads it in a message: 'name', or 'name' of quality 'q'.
 std::string item_text(std::string_view key);
+
+/// The type of a signal that names none: an item. Like normal quality it is spelled only where
+/// a quality follows it, so a normal item signal is [name, value], as before signal types.
+inline constexpr std::string_view item_signal = "item";
+
+/// One circuit signal: its full id (type, name, quality) and value. On the wire [name, value]
+/// for a normal-quality item, [name, value, type] for another type of normal quality, and
+/// [name, value, type, quality] for any other quality: one spelling per signal.
+struct circuit_signal {
+  std::string name;
+  std::int64_t value = 0;              ///< int32
+  std::string type{item_signal};       ///< one of signal_types
+  std::string quality{normal_quality}; ///< a quality prototype's name, any mod's
+  friend bool operator==(const circuit_signal& a, const circuit_signal& b) {
+    return a.name == b.name && a.value == b.value && a.type == b.type && a.quality == b.quality;
+  }
+};
+using signal_list = std::vector<circuit_signal>;
+
+/// Factorio 2.0's signal types (SignalIDType): a signal of any other type is refused.
+inline constexpr std::string_view signal_types[] = {"item",   "fluid",          "virtual",        "entity",
+                                                    "recipe", "space-location", "asteroid-chunk", "quality"};
+
+/// The one key of a signal wherever signals are kept or compared by id (lists are unique by it,
+/// receivers sum by it): type, U+001F, name, U+001F, quality. No name, type or quality contains
+/// U+001F, so two ids never share a key.
+std::string signal_key(std::string_view type, std::string_view name, std::string_view quality);
+inline std::string signal_key(const circuit_signal& s) { return signal_key(s.type, s.name, s.quality); }
+/// A signal as an operator reads it in a message: 'name' (type, quality).
+std::string signal_text(const circuit_signal& s);
+
+/// Checks a signal type as the wire carries it: one of signal_types, and with `quality_follows`
+/// false (a normal-quality signal), not "item" (which is left out then).
+result<void> check_signal_type(std::string_view s, bool quality_follows);
 
 /// Checks a name (text_kind::name); a failure says what is wrong with it.
 result<void> check_name(std::string_view s);

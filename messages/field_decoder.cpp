@@ -1,5 +1,7 @@
 #include "messages/field_decoder.hpp"
 
+#include "messages/limits.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -57,9 +59,15 @@ struct item_view_hash {
   }
 };
 
+/// The path of a list entry's part: "key[i]" + leaf. Every gateway message passes through the
+/// lists: a path is spelled only for an error.
+std::string entry_path(std::string_view k, std::uint32_t i, const char* leaf) {
+  return std::string(k) + "[" + std::to_string(i) + "]" + leaf;
+}
+
 } // namespace
 
-void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q,
+void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries,
                           presence p) {
   const msgpack_value* a = find_array(k, entries, p);
   if (!a)
@@ -75,14 +83,13 @@ void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, st
     seen.reserve(a->n);
   else
     seen_few.reserve(a->n);
-  // Every gateway message passes here: the field's path is spelled only for an error.
-  auto path = [k](std::uint32_t i, const char* leaf) { return std::string(k) + "[" + std::to_string(i) + "]" + leaf; };
+  auto path = [k](std::uint32_t i, const char* leaf) { return entry_path(k, i, leaf); };
   msgpack_reader r(a->at, map_.end);
   for (std::uint32_t i = 0; i < a->n; ++i) {
     msgpack_value e{}, name{}, count{}, quality{};
     (void)r.head(e); // checked whole before: cannot fail
-    if (e.k != msgpack_kind::array || e.n < 2 || e.n > (q == qualities::yes ? 3u : 2u))
-      return fail(path(i, ""), q == qualities::yes ? "must be [name, count] or [name, count, quality]" : "must be a [name, count] pair");
+    if (e.k != msgpack_kind::array || e.n < 2 || e.n > 3)
+      return fail(path(i, ""), "must be [name, count] or [name, count, quality]");
     (void)r.head(name);
     if (auto checked = check_text_value(name, text_kind::name); !checked)
       return fail(path(i, ".name"), checked.error().what());
@@ -109,6 +116,52 @@ void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, st
     if (e.n == 3)
       ic.quality.assign(quality.at, quality.n);
     out.push_back(std::move(ic));
+  }
+  x = std::move(out);
+}
+
+void field_decoder::signals(std::string_view k, signal_list& x, std::size_t entries) {
+  const msgpack_value* a = find_array(k, entries);
+  if (!a)
+    return;
+  signal_list out;
+  out.reserve(a->n);
+  std::unordered_set<std::string> seen; // signal_key of each entry
+  seen.reserve(a->n);
+  auto path = [k](std::uint32_t i, const char* leaf) { return entry_path(k, i, leaf); };
+  msgpack_reader r(a->at, map_.end);
+  for (std::uint32_t i = 0; i < a->n; ++i) {
+    msgpack_value e{}, name{}, value{}, type{}, quality{};
+    (void)r.head(e); // checked whole before: cannot fail
+    if (e.k != msgpack_kind::array || e.n < 2 || e.n > 4)
+      return fail(path(i, ""), "must be [name, value], [name, value, type] or [name, value, type, quality]");
+    (void)r.head(name);
+    if (auto checked = check_text_value(name, text_kind::name); !checked)
+      return fail(path(i, ".name"), checked.error().what());
+    (void)r.head(value);
+    circuit_signal s;
+    if (auto why = int_error(value, s.value))
+      return fail(path(i, ".count"), why); // a value's path, as an item count's (docs/protocol.md §5)
+    if (s.value < min_signal_value || s.value > max_signal_value)
+      return out_of_range(path(i, ".count"), min_signal_value, max_signal_value, s.value);
+    if (e.n >= 3) {
+      (void)r.head(type);
+      if (type.k != msgpack_kind::str)
+        return fail(path(i, ".type"), std::string("must be a string, not ") + kind_name(type.k));
+      if (auto checked = check_signal_type(type.text(), e.n == 4); !checked)
+        return fail(path(i, ".type"), checked.error().what());
+      s.type.assign(type.at, type.n);
+    }
+    if (e.n == 4) {
+      (void)r.head(quality);
+      if (auto checked = check_quality_value(quality); !checked)
+        return fail(path(i, ".quality"), checked.error().what());
+      s.quality.assign(quality.at, quality.n);
+    }
+    s.name.assign(name.at, name.n);
+    if (!seen.insert(signal_key(s)).second)
+      return fail(path(i, ".name"), "duplicate signal (type, name, quality) in list");
+    out.push_back(std::move(s));
   }
   x = std::move(out);
 }

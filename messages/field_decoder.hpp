@@ -71,8 +71,9 @@ public:
   }
 
   void code(std::string_view k, error_code& x);
-  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries, qualities q,
+  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries,
              presence p = presence::required);
+  void signals(std::string_view k, signal_list& x, std::size_t entries);
   /// Optional; absent is normal, and "normal" itself is refused (it is never spelled).
   void quality(std::string_view k, std::string& x);
   void ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries);

@@ -75,7 +75,7 @@ struct held_back_report {
 /// The report's fields, flat in the message that carries it (heartbeat, instance).
 template <class V> void describe_held_back(V& v, held_back_report& x) {
   constexpr auto most = static_cast<std::uint64_t>(max_stock);
-  v.items("held_back", x.items, 1, max_stock, max_report_entries, qualities::yes, presence::optional);
+  v.items("held_back", x.items, 1, max_stock, max_report_entries, presence::optional);
   v.u64("held_back_total", x.items_total, 0, most, presence::optional);
   v.list("signals_not_sent", x.signals_not_sent, max_report_entries, presence::optional);
   v.u64("signals_not_sent_total", x.signals_not_sent_total, 0, most, presence::optional);

@@ -26,7 +26,7 @@ struct inventory_levels {
 template <class V> void describe(V& v, inventory_levels& x) {
   v.u64("time_ms", x.time_ms);
   v.flag("full", x.full);
-  v.items("levels", x.levels, 0, max_stock, max_long_list_entries, qualities::yes);
+  v.items("levels", x.levels, 0, max_stock, max_long_list_entries);
 }
 
 /// Asks for per-minute transfer statistics.

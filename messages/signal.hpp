@@ -17,13 +17,15 @@ struct signal_frame {
   std::string channel;   ///< label
   std::string source;    ///< text: set by the master, `<client>/<source>`
   std::uint64_t seq = 0; ///< per source, increasing; older frames are dropped
-  item_list signals;     ///< 0..4096 [name, value], value int32; names unique
+  /// 0..4096 entries [name, value(, type(, quality))], values int32, unique by full id
+  /// (docs/protocol.md §9): a normal-quality item is [name, value] as before signal types.
+  signal_list signals;
 };
 template <class V> void describe(V& v, signal_frame& x) {
   v.text("channel", x.channel, text_kind::label);
   v.text("source", x.source, text_kind::text, presence::optional);
   v.u64("seq", x.seq);
-  v.items("signals", x.signals, min_signal_value, max_signal_value, max_list_entries, qualities::no);
+  v.signals("signals", x.signals, max_list_entries);
 }
 
 } // namespace clusterio::wire

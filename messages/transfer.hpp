@@ -33,7 +33,7 @@ template <class V> void describe(V& v, export_batch& x) {
   v.u64("instance_id", x.instance_id, 1);
   v.u64("batch", x.batch, 1);
   v.u64("floor", x.floor, 0);
-  v.items("items", x.items, 1, max_transfer_count, max_list_entries, qualities::yes);
+  v.items("items", x.items, 1, max_transfer_count, max_list_entries);
 }
 
 /// Reply to export, once the batch is durable.
@@ -57,7 +57,7 @@ struct request_items {
 };
 template <class V> void describe(V& v, request_items& x) {
   v.u64("instance_id", x.instance_id, 1);
-  v.items("items", x.items, 1, max_transfer_count, max_list_entries, qualities::yes);
+  v.items("items", x.items, 1, max_transfer_count, max_list_entries);
 }
 
 /// An amount reserved in storage for one instance. The mod applies each grant id once.

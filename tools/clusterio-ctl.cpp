@@ -2,7 +2,7 @@
 // the public protocol (docs/protocol.md) through client/wire_client.hpp:
 //
 //   clusterio-ctl --credential me.cred.json signals watch [CHANNEL] [--count N]
-//   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count...
+//   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count[:type[:quality]]...
 //   clusterio-ctl --credential me.cred.json inventory
 //   clusterio-ctl --credential me.cred.json slaves      (with what each world holds back)
 //
@@ -100,11 +100,51 @@ wire::welcome greet(wire_client& c, const session& s) {
   return expect<wire::welcome>(call(c, s, wire::hello{s.cred ? s.cred->name : "clusterio-ctl", "clusterio-ctl/0.1.0"}), "hello");
 }
 
-std::string format_signals(const wire::item_list& signals) {
+/// A signal as this tool writes and reads it: name=value, then :type when not an item or
+/// before a quality, then :quality when not normal (the order of the wire's entry).
+std::string format_signals(const wire::signal_list& signals) {
   std::ostringstream out;
-  for (auto& s : signals)
-    out << " " << s.name << "=" << s.count;
+  for (auto& s : signals) {
+    out << " " << s.name << "=" << s.value;
+    if (s.type != wire::item_signal || s.quality != wire::normal_quality)
+      out << ":" << s.type;
+    if (s.quality != wire::normal_quality)
+      out << ":" << s.quality;
+  }
   return out.str();
+}
+
+/// value[:type[:quality]] after a signal's '=', or nothing if `text` is not that.
+std::optional<wire::circuit_signal> parse_value(const std::string& text) {
+  wire::circuit_signal s;
+  std::size_t used = 0;
+  try {
+    s.value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used == text.size())
+    return s;
+  if (text[used] != ':')
+    return std::nullopt;
+  auto rest = text.substr(used + 1), type = rest.substr(0, rest.find(':'));
+  if (!wire::check_signal_type(type, true))
+    return std::nullopt;
+  s.type = type;
+  if (type.size() < rest.size())
+    s.quality = rest.substr(type.size() + 1);
+  return s;
+}
+
+/// name=value[:type[:quality]]. A name may itself contain '=' and ':': the '=' is the last one
+/// followed by what parse_value reads.
+wire::circuit_signal parse_signal(const std::string& p) {
+  for (auto eq = p.rfind('='); eq != std::string::npos && eq > 0; eq = p.rfind('=', eq - 1))
+    if (auto s = parse_value(p.substr(eq + 1))) {
+      s->name = p.substr(0, eq);
+      return *s;
+    }
+  throw failure("expected name=count[:type[:quality]] with an integer count (-2147483648..2147483647), got '" + p + "'");
 }
 
 int signals_watch(const options& o, const std::string& channel, std::uint64_t count) {
@@ -137,20 +177,8 @@ int signals_watch(const options& o, const std::string& channel, std::uint64_t co
 int signals_send(const options& o, const std::string& channel, const std::vector<std::string>& pairs, std::uint64_t seq,
                  const std::string& source) {
   wire::signal_frame f{channel, source, seq ? seq : epoch_ms() * 1000, {}};
-  for (auto& p : pairs) {
-    auto eq = p.rfind('='); // a signal name may itself contain '='
-    if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
-      throw failure("expected name=count, got '" + p + "'");
-    try {
-      std::size_t used = 0;
-      auto value = std::stoll(p.substr(eq + 1), &used);
-      if (used != p.size() - eq - 1)
-        throw std::invalid_argument("trailing characters");
-      f.signals.push_back({p.substr(0, eq), value});
-    } catch (const std::exception&) {
-      throw failure("bad count in '" + p + "' (an integer, -2147483648..2147483647)");
-    }
-  }
+  for (auto& p : pairs)
+    f.signals.push_back(parse_signal(p));
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
   expect<wire::ok>(call(c, s, f), "signal");
@@ -252,7 +280,7 @@ int main(int argc, char** argv) {
   watch_cmd->add_option("--count", count, "Stop after this many frames (0: never)");
   auto* send_cmd = signals_cmd->add_subcommand("send", "Send one frame: the complete set this tool transmits on CHANNEL");
   send_cmd->add_option("CHANNEL", channel, "Channel")->required();
-  send_cmd->add_option("SIGNALS", pairs, "name=count pairs; none withdraws this tool's contribution");
+  send_cmd->add_option("SIGNALS", pairs, "name=count[:type[:quality]] (type: fluid, virtual, ...; item when left out; quality: normal when left out); none withdraws this tool's contribution");
   send_cmd->add_option("--seq", seq, "Sequence number (default: epoch microseconds, so that later sends win)");
   send_cmd->add_option("--source", source, "Sub-source name (the master shows <credential name>/<source>)");
   auto* inventory_cmd = app.add_subcommand("inventory", "Print the storage levels");

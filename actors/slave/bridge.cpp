@@ -73,7 +73,7 @@ struct bridge_state {
   /// The latest non-empty frame per channel. The mod sends a frame only when it changes; the
   /// bridge repeats it so that the master knows the source is alive (a silent source's
   /// contribution is removed after signal_source_timeout_ms).
-  std::map<std::string, wire::item_list> signal_frames;
+  std::map<std::string, wire::signal_list> signal_frames;
   /// What the world keeps from the cluster, as of the mod's latest status reply.
   wire::held_back_report held_back;
 
@@ -281,7 +281,7 @@ void request(bridge_pointer self, wire::item_list items) {
 // ---- signals -------------------------------------------------------------------------------------
 
 /// Sends this world's transmitters' frame for one channel.
-void send_signals(bridge_pointer self, const std::string& channel, wire::item_list signals) {
+void send_signals(bridge_pointer self, const std::string& channel, wire::signal_list signals) {
   auto& st = self->state;
   // Sequence numbers must keep increasing across slave restarts (the master drops frames not
   // newer than the last it saw from this source): epoch microseconds, bumped if equal.

@@ -10,7 +10,7 @@ local SILENCE_TICKS = 300
 local IPC_MAX_BYTES = 4000
 local INT32_MAX, INT32_MIN = 2147483647, -2147483648
 --- Layout of `storage` this code writes; older saves are brought up to it by init_storage.
-local SCHEMA = 2
+local SCHEMA = 3
 
 local kinds = {
   ["put-chest"] = "put_chests", ["get-chest"] = "get_chests",
@@ -42,17 +42,20 @@ function core.init_storage()
   s.removed_tanks = s.removed_tanks or {} -- position key -> {fluid=, seq=} of removed get-tanks
   s.removed_seq = s.removed_seq or 0
   s.file_no = s.file_no or 0
-  if (s.schema or 1) < 2 then
-    -- Transmitter frames were keyed by name alone; they are rebuilt, keyed by full signal id,
-    -- as transmitters are next visited (tx_sent keeps unchanged channels from being resent).
-    s.tx, s.tx_sums, s.tx_dirty = {}, {}, {}
+  if (s.schema or 1) < 3 then
+    -- Transmitter frames were keyed otherwise (by name, then by another spelling of the full
+    -- id); they are rebuilt as transmitters are next visited (tx_sent keeps unchanged channels
+    -- from being resent, and sends those that now carry more). Received frames were keyed by
+    -- name: they are dropped, and every source's next repeat (at most 3 s away) brings its
+    -- frame back; receivers are rewritten at their next visit.
+    s.tx, s.tx_sums, s.tx_dirty, s.tx_unsent = {}, {}, {}, nil
+    s.rx_frames, s.rx_channel = {}, {}
   end
   s.tx = s.tx or {}                  -- transmitter unit -> {channel=, frame={[signal key]=v}}
   s.tx_sums = s.tx_sums or {}        -- channel -> {[signal key]=v}
   s.tx_dirty = s.tx_dirty or {}      -- channel -> true
   s.tx_sent = s.tx_sent or {}        -- channel -> JSON last sent
-  s.tx_unsent = s.tx_unsent or {}    -- channel -> signals the wire cannot carry yet
-  s.rx_frames = s.rx_frames or {}    -- channel -> source -> {[name]=v}
+  s.rx_frames = s.rx_frames or {}    -- channel -> source -> {[signal key]=v}
   s.rx_channel = s.rx_channel or {}  -- receiver unit -> channel
   s.not_shown = s.not_shown or {}    -- combinator unit -> signals it had no room to output
   s.levels = s.levels or {}          -- item key -> cluster storage level, for inventory combinators

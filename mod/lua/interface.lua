@@ -173,6 +173,16 @@ local function is_level(p)
   return is_pair(p) and (p[3] == nil or type(p[3]) == "string")
 end
 
+--- [name, value], [name, value, type] or [name, value, type, quality], spelled as the slave
+--- spells them: the type "item" only before a quality, never the quality "normal".
+local function is_signal(p)
+  if not is_pair(p) or #p > 4 then return false end
+  if p[3] == nil then return true end
+  if type(p[3]) ~= "string" then return false end
+  if p[4] == nil then return p[3] ~= "item" end
+  return type(p[4]) == "string" and p[4] ~= "normal"
+end
+
 function interface.set_inventory(arg)
   local t = parse(arg)
   if not t then return end
@@ -180,9 +190,10 @@ function interface.set_inventory(arg)
   if not levels then return reply({ error = "levels must be a list of [name, count] or [name, count, quality]" }) end
   if type(t.time_ms) ~= "number" then return reply({ error = "time_ms must be a number" }) end
   if t.full then storage.levels = {} end
+  local level_type = signals.level_types()
   for _, p in ipairs(levels) do
     -- Levels this world cannot show (no such prototype or quality here) are left out.
-    if signals.type_of_name(p[1]) and not bad_quality(p[1], p[3]) then
+    if level_type(p[1]) and not bad_quality(p[1], p[3]) then
       storage.levels[core.item_key(p[1], p[3] or "normal")] = p[2] ~= 0 and core.clamp(p[2]) or nil
     end
   end
@@ -202,14 +213,10 @@ function interface.receive_signals(arg)
   local function is_key(v) return (type(v) == "string" and #v > 0) or type(v) == "number" end
   if not is_key(t.channel) then return reply({ error = "channel must be a string or number" }) end
   if not is_key(t.source) then return reply({ error = "source must be a string or number" }) end
-  local pairs_in = list_of(t.signals, is_pair)
-  if not pairs_in then return reply({ error = "signals must be a list of [name, value]" }) end
+  local list = list_of(t.signals, is_signal)
+  if not list then return reply({ error = "signals must be a list of [name, value(, type(, quality))]" }) end
   local channel, source = tostring(t.channel), tostring(t.source)
-  local frame = {}
-  for _, p in ipairs(pairs_in) do
-    -- Signals this world has no prototype for are dropped, as Factorio cannot show them.
-    if signals.type_of_name(p[1]) then frame[p[1]] = (frame[p[1]] or 0) + p[2] end
-  end
+  local frame = signals.received_frame(list)
   storage.rx_frames[channel] = storage.rx_frames[channel] or {}
   storage.rx_frames[channel][source] = next(frame) and frame or nil
   signals.update_receivers(channel)
@@ -222,7 +229,7 @@ function interface.status(arg)
   for _ in pairs(storage.batches) do pending = pending + 1 end
   reply({ tick = game.tick, players = #game.connected_players, paused = core.paused(),
           pending_exports = pending, buffered = core.by_quality(storage.buffer), held_back = core.held_back(),
-          signals_not_sent = signals.not_sent(), signals_not_shown = signals.not_shown() })
+          signals_not_shown = signals.not_shown() })
 end
 
 return interface

@@ -1,11 +1,11 @@
 -- clusterio mod: transmitter, receiver and inventory combinators.
 --
--- Inside the mod a signal is its full id: type, name and quality (a signal read without a type
--- is an item). Today's wire to the slave carries `[name, value]` only, and the receiving side
--- finds the type by name: item first, then fluid, then virtual. So a signal travels when it is
--- of normal quality and that lookup gives its own type back; any other (another quality, an
--- entity, recipe, quality, space-location or asteroid-chunk signal, or a fluid or virtual
--- signal named like an item) stays home, listed in `status` as not sent.
+-- A signal is its full id: type, name and quality (a signal read without a type is an item,
+-- without a quality normal). Transmitters send every signal with its full id and receivers
+-- output each as itself. To the slave a signal is [name, value] for a normal-quality item,
+-- [name, value, type] for another type of normal quality and [name, value, type, quality] for
+-- any other quality (docs/mod-interface.md). A world with no prototype for a received signal's
+-- type and name, or for its quality, drops it: the game could not show it.
 --
 -- A combinator section holds at most 1,000 filters: output uses as many of the combinator's
 -- sections as it needs, never a section that belongs to a logistic group (writing it would
@@ -18,26 +18,51 @@ local signals = {}
 --- utility-constants' max_logistic_filter_count.
 local MAX_FILTERS = 1000
 
-local function key_of(t, name, quality) return t .. "/" .. quality .. "/" .. name end
+--- Each SignalIDType's table in `prototypes`.
+local PROTOTYPES = {
+  item = "item", fluid = "fluid", virtual = "virtual_signal", entity = "entity", recipe = "recipe",
+  ["space-location"] = "space_location", ["asteroid-chunk"] = "asteroid_chunk", quality = "quality",
+}
+
+--- The key a signal is kept by: type, U+001F, name, U+001F, quality, as the slave and master
+--- key signals (wire::signal_key). No name, type or quality contains a control character.
+local function key_of(t, name, quality) return t .. "\31" .. name .. "\31" .. quality end
 
 local function parse_key(key)
-  local t, quality, name = key:match("^([^/]+)/([^/]+)/(.+)$")
-  return t, name, quality
+  return key:match("^([^\31]+)\31([^\31]+)\31([^\31]+)$")
 end
 
---- Type of a name as the wire reads it (item, fluid, then virtual), or nil for unknown names.
-function signals.type_of_name(name)
-  if prototypes.item[name] then return "item" end
-  if prototypes.fluid[name] then return "fluid" end
-  if prototypes.virtual_signal[name] then return "virtual" end
-  return nil
+--- A function telling whether this world has a signal: a prototype of its type and name, and
+--- its quality. Made once per pass over many signals: each read of a `prototypes` table costs.
+local function signals_known()
+  local tables = {}
+  local function has(kind, name)
+    tables[kind] = tables[kind] or prototypes[kind]
+    return tables[kind][name] ~= nil
+  end
+  return function(t, name, quality)
+    return PROTOTYPES[t] ~= nil and has(PROTOTYPES[t], name) and has("quality", quality)
+  end
 end
 
---- The wire name of a signal key, or nil when today's wire cannot carry it.
-local function wire_name(key)
+--- A function giving the signal type a storage level shows as: item or fluid, or nil for a name
+--- this world lacks. Made once per pass over the levels, as signals_known.
+function signals.level_types()
+  local items, fluids = prototypes.item, prototypes.fluid
+  return function(name)
+    if items[name] then return "item" end
+    if fluids[name] then return "fluid" end
+    return nil
+  end
+end
+
+--- A signal as the slave reads it: the type only when not item or before a quality, the
+--- quality only when not normal.
+local function wire_entry(key, value)
   local t, name, quality = parse_key(key)
-  if quality ~= "normal" or signals.type_of_name(name) ~= t then return nil end
-  return name
+  if quality ~= "normal" then return { name, value, t, quality } end
+  if t ~= "item" then return { name, value, t } end
+  return { name, value }
 end
 
 local function channel_of(e)
@@ -68,16 +93,15 @@ local function write_filters(e, filters)
   storage.not_shown[e.unit_number] = dropped > 0 and dropped or nil
 end
 
---- Outputs {[item key]=value} on the combinator: each a signal of its name's type (by the
---- wire's lookup) and its key's quality. Receivers' keys are names alone: normal quality.
+--- Outputs {[signal key]=value} on the combinator, each signal as itself.
 local function write_signals(e, map)
+  local keys = {}
+  for k, v in pairs(map) do if v ~= 0 then keys[#keys + 1] = k end end
+  table.sort(keys) -- one order, whatever `pairs` does
   local filters = {}
-  for _, entry in ipairs(core.sorted_pairs(map)) do
-    local name, value, quality = entry[1], entry[2], entry[3] or "normal"
-    local t = signals.type_of_name(name)
-    if t and value ~= 0 then
-      filters[#filters + 1] = { value = { type = t, name = name, quality = quality }, min = core.clamp(value) }
-    end
+  for i, k in ipairs(keys) do
+    local t, name, quality = parse_key(k)
+    filters[i] = { value = { type = t, name = name, quality = quality }, min = core.clamp(map[k]) }
   end
   write_filters(e, filters)
 end
@@ -130,19 +154,12 @@ function signals.flush()
     end
   end
   for channel in pairs(storage.tx_dirty) do
-    local sent, unsent = {}, {}
-    for k, v in pairs(storage.tx_sums[channel] or {}) do
-      local name = wire_name(k)
-      if name then
-        sent[#sent + 1] = { name, core.clamp(v) }
-      else
-        local t, n, q = parse_key(k)
-        unsent[#unsent + 1] = { type = t, name = n, quality = q, count = core.clamp(v) }
-      end
-    end
-    table.sort(sent, function(a, b) return a[1] < b[1] end)
-    table.sort(unsent, function(a, b) return a.type .. a.quality .. a.name < b.type .. b.quality .. b.name end)
-    storage.tx_unsent[channel] = unsent[1] and unsent or nil
+    local sum = storage.tx_sums[channel] or {}
+    local keys = {}
+    for k in pairs(sum) do keys[#keys + 1] = k end
+    table.sort(keys) -- one order, so that an unchanged sum has an unchanged JSON
+    local sent = {}
+    for i, k in ipairs(keys) do sent[i] = wire_entry(k, core.clamp(sum[k])) end
     local json = helpers.table_to_json(sent)
     if storage.tx_sent[channel] ~= json then
       storage.tx_sent[channel] = json
@@ -178,28 +195,34 @@ function signals.update_receivers(channel)
 end
 
 function signals.write_inventory(e)
-  local map = {}
-  for k, v in pairs(storage.levels) do map[k] = v end
-  map["signal-unixtime"] = storage.unixtime
+  local map, level_type = {}, signals.level_types()
+  for k, v in pairs(storage.levels) do
+    local name, quality = core.item_of_key(k)
+    local t = level_type(name) -- nil: a level kept before this world lost the prototype
+    if t then map[key_of(t, name, quality)] = v end
+  end
+  map[key_of("virtual", "signal-unixtime", "normal")] = storage.unixtime
   write_signals(e, map)
+end
+
+--- A received frame's entries (their shape checked by the caller) as {[signal key]=v}, without
+--- the signals this world does not have.
+function signals.received_frame(list)
+  local frame, known = {}, signals_known()
+  for _, p in ipairs(list) do
+    local t, quality = p[3] or "item", p[4] or "normal"
+    if known(t, p[1], quality) then
+      local k = key_of(t, p[1], quality)
+      frame[k] = (frame[k] or 0) + p[2]
+    end
+  end
+  return frame
 end
 
 function signals.update_inventory_combinators()
   for _, r in ipairs(storage.lists.inventory_combinators) do
     if r.e.valid then signals.write_inventory(r.e) end
   end
-end
-
---- Transmitter signals today's wire cannot carry, over all channels.
-function signals.not_sent()
-  local out = {}
-  for channel, list in pairs(storage.tx_unsent) do
-    for _, s in ipairs(list) do
-      out[#out + 1] = { channel = channel, type = s.type, name = s.name, quality = s.quality, count = s.count }
-    end
-  end
-  table.sort(out, function(a, b) return a.channel .. a.name < b.channel .. b.name end)
-  return out
 end
 
 --- Signals receivers and inventory combinators had no room to output.

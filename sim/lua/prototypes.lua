@@ -18,7 +18,8 @@ local numbered = { armor = true, ["spidertron-remote"] = true, ["selection-tool"
   ["item-with-entity-data"] = true, ["item-with-inventory"] = true, ["item-with-label"] = true }
 
 --- name -> prototype state, per kind; the runtime objects are made from these.
-P.raw = { item = {}, fluid = {}, virtual_signal = {}, entity = {}, recipe = {}, quality = {} }
+P.raw = { item = {}, fluid = {}, virtual_signal = {}, entity = {}, recipe = {}, quality = {},
+  space_location = {}, asteroid_chunk = {} }
 
 local function readonly(t, what)
   return setmetatable({}, {
@@ -68,6 +69,14 @@ local new_recipe = W.class("LuaRecipePrototype", {
   name = function(st) return st.name end,
 }, {}, {})
 
+local new_space_location = W.class("LuaSpaceLocationPrototype", {
+  name = function(st) return st.name end,
+}, {}, {})
+
+local new_asteroid_chunk = W.class("LuaAsteroidChunkPrototype", {
+  name = function(st) return st.name end,
+}, {}, {})
+
 local function add(kind, ctor, st)
   st.proxy = ctor(st)
   P.raw[kind][st.name] = st
@@ -90,6 +99,11 @@ function P.build(raw)
     add("virtual_signal", new_virtual, { name = name })
   end
   for name in pairs(raw.recipe or {}) do add("recipe", new_recipe, { name = name }) end
+  -- A planet is a space location (its prototype type derives from it).
+  for _, t in ipairs({ "space-location", "planet" }) do
+    for name in pairs(raw[t] or {}) do add("space_location", new_space_location, { name = name }) end
+  end
+  for name in pairs(raw["asteroid-chunk"] or {}) do add("asteroid_chunk", new_asteroid_chunk, { name = name }) end
   for name, p in pairs(raw.quality or {}) do
     add("quality", new_quality, { name = name, level = p.level, next = p.next })
   end
@@ -114,6 +128,8 @@ P.prototypes = W.class("LuaPrototypes", {
   entity = function() return table_of("entity") end,
   recipe = function() return table_of("recipe") end,
   quality = function() return table_of("quality") end,
+  space_location = function() return table_of("space_location") end,
+  asteroid_chunk = function() return table_of("asteroid_chunk") end,
 }, {}, {}, { no_valid = true })({})
 
 function P.item(name)
@@ -130,16 +146,18 @@ function P.quality(q)
   return q
 end
 
+--- Each SignalIDType (the API's list) and its prototypes.
 local signal_kinds = { item = "item", fluid = "fluid", virtual = "virtual_signal",
-  entity = "entity", recipe = "recipe", quality = "quality" }
+  entity = "entity", recipe = "recipe", quality = "quality",
+  ["space-location"] = "space_location", ["asteroid-chunk"] = "asteroid_chunk" }
 
 --- A SignalID {type, name, quality} from a table (missing type = item) or a bare name (item,
---- fluid, then virtual, as the mod's IPC guesses). Unknown names and types are errors.
+--- fluid, then virtual). Unknown types, names and qualities are errors, as in the game.
 function P.signal_id(v)
   if type(v) == "table" then
     local t = v.type or "item"
     local kind = signal_kinds[t]
-    if not kind then W.unemulated("signals of type " .. tostring(t)) end
+    if not kind then error("Invalid SignalIDType: " .. tostring(t), 3) end
     if not P.raw[kind][v.name] then error("Unknown " .. t .. " signal: " .. tostring(v.name), 3) end
     return { type = t, name = v.name, quality = P.quality(v.quality) }
   end

@@ -58,7 +58,17 @@ TEST_CASE("mod interface: IPC payloads of every channel are read into their stru
   auto sig = mod::parse_ipc("signal", R"({"channel":"red.1","signals":[["signal-A",-2147483648],["iron-plate",2147483647],["signal-B",0]]})");
   REQUIRE(sig.ok());
   CHECK(std::get<mod::signal_report>(*sig).channel == "red.1");
-  CHECK(std::get<mod::signal_report>(*sig).signals == wire::item_list{{"signal-A", -2147483648LL}, {"iron-plate", 2147483647}, {"signal-B", 0}});
+  CHECK(std::get<mod::signal_report>(*sig).signals == wire::signal_list{{"signal-A", -2147483648LL}, {"iron-plate", 2147483647}, {"signal-B", 0}});
+  // Signals by full id: a type when not item (or before a quality), a quality when not normal.
+  auto typed = mod::parse_ipc("signal", R"({"channel":"c","signals":[["water",1],["water",2,"fluid"],["iron-plate",3,"item","rare"],)"
+                                        R"(["signal-A",4,"virtual","epic"],["rare",5,"quality"],["nauvis",6,"space-location"]]})");
+  REQUIRE(typed.ok());
+  CHECK(std::get<mod::signal_report>(*typed).signals == wire::signal_list{{"water", 1},
+                                                                           {"water", 2, "fluid"},
+                                                                           {"iron-plate", 3, "item", "rare"},
+                                                                           {"signal-A", 4, "virtual", "epic"},
+                                                                           {"rare", 5, "quality"},
+                                                                           {"nauvis", 6, "space-location"}});
   auto none = mod::parse_ipc("signal", R"({"channel":"default","signals":[]})");
   REQUIRE(none.ok());
   CHECK(std::get<mod::signal_report>(*none).signals.empty());
@@ -113,7 +123,6 @@ TEST_CASE("mod interface: every malformed IPC payload is refused, naming the fie
     {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,"normal"]]})", "items[0][2]: quality \"normal\" is never spelled"},
     {"export", R"({"batch":3,"floor":2,"items":[["iron-plate",1,"a\nb"]]})", "items[0][2]: name contains a control character"},
     {"export", R"({"batch":3,"floor":2,"items":[{"name":"iron-plate","count":1}]})", "items[0]: must be [name, count] or [name, count, quality]"},
-    {"signal", R"({"channel":"c","signals":[["signal-A",1,"rare"]]})", "signals[0]: must be [name, count]"},
     {"export", R"({"batch":3,"floor":2,"items":[["a",1],[5,1]]})", "items[1][0]: must be a string"},
     {"export", R"({"batch":3,"floor":2,"items":[["",1]]})", "items[0][0]: name is empty"},
     {"export", R"({"batch":3,"floor":2,"items":[["bad\u0001name",1]]})", "items[0][0]: name contains a control character"},
@@ -140,6 +149,14 @@ TEST_CASE("mod interface: every malformed IPC payload is refused, naming the fie
     {"signal", R"({"channel":"default","signals":[["signal-A",2147483648]]})", "signals[0][1]: must be an integer in -2147483648..2147483647"},
     {"signal", R"({"channel":"default","signals":[["signal-A",-2147483649]]})", "signals[0][1]: must be an integer in -2147483648.."},
     {"signal", R"({"channel":"default","signals":[["signal-A",0.5]]})", "signals[0][1]: must be an integer"},
+    {"signal", R"({"channel":"c","signals":[["signal-A"]]})", "signals[0]: must be [name, value], [name, value, type] or [name, value, type, quality]"},
+    {"signal", R"({"channel":"c","signals":[["a",1,"item","rare",5]]})", "signals[0]: must be [name, value], [name, value, type]"},
+    {"signal", R"({"channel":"c","signals":[["signal-A",1,"rare"]]})", "signals[0][2]: not a signal type"},
+    {"signal", R"({"channel":"c","signals":[["a",1,"item"]]})", "signals[0][2]: type \"item\" is spelled only before a quality"},
+    {"signal", R"({"channel":"c","signals":[["a",1,"fluid","normal"]]})", "signals[0][3]: quality \"normal\" is never spelled"},
+    {"signal", R"({"channel":"c","signals":[["a",1,5]]})", "signals[0][2]: must be a string"},
+    {"signal", R"({"channel":"c","signals":[["water",1,"fluid"],["water",2,"fluid"]]})", "signals: 'water' (fluid, normal) appears twice"},
+    {"signal", R"({"channel":"c","signals":[["a",1,"item","rare"],["a",2,"item","rare"]]})", "signals: 'a' (item, rare) appears twice"},
     // status
     {"status", R"({"players":0})", "tick: missing"},
     {"status", R"({"tick":60})", "players: missing"},
@@ -330,6 +347,9 @@ TEST_CASE("mod interface: commands carry their argument as JSON in a Lua literal
   CHECK(argument_of(mod::command(mod::set_inventory{5, false, {}})) == json{{"time_ms", 5}, {"full", false}, {"levels", json::array()}});
   CHECK(argument_of(mod::command(mod::receive_signals{"default", "s1/w1", {{"signal-A", -3}}})) ==
         json{{"channel", "default"}, {"source", "s1/w1"}, {"signals", json::array({json::array({"signal-A", -3})})}});
+  // Signals spelled as on the wire: the type when not item or before a quality, the quality when not normal.
+  CHECK(argument_of(mod::command(mod::receive_signals{"c", "s", {{"a", 1}, {"a", 2, "fluid"}, {"a", 3, "item", "rare"}, {"a", 4, "recipe", "epic"}}}))["signals"] ==
+        json::parse(R"([["a",1],["a",2,"fluid"],["a",3,"item","rare"],["a",4,"recipe","epic"]])"));
   // Never throws, even for bytes that are not UTF-8.
   auto bad = mod::command(mod::receive_signals{"default", "s1", {{"\xff", 1}}});
   CHECK(argument_of(bad)["signals"][0][0] == "\xEF\xBF\xBD");

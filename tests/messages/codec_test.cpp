@@ -295,7 +295,8 @@ std::vector<frame> samples() {
   s.push_back({13, pending_grants{42, {}, {}}});
   s.push_back({77, reclaim_grant{1000}});
   s.push_back({77, signal_frame{"ch-1", "slave-1/inst", 5,
-                                {{"signal-A", 1}, {"iron-plate", min_signal_value}, {"ケーブル", max_signal_value}}}});
+                                {{"signal-A", 1, "virtual"}, {"iron-plate", min_signal_value}, {"ケーブル", max_signal_value},
+                                 {"iron-plate", 2, "item", "rare"}, {"water", -3, "fluid", "epic"}}}});
   s.push_back({0, signal_frame{label64, "", 0, {}}});
   s.push_back({77, inventory_query{}});
   s.push_back({77, inventory_levels{1'700'000'000'000, true, {{"iron-plate", 0}, {"iron-plate", 7, "uncommon"}, {name200, max_stock}}}});
@@ -320,7 +321,7 @@ std::vector<frame> one_per_type() {
 
 // ---- listing a message's fields through its describe() ---------------------------------------
 
-enum class fkind { u64, i64, f64, flag, text, code, items, ids, list, quality };
+enum class fkind { u64, i64, f64, flag, text, code, items, signals, ids, list, quality };
 
 struct field_info {
   std::string key;
@@ -331,7 +332,6 @@ struct field_info {
   double dmin = 0, dmax = 0;
   text_kind tk = text_kind::text;
   std::size_t entries = 0;
-  bool qualities = false;      ///< items: entries may carry a quality
   std::vector<field_info> sub; ///< fields of a list's elements
 };
 
@@ -363,13 +363,13 @@ struct field_lister {
   void flag(const char* k, bool&, presence p = presence::required) { add(k, fkind::flag, p); }
   void text(const char* k, std::string&, text_kind tk, presence p = presence::required) { add(k, fkind::text, p).tk = tk; }
   void code(const char* k, error_code&) { add(k, fkind::code, presence::required); }
-  void items(const char* k, item_list&, std::int64_t min, std::int64_t max, std::size_t entries, qualities q, presence p = presence::required) {
+  void items(const char* k, item_list&, std::int64_t min, std::int64_t max, std::size_t entries, presence p = presence::required) {
     auto& f = add(k, fkind::items, p);
     f.imin = min;
     f.imax = max;
     f.entries = entries;
-    f.qualities = q == qualities::yes;
   }
+  void signals(const char* k, signal_list&, std::size_t entries) { add(k, fkind::signals, presence::required).entries = entries; }
   void quality(const char* k, std::string&) { add(k, fkind::quality, presence::optional); }
   void ids(const char* k, std::vector<std::uint64_t>&, std::size_t entries) { add(k, fkind::ids, presence::required).entries = entries; }
   template <class T> void list(const char* k, std::vector<T>&, std::size_t entries, presence p = presence::required) {
@@ -460,6 +460,7 @@ std::vector<std::pair<std::string, val>> wrong_types(fkind k) {
     case fkind::quality:
     case fkind::code: return {{"int", U(1)}, {"bool", B(true)}, {"nil", NIL()}, {"array", A({S("a")})}, {"binary", BIN("")}};
     case fkind::items:
+    case fkind::signals:
     case fkind::ids:
     case fkind::list: return {{"map", M({})}, {"string", S("x")}, {"int", U(1)}, {"nil", NIL()}};
   }
@@ -586,7 +587,7 @@ void field_cases(const field_info& f, const locator& loc, const std::string& pre
       reject("entry not an array", set_to(A({U(1)})), e0);
       reject("entry is a map", set_to(A({M({{"name", S("a")}, {"count", I(1)}})})), e0);
       reject("entry of one element", set_to(A({A({S("a")})})), e0);
-      if (f.qualities) {
+      {
         // [name, count, quality]: each quality of a name is an entry of its own.
         reject("entry of four elements", set_to(A({A({S("a"), I(ok_count), S("rare"), S("x")})})), e0);
         reject("quality an int", set_to(A({A({S("a"), I(ok_count), I(2)})})), e0 + ".quality");
@@ -599,8 +600,6 @@ void field_cases(const field_info& f, const locator& loc, const std::string& pre
                                                      A({S("a"), I(ok_count), S("a modded quality")})})));
         for (auto& s : good_texts(text_kind::name))
           accept("good quality: " + hex(s), set_to(A({A({S("a"), I(ok_count), S(s)})})));
-      } else {
-        reject("entry of three elements", set_to(A({A({S("a"), I(1), S("rare")})})), e0);
       }
       reject("name is an int", set_to(A({A({U(1), I(ok_count)})})), e0 + ".name");
       for (auto& [what, s] : bad_texts(text_kind::name))
@@ -627,6 +626,43 @@ void field_cases(const field_info& f, const locator& loc, const std::string& pre
       for (auto& s : good_texts(text_kind::name))
         accept("good name: " + hex(s), set_to(A({A({S(s), I(f.imax)})})));
       accept("count at minimum, int64-encoded", set_to(A({A({S("a"), I(f.imin)})})));
+      break;
+    }
+    case fkind::signals: {
+      // [name, value], [name, value, type], [name, value, type, quality]: one spelling each.
+      const std::string e0 = path + "[0]";
+      auto one = [&](std::vector<val> entry) { return set_to(A({A(std::move(entry))})); };
+      reject("entry not an array", set_to(A({U(1)})), e0);
+      reject("entry of one element", one({S("a")}), e0);
+      reject("entry of five elements", one({S("a"), I(1), S("item"), S("rare"), S("x")}), e0);
+      reject("name is an int", one({U(1), I(1)}), e0 + ".name");
+      reject("value above int32", one({S("a"), I(max_signal_value + 1)}), e0 + ".count");
+      reject("value below int32", one({S("a"), I(min_signal_value - 1)}), e0 + ".count");
+      reject("type an int", one({S("a"), I(1), I(2)}), e0 + ".type");
+      reject("type unknown", one({S("a"), I(1), S("rare")}), e0 + ".type");
+      reject("type \"item\" spelled without a quality", one({S("a"), I(1), S("item")}), e0 + ".type");
+      reject("type unknown before a quality", one({S("a"), I(1), S("Item"), S("rare")}), e0 + ".type");
+      reject("quality \"normal\" spelled", one({S("a"), I(1), S("fluid"), S("normal")}), e0 + ".quality");
+      reject("quality an int", one({S("a"), I(1), S("item"), I(3)}), e0 + ".quality");
+      for (auto& [what, t] : bad_texts(text_kind::name))
+        reject("bad quality: " + what, one({S("a"), I(1), S("item"), S(t)}), e0 + ".quality");
+      reject("the same full id twice", set_to(A({A({S("a"), I(1), S("fluid")}), A({S("a"), I(1)}), A({S("a"), I(2), S("fluid")})})),
+             path + "[2].name");
+      reject("the same rare item twice", set_to(A({A({S("a"), I(1), S("item"), S("rare")}), A({S("a"), I(2), S("item"), S("rare")})})),
+             path + "[1].name");
+      accept("one name of every type and two qualities", [set_to](val& root) {
+        val a = A({A({S("a"), I(1)})});
+        for (auto t : signal_types) {
+          if (t != item_signal)
+            a.items.push_back(A({S("a"), I(2), S(std::string(t))}));
+          a.items.push_back(A({S("a"), I(3), S(std::string(t)), S("rare")}));
+        }
+        set_to(a)(root);
+      });
+      accept("values at the int32 limits", set_to(A({A({S("a"), I(min_signal_value)}), A({S("b"), I(max_signal_value)})})));
+      accept("no entries", set_to(A({})));
+      reject("too many entries", set_to(item_pairs(f.entries + 1, 1)), path);
+      accept("exactly the maximum of entries", set_to(item_pairs(f.entries, 1)));
       break;
     }
     case fkind::quality:
@@ -724,7 +760,7 @@ TEST_CASE("round trip keeps names, counts and numbers exactly", "[codec]") {
   REQUIRE(d.ok);
   auto& sf = std::get<signal_frame>(d.value.body);
   CHECK(sf.seq == UINT64_MAX);
-  CHECK(sf.signals == item_list{{"a", min_signal_value}, {"b", max_signal_value}});
+  CHECK(sf.signals == signal_list{{"a", min_signal_value}, {"b", max_signal_value}});
 
   d = decode(encode({7, heartbeat{1, 59.94, 3, 65535, "running"}}));
   REQUIRE(d.ok);
@@ -779,11 +815,30 @@ TEST_CASE("items of a quality other than normal travel as themselves; normal is 
   check_rejected("rare twice", bytes_of(tree_of({5, export_batch{1, 1, 1, {{"a", 1, "rare"}, {"b", 1}, {"a", 2, "rare"}}}})),
                  error_code::invalid, "items[2].name");
   check_accepted("normal and rare", bytes_of(tree_of({6, export_batch{1, 1, 1, {{"a", 1}, {"a", 2, "rare"}}}})));
+}
 
-  // Signals carry names only.
-  t = tree_of({7, signal_frame{"c", "", 1, {{"signal-A", 1}}}});
-  at(at(t, "signals"), 0).items.push_back(S("rare"));
-  check_rejected("a signal with a quality", bytes_of(t), error_code::invalid, "signals[0]");
+TEST_CASE("signals travel by full id: type and quality spelled only when not item and normal", "[codec]") {
+  const signal_list signals{{"iron-plate", 1}, {"iron-plate", 2, "item", "rare"}, {"water", 3, "fluid"},
+                            {"iron-plate", 4, "fluid"}, {"signal-A", -5, "virtual", "epic"}, {"rare", 6, "quality"},
+                            {"nauvis", 7, "space-location"}, {"metallic-asteroid-chunk", 8, "asteroid-chunk"}};
+  val t = tree_of({1, signal_frame{"c", "", 1, signals}});
+  auto& list = at(t, "signals");
+  CHECK(at(list, 0).items.size() == 2); // a normal item: [name, value], as before signal types
+  REQUIRE(at(list, 1).items.size() == 4);
+  CHECK(at(at(list, 1), 2).s == "item"); // spelled before a quality
+  CHECK(at(at(list, 1), 3).s == "rare");
+  REQUIRE(at(list, 2).items.size() == 3);
+  CHECK(at(at(list, 2), 2).s == "fluid");
+  auto d = decode(bytes_of(t));
+  REQUIRE(d.ok);
+  CHECK(std::get<signal_frame>(d.value.body).signals == signals);
+
+  // The one key: every part of the id tells signals apart.
+  std::set<std::string> keys;
+  for (auto& s : signals)
+    keys.insert(signal_key(s));
+  CHECK(keys.size() == signals.size());
+  CHECK(signal_key({"a", 1}) == signal_key("item", "a", "normal"));
 }
 
 TEST_CASE("what an instance holds back rides its heartbeat, optional and bounded", "[codec]") {

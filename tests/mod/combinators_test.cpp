@@ -1,10 +1,11 @@
-// Issue 21, items 5 and 7 (and 8 for combinators): transmitters key signals by type, name and
-// quality (a signal read without a type is an item); today's wire carries `[name, value]` for
-// what a name alone identifies, and the rest is listed in `status`. Receivers and inventory
-// combinators output any number of signals, 1,000 per section, and never write into a section
-// that belongs to a logistic group.
+// Issue 21, items 5 and 7 (and 8 for combinators): transmitters send signals by type, name and
+// quality (a signal read without a type is an item), and receivers output each as itself.
+// Receivers and inventory combinators output any number of signals, 1,000 per section, and never
+// write into a section that belongs to a logistic group.
 
 #include "tests/sim/sim_process.hpp"
+
+#include <set>
 
 #include <catch2/catch.hpp>
 
@@ -34,44 +35,57 @@ function output(e)
 end
 )";
 
-/// A mod with `n` more virtual signals, to outgrow a section.
-void add_signals(sim_process& sim, int n) {
-  sim.write_mod("many_signals", json::object(), {
-    {"data.lua", "local p = {} for i = 1, " + std::to_string(n) + " do p[i] = {type = 'virtual-signal', "
-                 "name = 'many-' .. i, icon = '__many_signals__/icon.png'} end data:extend(p)"},
+/// A mod with `n` more items (so as many more item signals and levels), to outgrow a section.
+void add_items(sim_process& sim, int n) {
+  sim.write_mod("many_items", json::object(), {
+    {"data.lua", "local p = {} for i = 1, " + std::to_string(n) + " do p[i] = {type = 'item', "
+                 "name = 'many-' .. i, stack_size = 1, icon = '__many_items__/icon.png'} end data:extend(p)"},
     {"icon.png", sim.icon_png()}});
 }
 
 } // namespace
 
-TEST_CASE("transmitters key signals by type, name and quality, and list what the wire cannot carry") {
+TEST_CASE("transmitters send every signal by type, name and quality; receivers output each as itself") {
   sim_process sim(world, fast_ups);
   sim.start();
   sim.run_ticks(30);
   sim.command(R"(/sc sim.set_circuit_input(storage.tx, {
     {"iron-plate", 5}, {{type = "item", name = "iron-plate", quality = "rare"}, 3},
     {{type = "fluid", name = "water"}, 7}, {{type = "virtual", name = "signal-A"}, 2},
-    {{type = "entity", name = "steel-chest"}, 4}, {{type = "recipe", name = "steel-chest"}, 6}}))");
+    {{type = "entity", name = "steel-chest"}, 4}, {{type = "recipe", name = "steel-chest"}, 6},
+    {{type = "quality", name = "rare"}, 8}, {{type = "space-location", name = "nauvis"}, 9}}))");
   sim.run_ticks(30);
   auto sent = sim.ipc("signal");
   REQUIRE(!sent.empty());
-  CHECK(sent.back()["signals"] == json::parse(R"([["iron-plate",5],["signal-A",2],["water",7]])"));
-  CHECK(sim.call("status", json::object())["signals_not_sent"] == json::parse(R"([
-    {"channel": "chan", "count": 3, "name": "iron-plate", "quality": "rare", "type": "item"},
-    {"channel": "chan", "count": 4, "name": "steel-chest", "quality": "normal", "type": "entity"},
-    {"channel": "chan", "count": 6, "name": "steel-chest", "quality": "normal", "type": "recipe"}])"));
-  // Received signals come out as what their names are, of normal quality.
-  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w"}, {"signals", json::parse(R"([["iron-plate",4],["water",2]])")}});
+  // Sorted by (type, name, quality); the type only when not item or before a quality.
+  CHECK(sent.back()["signals"] == json::parse(R"([["steel-chest",4,"entity"],["water",7,"fluid"],["iron-plate",5],
+    ["iron-plate",3,"item","rare"],["rare",8,"quality"],["steel-chest",6,"recipe"],["nauvis",9,"space-location"],
+    ["signal-A",2,"virtual"]])"));
+  CHECK_FALSE(sim.call("status", json::object()).contains("signals_not_sent"));
+
+  // Received signals come out with their full id; what this world lacks is dropped.
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w"}, {"signals", json::parse(R"([["iron-plate",4],["iron-plate",1,"item","rare"],
+    ["water",2,"fluid"],["signal-A",3,"virtual","epic"],["steel-chest",5,"entity"],["no-such-fluid",6,"fluid"],
+    ["iron-plate",7,"item","no-such-quality"],["metallic-asteroid-chunk",8,"asteroid-chunk"]])")}});
   auto f = sim.lua_json("rcon.print(helpers.table_to_json(storage.rx.get_or_create_control_behavior().get_section(1).filters))");
-  REQUIRE(f.size() == 2);
-  CHECK(f[0]["value"].value("type", "item") == "item");
-  CHECK(f[1]["value"]["type"] == "fluid");
-  CHECK(f[1]["value"]["quality"] == "normal");
+  std::set<std::string> got;
+  for (auto& x : f)
+    got.insert(x["value"].value("type", "item") + "/" + x["value"]["name"].get<std::string>() + "/" +
+               x["value"]["quality"].get<std::string>() + "=" + std::to_string(x["min"].get<int>()));
+  CHECK(got == std::set<std::string>{"item/iron-plate/normal=4", "item/iron-plate/rare=1", "fluid/water/normal=2",
+                                     "virtual/signal-A/epic=3", "entity/steel-chest/normal=5"});
+
+  // The other spelling of an id is refused whole: the mod changes nothing.
+  for (auto* bad : {R"([["iron-plate",1,"item"]])", R"([["water",1,"fluid","normal"]])", R"([["a",1,"item","rare",2]])"}) {
+    auto reply = sim.call("receive_signals", {{"channel", "chan"}, {"source", "w"}, {"signals", json::parse(bad)}});
+    CHECK(reply.contains("error"));
+  }
+  CHECK(sim.lua_json("rcon.print(helpers.table_to_json(storage.rx.get_or_create_control_behavior().get_section(1).filters))").size() == 5);
 }
 
 TEST_CASE("receivers output thousands of signals over several sections") {
   sim_process sim(world, fast_ups);
-  add_signals(sim, 2500);
+  add_items(sim, 2500);
   sim.start();
   sim.run_ticks(70); // the receiver has been visited since its channel was named
   json many = json::array();
@@ -97,7 +111,7 @@ TEST_CASE("combinators never write into a section that belongs to a logistic gro
     shared.set_slot(1, {value = {type = "virtual", name = "signal-Z", quality = "normal"}, min = 9})
     shared.group = "shared"
     storage.rx.get_or_create_control_behavior().get_section(1).group = "shared")");
-  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w"}, {"signals", json::parse(R"([["signal-B",3]])")}});
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w"}, {"signals", json::parse(R"([["signal-B",3,"virtual"]])")}});
   auto group = sim.lua_json("rcon.print(helpers.table_to_json(storage.plain.get_or_create_control_behavior().get_section(1).filters))");
   REQUIRE(group.size() == 1);
   CHECK(group[0]["value"]["name"] == "signal-Z");

@@ -197,13 +197,13 @@ TEST_CASE("transmitters, receivers and the inventory combinator") {
   sig = sim.ipc("signal");
   REQUIRE(sig.size() == 2);
   CHECK(sig[1]["channel"] == "chan");
-  CHECK(sig[1]["signals"] == json::parse(R"([["iron-plate",2],["signal-A",5]])"));
+  CHECK(sig[1]["signals"] == json::parse(R"([["iron-plate",2],["signal-A",5,"virtual"]])"));
   sim.run_ticks(30);
   CHECK(sim.ipc("signal").size() == 2); // unchanged signals are not resent
 
-  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",3],["iron-plate",1]])")}});
-  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w2"}, {"signals", json::parse(R"([["signal-B",4],["bogus-signal",1]])")}});
-  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",10]])")}});
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",3,"virtual"],["iron-plate",1]])")}});
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w2"}, {"signals", json::parse(R"([["signal-B",4,"virtual"],["bogus-signal",1,"virtual"]])")}});
+  sim.call("receive_signals", {{"channel", "chan"}, {"source", "w1"}, {"signals", json::parse(R"([["signal-B",10,"virtual"]])")}});
   std::string read_rx = "rcon.print(helpers.table_to_json(storage.rx.get_or_create_control_behavior().get_section(1).filters))";
   auto f = sim.lua_json(read_rx);
   REQUIRE(f.size() == 1);

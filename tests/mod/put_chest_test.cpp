@@ -5,12 +5,14 @@
 // given that quality; the inventory combinator outputs quality signals.
 
 #include "tests/sim/sim_process.hpp"
+#include "tests/support/mod_folder.hpp"
 
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
 using clusterio::test::fast_ups;
 using clusterio::test::sim_process;
+using clusterio::test::spoiling_mod;
 
 namespace {
 
@@ -33,22 +35,12 @@ function stack_of(name)
 end
 )";
 
-/// A mod with a spoiling item (the base game has none; space age's are like it).
-void add_spoiling_item(sim_process& sim) {
-  sim.write_mod("spoiling", json::object(), {
-    {"data.lua", R"(data:extend({
-      {type = "item", name = "jelly", stack_size = 50, spoil_ticks = 36000, spoil_result = "spoilage",
-       icon = "__spoiling__/icon.png"},
-      {type = "item", name = "spoilage", stack_size = 50, icon = "__spoiling__/icon.png"},
-    }))"},
-    {"icon.png", sim.icon_png()}});
-}
-
 } // namespace
 
 TEST_CASE("put-chests send every quality as itself, keep items with state and count them as held back") {
   sim_process sim(world, fast_ups);
-  add_spoiling_item(sim);
+  auto spoiling = spoiling_mod(sim.icon_png());
+  sim.write_mod(spoiling.name, spoiling.info, spoiling.files);
   sim.start();
   sim.command(R"(/sc local inv = storage.put.get_inventory(defines.inventory.chest)
     inv.insert({name = "iron-plate", count = 10})
@@ -121,12 +113,14 @@ TEST_CASE("the inventory combinator outputs each quality as its own signal") {
   sim.call("set_inventory", {{"time_ms", 1700000000000.0}, {"full", true},
                              {"levels", json::parse(R"([["iron-plate",12],["iron-plate",3,"legendary"],["iron-plate",1,"no-such-quality"]])")}});
   auto out = sim.lua_json("rcon.print(helpers.table_to_json(storage.inv.get_or_create_control_behavior().get_section(1).filters))");
+  // Sorted by full id: (type, name, quality).
   REQUIRE(out.size() == 3);
   CHECK(out[0]["value"]["name"] == "iron-plate");
-  CHECK(out[0]["value"]["quality"] == "normal");
-  CHECK(out[0]["min"] == 12);
+  CHECK(out[0]["value"]["quality"] == "legendary");
+  CHECK(out[0]["min"] == 3);
   CHECK(out[1]["value"]["name"] == "iron-plate");
-  CHECK(out[1]["value"]["quality"] == "legendary");
-  CHECK(out[1]["min"] == 3);
+  CHECK(out[1]["value"]["quality"] == "normal");
+  CHECK(out[1]["min"] == 12);
   CHECK(out[2]["value"]["name"] == "signal-unixtime");
+  CHECK(out[2]["value"]["type"] == "virtual");
 }

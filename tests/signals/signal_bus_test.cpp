@@ -55,7 +55,7 @@ TEST_CASE("frames with a seq at or below the source's last are dropped; order pe
     if (!seen.empty() && f->seq == seen.back())
       continue;
     seen.push_back(f->seq);
-    CHECK(f->signals.at(0).count == static_cast<std::int64_t>(f->seq));
+    CHECK(f->signals.at(0).value == static_cast<std::int64_t>(f->seq));
   }
   CHECK(seen == std::vector<std::uint64_t>{10, 11, 12});
 }

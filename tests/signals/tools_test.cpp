@@ -75,11 +75,12 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal/ctl");
   bool seen = false;
   for (int attempt = 0; attempt < 10 && !seen; ++attempt) {
-    auto r = run(ctl(m, "ctl-pub", {"signals", "send", "ctl", "signal-A=7", "copper-plate=-2"}), log);
+    auto r = run(ctl(m, "ctl-pub", {"signals", "send", "ctl", "signal-A=7:virtual", "copper-plate=-2", "copper-plate=3:item:rare", "a=b=4:fluid"}), log);
     REQUIRE(r.status == 0);
     CHECK(r.output.find("sent ctl") != std::string::npos);
     seen = wait_signal(sub, [](const wire::signal_frame& f) {
-      return f.source == "ctl-pub" && f.signals == wire::item_list{{"signal-A", 7}, {"copper-plate", -2}};
+      return f.source == "ctl-pub" &&
+             f.signals == wire::signal_list{{"signal-A", 7, "virtual"}, {"copper-plate", -2}, {"copper-plate", 3, "item", "rare"}, {"a=b", 4, "fluid"}};
     }, 500ms).has_value();
   }
   CHECK(seen);
@@ -87,9 +88,14 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   // watch --count 1 prints a frame a C++ publisher sent.
   wire_client pub(m.control_endpoint(), add_client(m, "cpp-pub", "publisher"));
   auto out = watch_while_sending(ctl(m, "ctl-watch", {"signals", "watch", "from-cpp", "--count", "1"}), log, pub,
-                                 {"from-cpp", "", 0, {{"signal-B", 42}}});
+                                 {"from-cpp", "", 0, {{"signal-B", 42, "virtual"}, {"iron-plate", 1}, {"iron-plate", 2, "item", "epic"}}});
   CHECK(out.find("from-cpp cpp-pub seq=") != std::string::npos);
-  CHECK(out.find("signal-B=42") != std::string::npos);
+  CHECK(out.find(" signal-B=42:virtual iron-plate=1 iron-plate=2:item:epic") != std::string::npos);
+  // A value that is not one, or an unknown type, is refused before anything is sent.
+  for (auto* bad : {"signal-A=x", "signal-A=1:virtul", "signal-A"}) {
+    auto r = run(ctl(m, "ctl-pub", {"signals", "send", "ctl", bad}), log);
+    CHECK(r.status != 0);
+  }
 
   // A subscriber's send is refused, with the master's reason.
   auto refused = run(ctl(m, "ctl-watch", {"signals", "send", "ctl", "signal-A=1"}), log);
@@ -168,18 +174,19 @@ TEST_CASE("examples/signals.py publishes a frame a subscriber receives, and rece
   bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal/py");
   bool seen = false;
   for (int attempt = 0; attempt < 10 && !seen; ++attempt) {
-    auto r = run(py(m, "py-pub", {"send", "py", "signal-A=5", "[virtual]=-9", "--source", "tool"}), log);
+    auto r = run(py(m, "py-pub", {"send", "py", "signal-A=5:virtual", "[virtual]=-9", "iron-plate=2:item:rare", "--source", "tool"}), log);
     REQUIRE(r.status == 0);
     seen = wait_signal(sub, [](const wire::signal_frame& f) {
-      return f.source == "py-pub/tool" && f.signals == wire::item_list{{"signal-A", 5}, {"[virtual]", -9}};
+      return f.source == "py-pub/tool" && f.signals == wire::signal_list{{"signal-A", 5, "virtual"}, {"[virtual]", -9}, {"iron-plate", 2, "item", "rare"}};
     }, 500ms).has_value();
   }
   CHECK(seen);
 
   wire_client pub(m.control_endpoint(), add_client(m, "cpp-pub", "publisher"));
-  auto out = watch_while_sending(py(m, "py-watch", {"watch", "from-cpp", "--count", "1"}), log, pub, {"from-cpp", "", 0, {{"signal-C", -3}}});
+  auto out = watch_while_sending(py(m, "py-watch", {"watch", "from-cpp", "--count", "1"}), log, pub,
+                                 {"from-cpp", "", 0, {{"signal-C", -3, "virtual"}, {"water", 4, "fluid", "rare"}}});
   CHECK(out.find("from-cpp cpp-pub seq=") != std::string::npos);
-  CHECK(out.find("signal-C=-3") != std::string::npos);
+  CHECK(out.find(" signal-C=-3:virtual water=4:fluid:rare") != std::string::npos);
 
   // The subscriber credential cannot publish through the Python tool either.
   auto refused = run(py(m, "py-watch", {"send", "py", "signal-A=1"}), log);

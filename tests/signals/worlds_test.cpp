@@ -43,13 +43,25 @@ struct worlds {
                  "raise_built = true} rcon.print('ok')");
   }
 
-  /// What a combinator in world rx outputs, by signal name.
+  /// What a combinator in world rx outputs, by signal name (whatever its type and quality).
   std::map<std::string, std::int64_t> output(const std::string& entity) {
     auto filters = json::parse(
       b->lua("rx", "rcon.print(helpers.table_to_json(storage." + entity + ".get_or_create_control_behavior().get_section(1).filters))"));
     std::map<std::string, std::int64_t> out;
     for (auto& f : filters)
       out[f["value"]["name"]] = f["min"];
+    return out;
+  }
+
+  /// What the receiver in world rx outputs, by full id: "type/name/quality" -> value.
+  std::map<std::string, std::int64_t> output_ids() {
+    auto filters = json::parse(
+      b->lua("rx", "rcon.print(helpers.table_to_json(storage.rx.get_or_create_control_behavior().get_section(1).filters))"));
+    std::map<std::string, std::int64_t> out;
+    for (auto& f : filters) {
+      auto& v = f["value"];
+      out[v.value("type", "item") + "/" + v["name"].get<std::string>() + "/" + v.value("quality", "normal")] = f["min"];
+    }
     return out;
   }
 
@@ -85,6 +97,30 @@ TEST_CASE("signals: a receiver in another world outputs the transmitters' sum; r
   CHECK(w.wait_output({{"signal-A", 5}, {"iron-plate", 2}}) <= 120);
 }
 
+TEST_CASE("signals keep their type and quality between worlds: a virtual and a rare item signal, apart from normal") {
+  worlds w;
+  w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{{type = 'virtual', name = 'signal-A'}, 5}, "
+                  "{{type = 'item', name = 'iron-plate', quality = 'rare'}, 3}, {'iron-plate', 2}, "
+                  "{{type = 'fluid', name = 'water'}, 9}}) rcon.print('ok')");
+  std::map<std::string, std::int64_t> want{
+    {"virtual/signal-A/normal", 5}, {"item/iron-plate/rare", 3}, {"item/iron-plate/normal", 2}, {"fluid/water/normal", 9}};
+  std::map<std::string, std::int64_t> got;
+  for (int waited = 0; waited < 10000 && (got = w.output_ids()) != want; waited += 100)
+    std::this_thread::sleep_for(100ms);
+  INFO("receiver outputs " << json(got).dump());
+  CHECK(got == want);
+
+  // Another world adds to the same ids, and only to them.
+  w.a->lua("tx2", "sim.set_circuit_input(storage.tx, {{{type = 'item', name = 'iron-plate', quality = 'rare'}, 4}, "
+                  "{{type = 'virtual', name = 'signal-A', quality = 'legendary'}, 6}}) rcon.print('ok')");
+  want["item/iron-plate/rare"] = 7;
+  want["virtual/signal-A/legendary"] = 6;
+  for (int waited = 0; waited < 10000 && (got = w.output_ids()) != want; waited += 100)
+    std::this_thread::sleep_for(100ms);
+  INFO("receiver outputs " << json(got).dump());
+  CHECK(got == want);
+}
+
 TEST_CASE("the inventory combinator shows storage levels and signal-unixtime, updated every second") {
   worlds w;
   w.a->lua("tx1", "local c = game.surfaces[1].create_entity{name = 'put-chest', position = {4, 0}, force = 'player', raise_built = true} "
@@ -115,13 +151,13 @@ TEST_CASE("the Python tool watches a world's signals and publishes a frame a rec
   auto watcher = run_tool({"watch", "ch1"}, watch_log);
   std::this_thread::sleep_for(1500ms); // subscribed
   w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-C', 77}}) rcon.print('ok')");
-  for (int waited = 0; waited < 15000 && slurp(watch_log).find("signal-C=77") == std::string::npos; waited += 100)
+  for (int waited = 0; waited < 15000 && slurp(watch_log).find("signal-C=77:virtual") == std::string::npos; waited += 100)
     std::this_thread::sleep_for(100ms);
-  CHECK(slurp(watch_log).find("signal-C=77") != std::string::npos);
+  CHECK(slurp(watch_log).find("signal-C=77:virtual") != std::string::npos);
   watcher->signal(SIGTERM);
   CHECK(watcher->wait(5000) == 0);
 
-  auto sender = run_tool({"send", "ch1", "signal-D=9"}, w.master.data_dir() + "/send.log");
+  auto sender = run_tool({"send", "ch1", "signal-D=9:virtual"}, w.master.data_dir() + "/send.log");
   CHECK(sender->wait(15000) == 0);
   CHECK(w.wait_output({{"signal-C", 77}, {"signal-D", 9}}) <= 300);
 }

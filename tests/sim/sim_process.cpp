@@ -1,30 +1,20 @@
 #include "tests/sim/sim_process.hpp"
 
+#include "tests/support/mod_folder.hpp"
+#include "tests/support/process.hpp"
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace clusterio::test {
 
 namespace fs = std::filesystem;
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string lua_escape(const std::string& s) {
   std::string out;
@@ -110,7 +100,7 @@ sim_process::~sim_process() {
 }
 
 void sim_process::start() {
-  rcon_port_ = free_port();
+  rcon_port_ = static_cast<uint16_t>(free_port());
   std::vector<std::string> args{exe_, "-c", dir_ + "/config.ini", "--start-server",
                                 dir_ + "/saves/world.zip", "--port", std::to_string(free_port()),
                                 "--rcon-password", "pw"};
@@ -206,28 +196,11 @@ void sim_process::run_ticks(int ticks) {
 
 void sim_process::write_mod(const std::string& name, nlohmann::json info,
                             const std::vector<std::pair<std::string, std::string>>& files) {
-  if (!info.contains("name"))
-    info["name"] = name;
-  if (!info.contains("version"))
-    info["version"] = "1.0.0";
-  if (!info.contains("factorio_version"))
-    info["factorio_version"] = "2.0";
-  fs::path root = fs::path(dir_) / "mods" / name;
-  fs::remove_all(root);
-  fs::create_directories(root);
-  std::ofstream(root / "info.json") << info.dump();
-  for (auto& [file, text] : files) {
-    fs::create_directories((root / file).parent_path());
-    std::ofstream(root / file, std::ios::binary) << text;
-  }
+  write_mod_folder(dir_ + "/mods", {name, std::move(info), files});
 }
 
 std::string sim_process::icon_png() const {
-  std::ifstream f(fs::path(exe_).parent_path().parent_path().parent_path() / "data/base/graphics/icon.png",
-                  std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return sim_icon_png(fs::path(exe_).parent_path().parent_path().parent_path().string());
 }
 
 std::vector<std::string> sim_process::lines() {

@@ -22,9 +22,6 @@ namespace clusterio::test {
 /// 300-tick silence limit 0.5 s.
 inline const std::vector<std::string> fast_ups{"--ups", "600"};
 
-/// A TCP port that was free a moment ago (bind to port 0, read it, close).
-uint16_t free_port();
-
 /// Escapes text into a Lua double-quoted string literal body (the slave's rule).
 std::string lua_escape(const std::string& s);
 
@@ -56,9 +53,8 @@ public:
   /// Pings the mod until the game has advanced `ticks` ticks (keeps the mod from pausing).
   void run_ticks(int ticks);
 
-  /// Writes a mod folder `mods/<name>/` with an info.json made of `info` (name, version and
-  /// factorio_version are filled in unless given) and the given files; takes effect at the
-  /// next start().
+  /// Writes a mod folder `mods/<name>/` (tests/support/mod_folder.hpp: write_mod_folder);
+  /// takes effect at the next start().
   void write_mod(const std::string& name, nlohmann::json info,
                  const std::vector<std::pair<std::string, std::string>>& files);
   /// The bytes of the sim's 64x64 icon (for test mods' prototypes).

@@ -55,6 +55,26 @@ TEST_CASE("a filter with a minimum needs a quality; values are 32-bit; a section
   CHECK(run("local f = {} for i = 1, 1000 do f[i] = {value = 'signal-A', min = 0} end section().filters = f") == "accepted\n");
 }
 
+TEST_CASE("signals are any of the game's signal types, of a prototype and quality that exist") {
+  sim_process sim(world);
+  sim.start();
+  auto run = [&](const std::string& lua) { return sim.command("/sc try(function() " + lua + " end)"); };
+  auto slot = [&](const std::string& value) { return run("section().set_slot(1, {value = " + value + ", min = 1})"); };
+  for (auto* ok : {"{type = 'item', name = 'iron-plate', quality = 'normal'}", "{type = 'fluid', name = 'water', quality = 'normal'}",
+                   "{type = 'virtual', name = 'signal-A', quality = 'normal'}", "{type = 'entity', name = 'steel-chest', quality = 'normal'}",
+                   "{type = 'recipe', name = 'steel-chest', quality = 'normal'}", "{type = 'quality', name = 'normal', quality = 'normal'}",
+                   "{type = 'space-location', name = 'nauvis', quality = 'normal'}"})
+    CHECK(slot(ok) == "accepted\n");
+  // A type the game does not have, a name its type has no prototype of, a quality that does not exist.
+  CHECK(refused(slot("{type = 'planet', name = 'nauvis', quality = 'normal'}")));
+  CHECK(refused(slot("{type = 'items', name = 'iron-plate', quality = 'normal'}")));
+  CHECK(refused(slot("{type = 'fluid', name = 'iron-plate', quality = 'normal'}")));
+  CHECK(refused(slot("{type = 'asteroid-chunk', name = 'nauvis', quality = 'normal'}")));
+  CHECK(refused(slot("{type = 'item', name = 'iron-plate', quality = 'shiny'}")));
+  CHECK(refused(run("sim.set_circuit_input(storage.cc, {{{type = 'planet', name = 'nauvis'}, 1}})")));
+  CHECK(sim.command("/sc rcon.print(prototypes.space_location['nauvis'].name .. ' ' .. table_size(prototypes.asteroid_chunk))") == "nauvis 0\n");
+}
+
 TEST_CASE("a bare item name is a full stack; circuit reads need a wire connector") {
   sim_process sim(world);
   sim.start();

@@ -41,13 +41,17 @@ std::string ledger::describe(const std::string& n) const {
 
 cluster::cluster() : cluster(2, {{"producer", "producer", 0}, {"consumer", "consumer", 1}}) {}
 
-cluster::cluster(std::size_t slave_count, std::vector<world_spec> layout, const std::string& master_config)
+cluster::cluster(std::size_t slave_count, std::vector<world_spec> layout, const std::string& master_config,
+                 const std::vector<mod_folder>& shared_mods)
   : master(false, master_config), worlds(std::move(layout)) {
   master.start();
   for (std::size_t i = 0; i < slave_count; ++i) {
     auto name = "slave-" + std::to_string(i);
     creds.push_back(master.add_client(name, "slave"));
     slaves.push_back(std::make_unique<slave_fixture>(name, master, creds.back()));
+    // Instances take what is in sharedMods/ when they are created (below).
+    for (auto& m : shared_mods)
+      write_mod_folder(slaves.back()->dir() + "/sharedMods", m);
   }
   for (auto& w : worlds)
     slaves.at(w.slave)->create(w.name, w.scenario);

@@ -14,6 +14,7 @@
 
 #include "common/credentials.hpp"
 #include "tests/support/master_fixture.hpp"
+#include "tests/support/mod_folder.hpp"
 #include "tests/support/slave_fixture.hpp"
 
 namespace clusterio::test {
@@ -55,7 +56,9 @@ public:
   cluster();
   /// `slave_count` slaves, each running its `worlds`, all started and registered.
   /// `master_config`: extra keys for the master's config file, e.g. "\"instance_timeout_ms\":3000".
-  cluster(std::size_t slave_count, std::vector<world_spec> worlds, const std::string& master_config = {});
+  /// `shared_mods`: mods every world loads besides clusterio (in each slave's sharedMods/).
+  cluster(std::size_t slave_count, std::vector<world_spec> worlds, const std::string& master_config = {},
+          const std::vector<mod_folder>& shared_mods = {});
 
   master_fixture master;
   std::vector<credential> creds; ///< the slaves' credentials, by slave index

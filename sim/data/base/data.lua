@@ -58,6 +58,8 @@ for i = 0, 9 do signals[#signals + 1] = "signal-" .. i end
 for _, s in ipairs(signals) do
   protos[#protos + 1] = { type = "virtual-signal", name = s, icon = icon, subgroup = "virtual-signal" }
 end
+-- The base game's planet: a space location, so a signal of type space-location can name it.
+protos[#protos + 1] = { type = "planet", name = "nauvis", icon = icon, distance = 15, orientation = 0.275 }
 local box = { { -0.35, -0.35 }, { 0.35, 0.35 } }
 local function minable(name) return { mining_time = 0.1, result = name } end
 protos[#protos + 1] = { type = "container", name = "steel-chest", inventory_size = 48,

@@ -41,7 +41,7 @@ struct bus_fixture : actor_fixture {
   signal_bus_stats stats() { return ask<signal_bus_stats>(bus, sig_stats_atom::value); }
 };
 
-wire::signal_frame frame(std::string channel, std::string source, std::uint64_t seq, wire::item_list signals) {
+wire::signal_frame frame(std::string channel, std::string source, std::uint64_t seq, wire::signal_list signals) {
   return {std::move(channel), std::move(source), seq, std::move(signals)};
 }
 
@@ -55,11 +55,11 @@ TEST_CASE("signal bus: accepted frames are published on signal/<channel>, stale 
   REQUIRE(p.size() == 4);
   CHECK(p[0].topic == "signal/a");
   CHECK(p[0].frame.seq == 5);
-  CHECK(p[0].frame.signals == wire::item_list{{"x", 1}});
+  CHECK(p[0].frame.signals == wire::signal_list{{"x", 1}});
   CHECK(p[1].frame.source == "s2");
   CHECK(p[2].topic == "signal/b");
   CHECK(p[3].frame.seq == 6);
-  CHECK(p[3].frame.signals == wire::item_list{{"x", 4}});
+  CHECK(p[3].frame.signals == wire::signal_list{{"x", 4}});
 
   auto s = f.stats();
   REQUIRE(s.channels.size() == 2);
@@ -126,4 +126,22 @@ TEST_CASE("signal bus: a new subscription gets the current non-empty frames of t
   f.run();
   f.fire_timers();
   CHECK(f.take().size() == 3);
+}
+
+TEST_CASE("signal bus: signals are kept by full id: a fluid and an item of one name, rare and normal, stay apart") {
+  bus_fixture f;
+  const wire::signal_list signals{{"water", 1},         {"water", 2, "fluid"},         {"iron-plate", 3},
+                                  {"iron-plate", 4, "item", "rare"}, {"rare", 5, "quality"}, {"signal-A", -6, "virtual", "epic"}};
+  f.send({frame("a", "s1", 1, signals), frame("a", "s2", 1, {{"water", 7, "fluid"}})});
+  auto p = f.take();
+  REQUIRE(p.size() == 2);
+  CHECK(p[0].frame.signals == signals);
+  CHECK(p[1].frame.signals == wire::signal_list{{"water", 7, "fluid"}});
+
+  // A new subscriber's snapshot carries them as they were sent, too.
+  caf::anon_send(f.bus, sig_snap_atom::value, std::string("signal/a"));
+  f.run();
+  f.fire_timers();
+  for (auto& x : f.take())
+    CHECK(x.frame.signals == (x.frame.source == "s1" ? signals : wire::signal_list{{"water", 7, "fluid"}}));
 }

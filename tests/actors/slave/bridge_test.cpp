@@ -40,6 +40,14 @@ std::string items_text(const wire::item_list& items) {
   return out;
 }
 
+std::string signals_text(const wire::signal_list& signals) {
+  std::string out;
+  for (auto& s : signals)
+    out += (out.empty() ? "" : ",") + (s.type == wire::item_signal ? "" : s.type + "/") + s.name +
+           (s.quality == wire::normal_quality ? "" : "@" + s.quality) + ":" + std::to_string(s.value);
+  return out;
+}
+
 std::string ids_text(const std::vector<std::uint64_t>& ids) {
   std::string out;
   for (auto id : ids)
@@ -62,7 +70,7 @@ std::string describe(const wire::message& m) {
   else if (auto* x = std::get_if<wire::request_items>(&m))
     o << " " << x->instance_id << " " << items_text(x->items);
   else if (auto* x = std::get_if<wire::signal_frame>(&m))
-    o << " " << x->channel << " " << x->source << " seq=" << x->seq << " " << items_text(x->signals);
+    o << " " << x->channel << " " << x->source << " seq=" << x->seq << " " << signals_text(x->signals);
   else if (auto* x = std::get_if<wire::heartbeat>(&m))
     o << " " << x->instance_id << " tick=" << x->tick << " players=" << x->players;
   return o.str();
@@ -382,6 +390,21 @@ TEST_CASE("bridge: signal frames go to the master at once, then are refreshed on
   caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), wire::frame{0, wire::signal_frame{"red", "slave2/w9", 4, {{"x", 2}}}});
   f.sched->run();
   CHECK(f.take() == lines{R"(mod receive_signals {"channel":"red","signals":[["x",2]],"source":"slave2/w9"})"});
+}
+
+TEST_CASE("bridge: signals keep their full id from the mod to the master and from the bus to the mod") {
+  bridge_fixture f;
+  f.ready();
+  f.ipc("signal", {{"channel", "red"}, {"signals", json::parse(R"([["water",1],["water",2,"fluid"],["iron-plate",3,"item","rare"]])")}});
+  auto sent = f.take();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].substr(sent[0].rfind(' ') + 1) == "water:1,fluid/water:2,iron-plate@rare:3");
+
+  wire::signal_list in{{"signal-A", 4, "virtual"}, {"iron-plate", 5, "item", "rare"}, {"iron-plate", 6}};
+  caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), wire::frame{0, wire::signal_frame{"red", "slave2/w9", 1, in}});
+  f.sched->run();
+  CHECK(f.take() ==
+        lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",4,"virtual"],["iron-plate",5,"item","rare"],["iron-plate",6]],"source":"slave2/w9"})"});
 }
 
 TEST_CASE("bridge: after the game stopped, answers for its run are dropped and the next run registers again") {
