@@ -393,38 +393,14 @@ result<wire::item_list> as_by_quality(const json& v) {
   return out;
 }
 
-result<wire::unsent_signal> as_unsent_signal(const json& v) {
-  if (!v.is_object())
-    return failure("must be an object");
-  auto channel = read(v, "channel", string_checked_by(wire::check_text));
-  if (!channel)
-    return channel.error();
-  auto type = read(v, "type", as_label);
-  if (!type)
-    return type.error();
-  auto name = read(v, "name", as_name);
-  if (!name)
-    return name.error();
-  auto quality = read(v, "quality", string_checked_by(check_any_quality));
-  if (!quality)
-    return quality.error();
-  auto count = read(v, "count", [](const json& c) { return as_int(c, wire::min_signal_value, wire::max_signal_value); });
-  if (!count)
-    return count.error();
-  return wire::unsent_signal{std::move(*channel), std::move(*type), std::move(*name), std::move(*quality), *count};
-}
-
 result<status::reply> read_reply(const json& j, tag<status>) {
   auto held = read(j, "held_back", as_by_quality);
   if (!held)
     return held.error();
-  auto unsent = read(j, "signals_not_sent", [](const json& v) { return as_list(v, as_unsent_signal, wire::max_list_entries); });
-  if (!unsent)
-    return unsent.error();
   auto not_shown = read(j, "signals_not_shown", uint_at_least(0));
   if (!not_shown)
     return not_shown.error();
-  return status::reply{std::move(*held), std::move(*unsent), *not_shown};
+  return status::reply{std::move(*held), *not_shown};
 }
 
 result<ok_reply> read_reply(const json& j, tag<set_inventory>) { return read_ok(j); }
@@ -502,9 +478,6 @@ wire::held_back_report held_back_of(status::reply r) {
                     [](auto& a, auto& b) { return a.count != b.count ? a.count > b.count : wire::item_key(a) < wire::item_key(b); });
   r.held_back.resize(keep);
   out.items = std::move(r.held_back);
-  out.signals_not_sent_total = r.signals_not_sent.size();
-  r.signals_not_sent.resize(std::min(r.signals_not_sent.size(), wire::max_report_entries));
-  out.signals_not_sent = std::move(r.signals_not_sent);
   out.signals_not_shown = r.signals_not_shown;
   return out;
 }

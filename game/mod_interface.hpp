@@ -17,9 +17,7 @@
 //     never "normal"; messages/field.hpp's check_signal_type), unique by (type, name, quality),
 //     values int32;
 //   - a channel is a label (wire::check_label), as the master requires;
-//   - in `status` a channel whose signals are not sent is free text (it is what a combinator's
-//     description says), and quality is spelled "normal" ({name: {quality: count}}, signals'
-//     "quality").
+//   - `status` spells quality "normal" ({name: {quality: count}}).
 //   - a reply {"error": reason} is the mod refusing the call: a failure "the mod refused: reason".
 
 #include <cstdint>
@@ -155,13 +153,12 @@ struct status {
   static constexpr std::string_view function = "status";
   struct reply {
     wire::item_list held_back; ///< items left in put-chests, counts 1..max_transfer_count
-    std::vector<wire::unsent_signal> signals_not_sent;
     std::uint64_t signals_not_shown = 0;
   };
 };
 
-/// What a heartbeat carries of a status reply: the largest held-back entries and the first
-/// unsent signals, wire::max_report_entries of each, and totals over all of them.
+/// What a heartbeat carries of a status reply: the largest held-back entries,
+/// wire::max_report_entries of them, and the total over all of them.
 wire::held_back_report held_back_of(status::reply r);
 
 /// The RCON command making the call: its argument is JSON inside a Lua string literal

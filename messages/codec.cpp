@@ -42,7 +42,7 @@ struct field_counter {
   void signals(const char*, signal_list&, std::size_t) { ++n; }
   void quality(const char*, std::string& x) { n += x != normal_quality; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
-  template <class T> void list(const char*, std::vector<T>&, std::size_t, presence = presence::required) { ++n; }
+  template <class T> void list(const char*, std::vector<T>&, std::size_t) { ++n; }
 };
 
 class encoder {
@@ -111,7 +111,7 @@ public:
     for (auto v : x)
       w_.uint(v);
   }
-  template <class T> void list(const char* k, std::vector<T>& x, std::size_t, presence = presence::required) {
+  template <class T> void list(const char* k, std::vector<T>& x, std::size_t) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x)

@@ -19,7 +19,7 @@
 //                                             unique by (type, name, quality)
 //     v.quality(key, x.f)                     optional quality name, left out when normal
 //     v.ids(key, x.f, entries)                list of unsigned integers
-//     v.list(key, x.f, entries, presence)     list of maps, each a described struct
+//     v.list(key, x.f, entries)               list of maps, each a described struct
 // An optional field left out keeps the struct's default; the encoder writes every field but a
 // normal quality.
 

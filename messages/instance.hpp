@@ -38,38 +38,15 @@ template <class V> void describe(V& v, registered& x) {
   v.u64("next_batch", x.next_batch, 1);
 }
 
-/// A signal of a transmitter that today's wire cannot carry (docs/mod-interface.md, Entities).
-struct unsent_signal {
-  std::string channel;                 ///< text: the transmitter's channel, its combinator description
-  std::string type;                    ///< label: "item", "fluid", "virtual", "entity", "recipe", ...
-  std::string name;                    ///< name
-  std::string quality{normal_quality}; ///< on the wire only when not normal
-  std::int64_t count = 0;              ///< int32: the sum over the channel's transmitters
-  friend bool operator==(const unsent_signal& a, const unsent_signal& b) {
-    return a.channel == b.channel && a.type == b.type && a.name == b.name && a.quality == b.quality && a.count == b.count;
-  }
-};
-template <class V> void describe(V& v, unsent_signal& x) {
-  v.text("channel", x.channel, text_kind::text);
-  v.text("type", x.type, text_kind::label);
-  v.text("name", x.name, text_kind::name);
-  v.quality("quality", x.quality);
-  v.i64("count", x.count, min_signal_value, max_signal_value);
-}
-
 /// What a world keeps from the cluster, as its mod's `status` says: items left in put-chests
-/// (they carry state the wire cannot), signals the wire cannot carry, and signals combinators
-/// had no room to show. Every field is optional: a slave from before them sends none, which
-/// reads as nothing held back.
+/// (they carry state the wire cannot), and signals combinators had no room to show. Every field
+/// is optional: a slave from before them sends none, which reads as nothing held back.
 struct held_back_report {
-  item_list items;                          ///< held_back: the largest max_report_entries, largest first
-  std::uint64_t items_total = 0;            ///< held_back_total: units over every entry, listed or not
-  std::vector<unsent_signal> signals_not_sent; ///< the first max_report_entries
-  std::uint64_t signals_not_sent_total = 0; ///< entries, listed or not
+  item_list items;               ///< held_back: the largest max_report_entries, largest first
+  std::uint64_t items_total = 0; ///< held_back_total: units over every entry, listed or not
   std::uint64_t signals_not_shown = 0;
   friend bool operator==(const held_back_report& a, const held_back_report& b) {
-    return a.items == b.items && a.items_total == b.items_total && a.signals_not_sent == b.signals_not_sent &&
-           a.signals_not_sent_total == b.signals_not_sent_total && a.signals_not_shown == b.signals_not_shown;
+    return a.items == b.items && a.items_total == b.items_total && a.signals_not_shown == b.signals_not_shown;
   }
 };
 /// The report's fields, flat in the message that carries it (heartbeat, instance).
@@ -77,8 +54,6 @@ template <class V> void describe_held_back(V& v, held_back_report& x) {
   constexpr auto most = static_cast<std::uint64_t>(max_stock);
   v.items("held_back", x.items, 1, max_stock, max_report_entries, presence::optional);
   v.u64("held_back_total", x.items_total, 0, most, presence::optional);
-  v.list("signals_not_sent", x.signals_not_sent, max_report_entries, presence::optional);
-  v.u64("signals_not_sent_total", x.signals_not_sent_total, 0, most, presence::optional);
   v.u64("signals_not_shown", x.signals_not_shown, 0, most, presence::optional);
 }
 

@@ -203,7 +203,7 @@ int inventory(const options& o) {
   return 0;
 }
 
-/// An item or signal as the other commands print one: "name" or "name quality".
+/// An item as `inventory` prints one: "name" or "name quality".
 std::string with_quality(const std::string& name, const std::string& quality) {
   return quality == wire::normal_quality ? name : name + " " + quality;
 }
@@ -220,12 +220,6 @@ void print_held_back(const wire::held_back_report& h) {
     if (listed < h.items_total)
       std::cout << " and " << h.items_total - listed << " more,";
     std::cout << " " << h.items_total << " in all\n";
-  }
-  if (h.signals_not_sent_total > 0) {
-    std::cout << "       signals not sent (" << h.signals_not_sent_total << "):";
-    for (auto& x : h.signals_not_sent)
-      std::cout << " " << x.channel << ": " << x.type << " " << with_quality(x.name, x.quality) << "=" << x.count << ";";
-    std::cout << "\n";
   }
   if (h.signals_not_shown > 0)
     std::cout << "       signals not shown (no room in combinators): " << h.signals_not_shown << "\n";

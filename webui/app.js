@@ -73,25 +73,13 @@
   // before these reports sends none, which reads as nothing).
   function renderHeldBack(box, h) {
     clear(box);
-    box.hidden = h.items_total === 0 && h.signals_not_sent_total === 0 && h.signals_not_shown === 0;
+    box.hidden = h.items_total === 0 && h.signals_not_shown === 0;
     if (h.items_total > 0) {
       box.appendChild(el("p", { class: "held-items", text: fmtInt.format(h.items_total) + " items held back in put-chests" }));
       const list = el("ul", { class: "held-list" });
       for (const it of h.items) list.appendChild(itemEntry(it.count, it.name, it.quality));
       const listed = h.items.reduce((n, it) => n + it.count, 0);
       if (listed < h.items_total) list.appendChild(el("li", { class: "muted", text: "and " + fmtInt.format(h.items_total - listed) + " more" }));
-      box.appendChild(list);
-    }
-    if (h.signals_not_sent_total > 0) {
-      box.appendChild(el("p", { class: "signals-not-sent", text: fmtInt.format(h.signals_not_sent_total) + " signals not sent (the wire cannot carry them)" }));
-      const list = el("ul", { class: "unsent-list" });
-      for (const s of h.signals_not_sent) {
-        const li = el("li", null, s.channel + ": " + s.type + " " + s.name + " = " + fmtInt.format(s.count));
-        if (s.quality !== "normal") li.appendChild(el("span", { class: "badge quality", text: s.quality }));
-        list.appendChild(li);
-      }
-      if (h.signals_not_sent.length < h.signals_not_sent_total)
-        list.appendChild(el("li", { class: "muted", text: "and " + fmtInt.format(h.signals_not_sent_total - h.signals_not_sent.length) + " more" }));
       box.appendChild(list);
     }
     if (h.signals_not_shown > 0)

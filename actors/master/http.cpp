@@ -123,16 +123,10 @@ std::string instance_labels(const wire::instance_info& i) {
 
 /// What an instance keeps from the cluster, as /api/instances shows it (docs/webui.md).
 json held_back_json(const wire::held_back_report& h) {
-  json items = json::array(), unsent = json::array();
+  json items = json::array();
   for (auto& i : h.items)
     items.push_back({{"name", i.name}, {"quality", i.quality}, {"count", i.count}});
-  for (auto& s : h.signals_not_sent)
-    unsent.push_back({{"channel", s.channel}, {"type", s.type}, {"name", s.name}, {"quality", s.quality}, {"count", s.count}});
-  return {{"items", items},
-          {"items_total", h.items_total},
-          {"signals_not_sent", unsent},
-          {"signals_not_sent_total", h.signals_not_sent_total},
-          {"signals_not_shown", h.signals_not_shown}};
+  return {{"items", items}, {"items_total", h.items_total}, {"signals_not_shown", h.signals_not_shown}};
 }
 
 bool same_token(const std::string& a, const std::string& b) {
@@ -332,9 +326,6 @@ struct http_server::impl {
     e.family("clusterio_instance_items_held_back", "gauge", "Items left in the instance's put-chests because they carry state (armor with a grid, blueprints, damaged or partly used items...), as of its last heartbeat.");
     for (auto& wi : r->instances)
       e.sample("clusterio_instance_items_held_back", wi.info.held_back.items_total, instance_labels(wi.info));
-    e.family("clusterio_instance_signals_not_sent", "gauge", "Transmitter signals the wire cannot carry (another quality, entity or recipe signals...), as of the last heartbeat.");
-    for (auto& wi : r->instances)
-      e.sample("clusterio_instance_signals_not_sent", wi.info.held_back.signals_not_sent_total, instance_labels(wi.info));
     e.family("clusterio_instance_signals_not_shown", "gauge", "Signals receivers and inventory combinators had no room to output, as of the last heartbeat.");
     for (auto& wi : r->instances)
       e.sample("clusterio_instance_signals_not_shown", wi.info.held_back.signals_not_shown, instance_labels(wi.info));

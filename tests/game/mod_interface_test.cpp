@@ -218,24 +218,24 @@ TEST_CASE("mod interface: replies to every call are read into their structs") {
 
   // status: what the world keeps from the cluster; "normal" is spelled here, as the mod does.
   auto status = mod::parse_reply<mod::status>(R"({"tick":5,"players":0,"paused":false,"pending_exports":0,"buffered":[],
-    "held_back":{"modular-armor":{"normal":1,"rare":2}},
-    "signals_not_sent":[{"channel":"my channel","type":"entity","name":"steel-chest","quality":"normal","count":-4}],
-    "signals_not_shown":3})");
+    "held_back":{"modular-armor":{"normal":1,"rare":2}},"signals_not_shown":3})");
   REQUIRE(status.ok());
   CHECK(status->held_back == wire::item_list{{"modular-armor", 1}, {"modular-armor", 2, "rare"}});
-  REQUIRE(status->signals_not_sent.size() == 1);
-  CHECK(status->signals_not_sent[0] == wire::unsent_signal{"my channel", "entity", "steel-chest", "normal", -4});
   CHECK(status->signals_not_shown == 3);
   // Nothing held back may come as an empty list: Lua cannot tell the two apart.
-  CHECK(mod::parse_reply<mod::status>(R"({"held_back":[],"signals_not_sent":[],"signals_not_shown":0})")->held_back.empty());
+  CHECK(mod::parse_reply<mod::status>(R"({"held_back":[],"signals_not_shown":0})")->held_back.empty());
+  // Keys the slave does not read are left alone, whatever they hold (a list from an older mod).
+  auto older = mod::parse_reply<mod::status>(
+    R"({"held_back":{"blueprint":{"normal":1}},"signals_old":[{"channel":"c","type":"entity","name":"x","count":1}],"signals_not_shown":2})");
+  REQUIRE(older.ok());
+  CHECK(older->held_back == wire::item_list{{"blueprint", 1}});
+  CHECK(older->signals_not_shown == 2);
 }
 
-TEST_CASE("mod interface: a heartbeat carries the largest held-back items and the first unsent signals, with totals") {
+TEST_CASE("mod interface: a heartbeat carries the largest held-back items, with their total") {
   mod::status::reply r;
-  for (int i = 1; i <= 40; ++i) {
+  for (int i = 1; i <= 40; ++i)
     r.held_back.push_back({"item-" + std::to_string(i), i});
-    r.signals_not_sent.push_back({"c", "recipe", "r-" + std::to_string(i), "normal", i});
-  }
   r.held_back.push_back({"item-40", 40, "rare"});
   r.signals_not_shown = 9;
   auto h = mod::held_back_of(r);
@@ -245,15 +245,11 @@ TEST_CASE("mod interface: a heartbeat carries the largest held-back items and th
   CHECK(h.items[1] == wire::item_count{"item-40", 40, "rare"});
   CHECK(h.items.back() == wire::item_count{"item-10", 10});
   CHECK(h.items_total == 40 * 41 / 2 + 40);
-  REQUIRE(h.signals_not_sent.size() == wire::max_report_entries);
-  CHECK(h.signals_not_sent[0].name == "r-1");
-  CHECK(h.signals_not_sent_total == 40);
   CHECK(h.signals_not_shown == 9);
   // Few enough: all of it.
-  auto few = mod::held_back_of({{{"blueprint", 1}}, {}, 0});
+  auto few = mod::held_back_of({{{"blueprint", 1}}, 0});
   CHECK(few.items == wire::item_list{{"blueprint", 1}});
   CHECK(few.items_total == 1);
-  CHECK(few.signals_not_sent.empty());
 }
 
 TEST_CASE("mod interface: every malformed reply, and every refusal, is a failure naming the field") {
@@ -304,17 +300,14 @@ TEST_CASE("mod interface: every malformed reply, and every refusal, is a failure
     {"set_inventory", R"({"ok":1})", "unexpected reply: ok: must be true"},
     {"set_inventory", R"({"error":"levels must be a list of [name, count]"})", "the mod refused: levels must be a list of [name, count]"},
     {"receive_signals", R"({"ok":"true"})", "unexpected reply: ok: must be true"},
-    {"status", R"({"signals_not_sent":[],"signals_not_shown":0})", "unexpected reply: held_back: missing"},
-    {"status", R"({"held_back":[1],"signals_not_sent":[],"signals_not_shown":0})", "unexpected reply: held_back: must be an object"},
-    {"status", R"({"held_back":{"armor":5},"signals_not_sent":[],"signals_not_shown":0})", "unexpected reply: held_back: armor: must be an object"},
-    {"status", R"({"held_back":{"armor":{"normal":0}},"signals_not_sent":[],"signals_not_shown":0})", "unexpected reply: held_back: armor.normal: must be an integer in 1.."},
-    {"status", R"({"held_back":{"armor":{"":1}},"signals_not_sent":[],"signals_not_shown":0})", "unexpected reply: held_back: armor.: "},
-    {"status", R"({"held_back":{"":{"normal":1}},"signals_not_sent":[],"signals_not_shown":0})", "unexpected reply: held_back: "},
-    {"status", R"({"held_back":{},"signals_not_sent":{},"signals_not_shown":0})", "unexpected reply: signals_not_sent: must be a list"},
-    {"status", R"({"held_back":{},"signals_not_sent":[{"channel":"c","type":"item","name":"x","quality":"rare"}],"signals_not_shown":0})", "unexpected reply: signals_not_sent[0]: count: missing"},
-    {"status", R"({"held_back":{},"signals_not_sent":[{"channel":"c","type":"it em","name":"x","quality":"rare","count":1}],"signals_not_shown":0})", "unexpected reply: signals_not_sent[0]: type: "},
-    {"status", R"({"held_back":{},"signals_not_sent":[{"channel":"c","type":"item","name":"x","quality":"rare","count":2147483648}],"signals_not_shown":0})", "unexpected reply: signals_not_sent[0]: count: must be an integer in"},
-    {"status", R"({"held_back":{},"signals_not_sent":[]})", "unexpected reply: signals_not_shown: missing"},
+    {"status", R"({"signals_not_shown":0})", "unexpected reply: held_back: missing"},
+    {"status", R"({"held_back":[1],"signals_not_shown":0})", "unexpected reply: held_back: must be an object"},
+    {"status", R"({"held_back":{"armor":5},"signals_not_shown":0})", "unexpected reply: held_back: armor: must be an object"},
+    {"status", R"({"held_back":{"armor":{"normal":0}},"signals_not_shown":0})", "unexpected reply: held_back: armor.normal: must be an integer in 1.."},
+    {"status", R"({"held_back":{"armor":{"":1}},"signals_not_shown":0})", "unexpected reply: held_back: armor.: "},
+    {"status", R"({"held_back":{"":{"normal":1}},"signals_not_shown":0})", "unexpected reply: held_back: "},
+    {"status", R"({"held_back":{}})", "unexpected reply: signals_not_shown: missing"},
+    {"status", R"({"held_back":{},"signals_not_shown":-1})", "unexpected reply: signals_not_shown: "},
   };
   for (auto& r : table) {
     INFO(r.call << " " << r.reply);

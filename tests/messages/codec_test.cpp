@@ -237,15 +237,10 @@ const std::vector<std::string> hostile_names = {
 /// What a world holds back, with every list full.
 held_back_report sample_held_back() {
   held_back_report h;
-  for (std::size_t i = 0; i < max_report_entries; ++i) {
+  for (std::size_t i = 0; i < max_report_entries; ++i)
     h.items.push_back({"item-" + std::to_string(i), static_cast<std::int64_t>(i + 1), i % 2 ? "rare" : "normal"});
-    h.signals_not_sent.push_back({"chan " + std::to_string(i), "entity", "steel-chest", i % 2 ? "epic" : "normal",
-                                  i % 3 ? max_signal_value : min_signal_value});
-  }
   h.items[0] = {name200, max_stock, name200};
-  h.signals_not_sent[0] = {text1024, label64, name200, name200, 0};
   h.items_total = static_cast<std::uint64_t>(max_stock);
-  h.signals_not_sent_total = 1000;
   h.signals_not_shown = 7;
   return h;
 }
@@ -372,11 +367,11 @@ struct field_lister {
   void signals(const char* k, signal_list&, std::size_t entries) { add(k, fkind::signals, presence::required).entries = entries; }
   void quality(const char* k, std::string&) { add(k, fkind::quality, presence::optional); }
   void ids(const char* k, std::vector<std::uint64_t>&, std::size_t entries) { add(k, fkind::ids, presence::required).entries = entries; }
-  template <class T> void list(const char* k, std::vector<T>&, std::size_t entries, presence p = presence::required) {
+  template <class T> void list(const char* k, std::vector<T>&, std::size_t entries) {
     field_lister sub;
     T x{};
     describe(sub, x);
-    auto& f = add(k, fkind::list, p);
+    auto& f = add(k, fkind::list, presence::required);
     f.entries = entries;
     f.sub = std::move(sub.out);
   }
@@ -844,7 +839,7 @@ TEST_CASE("signals travel by full id: type and quality spelled only when not ite
 TEST_CASE("what an instance holds back rides its heartbeat, optional and bounded", "[codec]") {
   // A slave from before these reports sends none of the fields: nothing held back.
   val t = tree_of({1, heartbeat{1, 60, 5, 0, "running", sample_held_back()}});
-  for (auto* k : {"held_back", "held_back_total", "signals_not_sent", "signals_not_sent_total", "signals_not_shown"})
+  for (auto* k : {"held_back", "held_back_total", "signals_not_shown"})
     erase(t, k);
   auto d = decode(bytes_of(t));
   REQUIRE(d.ok);
@@ -859,26 +854,14 @@ TEST_CASE("what an instance holds back rides its heartbeat, optional and bounded
   REQUIRE(d.ok);
   CHECK(std::get<instance_info>(d.value.body).held_back == sample_held_back());
 
-  // One entry over max_report_entries is refused, in either list.
+  // One entry over max_report_entries is refused.
   auto over = sample_held_back();
   over.items.push_back({"one-more", 1});
   check_rejected("held_back over its bound", encode({4, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid, "held_back");
-  over = sample_held_back();
-  over.signals_not_sent.push_back({"c", "item", "iron-plate", "rare", 1});
-  check_rejected("signals_not_sent over its bound", encode({5, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid,
-                 "signals_not_sent");
-  // An unsent signal's value is int32, its quality spelled only when not normal.
-  over = sample_held_back();
-  over.signals_not_sent[1].count = max_signal_value + 1;
-  check_rejected("unsent signal over int32", encode({6, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid,
-                 "signals_not_sent[1].count");
-  t = tree_of({7, heartbeat{1, 60, 5, 0, "running", sample_held_back()}});
-  CHECK(find(at(at(t, "signals_not_sent"), 0), "quality") != nullptr);
-  CHECK(find(at(at(t, "signals_not_sent"), 2), "quality") == nullptr);
   // Held-back counts are at least 1: an item not held back is not listed.
   over = sample_held_back();
   over.items[1].count = 0;
-  check_rejected("held_back count 0", encode({8, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid, "held_back[1].count");
+  check_rejected("held_back count 0", encode({5, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid, "held_back[1].count");
 }
 
 TEST_CASE("item keys: normal is the bare name; another quality never collides with a name", "[codec]") {

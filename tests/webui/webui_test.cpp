@@ -29,8 +29,6 @@ wire::held_back_report north_held_back() {
   wire::held_back_report h;
   h.items = {{"modular-armor", 2}, {"steel-chest", 1, "rare"}, {hostile_item, 1}};
   h.items_total = 9;
-  h.signals_not_sent = {{"rail", "entity", "steel-chest", "epic", 4}};
-  h.signals_not_sent_total = 1;
   h.signals_not_shown = 5;
   return h;
 }
@@ -105,8 +103,7 @@ TEST_CASE("the JSON API shows instances, storage, statistics and health, read-on
   CHECK(inst["instances"][1]["ups"] == 42.0);
   CHECK(inst["instances"][0]["held_back"] == json::parse(R"({"items":[{"name":"modular-armor","quality":"normal","count":2},
     {"name":"steel-chest","quality":"rare","count":1},{"name":"<script>alert(1)</script>","quality":"normal","count":1}],
-    "items_total":9,"signals_not_sent":[{"channel":"rail","type":"entity","name":"steel-chest","quality":"epic","count":4}],
-    "signals_not_sent_total":1,"signals_not_shown":5})"));
+    "items_total":9,"signals_not_shown":5})"));
   CHECK(inst["instances"][1]["held_back"]["items_total"] == 0);
   CHECK(inst["instances"][1]["held_back"]["items"].empty());
   REQUIRE(inst["slaves"].size() == 1);
@@ -213,7 +210,6 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   auto south_labels = "{instance_id=\"" + std::to_string(c.south) + "\",instance_name=\"south-world\",slave=\"slave1\"} ";
   CHECK(body.find("clusterio_instance_items_held_back" + north_labels + "9\n") != std::string::npos);
   CHECK(body.find("clusterio_instance_items_held_back" + south_labels + "0\n") != std::string::npos);
-  CHECK(body.find("clusterio_instance_signals_not_sent" + north_labels + "1\n") != std::string::npos);
   CHECK(body.find("clusterio_instance_signals_not_shown" + north_labels + "5\n") != std::string::npos);
   CHECK(body.find("clusterio_storage_items{item=\"iron-plate\",quality=\"normal\"} 70\n") != std::string::npos);
   CHECK(body.find("clusterio_storage_items{item=\"iron-plate\",quality=\"rare\"} 7\n") != std::string::npos);
@@ -256,8 +252,6 @@ TEST_CASE("a headless Chromium shows both instances, their UPS and a changing st
         std::string::npos);
   CHECK(dom.find(">1 × &lt;script&gt;alert(1)&lt;/script&gt;</li>") != std::string::npos);
   CHECK(dom.find("<li class=\"muted\">and 5 more</li>") != std::string::npos);
-  CHECK(dom.find("<p class=\"signals-not-sent\">1 signals not sent (the wire cannot carry them)</p>") != std::string::npos);
-  CHECK(dom.find("<li>rail: entity steel-chest = 4<span class=\"badge quality\">epic</span></li>") != std::string::npos);
   CHECK(dom.find("<p class=\"signals-not-shown\">5 signals not shown (no room in combinators)</p>") != std::string::npos);
   CHECK(dom.find("<div class=\"held-back\" hidden=\"\"></div>") != std::string::npos);
   // uPlot drew the charts (canvas elements inside the chart containers).

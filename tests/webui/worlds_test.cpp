@@ -85,7 +85,7 @@ end))";
   INFO("held_back: " << held.dump());
   CHECK(held["items"] == nlohmann::json::parse(R"([{"name":"steel-chest","quality":"normal","count":2},
     {"name":"modular-armor","quality":"normal","count":1}])"));
-  CHECK(held["signals_not_sent_total"] == 0);
+  CHECK(held["signals_not_shown"] == 0);
 
   auto metrics = http.Get("/metrics");
   REQUIRE(metrics);

@@ -173,8 +173,6 @@ TEST_CASE("registry: what an instance holds back is its latest heartbeat's, in t
   wire::held_back_report held;
   held.items = {{"modular-armor", 1}, {"steel-chest", 3, "rare"}};
   held.items_total = 4;
-  held.signals_not_sent = {{"default", "entity", "steel-chest", "normal", 4}};
-  held.signals_not_sent_total = 1;
   held.signals_not_shown = 2;
   std::vector<wire::instance_info> events;
   as<wire::ok>(f.heartbeat(id, 60, held, &events));

@@ -96,7 +96,7 @@ struct bridge_fixture {
   std::vector<wire::heartbeat> heartbeats; ///< every heartbeat sent
 
   // The mod.
-  json status = {{"held_back", json::array()}, {"signals_not_sent", json::array()}, {"signals_not_shown", 0}};
+  json status = {{"held_back", json::array()}, {"signals_not_shown", 0}};
   std::uint64_t grants_applied = 0;
   json pending_batches = json::array();
 
@@ -425,7 +425,6 @@ TEST_CASE("bridge: after the game stopped, answers for its run are dropped and t
 TEST_CASE("bridge: the heartbeat carries what the mod's previous status reply says the world holds back") {
   bridge_fixture f;
   f.status["held_back"] = json::parse(R"({"modular-armor":{"normal":1},"steel-chest":{"rare":2}})");
-  f.status["signals_not_sent"] = json::parse(R"([{"channel":"c","type":"recipe","name":"steel-chest","quality":"normal","count":3}])");
   f.status["signals_not_shown"] = 4;
   f.ready();
   f.advance(500);
@@ -438,8 +437,6 @@ TEST_CASE("bridge: the heartbeat carries what the mod's previous status reply sa
   auto& h = f.heartbeats[1].held_back;
   CHECK(h.items == wire::item_list{{"steel-chest", 2, "rare"}, {"modular-armor", 1}});
   CHECK(h.items_total == 3);
-  CHECK(h.signals_not_sent == std::vector<wire::unsent_signal>{{"c", "recipe", "steel-chest", "normal", 3}});
-  CHECK(h.signals_not_sent_total == 1);
   CHECK(h.signals_not_shown == 4);
 
   // A reply the slave cannot read leaves the last one it could: the heartbeat still goes.
