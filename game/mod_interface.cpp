@@ -1,5 +1,6 @@
 #include "game/mod_interface.hpp"
 
+#include <algorithm>
 #include <set>
 #include <type_traits>
 
@@ -56,14 +57,21 @@ result<std::string> as_string(const json& v) {
   return v.get<std::string>();
 }
 
-result<std::string> as_label(const json& v) {
-  auto s = as_string(v);
-  if (!s)
+/// Reads a string that `check` accepts (wire::check_name, check_label, ...).
+auto string_checked_by(result<void> (*check)(std::string_view)) {
+  return [check](const json& v) -> result<std::string> {
+    auto s = as_string(v);
+    if (s)
+      if (auto ok = check(*s); !ok)
+        return ok.error();
     return s;
-  if (auto ok = wire::check_label(*s); !ok)
-    return ok.error();
-  return s;
+  };
 }
+
+const auto as_name = string_checked_by(wire::check_name);
+const auto as_label = string_checked_by(wire::check_label);
+/// A quality as the lists spell it: a name, never "normal".
+const auto as_quality = string_checked_by(wire::check_quality);
 
 /// The field `key` of `obj`, read by `as` (which returns a result); a failure names the field.
 template <class F> auto read(const json& obj, const char* key, F as) -> decltype(as(obj)) {
@@ -101,26 +109,6 @@ result<std::vector<T>> as_list(const json& v, F each, std::size_t max_entries) {
     out.push_back(std::move(*x));
   }
   return out;
-}
-
-/// A quality as the lists spell it: a name, never "normal".
-result<std::string> as_quality(const json& v) {
-  auto q = as_string(v);
-  if (!q)
-    return q;
-  if (auto ok = wire::check_quality(*q); !ok)
-    return ok.error();
-  return q;
-}
-
-/// A name (wire::check_name).
-result<std::string> as_name(const json& v) {
-  auto name = as_string(v);
-  if (!name)
-    return name;
-  if (auto ok = wire::check_name(*name); !ok)
-    return ok.error();
-  return name;
 }
 
 /// One entry [name, count] or [name, count, quality] (never "normal"), count a transfer's.
@@ -375,6 +363,46 @@ result<forget_grants::reply> read_reply(const json& j, tag<forget_grants>) {
   return forget_grants::reply{*n};
 }
 
+/// A quality as `status` spells it: "normal" too.
+result<void> check_any_quality(std::string_view q) { return q == wire::normal_quality ? result<void>{} : wire::check_quality(q); }
+
+
+/// {name: {quality: count}}; an empty one may come as [].
+result<wire::item_list> as_by_quality(const json& v) {
+  if (v.is_array() && v.empty())
+    return wire::item_list{};
+  if (!v.is_object())
+    return failure("must be an object {name: {quality: count}}");
+  wire::item_list out;
+  for (auto& [name, by_quality] : v.items()) {
+    if (auto ok = wire::check_name(name); !ok)
+      return under(name, ok.error());
+    if (!by_quality.is_object())
+      return failure("must be an object {quality: count}").in(name);
+    for (auto& [quality, count] : by_quality.items()) {
+      if (auto ok = check_any_quality(quality); !ok)
+        return under(name + "." + quality, ok.error());
+      auto n = as_int(count, 1, wire::max_transfer_count);
+      if (!n)
+        return under(name + "." + quality, n.error());
+      if (out.size() == wire::max_list_entries)
+        return failure("more than " + std::to_string(wire::max_list_entries) + " entries");
+      out.push_back({name, *n, quality});
+    }
+  }
+  return out;
+}
+
+result<status::reply> read_reply(const json& j, tag<status>) {
+  auto held = read(j, "held_back", as_by_quality);
+  if (!held)
+    return held.error();
+  auto not_shown = read(j, "signals_not_shown", uint_at_least(0));
+  if (!not_shown)
+    return not_shown.error();
+  return status::reply{std::move(*held), *not_shown};
+}
+
 result<ok_reply> read_reply(const json& j, tag<set_inventory>) { return read_ok(j); }
 result<ok_reply> read_reply(const json& j, tag<receive_signals>) { return read_ok(j); }
 
@@ -402,6 +430,7 @@ json signals_json(const wire::signal_list& signals) {
 
 json arguments(const set_batch_floor& c) { return {{"next_batch", c.next_batch}}; }
 json arguments(const pending_exports&) { return json::object(); }
+json arguments(const status&) { return json::object(); }
 json arguments(const ack_exports& c) { return {{"batches", c.batches}}; }
 json arguments(const cancel_grants& c) { return {{"grant_ids", c.grant_ids}}; }
 json arguments(const forget_grants& c) { return {{"grant_ids", c.grant_ids}}; }
@@ -438,6 +467,19 @@ result<ipc_payload> parse_ipc(std::string_view channel, std::string_view text) {
   if (channel == "status")
     return as_payload(read_status(*j));
   return failure("unknown channel");
+}
+
+wire::held_back_report held_back_of(status::reply r) {
+  wire::held_back_report out;
+  for (auto& i : r.held_back)
+    out.items_total += static_cast<std::uint64_t>(i.count);
+  auto keep = std::min(r.held_back.size(), wire::max_report_entries);
+  std::partial_sort(r.held_back.begin(), r.held_back.begin() + static_cast<std::ptrdiff_t>(keep), r.held_back.end(),
+                    [](auto& a, auto& b) { return a.count != b.count ? a.count > b.count : wire::item_key(a) < wire::item_key(b); });
+  r.held_back.resize(keep);
+  out.items = std::move(r.held_back);
+  out.signals_not_shown = r.signals_not_shown;
+  return out;
 }
 
 std::vector<std::uint64_t> grant_ids(const std::vector<grant_result>& results, std::initializer_list<grant_status> statuses) {
@@ -477,6 +519,7 @@ CLUSTERIO_MOD_CALL(cancel_grants)
 CLUSTERIO_MOD_CALL(forget_grants)
 CLUSTERIO_MOD_CALL(set_inventory)
 CLUSTERIO_MOD_CALL(receive_signals)
+CLUSTERIO_MOD_CALL(status)
 #undef CLUSTERIO_MOD_CALL
 
 } // namespace clusterio::mod

@@ -17,6 +17,7 @@
 //     never "normal"; messages/field.hpp's check_signal_type), unique by (type, name, quality),
 //     values int32;
 //   - a channel is a label (wire::check_label), as the master requires;
+//   - `status` spells quality "normal" ({name: {quality: count}}).
 //   - a reply {"error": reason} is the mod refusing the call: a failure "the mod refused: reason".
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "messages/instance.hpp"
 #include "messages/transfer.hpp"
 
 namespace clusterio::mod {
@@ -144,6 +146,20 @@ struct receive_signals {
   wire::signal_list signals;
   using reply = ok_reply;
 };
+
+/// What the world keeps from the cluster (docs/mod-interface.md, `status`). The reply's other
+/// fields are not read.
+struct status {
+  static constexpr std::string_view function = "status";
+  struct reply {
+    wire::item_list held_back; ///< items left in put-chests, counts 1..max_transfer_count
+    std::uint64_t signals_not_shown = 0;
+  };
+};
+
+/// What a heartbeat carries of a status reply: the largest held-back entries,
+/// wire::max_report_entries of them, and the total over all of them.
+wire::held_back_report held_back_of(status::reply r);
 
 /// The RCON command making the call: its argument is JSON inside a Lua string literal
 /// (game/lua_call.hpp), so no name can become code. Defined for the calls above.

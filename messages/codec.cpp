@@ -38,7 +38,7 @@ struct field_counter {
   void flag(const char*, bool&, presence = presence::required) { ++n; }
   void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
   void code(const char*, error_code&) { ++n; }
-  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t) { ++n; }
+  void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, presence = presence::required) { ++n; }
   void signals(const char*, signal_list&, std::size_t) { ++n; }
   void quality(const char*, std::string& x) { n += x != normal_quality; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
@@ -73,7 +73,7 @@ public:
     w_.str(k);
     w_.str(to_string(x));
   }
-  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t) {
+  void items(const char* k, item_list& x, std::int64_t, std::int64_t, std::size_t, presence = presence::required) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x) {

@@ -11,7 +11,8 @@
 //     v.flag(key, x.f, presence)              boolean
 //     v.text(key, x.f, text_kind, presence)   string, checked by kind
 //     v.code(key, x.f)                        error code: its name (error.hpp) as a string
-//     v.items(key, x.f, min, max, entries)    list of [name, count] or [name, count, quality];
+//     v.items(key, x.f, min, max, entries, presence)
+//                                             list of [name, count] or [name, count, quality];
 //                                             unique by (name, quality)
 //     v.signals(key, x.f, entries)            list of [name, value], [name, value, type] or
 //                                             [name, value, type, quality]; values int32;
@@ -19,6 +20,8 @@
 //     v.quality(key, x.f)                     optional quality name, left out when normal
 //     v.ids(key, x.f, entries)                list of unsigned integers
 //     v.list(key, x.f, entries)               list of maps, each a described struct
+// An optional field left out keeps the struct's default; the encoder writes every field but a
+// normal quality.
 
 #include <cstddef>
 #include <cstdint>

@@ -67,8 +67,9 @@ std::string entry_path(std::string_view k, std::uint32_t i, const char* leaf) {
 
 } // namespace
 
-void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries) {
-  const msgpack_value* a = find_array(k, entries);
+void field_decoder::items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries,
+                          presence p) {
+  const msgpack_value* a = find_array(k, entries, p);
   if (!a)
     return;
   item_list out;
@@ -223,8 +224,8 @@ std::string field_decoder::prefix() const {
   return parent_->prefix() + std::string(key_) + "[" + std::to_string(index_) + "].";
 }
 
-const msgpack_value* field_decoder::find_array(std::string_view k, std::size_t entries) {
-  auto* found = find(k, presence::required);
+const msgpack_value* field_decoder::find_array(std::string_view k, std::size_t entries, presence p) {
+  auto* found = find(k, p);
   if (!found)
     return nullptr;
   if (found->k != msgpack_kind::array) {

@@ -71,7 +71,8 @@ public:
   }
 
   void code(std::string_view k, error_code& x);
-  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries);
+  void items(std::string_view k, item_list& x, std::int64_t min, std::int64_t max, std::size_t entries,
+             presence p = presence::required);
   void signals(std::string_view k, signal_list& x, std::size_t entries);
   /// Optional; absent is normal, and "normal" itself is refused (it is never spelled).
   void quality(std::string_view k, std::string& x);
@@ -141,8 +142,8 @@ private:
     return found;
   }
 
-  /// The array of required field `k` holding at most `entries`, or nullptr (failed).
-  const msgpack_value* find_array(std::string_view k, std::size_t entries);
+  /// The array of field `k` holding at most `entries`, or nullptr (failed, or absent and optional).
+  const msgpack_value* find_array(std::string_view k, std::size_t entries, presence p = presence::required);
 
   void not_unsigned(std::string_view k, const msgpack_value& v);
   template <class N> void out_of_range(std::string_view k, N min, N max, N value) {

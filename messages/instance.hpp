@@ -38,6 +38,25 @@ template <class V> void describe(V& v, registered& x) {
   v.u64("next_batch", x.next_batch, 1);
 }
 
+/// What a world keeps from the cluster, as its mod's `status` says: items left in put-chests
+/// (they carry state the wire cannot), and signals combinators had no room to show. Every field
+/// is optional: a slave from before them sends none, which reads as nothing held back.
+struct held_back_report {
+  item_list items;               ///< held_back: the largest max_report_entries, largest first
+  std::uint64_t items_total = 0; ///< held_back_total: units over every entry, listed or not
+  std::uint64_t signals_not_shown = 0;
+  friend bool operator==(const held_back_report& a, const held_back_report& b) {
+    return a.items == b.items && a.items_total == b.items_total && a.signals_not_shown == b.signals_not_shown;
+  }
+};
+/// The report's fields, flat in the message that carries it (heartbeat, instance).
+template <class V> void describe_held_back(V& v, held_back_report& x) {
+  constexpr auto most = static_cast<std::uint64_t>(max_stock);
+  v.items("held_back", x.items, 1, max_stock, max_report_entries, presence::optional);
+  v.u64("held_back_total", x.items_total, 0, most, presence::optional);
+  v.u64("signals_not_shown", x.signals_not_shown, 0, most, presence::optional);
+}
+
 /// Periodic report on a running instance (every few seconds). Also keeps the slave alive.
 struct heartbeat {
   static constexpr const char* type = "heartbeat";
@@ -46,6 +65,7 @@ struct heartbeat {
   std::uint64_t tick = 0;    ///< game tick
   std::uint32_t players = 0; ///< players online
   std::string state;         ///< label: "starting", "running", "stopping", "stopped", "crashed"
+  held_back_report held_back{}; ///< as of the mod's latest status reply
 };
 template <class V> void describe(V& v, heartbeat& x) {
   v.u64("instance_id", x.instance_id, 1);
@@ -53,6 +73,7 @@ template <class V> void describe(V& v, heartbeat& x) {
   v.u64("tick", x.tick);
   v.u64("players", x.players, 0, 65535);
   v.text("state", x.state, text_kind::label);
+  describe_held_back(v, x.held_back);
 }
 
 /// What the master knows of an instance.
@@ -68,6 +89,7 @@ struct instance_info {
   std::uint32_t players = 0;
   std::string state; ///< text, as in heartbeat
   std::uint64_t last_seen_ms = 0; ///< Unix epoch milliseconds of the last heartbeat
+  held_back_report held_back{};   ///< as of the last heartbeat; empty until one came since the master started
 };
 template <class V> void describe(V& v, instance_info& x) {
   v.u64("instance_id", x.instance_id, 1);
@@ -80,6 +102,7 @@ template <class V> void describe(V& v, instance_info& x) {
   v.u64("players", x.players, 0, 65535);
   v.text("state", x.state, text_kind::text);
   v.u64("last_seen_ms", x.last_seen_ms);
+  describe_held_back(v, x.held_back);
 }
 
 /// Asks for every known instance.

@@ -36,6 +36,11 @@ inline constexpr std::size_t max_list_entries = 4096;
 /// Entries in a full inventory or an instance list (read-only replies may be long).
 inline constexpr std::size_t max_long_list_entries = 100000;
 
+/// Entries in the list of what an instance holds back (heartbeat and instance: held_back). Small,
+/// because every instance of a `slaves` reply carries it: the slave keeps the largest ones, and
+/// held_back_total beside the list counts every unit.
+inline constexpr std::size_t max_report_entries = 32;
+
 /// A count in one transfer (export entry, request, grant): 1..max_transfer_count. Larger is
 /// "absurd": no chest or tank holds a trillion of anything.
 inline constexpr std::int64_t max_transfer_count = 1'000'000'000'000;

@@ -4,7 +4,7 @@
 //   clusterio-ctl --credential me.cred.json signals watch [CHANNEL] [--count N]
 //   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count[:type[:quality]]...
 //   clusterio-ctl --credential me.cred.json inventory
-//   clusterio-ctl --credential me.cred.json slaves
+//   clusterio-ctl --credential me.cred.json slaves      (with what each world holds back)
 //
 // Every request has a timeout: a dead or unreachable master is an error within --timeout ms,
 // never a hang. Exit status: 0 done, 1 the master refused (error reply), 2 no answer or bad use.
@@ -203,14 +203,40 @@ int inventory(const options& o) {
   return 0;
 }
 
+/// An item as `inventory` prints one: "name" or "name quality".
+std::string with_quality(const std::string& name, const std::string& quality) {
+  return quality == wire::normal_quality ? name : name + " " + quality;
+}
+
+/// Lines under an instance for what its world keeps from the cluster; none when nothing.
+void print_held_back(const wire::held_back_report& h) {
+  if (h.items_total > 0) {
+    std::uint64_t listed = 0;
+    std::cout << "       held back in put-chests:";
+    for (auto& i : h.items) {
+      std::cout << " " << i.count << " " << with_quality(i.name, i.quality) << ",";
+      listed += static_cast<std::uint64_t>(i.count);
+    }
+    if (listed < h.items_total)
+      std::cout << " and " << h.items_total - listed << " more,";
+    std::cout << " " << h.items_total << " in all\n";
+  }
+  if (h.signals_not_shown > 0)
+    std::cout << "       signals not shown (no room in combinators): " << h.signals_not_shown << "\n";
+}
+
 int slaves(const options& o) {
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
   auto r = expect<wire::slaves_reply>(call(c, s, wire::slaves_query{}), "slaves_query");
-  std::printf("%-6s %-20s %-20s %-8s %-10s %7s %7s  %s\n", "id", "slave", "instance", "online", "state", "ups", "players", "address");
-  for (auto& i : r.instances)
-    std::printf("%-6llu %-20s %-20s %-8s %-10s %7.1f %7u  %s\n", static_cast<unsigned long long>(i.instance_id), i.slave.c_str(),
-                i.name.c_str(), i.online ? "yes" : "no", i.state.c_str(), i.ups, i.players, i.game_address.c_str());
+  std::printf("%-6s %-20s %-20s %-8s %-10s %7s %7s %9s  %s\n", "id", "slave", "instance", "online", "state", "ups", "players", "held-back",
+              "address");
+  for (auto& i : r.instances) {
+    std::printf("%-6llu %-20s %-20s %-8s %-10s %7.1f %7u %9llu  %s\n", static_cast<unsigned long long>(i.instance_id), i.slave.c_str(),
+                i.name.c_str(), i.online ? "yes" : "no", i.state.c_str(), i.ups, i.players,
+                static_cast<unsigned long long>(i.held_back.items_total), i.game_address.c_str());
+    print_held_back(i.held_back);
+  }
   std::printf("(%zu instances)\n", r.instances.size());
   return 0;
 }

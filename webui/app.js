@@ -62,6 +62,30 @@
     }, [[], []], container);
   }
 
+  // "12 × modular-armor", with a badge for a quality other than normal.
+  function itemEntry(count, name, quality) {
+    const li = el("li", { "data-item": name, "data-quality": quality }, fmtInt.format(count) + " × " + name);
+    if (quality !== "normal") li.appendChild(el("span", { class: "badge quality", text: quality }));
+    return li;
+  }
+
+  // What the world keeps from the cluster: shown only when there is something (a slave from
+  // before these reports sends none, which reads as nothing).
+  function renderHeldBack(box, h) {
+    clear(box);
+    box.hidden = h.items_total === 0 && h.signals_not_shown === 0;
+    if (h.items_total > 0) {
+      box.appendChild(el("p", { class: "held-items", text: fmtInt.format(h.items_total) + " items held back in put-chests" }));
+      const list = el("ul", { class: "held-list" });
+      for (const it of h.items) list.appendChild(itemEntry(it.count, it.name, it.quality));
+      const listed = h.items.reduce((n, it) => n + it.count, 0);
+      if (listed < h.items_total) list.appendChild(el("li", { class: "muted", text: "and " + fmtInt.format(h.items_total - listed) + " more" }));
+      box.appendChild(list);
+    }
+    if (h.signals_not_shown > 0)
+      box.appendChild(el("p", { class: "signals-not-shown", text: fmtInt.format(h.signals_not_shown) + " signals not shown (no room in combinators)" }));
+  }
+
   function renderCard(inst, now) {
     let c = cards.get(inst.instance_id);
     if (!c) {
@@ -69,6 +93,7 @@
         title: el("span"), badge: el("span", { class: "badge" }),
         ups: el("span", { class: "ups" }), state: el("dd"), players: el("dd", { class: "players" }),
         tick: el("dd", { class: "tick" }), address: el("dd", { class: "address" }), seen: el("dd"), slave: el("dd"),
+        held: el("div", { class: "held-back" }),
       };
       const sparkBox = el("div", { class: "sparkline" });
       const root = el("article", { class: "card instance", "data-instance-id": String(inst.instance_id) },
@@ -81,7 +106,8 @@
           el("dt", { text: "Players" }), f.players,
           el("dt", { text: "Tick" }), f.tick,
           el("dt", { text: "Join" }), f.address,
-          el("dt", { text: "Last heartbeat" }), f.seen));
+          el("dt", { text: "Last heartbeat" }), f.seen),
+        f.held);
       document.getElementById("instances").appendChild(root);
       c = { root, f, sparkBox, spark: null };
       cards.set(inst.instance_id, c);
@@ -98,6 +124,7 @@
     f.tick.textContent = fmtInt.format(inst.tick);
     f.address.textContent = inst.game_address || "—";
     f.seen.textContent = inst.last_seen_ms ? ago(now - inst.last_seen_ms) : "never";
+    renderHeldBack(f.held, inst.held_back);
     if (c.spark) {
       const xs = inst.recent_ups.map(p => p[0] / 1000), ys = inst.recent_ups.map(p => p[1]);
       c.spark.setData([xs, ys]);

@@ -121,6 +121,14 @@ std::string instance_labels(const wire::instance_info& i) {
          label_value(i.slave) + "\"";
 }
 
+/// What an instance keeps from the cluster, as /api/instances shows it (docs/webui.md).
+json held_back_json(const wire::held_back_report& h) {
+  json items = json::array();
+  for (auto& i : h.items)
+    items.push_back({{"name", i.name}, {"quality", i.quality}, {"count", i.count}});
+  return {{"items", items}, {"items_total", h.items_total}, {"signals_not_shown", h.signals_not_shown}};
+}
+
 bool same_token(const std::string& a, const std::string& b) {
   // Constant time in the token's length: do not leak how much of a guess was right.
   if (a.size() != b.size())
@@ -184,6 +192,7 @@ struct http_server::impl {
                            {"tick", i.tick},
                            {"players", i.players},
                            {"last_seen_ms", i.last_seen_ms},
+                           {"held_back", held_back_json(i.held_back)},
                            {"recent_ups", recent}});
     }
     send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"slaves", slaves}, {"instances", instances}});
@@ -312,6 +321,14 @@ struct http_server::impl {
     e.family("clusterio_instance_ticks", "gauge", "The instance's game tick as of its last heartbeat (goes back when a save is loaded).");
     for (auto& wi : r->instances)
       e.sample("clusterio_instance_ticks", wi.info.tick, instance_labels(wi.info));
+    // Per instance only, not per item: a label per held-back item would make a series per
+    // (instance, name, quality) a world ever held back. The breakdown is in /api/instances.
+    e.family("clusterio_instance_items_held_back", "gauge", "Items left in the instance's put-chests because they carry state (armor with a grid, blueprints, damaged or partly used items...), as of its last heartbeat.");
+    for (auto& wi : r->instances)
+      e.sample("clusterio_instance_items_held_back", wi.info.held_back.items_total, instance_labels(wi.info));
+    e.family("clusterio_instance_signals_not_shown", "gauge", "Signals receivers and inventory combinators had no room to output, as of the last heartbeat.");
+    for (auto& wi : r->instances)
+      e.sample("clusterio_instance_signals_not_shown", wi.info.held_back.signals_not_shown, instance_labels(wi.info));
 
     static const auto type_names = message_type_names(std::make_index_sequence<std::variant_size_v<wire::message>>{});
     e.family("clusterio_messages_received_total", "counter", "Well-formed messages received on the control socket, by message type (a batch frame counts each of its messages).");

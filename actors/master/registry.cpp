@@ -211,6 +211,7 @@ void heartbeat(registry_self self, const route& to, const wire::heartbeat& hb) {
   info.tick = hb.tick;
   info.players = hb.players;
   info.state = hb.state;
+  info.held_back = hb.held_back;
   info.online = true;
   info.last_seen_ms = st.cfg.time->epoch_ms();
   st.heard_ms[hb.instance_id] = st.cfg.time->mono_ms();

@@ -2,7 +2,7 @@
 // (docs/transfers.md), its signal frames, and its UPS, tick and players.
 //
 //                 game_ready(link)
-//   +---------+ ---------------------> +---------+  timer: ping, heartbeat, sync, signal refresh
+//   +---------+ ---------------------> +---------+  timer: ping, status + heartbeat, sync, signal refresh
 //   | waiting |                        | serving |  IPC: export, request, signal, status
 //   +---------+ <--------------------- +---------+  bus: inventory, signal frames
 //               rcon_lost, game_stopped             link_up: register again
@@ -74,6 +74,8 @@ struct bridge_state {
   /// bridge repeats it so that the master knows the source is alive (a silent source's
   /// contribution is removed after signal_source_timeout_ms).
   std::map<std::string, wire::signal_list> signal_frames;
+  /// What the world keeps from the cluster, as of the mod's latest status reply.
+  wire::held_back_report held_back;
 
   // Monotonic ms.
   std::uint64_t last_sync = 0, request_since = 0, last_ping = 0, last_heartbeat = 0, last_signal_refresh = 0, tick_at_ms = 0;
@@ -352,7 +354,10 @@ void on_bus(bridge_pointer self, const wire::frame& f) {
 void heartbeat(bridge_pointer self) {
   auto& st = self->state;
   auto& r = st.report;
-  ask_master(self, wire::heartbeat{r.instance_id, std::min(r.ups, max_ups), r.tick, r.players, "running"}, [self](wire::message& m) {
+  // The heartbeat carries the mod's previous status reply: one that never comes (the game busy
+  // saving) must not hold up the heartbeat, which keeps the instance online.
+  call_mod(self, mod::status{}, [self](const mod::status::reply& s) { self->state.held_back = mod::held_back_of(s); });
+  ask_master(self, wire::heartbeat{r.instance_id, std::min(r.ups, max_ups), r.tick, r.players, "running", st.held_back}, [self](wire::message& m) {
     if (auto* e = std::get_if<wire::error_reply>(&m); e && e->code == wire::error_code::not_found)
       self->state.registered = false; // the master forgot us: register again
   });
@@ -418,6 +423,7 @@ bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, const
       st.ph = phase::waiting;
       st.link = nullptr;
       st.registered = false;
+      st.held_back = {}; // the next run's mod reports its own
       st.book.game_started(); // the next run starts from the save; a request in flight is in doubt
       st.sync_in_flight = st.request_in_flight = false;
     },

@@ -26,6 +26,7 @@ std::string reply_failure(const std::string& call, std::string_view text) {
     {"forget_grants", [](std::string_view t) { return mod::parse_reply<mod::forget_grants>(t).why(); }},
     {"set_inventory", [](std::string_view t) { return mod::parse_reply<mod::set_inventory>(t).why(); }},
     {"receive_signals", [](std::string_view t) { return mod::parse_reply<mod::receive_signals>(t).why(); }},
+    {"status", [](std::string_view t) { return mod::parse_reply<mod::status>(t).why(); }},
   };
   return parsers.at(call)(text);
 }
@@ -214,6 +215,41 @@ TEST_CASE("mod interface: replies to every call are read into their structs") {
   CHECK(mod::parse_reply<mod::set_batch_floor>(R"({"ok":true,"next_batch":12})")->next_batch == 12);
   CHECK(mod::parse_reply<mod::set_inventory>(R"({"ok":true})").ok());
   CHECK(mod::parse_reply<mod::receive_signals>(R"({"ok":true})").ok());
+
+  // status: what the world keeps from the cluster; "normal" is spelled here, as the mod does.
+  auto status = mod::parse_reply<mod::status>(R"({"tick":5,"players":0,"paused":false,"pending_exports":0,"buffered":[],
+    "held_back":{"modular-armor":{"normal":1,"rare":2}},"signals_not_shown":3})");
+  REQUIRE(status.ok());
+  CHECK(status->held_back == wire::item_list{{"modular-armor", 1}, {"modular-armor", 2, "rare"}});
+  CHECK(status->signals_not_shown == 3);
+  // Nothing held back may come as an empty list: Lua cannot tell the two apart.
+  CHECK(mod::parse_reply<mod::status>(R"({"held_back":[],"signals_not_shown":0})")->held_back.empty());
+  // Keys the slave does not read are left alone, whatever they hold (a list from an older mod).
+  auto older = mod::parse_reply<mod::status>(
+    R"({"held_back":{"blueprint":{"normal":1}},"signals_old":[{"channel":"c","type":"entity","name":"x","count":1}],"signals_not_shown":2})");
+  REQUIRE(older.ok());
+  CHECK(older->held_back == wire::item_list{{"blueprint", 1}});
+  CHECK(older->signals_not_shown == 2);
+}
+
+TEST_CASE("mod interface: a heartbeat carries the largest held-back items, with their total") {
+  mod::status::reply r;
+  for (int i = 1; i <= 40; ++i)
+    r.held_back.push_back({"item-" + std::to_string(i), i});
+  r.held_back.push_back({"item-40", 40, "rare"});
+  r.signals_not_shown = 9;
+  auto h = mod::held_back_of(r);
+  REQUIRE(h.items.size() == wire::max_report_entries);
+  // Largest first; equal counts by name and quality.
+  CHECK(h.items[0] == wire::item_count{"item-40", 40});
+  CHECK(h.items[1] == wire::item_count{"item-40", 40, "rare"});
+  CHECK(h.items.back() == wire::item_count{"item-10", 10});
+  CHECK(h.items_total == 40 * 41 / 2 + 40);
+  CHECK(h.signals_not_shown == 9);
+  // Few enough: all of it.
+  auto few = mod::held_back_of({{{"blueprint", 1}}, 0});
+  CHECK(few.items == wire::item_list{{"blueprint", 1}});
+  CHECK(few.items_total == 1);
 }
 
 TEST_CASE("mod interface: every malformed reply, and every refusal, is a failure naming the field") {
@@ -264,6 +300,14 @@ TEST_CASE("mod interface: every malformed reply, and every refusal, is a failure
     {"set_inventory", R"({"ok":1})", "unexpected reply: ok: must be true"},
     {"set_inventory", R"({"error":"levels must be a list of [name, count]"})", "the mod refused: levels must be a list of [name, count]"},
     {"receive_signals", R"({"ok":"true"})", "unexpected reply: ok: must be true"},
+    {"status", R"({"signals_not_shown":0})", "unexpected reply: held_back: missing"},
+    {"status", R"({"held_back":[1],"signals_not_shown":0})", "unexpected reply: held_back: must be an object"},
+    {"status", R"({"held_back":{"armor":5},"signals_not_shown":0})", "unexpected reply: held_back: armor: must be an object"},
+    {"status", R"({"held_back":{"armor":{"normal":0}},"signals_not_shown":0})", "unexpected reply: held_back: armor.normal: must be an integer in 1.."},
+    {"status", R"({"held_back":{"armor":{"":1}},"signals_not_shown":0})", "unexpected reply: held_back: armor.: "},
+    {"status", R"({"held_back":{"":{"normal":1}},"signals_not_shown":0})", "unexpected reply: held_back: "},
+    {"status", R"({"held_back":{}})", "unexpected reply: signals_not_shown: missing"},
+    {"status", R"({"held_back":{},"signals_not_shown":-1})", "unexpected reply: signals_not_shown: "},
   };
   for (auto& r : table) {
     INFO(r.call << " " << r.reply);
@@ -279,6 +323,7 @@ TEST_CASE("mod interface: commands carry their argument as JSON in a Lua literal
   CHECK(argument_of(mod::command(mod::ack_exports{{4, 5}})) == json{{"batches", {4, 5}}});
   CHECK(argument_of(mod::command(mod::cancel_grants{{7}})) == json{{"grant_ids", {7}}});
   CHECK(argument_of(mod::command(mod::forget_grants{{7, 8}})) == json{{"grant_ids", {7, 8}}});
+  CHECK(argument_of(mod::command(mod::status{})) == json::object());
 
   // A name that would end the literal, or the call, stays inside it.
   std::string evil = "\"]]); os.exit() --'\\\n";

@@ -234,9 +234,20 @@ const std::vector<std::string> hostile_names = {
   "<script>alert(1)</script>", "$(rm -rf /)", "name with spaces", "ケーブル", "ü", "😀", "a,b;c",
 };
 
+/// What a world holds back, with every list full.
+held_back_report sample_held_back() {
+  held_back_report h;
+  for (std::size_t i = 0; i < max_report_entries; ++i)
+    h.items.push_back({"item-" + std::to_string(i), static_cast<std::int64_t>(i + 1), i % 2 ? "rare" : "normal"});
+  h.items[0] = {name200, max_stock, name200};
+  h.items_total = static_cast<std::uint64_t>(max_stock);
+  h.signals_not_shown = 7;
+  return h;
+}
+
 instance_info sample_instance(std::uint64_t id) {
   return instance_info{id, "inst-" + std::to_string(id), "slave_1", "10.0.0.1:34197", true, 59.5, 123456, 3,
-                       "running", 1'700'000'000'000};
+                       "running", 1'700'000'000'000, sample_held_back()};
 }
 
 /// At least one frame per message type, the first of each type with non-empty lists (the
@@ -256,7 +267,7 @@ std::vector<frame> samples() {
   s.push_back({3, register_instance{label64, ""}});
   s.push_back({77, registered{42, 17}});
   s.push_back({4, registered{UINT64_MAX, UINT64_MAX}});
-  s.push_back({77, heartbeat{42, 59.94, 987654, 12, "running"}});
+  s.push_back({77, heartbeat{42, 59.94, 987654, 12, "running", sample_held_back()}});
   s.push_back({5, heartbeat{1, 0, 0, 0, "crashed"}});
   s.push_back({6, heartbeat{UINT64_MAX, 10000, UINT64_MAX, 65535, "starting"}});
   s.push_back({77, slaves_query{}});
@@ -347,8 +358,8 @@ struct field_lister {
   void flag(const char* k, bool&, presence p = presence::required) { add(k, fkind::flag, p); }
   void text(const char* k, std::string&, text_kind tk, presence p = presence::required) { add(k, fkind::text, p).tk = tk; }
   void code(const char* k, error_code&) { add(k, fkind::code, presence::required); }
-  void items(const char* k, item_list&, std::int64_t min, std::int64_t max, std::size_t entries) {
-    auto& f = add(k, fkind::items, presence::required);
+  void items(const char* k, item_list&, std::int64_t min, std::int64_t max, std::size_t entries, presence p = presence::required) {
+    auto& f = add(k, fkind::items, p);
     f.imin = min;
     f.imax = max;
     f.entries = entries;
@@ -823,6 +834,34 @@ TEST_CASE("signals travel by full id: type and quality spelled only when not ite
     keys.insert(signal_key(s));
   CHECK(keys.size() == signals.size());
   CHECK(signal_key({"a", 1}) == signal_key("item", "a", "normal"));
+}
+
+TEST_CASE("what an instance holds back rides its heartbeat, optional and bounded", "[codec]") {
+  // A slave from before these reports sends none of the fields: nothing held back.
+  val t = tree_of({1, heartbeat{1, 60, 5, 0, "running", sample_held_back()}});
+  for (auto* k : {"held_back", "held_back_total", "signals_not_shown"})
+    erase(t, k);
+  auto d = decode(bytes_of(t));
+  REQUIRE(d.ok);
+  CHECK(std::get<heartbeat>(d.value.body).held_back == held_back_report{});
+  CHECK(std::get<heartbeat>(d.value.body).state == "running");
+
+  // Round trip, qualities and all; the master's instance carries the same fields.
+  d = decode(encode({2, heartbeat{1, 60, 5, 0, "running", sample_held_back()}}));
+  REQUIRE(d.ok);
+  CHECK(std::get<heartbeat>(d.value.body).held_back == sample_held_back());
+  d = decode(encode({3, sample_instance(4)}));
+  REQUIRE(d.ok);
+  CHECK(std::get<instance_info>(d.value.body).held_back == sample_held_back());
+
+  // One entry over max_report_entries is refused.
+  auto over = sample_held_back();
+  over.items.push_back({"one-more", 1});
+  check_rejected("held_back over its bound", encode({4, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid, "held_back");
+  // Held-back counts are at least 1: an item not held back is not listed.
+  over = sample_held_back();
+  over.items[1].count = 0;
+  check_rejected("held_back count 0", encode({5, heartbeat{1, 60, 5, 0, "running", over}}), error_code::invalid, "held_back[1].count");
 }
 
 TEST_CASE("item keys: normal is the bare name; another quality never collides with a name", "[codec]") {

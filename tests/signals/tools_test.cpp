@@ -115,6 +115,17 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   CHECK(sl.status == 0);
   CHECK(sl.output.find("slave1") != std::string::npos);
   CHECK(sl.output.find("world-a") != std::string::npos);
+  CHECK(sl.output.find("held back in put-chests") == std::string::npos); // nothing held back: nothing said
+  // What the world holds back, under its line.
+  wire::held_back_report held;
+  held.items = {{"modular-armor", 2}, {"steel-chest", 1, "rare"}};
+  held.items_total = 5;
+  held.signals_not_shown = 3;
+  expect_reply<wire::ok>(slave, wire::heartbeat{inst, 60, 1, 0, "running", held});
+  sl = run(ctl(m, "ctl-watch", {"slaves"}), log);
+  CHECK(sl.status == 0);
+  CHECK(sl.output.find("held back in put-chests: 2 modular-armor, 1 steel-chest rare, and 2 more, 5 in all\n") != std::string::npos);
+  CHECK(sl.output.find("signals not shown (no room in combinators): 3\n") != std::string::npos);
 
   // --help on each command.
   for (auto args : {std::vector<std::string>{"--help"}, {"signals", "watch", "--help"}, {"signals", "send", "--help"}, {"inventory", "--help"},

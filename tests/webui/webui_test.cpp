@@ -24,6 +24,15 @@ namespace {
 
 const std::string hostile_item = "<script>alert(1)</script>";
 
+/// What north-world's put-chests hold back, as its slave's heartbeat says: more than the list.
+wire::held_back_report north_held_back() {
+  wire::held_back_report h;
+  h.items = {{"modular-armor", 2}, {"steel-chest", 1, "rare"}, {hostile_item, 1}};
+  h.items_total = 9;
+  h.signals_not_shown = 5;
+  return h;
+}
+
 /// A master with two registered, heartbeating instances and some stock.
 struct cluster {
   master_fixture m;
@@ -35,13 +44,13 @@ struct cluster {
     slave = std::make_unique<wire_client>(m.control_endpoint(), m.add_client("slave1", "slave"));
     north = expect_reply<wire::registered>(*slave, wire::register_instance{"north-world", "192.0.2.10:34197"}).instance_id;
     south = expect_reply<wire::registered>(*slave, wire::register_instance{"south-world", "192.0.2.11:34198"}).instance_id;
-    heartbeat(north, 59.5, 7);
+    heartbeat(north, 59.5, 7, north_held_back());
     heartbeat(south, 42.0, 2);
     exported(north, {{"iron-plate", 100}, {"iron-plate", 7, "rare"}, {hostile_item, 3}});
     exported(south, {{"water", 2500}});
   }
-  void heartbeat(std::uint64_t id, double ups, std::uint32_t players) {
-    expect_reply<wire::ok>(*slave, wire::heartbeat{id, ups, 123456, players, "running"});
+  void heartbeat(std::uint64_t id, double ups, std::uint32_t players, wire::held_back_report held_back = {}) {
+    expect_reply<wire::ok>(*slave, wire::heartbeat{id, ups, 123456, players, "running", std::move(held_back)});
   }
   void exported(std::uint64_t id, wire::item_list items) {
     auto b = batch++;
@@ -92,6 +101,11 @@ TEST_CASE("the JSON API shows instances, storage, statistics and health, read-on
   CHECK(inst["instances"][0]["players"] == 7);
   CHECK(inst["instances"][0]["game_address"] == "192.0.2.10:34197");
   CHECK(inst["instances"][1]["ups"] == 42.0);
+  CHECK(inst["instances"][0]["held_back"] == json::parse(R"({"items":[{"name":"modular-armor","quality":"normal","count":2},
+    {"name":"steel-chest","quality":"rare","count":1},{"name":"<script>alert(1)</script>","quality":"normal","count":1}],
+    "items_total":9,"signals_not_shown":5})"));
+  CHECK(inst["instances"][1]["held_back"]["items_total"] == 0);
+  CHECK(inst["instances"][1]["held_back"]["items"].empty());
   REQUIRE(inst["slaves"].size() == 1);
   CHECK(inst["slaves"][0]["name"] == "slave1");
 
@@ -192,6 +206,11 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   CHECK(body.find("clusterio_instances_online 2\n") != std::string::npos);
   CHECK(body.find("clusterio_instance_updates_per_second{instance_id=\"" + std::to_string(c.north) +
                   "\",instance_name=\"north-world\",slave=\"slave1\"} 59.5\n") != std::string::npos);
+  auto north_labels = "{instance_id=\"" + std::to_string(c.north) + "\",instance_name=\"north-world\",slave=\"slave1\"} ";
+  auto south_labels = "{instance_id=\"" + std::to_string(c.south) + "\",instance_name=\"south-world\",slave=\"slave1\"} ";
+  CHECK(body.find("clusterio_instance_items_held_back" + north_labels + "9\n") != std::string::npos);
+  CHECK(body.find("clusterio_instance_items_held_back" + south_labels + "0\n") != std::string::npos);
+  CHECK(body.find("clusterio_instance_signals_not_shown" + north_labels + "5\n") != std::string::npos);
   CHECK(body.find("clusterio_storage_items{item=\"iron-plate\",quality=\"normal\"} 70\n") != std::string::npos);
   CHECK(body.find("clusterio_storage_items{item=\"iron-plate\",quality=\"rare\"} 7\n") != std::string::npos);
   CHECK(body.find("clusterio_storage_items{item=\"<script>alert(1)</script>\",quality=\"normal\"} 3\n") != std::string::npos);
@@ -226,14 +245,25 @@ TEST_CASE("a headless Chromium shows both instances, their UPS and a changing st
   // The hostile item name is text in a table cell, not an element.
   CHECK(row_count(dom, "&lt;script&gt;alert(1)&lt;/script&gt;") == "3");
   CHECK(dom.find("<script>alert(1)</script></td>") == std::string::npos);
+  // What north-world holds back, with the breakdown; south-world holds back nothing and says nothing.
+  CHECK(dom.find("<p class=\"held-items\">9 items held back in put-chests</p>") != std::string::npos);
+  CHECK(dom.find("<li data-item=\"modular-armor\" data-quality=\"normal\">2 × modular-armor</li>") != std::string::npos);
+  CHECK(dom.find("<li data-item=\"steel-chest\" data-quality=\"rare\">1 × steel-chest<span class=\"badge quality\">rare</span></li>") !=
+        std::string::npos);
+  CHECK(dom.find(">1 × &lt;script&gt;alert(1)&lt;/script&gt;</li>") != std::string::npos);
+  CHECK(dom.find("<li class=\"muted\">and 5 more</li>") != std::string::npos);
+  CHECK(dom.find("<p class=\"signals-not-shown\">5 signals not shown (no room in combinators)</p>") != std::string::npos);
+  CHECK(dom.find("<div class=\"held-back\" hidden=\"\"></div>") != std::string::npos);
   // uPlot drew the charts (canvas elements inside the chart containers).
   CHECK(dom.find("class=\"uplot") != std::string::npos);
 
   c.exported(c.north, {{"iron-plate", 50}});
   c.heartbeat(c.south, 30.5, 2);
+  c.heartbeat(c.north, 59.5, 7); // taken out of the chests
   dom = dump_dom(url, work);
   CHECK(row_count(dom, "iron-plate") == "150");
   CHECK(dom.find("<span class=\"ups\">30.5</span>") != std::string::npos);
+  CHECK(dom.find("items held back") == std::string::npos);
 
   screenshot(url, work + "/webui.png", "1280,1600");
   screenshot(url, work + "/webui-phone.png", "390,1400");

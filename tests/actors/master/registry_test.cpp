@@ -78,10 +78,10 @@ struct registry_fixture : actor_fixture {
     auto r = as<wire::registered>(do_register(slave, name));
     return r.instance_id;
   }
-  sent_reply heartbeat(std::uint64_t id, double ups = 60) {
-    caf::anon_send(registry, heartbeat_atom::value, to(), wire::heartbeat{id, ups, 100, 2, "running"});
+  sent_reply heartbeat(std::uint64_t id, double ups = 60, wire::held_back_report held_back = {}, std::vector<wire::instance_info>* events = nullptr) {
+    caf::anon_send(registry, heartbeat_atom::value, to(), wire::heartbeat{id, ups, 100, 2, "running", std::move(held_back)});
     run();
-    return one_reply();
+    return one_reply(events);
   }
   /// Runs the liveness sweep; the instance events it published.
   std::vector<wire::instance_info> sweep() {
@@ -164,6 +164,39 @@ TEST_CASE("registry: an instance silent for the timeout on the injected clock go
 
   auto unknown = as<wire::error_reply>(f.heartbeat(99));
   CHECK(unknown.code == wire::error_code::not_found);
+}
+
+TEST_CASE("registry: what an instance holds back is its latest heartbeat's, in the view, the events and slaves_query") {
+  registry_fixture f;
+  auto id = f.id_of("s1", "world");
+  auto other = f.id_of("s1", "other");
+  wire::held_back_report held;
+  held.items = {{"modular-armor", 1}, {"steel-chest", 3, "rare"}};
+  held.items_total = 4;
+  held.signals_not_shown = 2;
+  std::vector<wire::instance_info> events;
+  as<wire::ok>(f.heartbeat(id, 60, held, &events));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].held_back == held);
+  CHECK(f.view().instances.at(0).info.held_back == held);
+  CHECK(f.view().instances.at(1).info.held_back == wire::held_back_report{});
+
+  caf::anon_send(f.registry, query_atom::value, query_job{f.to(), wire::slaves_query{}});
+  f.run();
+  auto listed = as<wire::slaves_reply>(f.one_reply());
+  REQUIRE(listed.instances.size() == 2);
+  CHECK(listed.instances[0].instance_id == id);
+  CHECK(listed.instances[0].held_back == held);
+  CHECK(listed.instances[1].instance_id == other);
+  CHECK(listed.instances[1].held_back == wire::held_back_report{});
+
+  // The latest replaces it: taken out of the chest, nothing is held back any more.
+  as<wire::ok>(f.heartbeat(id, 60));
+  CHECK(f.view().instances.at(0).info.held_back == wire::held_back_report{});
+  // Kept in memory only: after a restart, nothing until the next heartbeat says.
+  as<wire::ok>(f.heartbeat(id, 60, held));
+  f.restart();
+  CHECK(f.view().instances.at(0).info.held_back == wire::held_back_report{});
 }
 
 TEST_CASE("registry: UPS history is kept per minute of the injected clock") {

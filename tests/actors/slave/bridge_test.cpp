@@ -3,6 +3,7 @@
 // every call either side sees goes into one timeline, checked exactly: the exactly-once
 // protocol's order, what is held back while an answer is awaited, and the signal refresh.
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <set>
@@ -92,7 +93,10 @@ struct bridge_fixture {
   wire::pending_grants pending{7, {}, {}};
   std::vector<wire::grant> to_grant; ///< the answer to the next request
 
+  std::vector<wire::heartbeat> heartbeats; ///< every heartbeat sent
+
   // The mod.
+  json status = {{"held_back", json::array()}, {"signals_not_shown", 0}};
   std::uint64_t grants_applied = 0;
   json pending_batches = json::array();
 
@@ -141,6 +145,8 @@ struct bridge_fixture {
     return {
       [self, f](call_atom, wire::message& m) -> caf::result<wire::message> {
         f->timeline.push_back(describe(m));
+        if (auto* hb = std::get_if<wire::heartbeat>(&m))
+          f->heartbeats.push_back(*hb);
         if (auto answer = f->master_answer(m))
           return std::move(*answer);
         self->state.push_back({std::string(wire::type_of(m)), self->make_response_promise<wire::message>()});
@@ -180,6 +186,8 @@ struct bridge_fixture {
     }
     if (c.function == "forget_grants")
       return {{"forgotten", c.argument["grant_ids"].size()}};
+    if (c.function == "status")
+      return status;
     return {{"ok", true}};
   }
 
@@ -223,11 +231,12 @@ struct bridge_fixture {
                                                  R"(mod pending_exports {})"});
     timeline.clear();
   }
-  /// The timeline since the last call, without the mod's pings and the heartbeats.
+  /// The timeline since the last call, without the mod's pings and the heartbeats (and the
+  /// status calls that go with them).
   std::vector<std::string> take() {
     std::vector<std::string> out;
     for (auto& e : timeline)
-      if (e.rfind("mod set_inventory", 0) != 0 && e.rfind("master heartbeat", 0) != 0)
+      if (e.rfind("mod set_inventory", 0) != 0 && e.rfind("master heartbeat", 0) != 0 && e.rfind("mod status", 0) != 0)
         out.push_back(e);
     timeline.clear();
     return out;
@@ -411,4 +420,35 @@ TEST_CASE("bridge: after the game stopped, answers for its run are dropped and t
   // The old run's grant reaches the new run's mod by the resync, never by this reply.
   f.release("request", wire::grant_reply{7, {{31, "iron-plate", 100}}});
   CHECK(f.take().empty());
+}
+
+TEST_CASE("bridge: the heartbeat carries what the mod's previous status reply says the world holds back") {
+  bridge_fixture f;
+  f.status["held_back"] = json::parse(R"({"modular-armor":{"normal":1},"steel-chest":{"rare":2}})");
+  f.status["signals_not_shown"] = 4;
+  f.ready();
+  f.advance(500);
+  // The first heartbeat goes before any status reply: nothing known yet.
+  REQUIRE(f.heartbeats.size() == 1);
+  CHECK(f.heartbeats[0].held_back == wire::held_back_report{});
+  CHECK(std::count(f.timeline.begin(), f.timeline.end(), "mod status {}") == 1);
+  f.advance(5000);
+  REQUIRE(f.heartbeats.size() == 2);
+  auto& h = f.heartbeats[1].held_back;
+  CHECK(h.items == wire::item_list{{"steel-chest", 2, "rare"}, {"modular-armor", 1}});
+  CHECK(h.items_total == 3);
+  CHECK(h.signals_not_shown == 4);
+
+  // A reply the slave cannot read leaves the last one it could: the heartbeat still goes.
+  f.status = {{"error", "busy"}};
+  f.advance(10000);
+  REQUIRE(f.heartbeats.size() == 4);
+  CHECK(f.heartbeats[3].held_back.items_total == 3);
+  // The next run's mod reports its own.
+  caf::anon_send(f.bridge, game_stopped_atom::value);
+  f.sched->run();
+  f.timeline.clear();
+  f.ready();
+  f.advance(500);
+  CHECK(f.heartbeats.back().held_back == wire::held_back_report{});
 }
