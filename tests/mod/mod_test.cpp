@@ -64,6 +64,26 @@ TEST_CASE("exports are numbered batches kept until acknowledged, and survive a r
   CHECK(sim.call("pending_exports", json::object())["floor"] == 101);
 }
 
+TEST_CASE("a save from before qualities and full-id signals carries over") {
+  sim_process sim(world, fast_ups);
+  sim.start();
+  // Storage as mod 0.3.0 left it: items keyed by bare names (normal quality keeps that key),
+  // schema 2, received frames keyed by signal name, the list of signals it could not send.
+  sim.command("/sc __clusterio__ storage.schema = 2; storage.batches[7] = {['iron-plate'] = 10}; "
+              "storage.buffer['copper-plate'] = 5; storage.tx_unsent = {chan = {['item/rare/x'] = 1}}; "
+              "storage.rx_frames = {chan = {['old/source'] = {['iron-plate'] = 3}}}");
+  CHECK(sim.stop() == 0);
+  sim.start();
+  auto pending = sim.call("pending_exports", json::object());
+  REQUIRE(pending["batches"].size() == 1);
+  CHECK(pending["batches"][0]["batch"] == 7);
+  CHECK(pending["batches"][0]["items"] == json::parse(R"([["iron-plate",10]])"));
+  CHECK(sim.call("status", json::object())["buffered"]["copper-plate"] == json::parse(R"({"normal":5})"));
+  CHECK(sim.command("/sc __clusterio__ rcon.print(storage.schema)") == "3\n");
+  CHECK(sim.command("/sc __clusterio__ rcon.print(tostring(storage.tx_unsent))") == "nil\n");
+  CHECK(sim.command("/sc __clusterio__ rcon.print(tostring(next(storage.rx_frames)))") == "nil\n");
+}
+
 TEST_CASE("requests, proportional splitting, dedup, cancel and the buffer") {
   sim_process sim(world, fast_ups);
   sim.start();
