@@ -123,6 +123,17 @@ TEST_CASE("slave CLI: create, list, start, stop, delete") {
   CHECK(s.cli({"list"}).second.find("world") == std::string::npos);
 }
 
+TEST_CASE("slave: a world's folder is private whatever the umask") {
+  slave_fixture s("private", dead_master(), std::nullopt);
+  {
+    scoped_umask open_to_all(0);
+    s.create("world", "producer");
+  }
+  auto dir = s.dir() + "/instances/world";
+  CHECK(file_mode(dir) == 0700);
+  CHECK(file_mode(dir + "/config.json") == 0600); // the RCON password
+}
+
 TEST_CASE("slave: with no master in its config, it links to the address in its credential file") {
   master_fixture m;
   m.start();
