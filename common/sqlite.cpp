@@ -3,10 +3,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -109,26 +107,7 @@ std::string_view statement::blob(int column) const {
   return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string_view();
 }
 
-namespace {
-/// Creates the database file 0600 whatever the umask, or narrows one that exists to 0600.
-/// SQLite would create it 0644 less the umask, and gives its -wal and -shm files the database's
-/// mode; an empty file is an empty database to it.
-result<void> make_private(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return failure(path + ": " + std::strerror(errno), errno);
-  int rc = ::fchmod(fd, 0600);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0)
-    return failure(path + ": chmod 600: " + std::strerror(err), err);
-  return done();
-}
-} // namespace
-
 result<std::unique_ptr<database>> database::open(const std::string& path, bool full_sync) {
-  if (auto made = make_private(path); !made)
-    return made.error();
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     failure why(path + ": " + (db ? sqlite3_errmsg(db) : "cannot open"));
@@ -136,6 +115,11 @@ result<std::unique_ptr<database>> database::open(const std::string& path, bool f
     return why;
   }
   std::unique_ptr<database> out(new database(db));
+  // SQLite creates the file 0644 less the umask, and gives the -wal and -shm files it creates
+  // (below, at the switch to WAL) the file's mode. By path: closing a descriptor of the file
+  // would drop the POSIX locks that this process's other connections hold on it.
+  if (::chmod(path.c_str(), 0600) != 0)
+    return failure(path + ": chmod 600: " + std::strerror(errno), errno);
   sqlite3_busy_timeout(db, 5000);
   // Switching to WAL needs a moment alone with the file, and SQLite does not wait for it through
   // the busy handler: when another process opens the database at the same time, try again.
