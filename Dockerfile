@@ -35,7 +35,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 845 --user-group --home-dir /var/lib/clusterio-slave --shell /usr/sbin/nologin clusterio \
  && mkdir -p /data /instances /credentials /factorio /var/lib/clusterio-slave /usr/share/clusterio/mod \
- && chown clusterio:clusterio /data /instances /credentials /factorio /var/lib/clusterio-slave
+ && chown clusterio:clusterio /data /instances /credentials /factorio /var/lib/clusterio-slave \
+ && chmod 700 /data /credentials
 COPY --from=build /build/master/clusterio-master /build/slave/clusterio-slave /build/tools/clusterio-ctl /usr/local/bin/
 COPY --from=build /build/factorio-sim /opt/clusterio/factorio-sim
 COPY --from=build /build/mod/clusterio_*.zip /usr/share/clusterio/mod/

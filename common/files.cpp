@@ -88,6 +88,21 @@ result<void> make_dirs(const std::string& path) {
   return done();
 }
 
+result<void> make_private_dir(const std::string& path) {
+  auto dir = std::filesystem::path(path).lexically_normal();
+  if (!dir.has_filename())
+    dir = dir.parent_path(); // "data/"
+  if (dir.has_parent_path())
+    if (auto made = make_dirs(dir.parent_path().string()); !made)
+      return made;
+  if (::mkdir(dir.c_str(), 0700) != 0)
+    return errno == EEXIST ? done() : errno_failure(path);
+  // The umask narrows mkdir's mode (0277 would leave 0500); chmod sets it exactly.
+  if (::chmod(dir.c_str(), 0700) != 0)
+    return errno_failure(path);
+  return done();
+}
+
 namespace {
 /// The pid written in a claimed file (0 if none yet).
 int claimant_pid(int fd) {

@@ -16,6 +16,9 @@ result<void> write_file_atomic(const std::string& path, const std::string& conte
 result<bool> create_file_exclusive(const std::string& path, const std::string& content, unsigned mode);
 /// Creates a directory and its parents.
 result<void> make_dirs(const std::string& path);
+/// Creates a directory for secrets, and its parents: the directory itself, if created here, gets
+/// mode 0700 whatever the umask. One that exists keeps its mode: its owner may have chosen it.
+result<void> make_private_dir(const std::string& path);
 
 /// A process's exclusive claim on a file (an open file description lock, fcntl(2)
 /// F_OFD_SETLK), held until the object is destroyed or the process ends. The kernel drops it

@@ -1,6 +1,9 @@
 #include "common/sqlite.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <sys/stat.h>
 #include <thread>
 
 #include <sqlite3.h>
@@ -112,6 +115,11 @@ result<std::unique_ptr<database>> database::open(const std::string& path, bool f
     return why;
   }
   std::unique_ptr<database> out(new database(db));
+  // SQLite creates the file 0644 less the umask, and gives the -wal and -shm files it creates
+  // (below, at the switch to WAL) the file's mode. By path: closing a descriptor of the file
+  // would drop the POSIX locks that this process's other connections hold on it.
+  if (::chmod(path.c_str(), 0600) != 0)
+    return failure(path + ": chmod 600: " + std::strerror(errno), errno);
   sqlite3_busy_timeout(db, 5000);
   // Switching to WAL needs a moment alone with the file, and SQLite does not wait for it through
   // the busy handler: when another process opens the database at the same time, try again.

@@ -97,6 +97,9 @@ result<void> create_instance(const host_layout& h, const std::string& name) {
     return failure("instance '" + name + "' already exists at " + dir);
   if (auto mod = check_clusterio_mod(h, name); !mod)
     return mod;
+  // Private: it holds the RCON password, and script-output, which the slave reads as the game's word.
+  if (auto made = make_private_dir(dir); !made)
+    return made;
   for (auto* sub : {"saves", "mods", "script-output"})
     if (auto made = make_dirs(dir + "/" + sub); !made)
       return made;

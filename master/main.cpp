@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
@@ -104,8 +105,11 @@ gateway_config gateway_config_of(const master_config& cfg, const key_pair& keys,
 
 int run(const std::string& data_dir, master_config cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  if (auto made = make_dirs(data_dir); !made)
+  if (auto made = make_private_dir(data_dir); !made)
     return fail(made.error());
+  if (struct stat dir {}; ::stat(data_dir.c_str(), &dir) == 0 && (dir.st_mode & 077) != 0)
+    spdlog::warn("data directory {} is open to other users (mode {:o}); it holds the master's secrets: chmod 700 it", data_dir,
+                 dir.st_mode & 0777);
   // Two masters on one database would each trust their own copy of the stock and overwrite each
   // other's commits. Held until this process ends, however it ends.
   auto claim = file_claim::take(data_dir + "/master.lock");
@@ -181,7 +185,7 @@ int add_client(const std::string& data_dir, const std::string& name, role r, std
                bool replace) {
   if (auto label = wire::check_label(name); !label)
     return fail(label.error().in("bad client name '" + name + "'"));
-  if (auto made = make_dirs(data_dir); !made)
+  if (auto made = make_private_dir(data_dir); !made)
     return fail(made.error());
   auto master_keys = load_or_create_master_key(data_dir);
   if (!master_keys)
@@ -274,7 +278,7 @@ int main(int argc, char** argv) {
     return run(data_dir, cfg);
   }
   if (keygen_cmd->parsed()) {
-    if (auto made = make_dirs(data_dir); !made)
+    if (auto made = make_private_dir(data_dir); !made)
       return fail(made.error());
     auto k = load_or_create_master_key(data_dir);
     if (!k)

@@ -1,5 +1,6 @@
 #include "sim/lua_host.hpp"
 
+#include "common/result.hpp"
 #include "sim/log.hpp"
 
 #include <cmath>
@@ -21,34 +22,41 @@ using json = nlohmann::json;
 
 namespace {
 
-/// Nesting limit for JSON conversion: deeper tables are almost certainly cycles.
-constexpr int max_json_depth = 200;
+/// Nesting limit for JSON conversion, in tables (arrays and objects) inside one another. Deeper
+/// than this a table is almost certainly a cycle, and JSON text a hostile one; within it the
+/// conversions' recursion and the Lua stack stay small.
+constexpr int max_json_depth = 512;
+/// Lua stack slots one level of each conversion uses: to_json's key, value and key copy;
+/// push_json's table and value.
+constexpr int json_slots_per_level = 3;
 
 std::string write_data_dir; // the only process-wide state: set once by init()
 
-json to_json(lua_State* L, int idx, int depth) {
-  if (depth > max_json_depth)
-    luaL_error(L, "table_to_json: nesting deeper than %d (a cycle?)", max_json_depth);
+/// The JSON form of the value at `idx`, inside `depth` tables. It raises no Lua error: that would
+/// jump over the destructors of the partly built JSON.
+result<json> to_json(lua_State* L, int idx, int depth) {
   idx = lua_absindex(L, idx);
   switch (lua_type(L, idx)) {
     case LUA_TNIL:
-      return nullptr;
+      return json(nullptr);
     case LUA_TBOOLEAN:
-      return static_cast<bool>(lua_toboolean(L, idx));
+      return json(static_cast<bool>(lua_toboolean(L, idx)));
     case LUA_TNUMBER: {
       double d = lua_tonumber(L, idx);
       if (!std::isfinite(d))
-        return nullptr;
+        return json(nullptr);
       if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0)
-        return static_cast<int64_t>(d);
-      return d;
+        return json(static_cast<int64_t>(d));
+      return json(d);
     }
     case LUA_TSTRING: {
       size_t len;
       const char* s = lua_tolstring(L, idx, &len);
-      return std::string(s, len);
+      return json(std::string(s, len));
     }
     case LUA_TTABLE: {
+      if (depth >= max_json_depth)
+        return failure("nesting deeper than " + std::to_string(max_json_depth) + " tables (a table that contains itself?)");
       // A table whose keys are exactly 1..n is an array; an empty table is an empty array.
       size_t n = lua_rawlen(L, idx);
       size_t count = 0;
@@ -64,8 +72,11 @@ json to_json(lua_State* L, int idx, int depth) {
         json arr = json::array();
         for (size_t i = 1; i <= n; ++i) {
           lua_rawgeti(L, idx, static_cast<int>(i));
-          arr.push_back(to_json(L, -1, depth + 1));
+          auto v = to_json(L, -1, depth + 1);
           lua_pop(L, 1);
+          if (!v)
+            return v;
+          arr.push_back(std::move(*v));
         }
         return arr;
       }
@@ -83,16 +94,22 @@ json to_json(lua_State* L, int idx, int depth) {
           lua_pop(L, 1);
           continue;
         }
-        obj[key] = to_json(L, -1, depth + 1);
+        auto v = to_json(L, -1, depth + 1);
+        if (!v) {
+          lua_pop(L, 2);
+          return v;
+        }
+        obj[key] = std::move(*v);
         lua_pop(L, 1);
       }
       return obj;
     }
     default:
-      return nullptr; // functions and userdata have no JSON form
+      return json(nullptr); // functions and userdata have no JSON form
   }
 }
 
+/// Pushes `j` as Lua values; the caller has made room on the stack for its depth.
 void push_json(lua_State* L, const json& j) {
   switch (j.type()) {
     case json::value_t::null:
@@ -136,18 +153,40 @@ void push_json(lua_State* L, const json& j) {
   }
 }
 
+/// Room on the Lua stack for a conversion `max_json_depth` deep (the stack does not grow by
+/// itself for C functions).
+bool room_for_json(lua_State* L) { return lua_checkstack(L, max_json_depth * json_slots_per_level + 2) != 0; }
+
+/// A table nested too deep, or containing itself, is a Lua error (pcall catches it): a bug in
+/// the script, like any other misuse of an API.
 int l_table_to_json(lua_State* L) {
-  json j = to_json(L, 1, 0);
-  auto s = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  lua_pushlstring(L, s.data(), s.size());
-  return 1;
+  {
+    auto j = room_for_json(L) ? to_json(L, 1, 0) : result<json>(failure("out of Lua stack"));
+    if (j) {
+      auto s = j->dump(-1, ' ', false, json::error_handler_t::replace);
+      lua_pushlstring(L, s.data(), s.size());
+      return 1;
+    }
+    lua_pushstring(L, ("table_to_json: " + j.why()).c_str());
+  } // the C++ objects are gone before lua_error jumps
+  return lua_error(L);
 }
 
+/// JSON nested too deep gives nil, as Factorio gives for text that is not JSON: to a script it
+/// is input it cannot read, and scripts that read input already check for nil.
 int l_json_to_table(lua_State* L) {
   size_t len;
   const char* s = luaL_checklstring(L, 1, &len);
-  json j = json::parse(s, s + len, nullptr, false);
-  if (j.is_discarded())
+  if (!room_for_json(L))
+    return 0;
+  bool too_deep = false;
+  auto within_limit = [&too_deep](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) && depth >= max_json_depth)
+      too_deep = true;
+    return !too_deep;
+  };
+  json j = json::parse(s, s + len, within_limit, false);
+  if (j.is_discarded() || too_deep)
     return 0; // Factorio returns nil for invalid JSON
   push_json(L, j);
   return 1;

@@ -361,8 +361,24 @@ struct http_server::impl {
   void routes() {
     srv.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };
     srv.set_default_headers(security_headers);
-    srv.set_payload_max_length(max_request_body); // every endpoint is a GET: no body is needed
+    // No endpoint takes a body, so none is read. A body over the limit is refused here, whatever
+    // the method and before the token check: cpp-httplib checks the limit only after this
+    // handler, and only for the methods whose bodies it reads. A chunked body has no length to
+    // check before it is read.
     srv.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      bool chunked = req.has_header("Transfer-Encoding");
+      auto length = req.get_header_value<std::uint64_t>("Content-Length");
+      // The unread body must not be taken for the next request on the connection.
+      if (chunked || length > 0)
+        res.set_header("Connection", "close");
+      if (chunked) {
+        send_json(res, {{"error", "a request body needs a Content-Length"}}, 411);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (length > max_request_body) {
+        send_json(res, {{"error", "request body over " + std::to_string(max_request_body / 1024) + " KiB"}}, 413);
+        return httplib::Server::HandlerResponse::Handled;
+      }
       if (req.method == "GET" || req.method == "HEAD")
         return httplib::Server::HandlerResponse::Unhandled;
       auto auth = req.get_header_value("Authorization");

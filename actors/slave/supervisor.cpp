@@ -20,6 +20,7 @@
 #include "actors/slave/supervisor.hpp"
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sys/wait.h>
@@ -111,6 +112,7 @@ void ready(supervisor_pointer self, const rcon_link_actor& link) {
   if (st.ph != phase::starting || st.link != link)
     return; // stopped, or that link is gone, meanwhile
   st.ph = phase::running;
+  st.failure.clear(); // what the game said while starting did not stop it
   spdlog::info("{}the server is ready", st.log_prefix());
   write_status(self);
   self->send(st.bridge, game_ready_atom::value, link);
@@ -318,7 +320,11 @@ void on_line(supervisor_pointer self, const std::string& line) {
     return;
   }
   spdlog::debug("{}{}", st.log_prefix(), line);
-  if (line.find("Starting RCON interface") != std::string::npos && st.ph == phase::starting)
+  if (st.ph != phase::starting)
+    return;
+  // Only a start that fails is explained by the game's output; once it runs, its errors are
+  // about one command or one RCON client, and a crash is told by how the process ended.
+  if (line.find("Starting RCON interface") != std::string::npos)
     connect_rcon(self, 1);
   else if (line.find("MultiplayerManager failed") != std::string::npos)
     st.failure = "the game port could not be bound: " + line;
@@ -331,7 +337,11 @@ void on_line(supervisor_pointer self, const std::string& line) {
 std::string how_it_ended(int status) {
   if (!WIFSIGNALED(status))
     return "exited with code " + std::to_string(WEXITSTATUS(status));
-  return WTERMSIG(status) == SIGKILL ? "was killed (SIGKILL; low on memory?)" : "died of signal " + std::to_string(WTERMSIG(status));
+  int sig = WTERMSIG(status);
+  if (sig == SIGKILL)
+    return "was killed (SIGKILL; low on memory?)";
+  const char* name = ::sigabbrev_np(sig);
+  return "died of signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : std::string());
 }
 
 void on_exit(supervisor_pointer self, int status) {

@@ -107,6 +107,34 @@ TEST_CASE("master: a second master on the same data directory is refused, until 
   CHECK(m.running(why));
 }
 
+TEST_CASE("master: its data directory is 0700 and its database and secrets 0600, whatever the umask") {
+  auto dir = temp_dir("master-cli");
+  auto data = dir + "/data";
+  std::ofstream(dir + "/master.json") << R"({"bind":"127.0.0.1","control_port":)" << free_port() << R"(,"bus_port":)" << free_port()
+                                      << R"(,"http_port":0})";
+  scoped_umask open_to_all(0);
+  child_process m({exe("master/clusterio-master"), "run", "--data", data, "--config", dir + "/master.json"}, dir + "/master.log");
+  REQUIRE(eventually([&] { return slurp(dir + "/master.log").find("master ready") != std::string::npos; }));
+  INFO(slurp(dir + "/master.log"));
+  CHECK(file_mode(data) == 0700);
+  // master.db-wal and -shm exist while the master runs (WAL mode).
+  for (auto file : {"master.db", "master.db-wal", "master.db-shm", "master_key.json", "admin.token"}) {
+    INFO(file);
+    CHECK(file_mode(data + "/" + file) == 0600);
+  }
+  m.signal(SIGTERM);
+  CHECK(m.wait(10000) == 0);
+
+  // A data directory the user made, open to others, is left as it is, but the master says so.
+  ::chmod(data.c_str(), 0755);
+  child_process again({exe("master/clusterio-master"), "run", "--data", data, "--config", dir + "/master.json"}, dir + "/again.log");
+  REQUIRE(eventually([&] { return slurp(dir + "/again.log").find("master ready") != std::string::npos; }));
+  CHECK(file_mode(data) == 0755);
+  CHECK(slurp(dir + "/again.log").find("data directory " + data + " is open to other users (mode 755)") != std::string::npos);
+  again.signal(SIGTERM);
+  CHECK(again.wait(10000) == 0);
+}
+
 namespace {
 std::int64_t db_version(const std::string& path) {
   auto db = sql::database::open(path, true);

@@ -140,3 +140,28 @@ TEST_CASE("of several versions of one mod, the newest is loaded, or the one mod-
   CHECK(sim.command(q) == "1.9.0 1.9.0\n");
   CHECK(sim.stop() == 0);
 }
+
+TEST_CASE("helpers' JSON functions refuse nesting too deep, and a table that contains itself, in ways a script can handle") {
+  sim_process sim("producer", {"--ups", "120"});
+  sim.start();
+  auto pcall = [&](const std::string& call) {
+    return sim.command("/sc local ok, r = pcall(" + call + ") rcon.print(tostring(ok) .. ' ' .. tostring(r))");
+  };
+  // Too deep to read: nil, as for text that is not JSON.
+  CHECK(pcall("helpers.json_to_table, string.rep('[', 1000) .. string.rep(']', 1000)") == "true nil\n");
+  CHECK(pcall("helpers.json_to_table, string.rep('{\"a\":', 100000)") == "true nil\n");
+  // As deep as allowed: read.
+  CHECK(sim.command("/sc local t = helpers.json_to_table(string.rep('[', 512) .. string.rep(']', 512)) local d = 0 "
+                    "while t do d = d + 1 t = t[1] end rcon.print(d)") == "512\n");
+  // A table that contains itself, or one nested too deep: an error that pcall catches.
+  auto cycle = pcall("helpers.table_to_json, (function() local t = {} t.me = t return t end)()");
+  CHECK(cycle.rfind("false ", 0) == 0);
+  CHECK(cycle.find("table_to_json: nesting deeper than 512 tables") != std::string::npos);
+  auto deep = pcall("helpers.table_to_json, (function() local t = {} for _ = 1, 1000 do t = {t} end return t end)()");
+  CHECK(deep.rfind("false ", 0) == 0);
+  CHECK(deep.find("nesting deeper than 512") != std::string::npos);
+  CHECK(sim.command("/sc local t = {} for _ = 1, 511 do t = {t} end rcon.print(#helpers.table_to_json(t))") == "1024\n");
+  // And the game runs on.
+  CHECK(sim.command("/sc rcon.print(helpers.table_to_json({a = {1, 2}}))") == "{\"a\":[1,2]}\n");
+  CHECK(sim.stop() == 0);
+}

@@ -5,8 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "client/wire_client.hpp"
 #include "tests/support/master_fixture.hpp"
@@ -121,6 +126,62 @@ TEST_CASE("slave CLI: create, list, start, stop, delete") {
   CHECK(s.cli({"list"}).second.find("stopped") != std::string::npos);
   CHECK(s.cli({"delete", "world"}).first == 0);
   CHECK(s.cli({"list"}).second.find("world") == std::string::npos);
+}
+
+TEST_CASE("slave: a world's folder is private whatever the umask") {
+  slave_fixture s("private", dead_master(), std::nullopt);
+  {
+    scoped_umask open_to_all(0);
+    s.create("world", "producer");
+  }
+  auto dir = s.dir() + "/instances/world";
+  CHECK(file_mode(dir) == 0700);
+  CHECK(file_mode(dir + "/config.json") == 0600); // the RCON password
+}
+
+namespace {
+/// Sends `bytes` to 127.0.0.1:`port` and closes the connection.
+void send_raw(int port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  CHECK(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
+/// The first line of `text` that contains `what` ("" if none).
+std::string line_with(const std::string& text, const std::string& what) {
+  auto at = text.find(what);
+  if (at == std::string::npos)
+    return "";
+  auto from = text.rfind('\n', at);
+  from = from == std::string::npos ? 0 : from + 1;
+  return text.substr(from, text.find('\n', at) - from);
+}
+} // namespace
+
+TEST_CASE("slave: a game that crashes is logged with its signal, not with an earlier error it survived") {
+  slave_fixture s("crash", dead_master(), std::nullopt);
+  s.create("world", "producer");
+  s.start("world");
+  REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
+  // Garbage on the game's RCON port: the game logs an error about that connection and runs on.
+  auto cfg = nlohmann::json::parse(slurp(s.dir() + "/instances/world/config.json"));
+  send_raw(cfg["rcon_port"].get<int>(), std::string("\x01\0\0\0garbage!", 12));
+  REQUIRE(eventually([&] { return s.log("world").find("Couldn't parse RCON data") != std::string::npos; }));
+  pid_t pid = s.status("world").value("pid", 0); // game_pid() needs a master
+  REQUIRE(pid > 0);
+  ::kill(pid, SIGSEGV);
+  REQUIRE(eventually([&] { return s.log("world").find("unexpectedly") != std::string::npos; }));
+  auto line = line_with(s.log("world"), "unexpectedly");
+  INFO(line);
+  CHECK(line.find("died of signal 11 (SIGSEGV)") != std::string::npos);
+  CHECK(line.find("RCON data") == std::string::npos);
+  s.stop("world");
 }
 
 TEST_CASE("slave: with no master in its config, it links to the address in its credential file") {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <vector>
 
@@ -44,6 +45,15 @@ std::string build_dir();
 std::string source_dir();
 /// Reads a whole file ("" if missing).
 std::string slurp(const std::string& path);
+
+/// The permission bits of a file or directory (0 if it does not exist).
+unsigned file_mode(const std::string& path);
+/// Sets the umask of this process, which the processes it starts inherit, while it lives.
+struct scoped_umask {
+  mode_t old;
+  explicit scoped_umask(mode_t mask) : old(::umask(mask)) {}
+  ~scoped_umask() { ::umask(old); }
+};
 
 /// Asks `done` every `every` until it says true or `timeout` has passed; returns its last
 /// answer. Every wait in a test is bounded this way.

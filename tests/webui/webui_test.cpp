@@ -161,6 +161,37 @@ TEST_CASE("the JSON API shows instances, storage, statistics and health, read-on
   CHECK(get(c.m, "/vendor/uPlot.iife.min.js")->status == 200);
 }
 
+TEST_CASE("a request body over 64 KiB gets 413, whatever the method, the path and the token") {
+  master_fixture m;
+  m.start();
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  const httplib::Headers admin{{"Authorization", "Bearer " + token}};
+  const std::string limit(64 * 1024, 'x'), over = limit + "x";
+  httplib::Client http("127.0.0.1", m.http_port());
+  auto status = [&](const char* method, const char* path, const httplib::Headers& headers, const std::string& body) {
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.headers = headers;
+    req.body = body;
+    req.set_header("Content-Type", "application/octet-stream");
+    auto res = http.send(req);
+    return res ? res->status : -1;
+  };
+  for (auto method : {"POST", "PUT", "PATCH", "DELETE", "GET", "OPTIONS"})
+    for (auto path : {"/api/instances", "/nowhere", "/"})
+      for (auto& headers : {httplib::Headers{}, admin}) {
+        INFO(method << " " << path << (headers.empty() ? "" : " with the token"));
+        CHECK(status(method, path, headers, over) == 413);
+      }
+  // At the limit, the body is not what is refused.
+  CHECK(status("POST", "/api/instances", {}, limit) == 401);
+  CHECK(status("POST", "/api/instances", admin, limit) == 405);
+  CHECK(status("GET", "/api/health", {}, limit) == 200);
+  // The server reads the next request on the connection as a request, not the refused body.
+  CHECK(status("GET", "/api/health", {}, "") == 200);
+}
+
 TEST_CASE("statistics survive a restart of the master") {
   cluster c;
   c.m.stop();
