@@ -7,18 +7,18 @@
 
 namespace clusterio {
 
-result<std::unique_ptr<authentication>> authentication::open(const std::string& db_path) {
+result<std::unique_ptr<authentication>> authentication::open(const std::string& db_path, warning_limit& warnings) {
   auto clients = allow_list::open(db_path);
   if (!clients)
     return clients.error();
-  std::unique_ptr<authentication> auth(new authentication(std::move(*clients)));
+  std::unique_ptr<authentication> auth(new authentication(std::move(*clients), &warnings));
   auth->clients_->changed(); // remember the version loaded now
   auth->reload();
   return auth;
 }
 
 std::unique_ptr<authentication> authentication::insecure() {
-  return std::unique_ptr<authentication>(new authentication(nullptr));
+  return std::unique_ptr<authentication>(new authentication(nullptr, nullptr));
 }
 
 void authentication::reload() {
@@ -53,7 +53,9 @@ authentication::zap_verdict authentication::decide(const std::vector<std::string
     it = by_key_.find(z85);
   }
   if (it == by_key_.end()) {
-    spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, request[3]);
+    // Anyone who reaches the port can knock, with as many keys as they like: limited by address.
+    if (warnings_->admit(request[3], "gateway: unknown CURVE key"))
+      spdlog::warn("gateway: refused unknown CURVE key {} from {}", z85, request[3]);
     return verdict;
   }
   return {"200", "OK", z85};

@@ -15,14 +15,16 @@
 
 #include "common/result.hpp"
 #include "control/peer.hpp"
+#include "control/warning_limit.hpp"
 #include "store/allow_list.hpp"
 
 namespace clusterio {
 
 class authentication {
 public:
-  /// Opens the allow-list of master.db at `db_path` and loads it.
-  static result<std::unique_ptr<authentication>> open(const std::string& db_path);
+  /// Opens the allow-list of master.db at `db_path` and loads it. `warnings` limits the lines
+  /// logged for refused keys (it must outlive the authentication).
+  static result<std::unique_ptr<authentication>> open(const std::string& db_path, warning_limit& warnings);
   /// No CURVE: every client has every right (a local demo).
   static std::unique_ptr<authentication> insecure();
 
@@ -54,10 +56,11 @@ public:
   bool is_insecure() const { return !clients_; }
 
 private:
-  explicit authentication(std::unique_ptr<allow_list> clients) : clients_(std::move(clients)) {}
+  authentication(std::unique_ptr<allow_list> clients, warning_limit* warnings) : clients_(std::move(clients)), warnings_(warnings) {}
   void reload();
 
   std::unique_ptr<allow_list> clients_; ///< null in insecure mode
+  warning_limit* warnings_;             ///< null in insecure mode
   std::unordered_map<std::string, allow_list::entry> by_key_; ///< Z85 public key -> client
   bool keys_revoked_ = false;
   std::unordered_map<std::string, std::string> insecure_names_; ///< routing id -> hello name

@@ -1,6 +1,8 @@
 #include "control/routing.hpp"
 
+#include <optional>
 #include <tuple>
+#include <type_traits>
 
 namespace clusterio {
 
@@ -56,6 +58,22 @@ routing_decision refuse(error_code code, std::string why, std::string field = {}
   return {destination::refused, wire::error{code, std::move(field), std::move(why)}};
 }
 
+/// What a client may not put in a signal frame although the codec, which also reads the master's
+/// frames, lets it through (messages/signal.hpp): the master makes the bus frame of it.
+std::optional<routing_decision> refuse_sent(const wire::signal_frame& f) {
+  if (f.source.size() > wire::max_signal_source_bytes)
+    return refuse(error_code::invalid,
+                  "source of " + std::to_string(f.source.size()) + " bytes is longer than " + std::to_string(wire::max_signal_source_bytes) +
+                    ": the bus carries '<client name>/<source>', at most " + std::to_string(wire::max_text_bytes) + " bytes",
+                  "source");
+  if (f.seq > wire::max_signal_seq)
+    return refuse(error_code::invalid,
+                  "seq " + std::to_string(f.seq) + " is above " + std::to_string(wire::max_signal_seq) +
+                    ": the master clears a silent source with its last seq + 1",
+                  "seq");
+  return std::nullopt;
+}
+
 } // namespace
 
 routing_decision router::route(const peer& who, const wire::message& m) const {
@@ -67,6 +85,9 @@ routing_decision router::route(const peer& who, const wire::message& m) const {
         return refuse(error_code::unsupported, "'" + std::string(T::type) + "' is not a request the master serves", "t");
       if (!who.may(how.needs))
         return refuse(error_code::unauthorized, "a client with role of '" + who.name + "' may not send '" + std::string(T::type) + "'");
+      if constexpr (std::is_same_v<T, wire::signal_frame>)
+        if (auto refused = refuse_sent(body))
+          return *refused;
       routing_decision out{how.to, {}};
       if constexpr (how.instance != nullptr) {
         if (!(how.admin_any_instance && who.may(rights::administer)))

@@ -44,7 +44,8 @@ public:
 
   /// Where `m`, from `who`, goes. Refused with `unauthorized` when who's rights do not cover
   /// it or the instance it acts for is another slave's, `not_found` when that instance is not
-  /// registered, `unsupported` for a message the master does not serve (a reply type).
+  /// registered, `unsupported` for a message the master does not serve (a reply type), `invalid`
+  /// for a signal frame with a `source` or `seq` beyond what a client may send (limits.hpp).
   routing_decision route(const peer& who, const wire::message& m) const;
 
 private:

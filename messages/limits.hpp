@@ -30,6 +30,15 @@ inline constexpr std::size_t max_label_bytes = 64;
 /// Free text (error messages, addresses, states): at most this many bytes of valid UTF-8.
 inline constexpr std::size_t max_text_bytes = 1024;
 
+/// `source` of a signal frame as a client sends it. The master publishes it as
+/// `<client name>/<source>`, which must stay free text (max_text_bytes), the longest client name
+/// (a label) included: receivers drop a frame they cannot decode.
+inline constexpr std::size_t max_signal_source_bytes = max_text_bytes - max_label_bytes - 1;
+
+/// `seq` of a signal frame as a client sends it. The master clears a silent source with an empty
+/// frame of seq + 1, which receivers apply only if it is above every seq of the source.
+inline constexpr std::uint64_t max_signal_seq = UINT64_MAX - 1;
+
 /// Entries in one list of items, grants or signals.
 inline constexpr std::size_t max_list_entries = 4096;
 

@@ -22,6 +22,7 @@
 #include "control/metrics.hpp"
 #include "control/rate_limit.hpp"
 #include "control/routing.hpp"
+#include "control/warning_limit.hpp"
 #include "messages/batch.hpp"
 
 namespace clusterio {
@@ -74,6 +75,7 @@ struct gateway::impl {
   zmq::socket_t zap{ctx, zmq::socket_type::rep};
   std::unique_ptr<authentication> auth; ///< set by start()
   rate_limit limits;
+  warning_limit warnings; ///< of what clients send and keys that knock
   router routes;
   std::uint64_t last_check = 0;
   std::unordered_map<std::string, std::uint64_t> last_seen_report;
@@ -90,7 +92,7 @@ struct gateway::impl {
   signal_frames signals;
 
   impl(gateway_config c, outbox& o, instance_owners& owners, gateway_peers p)
-    : cfg(std::move(c)), out(o), peers(std::move(p)), limits(cfg.max_msgs_per_s_per_client, *cfg.time),
+    : cfg(std::move(c)), out(o), peers(std::move(p)), limits(cfg.max_msgs_per_s_per_client, *cfg.time), warnings(*cfg.time),
       routes([&owners](std::uint64_t id) { return owners.owner(id); }) {}
 
   // ---- the actors: everything the gateway sends them ------------------------------------------
@@ -301,7 +303,8 @@ struct gateway::impl {
     if (cfg.counters)
       metrics::bump(dec.ok ? &cfg.counters->messages_received[dec.value.body.index()] : &cfg.counters->bad_frames);
     if (!dec.ok) {
-      spdlog::warn("gateway: bad frame from '{}': {}", who.name, dec.err.to_string());
+      if (warnings.admit(who.name, "gateway: bad frame"))
+        spdlog::warn("gateway: bad frame from '{}': {}", who.name, dec.err.to_string());
       return reply_error(rid, dec.id, dec.err.code, dec.err.message, dec.err.field);
     }
     if (who.may(rights::run_instances))
@@ -381,7 +384,7 @@ result<void> gateway::start() {
   if (g.cfg.insecure) {
     g.auth = authentication::insecure();
   } else {
-    auto auth = authentication::open(g.cfg.db_path);
+    auto auth = authentication::open(g.cfg.db_path, g.warnings);
     if (!auth)
       return auth.error();
     g.auth = std::move(*auth);
@@ -446,6 +449,7 @@ void gateway::run() {
         g.drain_control();
       g.drain_outbox();
       g.check_allow_list();
+      g.warnings.report_suppressed();
     } catch (const std::exception& e) {
       // A bug, not bad input (bad input is answered above): log it and keep serving.
       spdlog::error("gateway: {}", e.what());

@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "control/authentication.hpp"
+#include "tests/support/manual_clock.hpp"
 
 using namespace clusterio;
 
@@ -49,6 +50,8 @@ bool admitted(authentication& auth, const std::string& z85) {
 }
 
 struct fixture {
+  test::manual_clock time;
+  warning_limit warnings{time};
   temp_db db;
   std::unique_ptr<allow_list> admin; ///< the operator's connection
   std::unique_ptr<authentication> auth;
@@ -59,7 +62,7 @@ struct fixture {
     REQUIRE(list);
     admin = std::move(*list);
     REQUIRE(admin->add({"slave1", role::slave, slave1.public_key}));
-    auto opened = authentication::open(db.file);
+    auto opened = authentication::open(db.file, warnings);
     INFO(opened.why());
     REQUIRE(opened);
     auth = std::move(*opened);

@@ -165,3 +165,20 @@ TEST_CASE("a peer named differently from the owner does not own the instance") {
   check_refused(d, wire::error_code::unauthorized, "instance_id", "instance 5 belongs to another slave");
   CHECK(c.lookups == 1);
 }
+
+TEST_CASE("a signal frame whose source or seq the bus could not carry as the master makes it is invalid") {
+  counted_router c;
+  auto pub = peer_of("publisher");
+  wire::signal_frame f{"ch", std::string(wire::max_signal_source_bytes, 's'), wire::max_signal_seq, {}};
+  CHECK(c.r.route(pub, f).to == destination::signals);
+
+  f.source += 's';
+  check_refused(c.r.route(pub, f), wire::error_code::invalid, "source",
+                "source of 960 bytes is longer than 959: the bus carries '<client name>/<source>', at most 1024 bytes");
+  f.source.pop_back();
+  f.seq = UINT64_MAX;
+  check_refused(c.r.route(pub, f), wire::error_code::invalid, "seq",
+                "seq 18446744073709551615 is above 18446744073709551614: the master clears a silent source with its last seq + 1");
+  // Rights come first: a subscriber is told it may not send signals at all.
+  check_refused(c.r.route(peer_of("subscriber"), f), wire::error_code::unauthorized, "", "a client with role of 'slave1' may not send 'signal'");
+}
