@@ -93,6 +93,8 @@ bus_subscriber::bus_subscriber(const std::string& endpoint, const std::optional<
 
 bus_subscriber::~bus_subscriber() = default;
 
+void bus_subscriber::subscribe(const std::string& topic_prefix) { sock_->set(zmq::sockopt::subscribe, topic_prefix); }
+
 std::optional<std::pair<std::string, wire::frame>> bus_subscriber::recv(std::chrono::milliseconds timeout) {
   zmq::pollitem_t item{sock_->handle(), 0, ZMQ_POLLIN, 0};
   if (zmq::poll(&item, 1, timeout) <= 0)

@@ -52,6 +52,8 @@ class bus_subscriber {
 public:
   bus_subscriber(const std::string& endpoint, const std::optional<credential>& cred, const std::string& topic_prefix);
   ~bus_subscriber();
+  /// Subscribes to one more topic prefix.
+  void subscribe(const std::string& topic_prefix);
   /// Next (topic, frame); nullopt on timeout.
   std::optional<std::pair<std::string, wire::frame>> recv(std::chrono::milliseconds timeout);
 

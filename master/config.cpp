@@ -8,6 +8,11 @@
 
 namespace clusterio {
 
+namespace {
+/// Far above what one host runs; the whole cluster's instances must still fit one `slaves` reply.
+constexpr std::uint64_t max_instances_per_slave_limit = 10000;
+} // namespace
+
 const config_keys<master_config>& master_config_keys() {
   using c = master_config;
   static const auto keys =
@@ -32,7 +37,9 @@ const config_keys<master_config>& master_config_keys() {
       .add("log_level", &c::log_level, "trace, debug, info, warn, error")
       .add("max_msgs_per_s_per_client", &c::max_msgs_per_s_per_client,
            "per-client rate limit (burst: one second's worth); messages over it get `overloaded` (`docs/limits.md`)")
-      .add("max_item_names", &c::max_item_names, "distinct item/fluid names in storage; an export adding a name beyond it gets `overloaded`");
+      .add("max_item_names", &c::max_item_names, "distinct item/fluid names in storage; an export adding a name beyond it gets `overloaded`")
+      .add("max_instances_per_slave", &c::max_instances_per_slave,
+           "instances one slave may register; registering one more gets `overloaded` (`docs/limits.md`)");
   return keys;
 }
 
@@ -62,6 +69,8 @@ result<void> master_config::validate() const {
     return failure("max_msgs_per_s_per_client must be at least 1");
   if (max_item_names < 1 || max_item_names > wire::max_long_list_entries)
     return failure("max_item_names must be 1.." + std::to_string(wire::max_long_list_entries) + " (a full inventory must fit one frame)");
+  if (max_instances_per_slave < 1 || max_instances_per_slave > max_instances_per_slave_limit)
+    return failure("max_instances_per_slave must be 1.." + std::to_string(max_instances_per_slave_limit));
   for (auto* l : {"trace", "debug", "info", "warn", "error"})
     if (log_level == l)
       return done();

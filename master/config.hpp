@@ -28,6 +28,7 @@ struct master_config {
   std::uint64_t signal_source_timeout_ms = 10000; ///< a silent signal source's contribution is removed after this
   std::string log_level = "info";      ///< trace | debug | info | warn | error
   std::uint32_t max_msgs_per_s_per_client = 20000; ///< per-client rate limit (burst: one second's worth); over it: `overloaded`
+  std::uint64_t max_instances_per_slave = 200; ///< a slave registering one more gets `overloaded`
   std::uint64_t max_item_names = 100000; ///< distinct names in storage; an export adding more gets `overloaded`
 
   /// Checks every value; a failure names the key.

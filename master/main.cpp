@@ -79,6 +79,7 @@ result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& 
   registry_config registry_cfg;
   registry_cfg.db_path = db_path;
   registry_cfg.instance_timeout_ms = cfg.instance_timeout_ms;
+  registry_cfg.max_instances_per_slave = cfg.max_instances_per_slave;
   auto registry = spawn_registry(sys, registry_cfg, out, owners, {*storage, demand});
   if (!registry) {
     caf::anon_send_exit(demand, caf::exit_reason::user_shutdown);

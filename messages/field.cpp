@@ -3,6 +3,7 @@
 #include "messages/field.hpp"
 
 #include "messages/limits.hpp"
+#include "messages/message.hpp"
 
 namespace clusterio::wire {
 
@@ -141,6 +142,42 @@ result<void> check_label(std::string_view s) {
   for (char c : s)
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
       return failure("name may contain only letters, digits, '_', '-' and '.'");
+  return done();
+}
+
+result<void> check_address(std::string_view s) {
+  if (s.empty())
+    return done(); // not public
+  // The port follows the last ':' (an IPv6 host has colons of its own, bracketed or not).
+  auto colon = s.rfind(':');
+  if (colon == std::string_view::npos)
+    return failure("must be host:port");
+  auto host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (host.empty() || host.size() > max_host_bytes)
+    return failure("host must be 1.." + std::to_string(max_host_bytes) + " bytes");
+  for (char c : host)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' ||
+          c == ']'))
+      return failure("host may contain only letters, digits, '.', '-', '_', ':', '[' and ']'");
+  unsigned long n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || (n = n * 10 + static_cast<unsigned long>(c - '0')) > 65535)
+      return failure("port must be 1..65535");
+  }
+  if (port.empty() || n == 0)
+    return failure("port must be 1..65535");
+  return done();
+}
+
+result<void> check_subscription(std::string_view prefix) {
+  auto starts = [&](std::string_view topic) { return topic.substr(0, prefix.size()) == prefix; };
+  if (starts(topic_inventory) || starts(topic_instance_event) || starts(topic_signal_prefix))
+    return done();
+  if (prefix.substr(0, topic_signal_prefix.size()) != topic_signal_prefix)
+    return failure("no topic starts with it (topics: inventory, event/instance, signal/<channel>)");
+  // The rest is the start of a channel name, and a start of a label is a label.
+  if (auto channel = check_label(prefix.substr(topic_signal_prefix.size())); !channel)
+    return channel.error().in("channel");
   return done();
 }
 

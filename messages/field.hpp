@@ -38,6 +38,7 @@ enum class text_kind {
   name,    ///< item, fluid or signal name: 1..max_name_bytes, UTF-8, no control characters
   label,   ///< instance/slave/tool/channel name: 1..max_label_bytes of [A-Za-z0-9_.-]
   text,    ///< free text: 0..max_text_bytes of UTF-8 without NUL
+  address, ///< "" or host:port, a host of 1..max_host_bytes of [A-Za-z0-9._:[]-] and a port 1..65535
 };
 
 enum class presence { required, optional };
@@ -113,5 +114,7 @@ result<void> check_label(std::string_view s);
 result<void> check_quality(std::string_view s);
 /// Checks free text (text_kind::text); a failure says what is wrong with it.
 result<void> check_text(std::string_view s);
+/// Checks an address players join (text_kind::address); a failure says what is wrong with it.
+result<void> check_address(std::string_view s);
 
 } // namespace clusterio::wire

@@ -265,7 +265,17 @@ result<void> field_decoder::check_text_value(const msgpack_value& v, text_kind k
   if (v.k != msgpack_kind::str)
     return failure(std::string("must be a string, not ") + kind_name(v.k));
   auto s = v.text();
-  return kind == text_kind::name ? check_name(s) : kind == text_kind::label ? check_label(s) : check_text(s);
+  switch (kind) {
+    case text_kind::name:
+      return check_name(s);
+    case text_kind::label:
+      return check_label(s);
+    case text_kind::address:
+      return check_address(s);
+    case text_kind::text:
+      break;
+  }
+  return check_text(s);
 }
 
 } // namespace clusterio::wire

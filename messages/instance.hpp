@@ -17,11 +17,11 @@ namespace clusterio::wire {
 struct register_instance {
   static constexpr const char* type = "register";
   std::string name;         ///< label: instance name, unique on its slave
-  std::string game_address; ///< text: "host:port" players join, or "" if not public
+  std::string game_address; ///< address: "host:port" players join, or "" if not public
 };
 template <class V> void describe(V& v, register_instance& x) {
   v.text("name", x.name, text_kind::label);
-  v.text("game_address", x.game_address, text_kind::text, presence::optional);
+  v.text("game_address", x.game_address, text_kind::address, presence::optional);
 }
 
 /// Reply to register.

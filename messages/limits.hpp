@@ -11,8 +11,8 @@ namespace clusterio::wire {
 /// `unsupported`.
 inline constexpr std::uint32_t protocol_version = 1;
 
-/// Largest frame a client accepts from the master, in bytes: a full inventory of 50,000 names of
-/// 200 bytes. `inventory.levels` allows 100,000 entries, which fit only with shorter names.
+/// Largest frame a client accepts from the master, in bytes. A full inventory always fits (see
+/// max_stored_key_bytes).
 inline constexpr std::size_t max_frame_bytes = 16u << 20;
 
 /// Largest frame the master accepts from a client, in bytes: 4,096 entries of 200-byte names.
@@ -27,7 +27,10 @@ inline constexpr std::size_t max_name_bytes = 200;
 /// Labels: names of instances, slaves and tools, roles, states: 1..64 bytes of [A-Za-z0-9_.-], not starting with '.'.
 inline constexpr std::size_t max_label_bytes = 64;
 
-/// Free text (error messages, addresses, states): at most this many bytes of valid UTF-8.
+/// The host of an address (`game_address`): a DNS name's longest, or an IPv6 address.
+inline constexpr std::size_t max_host_bytes = 255;
+
+/// Free text (error messages, states): at most this many bytes of valid UTF-8.
 inline constexpr std::size_t max_text_bytes = 1024;
 
 /// `source` of a signal frame as a client sends it. The master publishes it as
@@ -53,6 +56,13 @@ inline constexpr std::size_t max_report_entries = 32;
 /// A count in one transfer (export entry, request, grant): 1..max_transfer_count. Larger is
 /// "absurd": no chest or tank holds a trillion of anything.
 inline constexpr std::int64_t max_transfer_count = 1'000'000'000'000;
+
+/// Bytes of the keys (the name, and the quality when it is not normal) of everything stored at
+/// once. With it, a full inventory (the `inventory` snapshot on the bus, the reply to
+/// `inventory_query`) fits a frame clients accept whatever the names: at most
+/// max_long_list_entries entries of at most 32 bytes of msgpack around their key.
+inline constexpr std::size_t max_stored_key_bytes = 8u << 20;
+static_assert(max_stored_key_bytes + max_long_list_entries * 32 + 4096 <= max_frame_bytes);
 
 /// A stored level never exceeds this (2^62): sums of transfers can't overflow int64.
 inline constexpr std::int64_t max_stock = std::int64_t{1} << 62;

@@ -9,9 +9,11 @@
 #include <variant>
 #include <vector>
 
+#include "common/result.hpp"
 #include "error.hpp"
 #include "instance.hpp"
 #include "inventory.hpp"
+#include "limits.hpp"
 #include "session.hpp"
 #include "signal.hpp"
 #include "transfer.hpp"
@@ -74,5 +76,12 @@ error_reply make_error(error_code code, std::string message, std::string field =
 inline constexpr std::string_view topic_inventory = "inventory";
 inline constexpr std::string_view topic_instance_event = "event/instance";
 inline constexpr std::string_view topic_signal_prefix = "signal/";
+/// The longest topic the master publishes: a channel's, `signal/` and a label.
+inline constexpr std::size_t max_topic_bytes = topic_signal_prefix.size() + max_label_bytes;
+
+/// Whether a subscription to `prefix` can match a topic above (subscriptions are prefixes, so
+/// "" and "sig" can, and so can "signal/ab", a prefix of the channel "abc"). A failure says why
+/// not.
+result<void> check_subscription(std::string_view prefix);
 
 } // namespace clusterio::wire

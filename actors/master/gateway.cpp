@@ -18,6 +18,7 @@
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
 #include "control/authentication.hpp"
+#include "control/bus_subscriptions.hpp"
 #include "control/instance_owners.hpp"
 #include "control/metrics.hpp"
 #include "control/rate_limit.hpp"
@@ -47,6 +48,13 @@ constexpr int socket_hwm = 100000;
 /// ZeroMQ I/O threads: they do the CURVE encryption, which for the bus is per subscriber (a
 /// signal frame fanned out to 100 subscribers is encrypted 100 times); two share that load.
 constexpr int zmq_io_threads = 2;
+/// The bus's limits on what a subscriber sends (see start()): at most 100 subscriptions of at
+/// most 1 KiB wait per connection, which ZeroMQ keeps at some 32 bytes per byte: 3 MiB.
+constexpr std::int64_t bus_max_message = 1024;
+constexpr int bus_subscriptions_queued = 100;
+/// The ZAP domains of the two sockets: a key shut out of the bus is still let in on the control socket.
+constexpr const char* control_domain = "clusterio";
+constexpr const char* bus_domain = "clusterio-bus";
 /// Peers remembered as reading batches; past this the set starts again (see note_batch_peer).
 constexpr std::size_t max_batch_peers = 4096;
 
@@ -76,6 +84,7 @@ struct gateway::impl {
   std::unique_ptr<authentication> auth; ///< set by start()
   rate_limit limits;
   warning_limit warnings; ///< of what clients send and keys that knock
+  bus_subscriptions subscriptions;
   router routes;
   std::uint64_t last_check = 0;
   std::unordered_map<std::string, std::uint64_t> last_seen_report;
@@ -93,6 +102,7 @@ struct gateway::impl {
 
   impl(gateway_config c, outbox& o, instance_owners& owners, gateway_peers p)
     : cfg(std::move(c)), out(o), peers(std::move(p)), limits(cfg.max_msgs_per_s_per_client, *cfg.time), warnings(*cfg.time),
+      subscriptions(*cfg.time),
       routes([&owners](std::uint64_t id) { return owners.owner(id); }) {}
 
   // ---- the actors: everything the gateway sends them ------------------------------------------
@@ -195,7 +205,7 @@ struct gateway::impl {
     for (int attempt = 0; attempt < 100; ++attempt) {
       try {
         bus.bind(endpoint);
-        spdlog::info("gateway: a client left the allow-list; the bus's subscribers reconnect, each checked again");
+        subscriptions.reopened();
         return true;
       } catch (const zmq::error_t& e) {
         if (e.num() != EADDRINUSE) {
@@ -242,6 +252,9 @@ struct gateway::impl {
         for (auto& part : req)
           frames.push_back(part.to_string_view());
         verdict = auth->decide(frames);
+        // frames[2]: the domain, which tells the bus from the control socket.
+        if (verdict.status == "200" && frames[2] == bus_domain && subscriptions.shut_out(verdict.user_id))
+          verdict = {"400", "shut out of the bus for breaking its rules", ""};
       } catch (const std::exception& e) {
         // Answered all the same, below, for the same reason.
         verdict = {"500", "internal error", ""};
@@ -254,12 +267,24 @@ struct gateway::impl {
     }
   }
 
+  /// Subscriptions and unsubscriptions from the bus's subscribers; each is checked against the
+  /// bus's rules (control/bus_subscriptions.hpp) before a snapshot answers it.
   void handle_bus_subscriptions() {
     zmq::message_t m;
     while (bus.recv(m, zmq::recv_flags::dontwait)) {
-      auto* p = static_cast<const char*>(m.data());
-      if (m.size() >= 1 && p[0] == 1)
-        snapshot_for(std::string_view(p + 1, m.size() - 1));
+      auto message = m.to_string_view();
+      // The subscriber's key; in insecure mode, its address. Absent on what ZeroMQ sends itself.
+      const char* client = zmq_msg_gets(m.handle(), auth->is_insecure() ? "Peer-Address" : "User-Id");
+      if (auto ok = subscriptions.note(client ? client : "", message); !ok) {
+        auto who = auth->is_insecure() ? std::string(client) : auth->identify({}, client).name;
+        spdlog::warn("gateway: {} is shut out of the bus for {} s: {}", who.empty() ? std::string(client) : who,
+                     bus_subscriptions::ban_ms / 1000, ok.why());
+        if (reopen_bus())
+          spdlog::info("gateway: the bus's other subscribers reconnect");
+        continue;
+      }
+      if (message.size() >= 1 && message[0] == 1)
+        snapshot_for(message.substr(1));
     }
   }
 
@@ -369,8 +394,10 @@ struct gateway::impl {
       return;
     last_check = cfg.time->mono_ms();
     auth->check_for_changes();
-    if (auth->keys_revoked() && reopen_bus())
+    if (auth->keys_revoked() && reopen_bus()) {
+      spdlog::info("gateway: a client left the allow-list; the bus's subscribers reconnect, each checked again");
       auth->revocations_handled();
+    }
   }
 };
 
@@ -399,14 +426,20 @@ result<void> gateway::start() {
     g.control.set(zmq::sockopt::sndhwm, socket_hwm);
     g.bus.set(zmq::sockopt::sndhwm, socket_hwm);
     g.bus.set(zmq::sockopt::xpub_verbose, 1); // every subscription, not just the first: each new subscriber gets its snapshot
-    g.bus.set(zmq::sockopt::maxmsgsize, std::int64_t{4096});
+    // What a subscriber sends: its CURVE handshake (a few hundred bytes), then subscriptions,
+    // each a byte and a topic prefix. Anything longer makes ZeroMQ drop the connection; a
+    // shorter subscription to no topic shuts the subscriber out (control/bus_subscriptions.hpp).
+    // ZeroMQ files a connection's subscriptions before the gateway reads them, so few may wait.
+    g.bus.set(zmq::sockopt::maxmsgsize, bus_max_message);
+    g.bus.set(zmq::sockopt::rcvhwm, bus_subscriptions_queued);
     if (!g.cfg.insecure) {
       g.zap.bind("inproc://zeromq.zap.01");
       for (auto* s : {&g.control, &g.bus}) {
         s->set(zmq::sockopt::curve_server, 1);
         s->set(zmq::sockopt::curve_secretkey, g.cfg.master_keys.secret_key);
-        s->set(zmq::sockopt::zap_domain, "clusterio");
       }
+      g.control.set(zmq::sockopt::zap_domain, control_domain);
+      g.bus.set(zmq::sockopt::zap_domain, bus_domain);
     }
     allow_ipv6_for(g.control, g.cfg.control_endpoint);
     allow_ipv6_for(g.bus, g.cfg.bus_endpoint);

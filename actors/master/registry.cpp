@@ -162,10 +162,18 @@ using registry_self = registry_actor::stateful_pointer<registry_state>;
 
 void do_register(registry_self self, register_job& job) {
   auto& st = self->state;
-  std::uint64_t id = 0;
+  std::uint64_t id = 0, of_slave = 0;
   for (auto& [iid, info] : st.instances)
-    if (info.slave == job.slave && info.name == job.msg.name)
-      id = iid;
+    if (info.slave == job.slave) {
+      ++of_slave;
+      if (info.name == job.msg.name)
+        id = iid;
+    }
+  if (id == 0 && of_slave >= st.cfg.max_instances_per_slave)
+    return st.reply(job.to, wire::make_error(wire::error_code::overloaded,
+                                             "slave '" + job.slave + "' has the maximum of " + std::to_string(st.cfg.max_instances_per_slave) +
+                                               " instances (max_instances_per_slave); delete one first",
+                                             "name"));
   if (id == 0) {
     auto ins = st.db->prepare("INSERT INTO instances(slave,name,game_address) VALUES(?1,?2,?3) RETURNING instance_id");
     ins.bind(1, job.slave).bind(2, job.msg.name).bind(3, job.msg.game_address);

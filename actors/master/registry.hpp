@@ -77,6 +77,7 @@ using registry_actor = caf::typed_actor<
 struct registry_config {
   std::string db_path;
   std::uint64_t instance_timeout_ms = 15000; ///< offline after this much silence
+  std::uint64_t max_instances_per_slave = 200; ///< a slave registering one more gets `overloaded`
   const clock* time = &machine_clock();     ///< liveness, last_seen_ms, UPS minutes
   bool own_thread = true;                   ///< detached; false: on the scheduler (deterministic tests)
 };

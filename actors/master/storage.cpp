@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -47,6 +48,8 @@ struct storage_state {
   bool applying_batch = false; ///< apply_batch schedules the commit when the batch ends
 
   std::uint64_t last_stats_flush = 0; ///< monotonic ms
+  bool full_wanted = false;           ///< a subscription asked for a full snapshot not yet sent
+  std::optional<std::uint64_t> last_full; ///< monotonic ms of the last full snapshot
   std::uint64_t last_compaction = 0;  ///< monotonic ms
   levels_listener listener;
 
@@ -261,6 +264,11 @@ void compact_stats(storage_self self) {
 }
 
 /// Publishes the levels changed since the last time on the bus (all of them when `full`).
+/// A full snapshot goes to every `inventory` subscriber (a PUB socket cannot address one), so
+/// subscriptions that arrive together share one: at most one a second, or twenty subscriptions
+/// would send twenty full inventories to everyone.
+constexpr std::uint64_t full_snapshot_every_ms = 1000;
+
 void publish_levels(storage_self self, bool full) {
   auto& st = self->state;
   auto changed = st.ledger.take_bus_changes();
@@ -268,6 +276,20 @@ void publish_levels(storage_self self, bool full) {
     return;
   wire::inventory_levels inv{st.cfg.time->epoch_ms(), full, full ? st.ledger.all_levels() : std::move(changed)};
   st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
+}
+
+/// Commits, then publishes the levels that changed, or every level if a subscription asked for
+/// them and the last full snapshot is old enough (publish only committed levels).
+void publish_due_levels(storage_self self) {
+  auto& st = self->state;
+  commit(self);
+  auto now = st.cfg.time->mono_ms();
+  bool full = st.full_wanted && (!st.last_full || now - *st.last_full >= full_snapshot_every_ms);
+  publish_levels(self, full);
+  if (full) {
+    st.full_wanted = false;
+    st.last_full = now;
+  }
 }
 
 /// Opens the database and reads what it holds: at the start, and to recover from a failed commit.
@@ -320,8 +342,7 @@ void tick(storage_self self) {
   auto& time = *st.cfg.time;
   if (time.mono_ms() - st.last_stats_flush >= stats_flush_ms && st.ledger.has_unflushed_stats())
     st.flush_stats();
-  commit(self); // publish only committed levels
-  publish_levels(self, false);
+  publish_due_levels(self);
   if (time.mono_ms() - st.last_compaction >= stats_compact_ms)
     compact_stats(self);
   self->delayed_send(self, std::chrono::milliseconds(st.cfg.inventory_interval_ms), tick_atom::value);
@@ -374,8 +395,8 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
       send_all_levels(self);
     },
     [self](publish_full_atom) {
-      commit(self);
-      publish_levels(self, true);
+      self->state.full_wanted = true;
+      publish_due_levels(self);
     },
     [self](commit_atom) { commit(self); },
     [self](recover_atom) { recover(self); },

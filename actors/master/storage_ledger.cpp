@@ -58,6 +58,9 @@ void minute_stats::move_to(std::vector<stat_delta>& out) {
 
 void storage_ledger::adopt(storage_snapshot& snap) {
   counts_ = std::move(snap.counts);
+  key_bytes_ = 0;
+  for (auto& [key, count] : counts_)
+    key_bytes_ += key.size();
   instances_.clear();
   for (auto& s : snap.states) {
     auto& inst = instances_[s.instance_id];
@@ -86,10 +89,14 @@ std::int64_t storage_ledger::level(const std::string& key) const {
 }
 
 void storage_ledger::set_level(const std::string& key, std::int64_t value) {
-  if (value == 0)
-    counts_.erase(key);
-  else
-    counts_[key] = value;
+  if (value == 0) {
+    if (counts_.erase(key) > 0)
+      key_bytes_ -= key.size();
+  } else if (auto [it, added] = counts_.try_emplace(key, value); !added) {
+    it->second = value;
+  } else {
+    key_bytes_ += key.size();
+  }
   dirty_levels_.insert(key);
   changed_for_bus_.insert(key);
 }
@@ -107,16 +114,26 @@ std::optional<wire::error_reply> storage_ledger::refuse_export(const wire::expor
   for (std::size_t i = 0; i < keys.size(); ++i)
     if (level(keys[i]) > wire::max_stock - m.items[i].count)
       return wire::make_error(error_code::invalid, "storage of " + wire::item_text(keys[i]) + " would exceed its limit", "items");
-  std::size_t new_names = 0;
+  std::size_t new_names = 0, new_bytes = 0;
   const std::string* first_new = nullptr;
   for (auto& key : keys)
-    if (counts_.count(key) == 0 && ++new_names == 1)
-      first_new = &key;
-  if (new_names > 0 && counts_.size() + new_names > max_item_names_)
+    if (counts_.count(key) == 0) {
+      new_bytes += key.size();
+      if (++new_names == 1)
+        first_new = &key;
+    }
+  if (new_names == 0)
+    return std::nullopt;
+  auto adds = "; this export adds " + std::to_string(new_names) + " new (first " + wire::item_text(*first_new) + ")";
+  if (counts_.size() + new_names > max_item_names_)
     return wire::make_error(error_code::overloaded,
                             "storage holds the maximum of " + std::to_string(max_item_names_) +
-                              " distinct items (each quality of a name counts); this export adds " + std::to_string(new_names) +
-                              " new (first " + wire::item_text(*first_new) + ")",
+                              " distinct items (each quality of a name counts)" + adds,
+                            "items");
+  if (key_bytes_ + new_bytes > wire::max_stored_key_bytes)
+    return wire::make_error(error_code::overloaded,
+                            "the names of the distinct items in storage take the maximum of " + std::to_string(wire::max_stored_key_bytes) +
+                              " bytes (so that a full inventory fits one frame)" + adds,
                             "items");
   return std::nullopt;
 }

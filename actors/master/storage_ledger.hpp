@@ -8,7 +8,8 @@
 // Unix minute a transfer belongs to.
 //
 // Invariants: a count is never negative and never above wire::max_stock; a key at level 0 is
-// not kept; at most `max_item_names` keys (each quality of a name counts) have a non-zero level.
+// not kept; at most `max_item_names` keys (each quality of a name counts) have a non-zero level,
+// and their bytes together are at most wire::max_stored_key_bytes (key_bytes_).
 // Every map here is keyed by wire::item_key, and so are the reservations' and statistics' names.
 
 #include <cstdint>
@@ -61,7 +62,7 @@ public:
   const std::map<std::uint64_t, reservation>& grants() const { return grants_; }
 
   /// Applies an export batch once per (instance, batch): export_ack (duplicate or not), or an
-  /// error when it would pass a stock limit or the name limit (nothing of it applied).
+  /// error when it would pass a stock limit or a limit of the names (nothing of it applied).
   wire::message apply_export(const wire::export_batch& m, std::uint64_t minute);
   /// Reserves min(plan, stock) per item for the instance, as grants.
   wire::grant_reply reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute);
@@ -94,8 +95,8 @@ private:
     stats_.add(minute, instance, name, exported, imported, pending_.stats);
   }
   void remove_grant(std::uint64_t id);
-  /// An error reply if the batch's items (whose keys are `keys`) would pass a stock limit or the
-  /// name limit.
+  /// An error reply if the batch's items (whose keys are `keys`) would pass a stock limit or a
+  /// limit of the names (their number, their bytes).
   std::optional<wire::error_reply> refuse_export(const wire::export_batch& m, const std::vector<std::string>& keys) const;
   /// Moves pruned_below past the applied batches that follow it, and prunes below `floor`.
   void advance_floor(std::uint64_t instance_id, std::uint64_t floor);
@@ -109,6 +110,7 @@ private:
   std::size_t max_item_names_ = 0;
   metrics* counters_ = nullptr;
   std::unordered_map<std::string, std::int64_t> counts_;
+  std::size_t key_bytes_ = 0; ///< of the keys in counts_
   std::unordered_map<std::uint64_t, instance_batches> instances_;
   std::map<std::uint64_t, reservation> grants_;
   std::unordered_map<std::uint64_t, std::set<std::uint64_t>> grants_of_;

@@ -1,5 +1,6 @@
 #include "actors/slave/uplink.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <unistd.h>
 #include <thread>
@@ -36,6 +37,91 @@ using uplink_impl = uplink_actor::extend<caf::reacts_to<frame_in_atom, wire::fra
                                          caf::reacts_to<sweep_atom>>;
 } // namespace
 
+/// Options both sockets towards the master take.
+void set_link_options(zmq::socket_t& s, const uplink_config& cfg) {
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::reconnect_ivl, 100);
+  s.set(zmq::sockopt::reconnect_ivl_max, 5000); // back off up to 5 s
+  if (cfg.cred) {
+    s.set(zmq::sockopt::curve_serverkey, cfg.cred->master_public_key);
+    s.set(zmq::sockopt::curve_publickey, cfg.cred->keys.public_key);
+    s.set(zmq::sockopt::curve_secretkey, cfg.cred->keys.secret_key);
+  }
+  // A frame larger than any the master sends makes ZeroMQ drop the connection before it
+  // allocates the frame.
+  s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
+}
+
+/// The SUB socket on the master's bus, kept connected. ZeroMQ reconnects a SUB by itself after a
+/// network failure, but not after a protocol error (such as a frame over maxmsgsize): that
+/// connection stays closed, and nothing would say so. A socket monitor sees every
+/// disconnection; the SUB is then made anew (at most once a second), which connects and
+/// subscribes again. Used by the socket thread only.
+class bus_link {
+public:
+  static constexpr std::uint64_t renew_every_ms = 1000;
+
+  bus_link(zmq::context_t& ctx, const uplink_config& cfg) : ctx_(ctx), cfg_(cfg) { open(); }
+  ~bus_link() { close(); }
+
+  zmq::socket_t& sub() { return *sub_; }
+  zmq::socket_t& monitor() { return *monitor_; }
+
+  void subscribe(const std::string& topic) {
+    if (std::find(topics_.begin(), topics_.end(), topic) == topics_.end())
+      topics_.push_back(topic);
+    sub_->set(zmq::sockopt::subscribe, topic);
+  }
+  /// Reads the monitor's events; returns true when the SUB was made anew (the caller's poll
+  /// items then name the new sockets).
+  bool check() {
+    zmq::message_t event, endpoint;
+    while (monitor_->recv(event, zmq::recv_flags::dontwait)) {
+      if (event.more())
+        (void)monitor_->recv(endpoint, zmq::recv_flags::dontwait);
+      lost_ = true;
+    }
+    auto now = cfg_.time->mono_ms();
+    if (!lost_ || now - renewed_ms_ < renew_every_ms)
+      return false;
+    spdlog::warn("uplink: the bus connection to {} closed; connecting again", cfg_.bus_endpoint);
+    close();
+    open();
+    for (auto& t : topics_)
+      sub_->set(zmq::sockopt::subscribe, t);
+    renewed_ms_ = now;
+    return true;
+  }
+
+private:
+  void open() {
+    sub_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+    set_link_options(*sub_, cfg_);
+    auto address = "inproc://uplink-bus-monitor." + std::to_string(++generation_);
+    if (zmq_socket_monitor(sub_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+      throw zmq::error_t();
+    monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+    monitor_->set(zmq::sockopt::linger, 0);
+    monitor_->connect(address);
+    allow_ipv6_for(*sub_, cfg_.bus_endpoint);
+    sub_->connect(cfg_.bus_endpoint);
+    lost_ = false;
+  }
+  void close() {
+    zmq_socket_monitor(sub_->handle(), nullptr, 0);
+    monitor_.reset();
+    sub_.reset();
+  }
+
+  zmq::context_t& ctx_;
+  const uplink_config& cfg_;
+  std::unique_ptr<zmq::socket_t> sub_, monitor_;
+  std::vector<std::string> topics_;
+  unsigned generation_ = 0;
+  bool lost_ = false;
+  std::uint64_t renewed_ms_ = 0;
+};
+
 /// The socket thread: owns the DEALER and the SUB. Outbound frames and subscriptions come
 /// through an outbox (publish=true items are subscriptions: address = topic prefix).
 class uplink_sockets {
@@ -56,39 +142,30 @@ public:
 private:
   void run() {
     zmq::context_t ctx(1);
-    zmq::socket_t dealer(ctx, zmq::socket_type::dealer), sub(ctx, zmq::socket_type::sub);
-    for (auto* s : {&dealer, &sub}) {
-      s->set(zmq::sockopt::linger, 0);
-      s->set(zmq::sockopt::reconnect_ivl, 100);
-      s->set(zmq::sockopt::reconnect_ivl_max, 5000); // back off up to 5 s
-      if (cfg_.cred) {
-        s->set(zmq::sockopt::curve_serverkey, cfg_.cred->master_public_key);
-        s->set(zmq::sockopt::curve_publickey, cfg_.cred->keys.public_key);
-        s->set(zmq::sockopt::curve_secretkey, cfg_.cred->keys.secret_key);
-      }
-    }
+    zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+    set_link_options(dealer, cfg_);
     // "<name>.<pid>": unique per process (two `start` processes of one slave must not share a
     // routing id), and in insecure mode the master takes the part before the last '.' as our
     // name, so that we keep it across a master restart without a new hello.
     dealer.set(zmq::sockopt::routing_id, cfg_.name + "." + std::to_string(::getpid()));
     dealer.set(zmq::sockopt::sndhwm, send_hwm);
-    // A frame larger than any the master sends makes ZeroMQ drop the connection (then reconnect)
-    // before it allocates the frame.
-    dealer.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
-    sub.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
     dealer.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
     allow_ipv6_for(dealer, cfg_.control_endpoint);
-    allow_ipv6_for(sub, cfg_.bus_endpoint);
     dealer.connect(cfg_.control_endpoint);
-    sub.connect(cfg_.bus_endpoint);
-    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {sub.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0}};
+    bus_link bus(ctx, cfg_);
+    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {bus.sub().handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0},
+                               {bus.monitor().handle(), 0, ZMQ_POLLIN, 0}};
     std::vector<outbox::item> pending;
     std::vector<wire::decoded> decoded;       // the messages of a frame from the master
     wire::batcher batch(wire::max_request_bytes / 2); // of `pending`, to leave in one frame
     bool master_reads_batches = false;        // its welcome says so (the first hello's answer)
     while (!stop_) {
       try {
-        zmq::poll(items, 3, std::chrono::milliseconds(100));
+        zmq::poll(items, 4, std::chrono::milliseconds(100));
+        if (bus.check()) {
+          items[1].socket = bus.sub().handle();
+          items[3].socket = bus.monitor().handle();
+        }
         zmq::message_t m;
         for (int n = 0; n < 1000 && dealer.recv(m, zmq::recv_flags::dontwait); ++n) {
           wire::decode_frame(m.to_string_view(), decoded);
@@ -103,9 +180,9 @@ private:
             caf::anon_send(owner_, frame_in_atom::value, std::move(f));
           }
         }
-        for (int n = 0; n < 1000 && sub.recv(m, zmq::recv_flags::dontwait); ++n) {
+        for (int n = 0; n < 1000 && bus.sub().recv(m, zmq::recv_flags::dontwait); ++n) {
           zmq::message_t body;
-          if (!m.more() || !sub.recv(body))
+          if (!m.more() || !bus.sub().recv(body))
             continue;
           auto d = wire::decode(body.to_string_view());
           spdlog::trace("uplink: bus message on '{}'{}", m.to_string_view(), d.ok ? "" : ": " + d.err.to_string());
@@ -122,7 +199,7 @@ private:
         };
         for (auto& it : pending) {
           if (it.publish)
-            sub.set(zmq::sockopt::subscribe, it.address);
+            bus.subscribe(it.address);
           else if (master_reads_batches) // what is queued at once leaves in one frame
             batch.add(it.payload, send);
           else

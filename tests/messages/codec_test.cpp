@@ -487,6 +487,11 @@ std::vector<std::pair<std::string, std::string>> bad_texts(text_kind k) {
     case text_kind::text:
       return {{"1025 bytes", text1024 + "x"}, {"NUL", std::string("a\0b", 3)}, {"invalid UTF-8", "\xff"},
               {"surrogate", "\xed\xa0\x80"}};
+    case text_kind::address:
+      return {{"no port", "host"},          {"empty port", "host:"},      {"port 0", "host:0"},
+              {"port 65536", "host:65536"}, {"port not a number", "h:8x"}, {"no host", ":34197"},
+              {"256-byte host", std::string(256, 'h') + ":1"}, {"space", "my host:1"}, {"slash", "a/b:1"},
+              {"1024 bytes", text1024}};
   }
   return {};
 }
@@ -500,6 +505,7 @@ std::vector<std::string> good_texts(text_kind k) {
     }
     case text_kind::label: return {"a", label64, "A.b-c_9", "x.."};
     case text_kind::text: return {"", text1024, "tabs\tand\nnewlines", "ケーブル"};
+    case text_kind::address: return {"", "10.0.0.5:34197", "host.example:1", "::1:65535", "[::1]:34197", std::string(255, 'h') + ":1"};
   }
   return {};
 }

@@ -19,6 +19,7 @@ struct registry_fixture : actor_fixture {
   demand_actor demand;
   registry_actor registry;
   std::uint64_t next_id = 1;
+  std::uint64_t max_instances_per_slave = 3;
 
   registry_fixture() {
     storage_config s;
@@ -40,6 +41,7 @@ struct registry_fixture : actor_fixture {
     registry_config r;
     r.db_path = dir.path + "/master.db";
     r.instance_timeout_ms = timeout_ms;
+    r.max_instances_per_slave = max_instances_per_slave;
     r.time = &time;
     r.own_thread = false;
     auto spawned = spawn_registry(*sys, r, out, owners, {storage, demand});
@@ -127,6 +129,19 @@ TEST_CASE("registry: registering gives an id per (slave, name) that stays, acros
   CHECK(again.next_batch == 6);
   CHECK(f.id_of("s2", "world") == 3);
   CHECK(f.id_of("s2", "new") == 4);
+}
+
+TEST_CASE("registry: a slave registers at most max_instances_per_slave instances; known ones always come back") {
+  registry_fixture f;
+  for (auto* name : {"a", "b", "c"})
+    f.id_of("s1", name);
+  auto refused = as<wire::error_reply>(f.do_register("s1", "d"));
+  CHECK(refused.code == wire::error_code::overloaded);
+  CHECK(refused.message == "slave 's1' has the maximum of 3 instances (max_instances_per_slave); delete one first");
+  CHECK(refused.field == "name");
+  CHECK(f.id_of("s1", "b") == 2); // re-registering is no new instance
+  CHECK(f.id_of("s2", "d") == 4); // another slave's count is its own
+  CHECK(f.view().instances.size() == 4);
 }
 
 TEST_CASE("registry: an instance silent for the timeout on the injected clock goes offline") {

@@ -295,6 +295,64 @@ TEST_CASE("storage: the name limit counts each quality, and its refusal names th
   CHECK(as<wire::export_ack>(f.export_batch(5, {{"iron-plate", 1}})).batch == 5);
 }
 
+TEST_CASE("storage: the names' bytes are bounded, so that a full inventory always fits a frame") {
+  storage_fixture f;
+  // Exports of 4,096 new 200-byte names each, until the bound refuses one (the count limit,
+  // 100,000, is not reached first).
+  auto batch_of_names = [](std::size_t first) {
+    wire::item_list items;
+    for (auto i = first; i < first + wire::max_list_entries; ++i)
+      items.push_back({std::string(wire::max_name_bytes - 6, 'n') + std::to_string(100000 + i), 1});
+    return items;
+  };
+  std::uint64_t batch = 1;
+  for (; batch <= 12; ++batch) {
+    auto r = f.export_batch(batch, batch_of_names((batch - 1) * wire::max_list_entries));
+    if (std::holds_alternative<wire::error_reply>(r.msg)) {
+      check_error(r, wire::error_code::overloaded, "the names of the distinct items in storage take the maximum of 8388608 bytes");
+      break;
+    }
+  }
+  auto fit = wire::max_stored_key_bytes / wire::max_name_bytes / wire::max_list_entries;
+  CHECK(batch == fit + 1);
+  auto full = f.levels();
+  CHECK(full.size() == fit * wire::max_list_entries);
+  CHECK(wire::encode({0, wire::inventory_levels{1, true, full}}).size() < wire::max_frame_bytes);
+  // Known names still come in, and the bytes are counted again from master.db on a restart.
+  CHECK(as<wire::export_ack>(f.export_batch(batch, {{full[0].name, 5}})).batch == batch);
+  f.restart();
+  check_error(f.export_batch(batch + 1, batch_of_names(fit * wire::max_list_entries)), wire::error_code::overloaded, "8388608 bytes");
+}
+
+TEST_CASE("storage: subscriptions arriving together share one full snapshot") {
+  storage_fixture f;
+  f.export_batch(1, {{"iron", 3}});
+  f.take_bus();
+  auto fulls = [&] {
+    int n = 0;
+    for (auto& b : f.take_bus())
+      n += as<wire::inventory_levels>(b).full ? 1 : 0;
+    return n;
+  };
+  for (int i = 0; i < 20; ++i)
+    caf::anon_send(f.storage, publish_full_atom::value);
+  f.run();
+  CHECK(fulls() == 1);
+  // The others' is sent when a second has passed since, by the storage's timer.
+  f.time.advance(999);
+  f.fire_timers();
+  CHECK(fulls() == 0);
+  f.time.advance(1);
+  f.fire_timers();
+  CHECK(fulls() == 1);
+  f.time.advance(5000);
+  f.fire_timers();
+  CHECK(fulls() == 0); // none asked
+  caf::anon_send(f.storage, publish_full_atom::value);
+  f.run();
+  CHECK(fulls() == 1); // long enough since the last: at once
+}
+
 TEST_CASE("storage: a master.db written before qualities opens with its counts and grants") {
   // tests/actors/master/fixtures/master-before-qualities.db was written by clusterio-master at
   // commit 2d79604 (the last without qualities), insecure, from one instance (id 1): export 1
