@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -74,6 +75,11 @@ struct bridge_state {
   /// bridge repeats it so that the master knows the source is alive (a silent source's
   /// contribution is removed after signal_source_timeout_ms).
   std::map<std::string, wire::signal_list> signal_frames;
+  /// The storage levels the world was told, by wire::item_key; known once it had a full
+  /// snapshot in this game run and every set_inventory call since succeeded (sent == done).
+  std::unordered_map<std::string, std::int64_t> world_levels;
+  bool world_levels_known = false;
+  std::uint64_t inventory_calls_sent = 0, inventory_calls_done = 0;
   /// What the world keeps from the cluster, as of the mod's latest status reply.
   wire::held_back_report held_back;
 
@@ -334,6 +340,48 @@ void on_ipc(bridge_pointer self, const std::string& channel, const std::string& 
 
 // ---- the master's bus and the timer --------------------------------------------------------------
 
+/// Storage levels to the world. Every full snapshot the master publishes (one for each new
+/// `inventory` subscription in the cluster) reaches every slave: the world gets only what
+/// differs from what it was told, unless it may have missed something (a new game run, a call
+/// that has not succeeded), when it gets the whole.
+void forward_inventory(bridge_pointer self, const wire::inventory_levels& inv) {
+  auto& st = self->state;
+  bool diff = inv.full && st.world_levels_known && st.inventory_calls_done == st.inventory_calls_sent;
+  mod::set_inventory call{inv.time_ms, inv.full && !diff, {}};
+  if (inv.full) {
+    std::unordered_map<std::string, std::int64_t> now;
+    now.reserve(inv.levels.size());
+    for (auto& l : inv.levels) {
+      auto key = wire::item_key(l);
+      if (auto it = st.world_levels.find(key); !diff || it == st.world_levels.end() || it->second != l.count)
+        call.levels.push_back(l);
+      now.emplace(std::move(key), l.count);
+    }
+    if (diff)
+      for (auto& [key, count] : st.world_levels)
+        if (!now.count(key))
+          call.levels.push_back(wire::item_of_key(key, 0)); // count 0 removes
+    st.world_levels = std::move(now);
+    st.world_levels_known = true;
+    if (diff && call.levels.empty())
+      return;
+  } else {
+    call.levels = inv.levels;
+    for (auto& l : inv.levels)
+      if (l.count == 0)
+        st.world_levels.erase(wire::item_key(l));
+      else
+        st.world_levels[wire::item_key(l)] = l.count;
+  }
+  auto sent = ++st.inventory_calls_sent;
+  call_mod(self, call, [self, sent, whole = call.full](const mod::ok_reply&) {
+    // The calls are answered in order, and a whole snapshot stands for every call before it.
+    auto& st = self->state;
+    if (whole || st.inventory_calls_done + 1 == sent)
+      st.inventory_calls_done = std::max(st.inventory_calls_done, sent);
+  });
+}
+
 void on_bus(bridge_pointer self, const wire::frame& f) {
   auto& st = self->state;
   if (st.ph != phase::serving)
@@ -343,7 +391,7 @@ void on_bus(bridge_pointer self, const wire::frame& f) {
     // cycle, and only for what it reported missing less what was granted since.
     if (!inv->full)
       request(self, st.book.wanted_in_stock(inv->levels));
-    call_mod(self, mod::set_inventory{inv->time_ms, inv->full, inv->levels}, ignore_reply);
+    forward_inventory(self, *inv);
   } else if (auto* sig = std::get_if<wire::signal_frame>(&f.body)) {
     if (sig->source == st.p.identity + "/" + st.p.instance_name)
       return; // our own frame: never echo it back
@@ -411,6 +459,7 @@ bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, const
       st.ph = phase::serving;
       st.link = std::move(link);
       st.last_ping = st.last_heartbeat = 0;
+      st.world_levels_known = false; // a new game run, or a reconnection: it may know other levels
       sync(self);
     },
     [self](rcon_lost_atom) {

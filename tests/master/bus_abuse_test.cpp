@@ -22,21 +22,6 @@ double rss_mib(pid_t pid) {
   return 0;
 }
 
-/// Whether `sub` receives, within `timeout`, an inventory update with `item` at `level`.
-bool sees_level(bus_subscriber& sub, const std::string& item, std::int64_t level, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  for (auto now = until - timeout; now < until; now = std::chrono::steady_clock::now()) {
-    auto m = sub.recv(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
-    if (!m)
-      return false;
-    if (auto* inv = std::get_if<wire::inventory_levels>(&m->second.body))
-      for (auto& l : inv->levels)
-        if (l.name == item && l.count == level)
-          return true;
-  }
-  return false;
-}
-
 /// A master, a slave exporting one plate at a time, and a subscriber that keeps the rules.
 struct bus_with_exports {
   master_fixture m;

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the master's tests.
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <string>
@@ -66,6 +67,21 @@ inline std::string batch_frame(const std::vector<wire::frame>& frames) {
   for (auto& f : frames)
     encoded.push_back(wire::encode(f));
   return wire::batch_of(std::vector<std::string_view>(encoded.begin(), encoded.end()));
+}
+
+inline /// Whether `sub` receives, within `timeout`, an inventory update with `item` at `level`.
+bool sees_level(bus_subscriber& sub, const std::string& item, std::int64_t level, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+    auto m = sub.recv(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+    if (!m)
+      return false;
+    if (auto* inv = std::get_if<wire::inventory_levels>(&m->second.body))
+      for (auto& l : inv->levels)
+        if (l.name == item && l.count == level)
+          return true;
+  }
+  return false;
 }
 
 } // namespace clusterio::test

@@ -29,21 +29,6 @@ TEST_CASE("an unknown key is refused, a plain connection too") {
 }
 
 namespace {
-/// Whether `sub` receives, within `timeout`, an inventory update with `item` at `level`.
-bool sees_level(bus_subscriber& sub, const std::string& item, std::int64_t level, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
-    auto m = sub.recv(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
-    if (!m)
-      return false;
-    if (auto* inv = std::get_if<wire::inventory_levels>(&m->second.body))
-      for (auto& l : inv->levels)
-        if (l.name == item && l.count == level)
-          return true;
-  }
-  return false;
-}
-
 /// Whether the master now answers this client's request with `unauthorized`.
 bool refused(wire_client& c) {
   auto r = c.call(wire::inventory_query{}, 1000ms);

@@ -452,3 +452,34 @@ TEST_CASE("bridge: the heartbeat carries what the mod's previous status reply sa
   f.advance(500);
   CHECK(f.heartbeats.back().held_back == wire::held_back_report{});
 }
+
+TEST_CASE("bridge: a full snapshot reaches the world as what changed since it was last told") {
+  bridge_fixture f;
+  f.ready();
+  auto publish = [&](bool full, wire::item_list levels) {
+    f.timeline.clear();
+    caf::anon_send(f.listener, bus_atom::value, std::string(wire::topic_inventory), wire::frame{0, wire::inventory_levels{42, full, std::move(levels)}});
+    f.sched->run();
+    lines out; // the set_inventory calls, the time aside
+    for (auto& e : f.timeline)
+      if (e.rfind("mod set_inventory", 0) == 0) {
+        auto arg = json::parse(e.substr(18));
+        out.push_back(std::string(arg["full"] ? "full " : "merge ") + arg["levels"].dump());
+      }
+    return out;
+  };
+  // The first is whole: the world may know anything.
+  CHECK(publish(true, {{"a", 1}, {"b", 2}}) == lines{R"(full [["a",1],["b",2]])"});
+  // The same again (another subscriber's snapshot): nothing to tell.
+  CHECK(publish(true, {{"a", 1}, {"b", 2}}).empty());
+  CHECK(publish(true, {{"a", 1}, {"b", 3}, {"c", 4, "rare"}}) == lines{R"(merge [["b",3],["c",4,"rare"]])"});
+  auto removed = publish(true, {{"a", 1}}); // count 0 removes, in no particular order
+  CHECK((removed == lines{R"(merge [["b",0],["c",0,"rare"]])"} || removed == lines{R"(merge [["c",0,"rare"],["b",0]])"}));
+  // Changed levels go as they come, and count for the next snapshot.
+  CHECK(publish(false, {{"a", 5}}) == lines{R"(merge [["a",5]])"});
+  CHECK(publish(true, {{"a", 5}}).empty());
+  // A new game run may know other levels: whole again.
+  caf::anon_send(f.bridge, game_ready_atom::value, f.link);
+  f.sched->run();
+  CHECK(publish(true, {{"a", 5}}) == lines{R"(full [["a",5]])"});
+}
