@@ -41,7 +41,7 @@ namespace {
 /// Units by key: "name|quality|state" ("" state: as fresh as a new item; fluids are "normal").
 using tally = std::map<std::string, double>;
 
-/// Lua both worlds run: the key of a stack and every unit in the world's chests and tanks.
+/// Lua both worlds run: their chests and tanks, the key of a stack, and every unit in them.
 const char* common_lua = R"(
 function state_of(s)
   local out = {}
@@ -58,6 +58,18 @@ function state_of(s)
   end
   if s.is_blueprint and s.label then add("label", s.label) end
   return table.concat(out, ",")
+end
+-- Two `side`-chests ("put" or "get") and `tanks` `side`-tanks joined in one segment.
+function build(side, tanks)
+  local surface = game.surfaces[1]
+  storage.chests, storage.tanks = {}, {}
+  for i = 1, 2 do
+    storage.chests[i] = surface.create_entity({name = side .. "-chest", position = {i * 2, 0}, force = "player", raise_built = true})
+  end
+  for i = 1, tanks do
+    storage.tanks[i] = surface.create_entity({name = side .. "-tank", position = {i * 4, 4}, force = "player", raise_built = true})
+    if i > 1 then sim.connect_fluid(storage.tanks[i - 1], storage.tanks[i]) end
+  end
 end
 -- {[entity name] = {[key] = units}} for the put and get chests and tanks of this world.
 function contents()
@@ -108,17 +120,7 @@ PUTS = {
   {stack = {name = "repair-pack", count = 4, durability = 120}},
 }
 FLUID = {name = "water", amount = 20000}
-script.on_init(function()
-  local surface = game.surfaces[1]
-  storage.chests, storage.tanks = {}, {}
-  for i = 1, 2 do
-    storage.chests[i] = surface.create_entity({name = "put-chest", position = {i * 2, 0}, force = "player", raise_built = true})
-  end
-  for i = 1, 4 do
-    storage.tanks[i] = surface.create_entity({name = "put-tank", position = {i * 4, 4}, force = "player", raise_built = true})
-    if i > 1 then sim.connect_fluid(storage.tanks[i - 1], storage.tanks[i]) end
-  end
-end)
+script.on_init(function() build("put", 4) end)
 -- One slot per entry, the chests taking turns; the fluid into the segment.
 function put_all()
   for i, p in ipairs(PUTS) do
@@ -137,17 +139,7 @@ end
 
 /// The consumer: two get-chests and two get-tanks in one segment; ask() sets what they want.
 const char* consumer_lua = R"(
-script.on_init(function()
-  local surface = game.surfaces[1]
-  storage.chests, storage.tanks = {}, {}
-  for i = 1, 2 do
-    storage.chests[i] = surface.create_entity({name = "get-chest", position = {i * 2, 0}, force = "player", raise_built = true})
-  end
-  for i = 1, 2 do
-    storage.tanks[i] = surface.create_entity({name = "get-tank", position = {i * 4, 4}, force = "player", raise_built = true})
-    if i > 1 then sim.connect_fluid(storage.tanks[i - 1], storage.tanks[i]) end
-  end
-end)
+script.on_init(function() build("get", 2) end)
 -- wants: {{name, quality, count}, ...}; items go to the chests' filters in turn, a fluid to the tanks.
 function ask(wants)
   local slot = {0, 0}
