@@ -276,9 +276,11 @@ struct gateway::impl {
       // The subscriber's key; in insecure mode, its address. Absent on what ZeroMQ sends itself.
       const char* client = zmq_msg_gets(m.handle(), auth->is_insecure() ? "Peer-Address" : "User-Id");
       if (auto ok = subscriptions.note(client ? client : "", message); !ok) {
-        auto who = auth->is_insecure() ? std::string(client) : auth->identify({}, client).name;
-        spdlog::warn("gateway: {} is shut out of the bus for {} s: {}", who.empty() ? std::string(client) : who,
-                     bus_subscriptions::ban_ms / 1000, ok.why());
+        std::string who = client; // a key is named by the allow-list (an address is not)
+        if (!auth->is_insecure())
+          if (auto named = auth->identify({}, client).name; !named.empty())
+            who = named;
+        spdlog::warn("gateway: {} is shut out of the bus for {} s: {}", who, bus_subscriptions::ban_ms / 1000, ok.why());
         if (reopen_bus())
           spdlog::info("gateway: the bus's other subscribers reconnect");
         continue;
