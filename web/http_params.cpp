@@ -26,11 +26,15 @@ result<std::uint64_t> uint_param(const params& p, const char* key, std::uint64_t
   return v;
 }
 
-result<std::uint64_t> minutes_param(const params& p, const char* key, std::uint64_t absent) {
+result<std::uint64_t> range_param(const params& p, const char* key, std::uint64_t absent, std::uint64_t min, std::uint64_t max) {
   auto v = uint_param(p, key, absent);
-  if (v && (*v == 0 || *v > max_graph_minutes))
-    return failure(std::string("query parameter '") + key + "' must be 1.." + std::to_string(max_graph_minutes));
+  if (v && (*v < min || *v > max))
+    return failure(std::string("query parameter '") + key + "' must be " + std::to_string(min) + ".." + std::to_string(max));
   return v;
+}
+
+result<std::uint64_t> minutes_param(const params& p, const char* key, std::uint64_t absent) {
+  return range_param(p, key, absent, 1, max_graph_minutes);
 }
 
 std::string text_param(const params& p, const char* key) {

@@ -1,7 +1,7 @@
 #pragma once
 // Parsing of the web API's query parameters, kept free of CAF and of the HTTP server so that it can
 // be fuzzed (fuzz/http_params_fuzz.cpp) and tested alone. The query string itself is split and
-// URL-decoded by cpp-httplib into `params` (a multimap: a key may repeat; the first value counts).
+// URL-decoded by libmicrohttpd into `params` (a multimap: a key may repeat; the first value counts).
 
 #include <cstdint>
 #include <map>
@@ -21,7 +21,10 @@ inline constexpr std::uint64_t max_graph_minutes = 366 * 24 * 60;
 /// text) is a failure naming the key.
 result<std::uint64_t> uint_param(const params& p, const char* key, std::uint64_t absent);
 
-/// As uint_param, then requires 1..max_graph_minutes.
+/// As uint_param, then requires min..max.
+result<std::uint64_t> range_param(const params& p, const char* key, std::uint64_t absent, std::uint64_t min, std::uint64_t max);
+
+/// range_param with 1..max_graph_minutes.
 result<std::uint64_t> minutes_param(const params& p, const char* key, std::uint64_t absent);
 
 /// The first value of `key`, or "" when absent.

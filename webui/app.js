@@ -39,6 +39,22 @@
     if (!res.ok) throw new Error(url + ": HTTP " + res.status);
     return res.json();
   }
+  // /api/instances comes in pages (docs/webui.md): follow `next` and join them. Bounded, in
+  // case a master sent a `next` that does not move on.
+  const MAX_PAGES = 1000;
+  async function getInstances() {
+    const all = { slaves: [], instances: [] };
+    let offset = 0;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const data = await getJson("/api/instances?offset=" + offset);
+      all.now_ms = data.now_ms;
+      all.slaves.push(...data.slaves);
+      all.instances.push(...data.instances);
+      if (data.next === undefined || data.next <= offset) break;
+      offset = data.next;
+    }
+    return all;
+  }
   function setStatus(ok, text) {
     const s = document.getElementById("status");
     s.textContent = text;
@@ -287,7 +303,7 @@
   // ---- polling ----------------------------------------------------------------------------
   async function refresh() {
     try {
-      const [inst, stor] = await Promise.all([getJson("/api/instances"), getJson("/api/storage")]);
+      const [inst, stor] = await Promise.all([getInstances(), getJson("/api/storage")]);
       renderOverview(inst);
       onStorage(stor);
       const online = inst.instances.filter(i => i.online).length;

@@ -1,14 +1,28 @@
 #include "actors/master/http.hpp"
 
+#include <atomic>
+#include <charconv>
 #include <chrono>
+#include <condition_variable>
+#include <cstdarg>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <unordered_map>
+#include <vector>
+
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <caf/all.hpp>
-#include <httplib.h>
+#include <microhttpd.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -27,10 +41,33 @@ using json = nlohmann::json;
 /// How long a request waits for an actor. The storage actor may be in the middle of an fsync'd
 /// commit; longer than that means it is overloaded and the page should say so (503).
 constexpr auto ask_timeout = std::chrono::seconds(3);
-/// Worker threads of the server: the page polls a few endpoints every two seconds per viewer.
-constexpr std::size_t http_threads = 4;
+/// Threads that answer the API (each blocks on its actor questions); the polling thread only
+/// reads requests, serves the page's files and sends replies, so a slow actor never holds it.
+constexpr std::size_t http_workers = 4;
 /// Request bodies are refused (413) beyond this: the API has no endpoint that takes one.
 constexpr std::size_t max_request_body = 64 * 1024;
+/// What one connection may hold: its request line and headers must fit (libmicrohttpd's pool,
+/// which also holds the reply's header). Beyond it libmicrohttpd answers 431 and closes.
+constexpr std::size_t connection_memory = 32 * 1024;
+/// Header fields in a request (431 beyond): a browser sends about 15.
+constexpr std::size_t max_header_fields = 100;
+/// Connections at once, and from one address: enough for many viewers, few enough that the file
+/// descriptors and the connections' memory (connection_memory each) stay small.
+constexpr unsigned max_connections = 512;
+constexpr unsigned max_connections_per_ip = 128;
+/// A request must arrive whole (head, and any body) this soon after the connection opened or
+/// the previous reply went out; else the connection is closed. A client that trickles its head
+/// holds a connection this long at most.
+constexpr auto request_deadline = std::chrono::seconds(10);
+/// A connection with no traffic either way for this long is closed (a client that stops
+/// reading a reply).
+constexpr unsigned idle_timeout_s = 10;
+/// How often the polling thread looks at the deadlines, and how soon stop() is noticed.
+constexpr int poll_ms = 250;
+/// The page of /api/instances: this many slaves and instances at most, unless the request
+/// asks for fewer. An instance is about 3 KB of JSON (its 120 recent UPS points), 16 KB at the
+/// worst (docs/limits.md), so a page stays below 8 MB.
+constexpr std::uint64_t max_instances_page = 500;
 /// The storage table's rate column covers this many minutes unless the request says otherwise.
 constexpr std::uint64_t default_rate_minutes = 5;
 /// How far back graphs go unless the request says otherwise, and at most (one year).
@@ -38,7 +75,7 @@ constexpr std::uint64_t default_graph_minutes = 60;
 
 /// Sent with every response. The page loads only its own files and talks only to this origin;
 /// no inline script or style, no frames, no plugins.
-const httplib::Headers security_headers = {
+constexpr std::pair<const char*, const char*> security_headers[] = {
   {"Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"},
   {"X-Content-Type-Options", "nosniff"},
@@ -141,6 +178,53 @@ bool same_token(const std::string& a, const std::string& b) {
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+/// What a request gets back.
+struct reply {
+  int status = 200;
+  std::string body;
+  std::string type = "application/json; charset=utf-8";
+};
+
+reply json_reply(const json& j, int status = 200) { return {status, dump(j)}; }
+reply unavailable(const failure& why) { return json_reply({{"error", why.what()}}, 503); }
+
+/// One request on a connection, from its head to its reply (libmicrohttpd's per-request pointer).
+struct exchange {
+  bool body_declared = false;  ///< its body is never read: the reply closes the connection
+  bool waiting = false;        ///< handed to a worker
+  std::optional<reply> answer; ///< set by a worker before it resumes the connection
+  bool sent = false;
+};
+
+/// A request for a worker; its connection is suspended until `answer` is set.
+struct job {
+  MHD_Connection* connection;
+  exchange* ex;
+  std::function<reply()> work;
+};
+
+/// A connection's request deadline, watched by the polling thread.
+struct watch {
+  int fd;
+  std::optional<std::chrono::steady_clock::time_point> deadline; ///< none while a request is served
+};
+
+MHD_Result add_param(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  static_cast<web::params*>(cls)->emplace(key, value ? value : "");
+  return MHD_YES;
+}
+
+void log_from_mhd(void*, const char* format, va_list ap) {
+  // Debug only: what libmicrohttpd reports is mostly what clients did (a refused connection, a
+  // head too large), which must not flood the log.
+  char line[512];
+  std::vsnprintf(line, sizeof line, format, ap);
+  std::string text(line);
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  spdlog::debug("http: {}", text);
+}
+
 } // namespace
 
 struct http_server::impl {
@@ -149,10 +233,27 @@ struct http_server::impl {
   http_peers peers;
   metrics& counters;
   const outbox& out;
-  httplib::Server srv;
+  std::map<std::string, std::function<reply(const web::params&)>> api;
+
+  MHD_Daemon* daemon = nullptr;
+  std::atomic<bool> polling{false};
+  std::unordered_map<MHD_Connection*, watch> watches; ///< the polling thread's only
+
+  std::vector<std::thread> workers;
+  std::mutex jobs_mutex;
+  std::condition_variable jobs_ready;
+  std::deque<job> jobs; ///< at most one per connection: a connection waits for its reply
+  bool workers_stop = false;
 
   impl(caf::actor_system& s, http_config c, http_peers p, metrics& m, const outbox& o)
-    : sys(s), cfg(std::move(c)), peers(std::move(p)), counters(m), out(o) {}
+    : sys(s), cfg(std::move(c)), peers(std::move(p)), counters(m), out(o) {
+    api["/api/instances"] = [this](const web::params& q) { return api_instances(q); };
+    api["/api/storage"] = [this](const web::params& q) { return api_storage(q); };
+    api["/api/stats"] = [this](const web::params& q) { return api_stats(q); };
+    api["/api/ups"] = [this](const web::params& q) { return api_ups(q); };
+    api["/api/health"] = [this](const web::params&) { return api_health(); };
+    api["/metrics"] = [this](const web::params&) { return prometheus(); };
+  }
 
   /// Asks `whom` and waits up to ask_timeout; a failure names who did not answer and why.
   template <class T, class Handle, class... Ts> result<T> ask(const char* who, const Handle& whom, Ts&&... xs) {
@@ -164,16 +265,14 @@ struct http_server::impl {
     return std::move(*answer);
   }
 
-  static void send_json(httplib::Response& res, const json& j, int status = 200) {
-    res.status = status;
-    res.set_content(dump(j), "application/json; charset=utf-8");
-  }
-  static void send_unavailable(httplib::Response& res, const failure& why) { send_json(res, {{"error", why.what()}}, 503); }
-
-  void api_instances(httplib::Response& res) {
-    auto v = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value);
+  reply api_instances(const web::params& q) {
+    auto offset = web::uint_param(q, "offset", 0);
+    auto limit = web::range_param(q, "limit", max_instances_page, 1, max_instances_page);
+    if (!offset || !limit)
+      return json_reply({{"error", offset ? limit.why() : offset.why()}}, 400);
+    auto v = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value, *offset, *limit);
     if (!v)
-      return send_unavailable(res, v.error());
+      return unavailable(v.error());
     json slaves = json::array(), instances = json::array();
     for (auto& s : v->slaves)
       slaves.push_back({{"name", s.name}, {"online", s.online}, {"silent_ms", s.silent_ms}});
@@ -195,16 +294,19 @@ struct http_server::impl {
                            {"held_back", held_back_json(i.held_back)},
                            {"recent_ups", recent}});
     }
-    send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"slaves", slaves}, {"instances", instances}});
+    json page = {{"now_ms", cfg.time->epoch_ms()}, {"slaves", slaves}, {"instances", instances}};
+    if (v->more)
+      page["next"] = *offset + *limit;
+    return json_reply(page);
   }
 
-  void api_storage(const httplib::Request& req, httplib::Response& res) {
-    auto rate_minutes = web::uint_param(req.params, "rate_minutes", default_rate_minutes);
+  reply api_storage(const web::params& q) {
+    auto rate_minutes = web::uint_param(q, "rate_minutes", default_rate_minutes);
     if (!rate_minutes)
-      return send_json(res, {{"error", rate_minutes.why()}}, 400);
+      return json_reply({{"error", rate_minutes.why()}}, 400);
     auto v = ask<web_storage_view>("storage", peers.storage, web_storage_atom::value, *rate_minutes);
     if (!v)
-      return send_unavailable(res, v.error());
+      return unavailable(v.error());
     json items = json::array();
     for (auto& it : v->items) {
       auto net = static_cast<double>(it.exported - it.imported) / static_cast<double>(v->rate_minutes);
@@ -215,7 +317,7 @@ struct http_server::impl {
                        {"imported", it.imported},
                        {"rate_per_minute", net}});
     }
-    send_json(res, {{"now_ms", cfg.time->epoch_ms()},
+    return json_reply({{"now_ms", cfg.time->epoch_ms()},
                     {"rate_minutes", v->rate_minutes},
                     {"reservations", v->reservations},
                     {"reserved_units", v->reserved_units},
@@ -224,64 +326,64 @@ struct http_server::impl {
                     {"items", items}});
   }
 
-  void api_stats(const httplib::Request& req, httplib::Response& res) {
-    auto instance = web::uint_param(req.params, "instance", 0);
-    auto minutes = web::minutes_param(req.params, "minutes", default_graph_minutes);
+  reply api_stats(const web::params& params) {
+    auto instance = web::uint_param(params, "instance", 0);
+    auto minutes = web::minutes_param(params, "minutes", default_graph_minutes);
     if (!instance || !minutes)
-      return send_json(res, {{"error", instance ? minutes.why() : instance.why()}}, 400);
-    web_stats_query q{web::text_param(req.params, "item"), *instance, *minutes};
+      return json_reply({{"error", instance ? minutes.why() : instance.why()}}, 400);
+    web_stats_query q{web::text_param(params, "item"), *instance, *minutes};
     // Here "normal" may be spelled: the page sends back what /api/storage shows.
-    if (auto quality = web::text_param(req.params, "quality"); !quality.empty() && quality != wire::normal_quality) {
+    if (auto quality = web::text_param(params, "quality"); !quality.empty() && quality != wire::normal_quality) {
       if (auto checked = wire::check_quality(quality); !checked)
-        return send_json(res, {{"error", "quality: " + checked.why()}}, 400);
+        return json_reply({{"error", "quality: " + checked.why()}}, 400);
       q.quality = std::move(quality);
     }
     auto v = ask<web_series>("storage", peers.storage, web_stats_atom::value, q);
     if (!v)
-      return send_unavailable(res, v.error());
+      return unavailable(v.error());
     if (!v->error.empty())
-      return send_json(res, {{"error", "statistics query failed: " + v->error}}, 500);
+      return json_reply({{"error", "statistics query failed: " + v->error}}, 500);
     json points = json::array();
     for (auto& p : v->points)
       points.push_back({{"minute", p.minute}, {"instance_id", p.instance_id}, {"exported", p.exported}, {"imported", p.imported}});
-    send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"bucket_minutes", v->bucket_minutes}, {"points", points}});
+    return json_reply({{"now_ms", cfg.time->epoch_ms()}, {"bucket_minutes", v->bucket_minutes}, {"points", points}});
   }
 
-  void api_ups(const httplib::Request& req, httplib::Response& res) {
-    auto instance = web::uint_param(req.params, "instance", 0);
-    auto minutes = web::minutes_param(req.params, "minutes", default_graph_minutes);
+  reply api_ups(const web::params& q) {
+    auto instance = web::uint_param(q, "instance", 0);
+    auto minutes = web::minutes_param(q, "minutes", default_graph_minutes);
     if (!instance || !minutes)
-      return send_json(res, {{"error", instance ? minutes.why() : instance.why()}}, 400);
+      return json_reply({{"error", instance ? minutes.why() : instance.why()}}, 400);
     auto v = ask<web_ups_series>("registry", peers.registry, web_ups_atom::value, *instance, *minutes);
     if (!v)
-      return send_unavailable(res, v.error());
+      return unavailable(v.error());
     json points = json::array();
     for (auto& p : *v)
       points.push_back({{"minute", p.minute}, {"instance_id", p.instance_id}, {"ups", p.ups}});
-    send_json(res, {{"now_ms", cfg.time->epoch_ms()}, {"points", points}});
+    return json_reply({{"now_ms", cfg.time->epoch_ms()}, {"points", points}});
   }
 
-  void api_health(httplib::Response& res) {
+  reply api_health() {
     auto s = ask<web_storage_view>("storage", peers.storage, web_storage_atom::value, std::uint64_t{1});
-    auto r = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value);
+    auto r = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value, std::uint64_t{0}, std::uint64_t{0});
     json storage = s ? (s->failed ? "failed: " + s->failure : std::string("ok")) : "no answer: " + s.why();
     json registry = r ? std::string("ok") : "no answer: " + r.why();
     bool ok = s && !s->failed && r;
-    send_json(res, {{"ok", ok}, {"storage", storage}, {"registry", registry}}, ok ? 200 : 503);
+    return json_reply({{"ok", ok}, {"storage", storage}, {"registry", registry}}, ok ? 200 : 503);
   }
 
-  void prometheus(httplib::Response& res) {
+  reply prometheus() {
     auto s = ask<web_storage_view>("storage", peers.storage, web_storage_atom::value, std::uint64_t{1});
     if (!s)
-      return send_unavailable(res, s.error());
-    auto r = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value);
+      return unavailable(s.error());
+    auto r = ask<web_instances_view>("registry", peers.registry, web_instances_atom::value, std::uint64_t{0}, UINT64_MAX);
     if (!r)
-      return send_unavailable(res, r.error());
+      return unavailable(r.error());
     std::optional<signal_bus_stats> sig;
     if (peers.signal_bus) {
       auto stats = ask<signal_bus_stats>("signal bus", peers.signal_bus, sig_stats_atom::value);
       if (!stats)
-        return send_unavailable(res, stats.error());
+        return unavailable(stats.error());
       sig = std::move(*stats);
     }
     auto load = [](const metrics::counter& c) { return c.load(std::memory_order_relaxed); };
@@ -355,63 +457,162 @@ struct http_server::impl {
     e.single("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.", out.dropped());
     e.single("clusterio_http_requests_total", "counter", "HTTP requests served by the web interface.", load(counters.http_requests));
     e.single("clusterio_http_errors_total", "counter", "HTTP requests answered with a 5xx status.", load(counters.http_errors));
-    res.set_content(e.str(), "text/plain; version=0.0.4; charset=utf-8");
+    return {200, e.str(), "text/plain; version=0.0.4; charset=utf-8"};
   }
 
-  void routes() {
-    srv.new_task_queue = [] { return new httplib::ThreadPool(http_threads); };
-    srv.set_default_headers(security_headers);
-    // No endpoint takes a body, so none is read. A body over the limit is refused here, whatever
-    // the method and before the token check: cpp-httplib checks the limit only after this
-    // handler, and only for the methods whose bodies it reads. A chunked body has no length to
-    // check before it is read.
-    srv.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      bool chunked = req.has_header("Transfer-Encoding");
-      auto length = req.get_header_value<std::uint64_t>("Content-Length");
-      // The unread body must not be taken for the next request on the connection.
-      if (chunked || length > 0)
-        res.set_header("Connection", "close");
-      if (chunked) {
-        send_json(res, {{"error", "a request body needs a Content-Length"}}, 411);
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (length > max_request_body) {
-        send_json(res, {{"error", "request body over " + std::to_string(max_request_body / 1024) + " KiB"}}, 413);
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (req.method == "GET" || req.method == "HEAD")
-        return httplib::Server::HandlerResponse::Unhandled;
-      auto auth = req.get_header_value("Authorization");
-      const std::string bearer = "Bearer ";
-      bool ok = !cfg.admin_token.empty() && auth.compare(0, bearer.size(), bearer) == 0 && same_token(auth.substr(bearer.size()), cfg.admin_token);
-      if (!ok)
-        send_json(res, {{"error", "this needs the admin token (Authorization: Bearer <token>)"}}, 401);
-      else
-        send_json(res, {{"error", "no endpoint changes state yet"}}, 405);
-      return httplib::Server::HandlerResponse::Handled;
-    });
-    srv.set_logger([this](const httplib::Request&, const httplib::Response& res) {
-      metrics::bump(&counters.http_requests);
-      if (res.status >= 500)
-        metrics::bump(&counters.http_errors);
-    });
-    for (auto& f : static_files) {
-      srv.Get(f.url, [this, &f](const httplib::Request&, httplib::Response& res) {
-        auto body = read_whole(cfg.webui_dir + "/" + f.file);
-        if (!body) {
-          res.status = 404;
-          res.set_content(std::string("missing ") + f.file + " in " + cfg.webui_dir + " (run scripts/setup for node_modules)", "text/plain");
-          return;
-        }
-        res.set_content(*body, f.type);
-      });
+  // ---- the polling thread: libmicrohttpd's callbacks all run on it ----
+
+  /// Queues `r` as the reply to the request on `c`.
+  MHD_Result send(MHD_Connection* c, exchange& ex, reply r) {
+    metrics::bump(&counters.http_requests);
+    if (r.status >= 500)
+      metrics::bump(&counters.http_errors);
+    auto* body = new std::string(std::move(r.body));
+    auto* res = MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(), [](void* b) { delete static_cast<std::string*>(b); }, body);
+    for (auto& [name, value] : security_headers)
+      MHD_add_response_header(res, name, value);
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r.type.c_str());
+    // The unread body must not be taken for the next request on the connection.
+    if (ex.body_declared)
+      MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
+    auto queued = MHD_queue_response(c, static_cast<unsigned>(r.status), res);
+    MHD_destroy_response(res);
+    ex.sent = true;
+    return queued;
+  }
+
+  reply static_file_reply(const static_file& f) {
+    auto body = read_whole(cfg.webui_dir + "/" + f.file);
+    if (!body)
+      return {404, std::string("missing ") + f.file + " in " + cfg.webui_dir + " (run scripts/setup for node_modules)", "text/plain"};
+    return {200, std::move(*body), f.type};
+  }
+
+  /// What the head alone decides, before any route: limits and the admin token.
+  std::optional<reply> refusal(MHD_Connection* c, const std::string& method, exchange& ex) {
+    if (MHD_get_connection_values(c, MHD_HEADER_KIND, nullptr, nullptr) > static_cast<int>(max_header_fields))
+      return json_reply({{"error", "more than " + std::to_string(max_header_fields) + " header fields"}}, 431);
+    // No endpoint takes a body, so none is read. One over the limit is refused whatever the
+    // method and before the token check; a chunked one has no length to check before it is read.
+    bool chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
+    std::uint64_t length = 0;
+    if (auto* text = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+      auto end = text + std::strlen(text);
+      if (std::from_chars(text, end, length).ptr != end)
+        length = UINT64_MAX; // libmicrohttpd refuses it before this; never take it for "none"
     }
-    srv.Get("/api/instances", [this](const httplib::Request&, httplib::Response& res) { api_instances(res); });
-    srv.Get("/api/storage", [this](const httplib::Request& req, httplib::Response& res) { api_storage(req, res); });
-    srv.Get("/api/stats", [this](const httplib::Request& req, httplib::Response& res) { api_stats(req, res); });
-    srv.Get("/api/ups", [this](const httplib::Request& req, httplib::Response& res) { api_ups(req, res); });
-    srv.Get("/api/health", [this](const httplib::Request&, httplib::Response& res) { api_health(res); });
-    srv.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { prometheus(res); });
+    ex.body_declared = chunked || length > 0;
+    if (chunked)
+      return json_reply({{"error", "a request body needs a Content-Length"}}, 411);
+    if (length > max_request_body)
+      return json_reply({{"error", "request body over " + std::to_string(max_request_body / 1024) + " KiB"}}, 413);
+    if (method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD)
+      return std::nullopt;
+    auto* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const std::string bearer = "Bearer ";
+    std::string given = auth ? auth : "";
+    bool ok = !cfg.admin_token.empty() && given.compare(0, bearer.size(), bearer) == 0 && same_token(given.substr(bearer.size()), cfg.admin_token);
+    if (!ok)
+      return json_reply({{"error", "this needs the admin token (Authorization: Bearer <token>)"}}, 401);
+    return json_reply({{"error", "no endpoint changes state yet"}}, 405);
+  }
+
+  /// Called for each request several times: when its head is in (`*context` still null), when
+  /// it is complete, and after a worker has answered it.
+  MHD_Result on_request(MHD_Connection* c, const char* url, const char* method, std::size_t* upload_size, void** context) {
+    auto* ex = static_cast<exchange*>(*context);
+    if (!ex) {
+      ex = new exchange;
+      *context = ex; // deleted in on_completed
+      if (auto w = watches.find(c); w != watches.end())
+        w->second.deadline.reset();
+      if (auto refused = refusal(c, method, *ex))
+        return send(c, *ex, std::move(*refused));
+      // A reply queued now closes the connection (libmicrohttpd does so for a request that is
+      // not complete yet), which a request with a body must do anyway. Without one, wait for
+      // the next call, when the request is complete, so the connection can be kept.
+      if (!ex->body_declared)
+        return MHD_YES;
+      return answer(c, *ex, url);
+    }
+    *upload_size = 0; // a body is never read: the reply closes the connection
+    if (ex->sent)
+      return MHD_YES;
+    if (ex->answer)
+      return send(c, *ex, std::move(*ex->answer));
+    return ex->waiting ? MHD_YES : answer(c, *ex, url);
+  }
+
+  /// Serves a file or hands the request to a worker.
+  MHD_Result answer(MHD_Connection* c, exchange& ex, const std::string& path) {
+    for (auto& f : static_files)
+      if (path == f.url)
+        return send(c, ex, static_file_reply(f));
+    auto route = api.find(path);
+    if (route == api.end())
+      return send(c, ex, json_reply({{"error", "no such page: " + path}}, 404));
+    web::params query;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_param, &query);
+    ex.waiting = true;
+    {
+      std::lock_guard lock(jobs_mutex);
+      jobs.push_back({c, &ex, [handler = route->second, query = std::move(query)] { return handler(query); }});
+    }
+    jobs_ready.notify_one();
+    MHD_suspend_connection(c);
+    return MHD_YES;
+  }
+
+  void on_completed(MHD_Connection* c, void** context) {
+    delete static_cast<exchange*>(*context);
+    *context = nullptr;
+    if (auto w = watches.find(c); w != watches.end())
+      w->second.deadline = std::chrono::steady_clock::now() + request_deadline;
+  }
+
+  void on_connection(MHD_Connection* c, MHD_ConnectionNotificationCode what) {
+    if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+      watches.erase(c);
+      return;
+    }
+    auto* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    watches[c] = {info ? info->connect_fd : -1, std::chrono::steady_clock::now() + request_deadline};
+  }
+
+  /// Closes the connections whose request is late. They are the polling thread's, so their
+  /// sockets are still open here; shutdown() makes libmicrohttpd see the end and close them.
+  void cut_late_requests() {
+    auto now = std::chrono::steady_clock::now();
+    for (auto& [c, w] : watches)
+      if (w.deadline && *w.deadline < now && w.fd >= 0) {
+        ::shutdown(w.fd, SHUT_RDWR);
+        w.deadline.reset();
+      }
+  }
+
+  void poll() {
+    while (polling.load()) {
+      MHD_run_wait(daemon, poll_ms);
+      cut_late_requests();
+    }
+  }
+
+  // ---- workers ----
+
+  void work() {
+    for (;;) {
+      std::unique_lock lock(jobs_mutex);
+      jobs_ready.wait(lock, [this] { return workers_stop || !jobs.empty(); });
+      if (jobs.empty())
+        return;
+      auto j = std::move(jobs.front());
+      jobs.pop_front();
+      bool stopping = workers_stop;
+      lock.unlock();
+      j.ex->answer = stopping ? json_reply({{"error", "the master is stopping"}}, 503) : j.work();
+      MHD_resume_connection(j.connection);
+    }
   }
 };
 
@@ -447,22 +648,69 @@ http_server::~http_server() { stop(); }
 
 result<void> http_server::start() {
   auto& g = *impl_;
-  g.routes();
-  if (g.cfg.port == 0)
-    port_ = g.srv.bind_to_any_port(g.cfg.bind);
-  else
-    port_ = g.srv.bind_to_port(g.cfg.bind, g.cfg.port) ? g.cfg.port : -1;
-  if (port_ <= 0)
-    return failure("cannot bind the web interface to " + g.cfg.bind + ":" + std::to_string(g.cfg.port));
-  thread_ = std::thread([&g] { g.srv.listen_after_bind(); });
+  auto where = g.cfg.bind + ":" + std::to_string(g.cfg.port);
+  addrinfo hints{};
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(g.cfg.bind.c_str(), std::to_string(g.cfg.port).c_str(), &hints, &found); rc != 0)
+    return failure("cannot bind the web interface to " + where + ": " + ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> address(found, ::freeaddrinfo);
+  // An IPv6 address ("::") takes IPv4 too, as the other sockets do.
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  if (found->ai_family == AF_INET6)
+    flags |= MHD_USE_DUAL_STACK;
+  using access_handler = MHD_Result (*)(void*, MHD_Connection*, const char*, const char*, const char*, const char*, std::size_t*, void**);
+  access_handler on_request = [](void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
+                                 std::size_t* upload_size, void** context) {
+    return static_cast<impl*>(cls)->on_request(c, url, method, upload_size, context);
+  };
+  MHD_RequestCompletedCallback on_completed = [](void* cls, MHD_Connection* c, void** context, MHD_RequestTerminationCode) {
+    static_cast<impl*>(cls)->on_completed(c, context);
+  };
+  MHD_NotifyConnectionCallback on_connection = [](void* cls, MHD_Connection* c, void**, MHD_ConnectionNotificationCode what) {
+    static_cast<impl*>(cls)->on_connection(c, what);
+  };
+  g.daemon = MHD_start_daemon(flags, static_cast<std::uint16_t>(g.cfg.port), nullptr, nullptr, on_request, &g,
+                              MHD_OPTION_SOCK_ADDR, found->ai_addr,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, connection_memory,
+                              MHD_OPTION_CONNECTION_LIMIT, max_connections,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, max_connections_per_ip,
+                              MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_s,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, &g,
+                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, &g,
+                              MHD_OPTION_EXTERNAL_LOGGER, log_from_mhd, nullptr,
+                              MHD_OPTION_END);
+  if (!g.daemon)
+    return failure("cannot bind the web interface to " + where);
+  auto* bound = MHD_get_daemon_info(g.daemon, MHD_DAEMON_INFO_BIND_PORT);
+  port_ = bound ? bound->port : g.cfg.port;
+  for (std::size_t i = 0; i < http_workers; ++i)
+    g.workers.emplace_back([&g] { g.work(); });
+  g.polling = true;
+  thread_ = std::thread([&g] { g.poll(); });
   return done();
 }
 
 void http_server::stop() {
-  if (thread_.joinable()) {
-    impl_->srv.stop();
-    thread_.join();
+  auto& g = *impl_;
+  if (!g.daemon)
+    return;
+  // The polling thread first, so that no job comes after the workers; then the workers, which
+  // answer what is left (503) and resume every suspended connection, as libmicrohttpd requires
+  // before it stops.
+  g.polling = false;
+  thread_.join();
+  {
+    std::lock_guard lock(g.jobs_mutex);
+    g.workers_stop = true;
   }
+  g.jobs_ready.notify_all();
+  for (auto& w : g.workers)
+    w.join();
+  g.workers.clear();
+  MHD_stop_daemon(g.daemon);
+  g.daemon = nullptr;
 }
 
 } // namespace clusterio

@@ -102,31 +102,38 @@ struct registry_state {
     ++cur.n;
   }
 
-  web_instances_view web_view() const {
+  web_instances_view web_view(std::uint64_t offset, std::uint64_t limit) const {
     web_instances_view v;
     auto now = cfg.time->mono_ms();
+    // Every slave is looked at to sort them by name, the instances only to mark their slaves
+    // online: a slave whose instance heartbeats is online even before its first traffic report.
     std::map<std::string, web_slave> slaves;
     for (auto& [id, info] : instances) {
+      auto& s = slaves[info.slave];
+      s.name = info.slave;
+      s.online = s.online || info.online;
+    }
+    for (auto& [name, seen] : slave_seen_ms) {
+      auto& s = slaves[name];
+      s.name = name;
+      s.silent_ms = now - seen;
+      s.online = s.online || s.silent_ms < cfg.instance_timeout_ms;
+    }
+    auto window = [&](auto& list, auto&& take) {
+      if (offset >= list.size())
+        return;
+      auto it = std::next(list.begin(), static_cast<std::ptrdiff_t>(offset));
+      for (std::uint64_t n = 0; it != list.end() && n < limit; ++it, ++n)
+        take(it->first, it->second);
+      v.more = v.more || it != list.end();
+    };
+    window(slaves, [&](const std::string&, const web_slave& s) { v.slaves.push_back(s); });
+    window(instances, [&](std::uint64_t id, const wire::instance_info& info) {
       web_instance wi{info, {}};
       if (auto r = recent_ups.find(id); r != recent_ups.end())
         wi.recent_ups.assign(r->second.begin(), r->second.end());
       v.instances.push_back(std::move(wi));
-      slaves[info.slave].name = info.slave;
-    }
-    for (auto& [name, seen] : slave_seen_ms)
-      slaves[name].name = name;
-    for (auto& [name, s] : slaves) {
-      auto seen = slave_seen_ms.find(name);
-      if (seen != slave_seen_ms.end()) {
-        s.silent_ms = now - seen->second;
-        s.online = s.silent_ms < cfg.instance_timeout_ms;
-      }
-      // A slave whose instance heartbeats is online even before its first traffic report.
-      for (auto& [id, info] : instances)
-        if (info.slave == name && info.online)
-          s.online = true;
-      v.slaves.push_back(s);
-    }
+    });
     return v;
   }
 
@@ -314,7 +321,7 @@ registry_actor::behavior_type registry_fn(registry_self self, std::shared_ptr<sq
       self->state.flush_ups(false);
       self->delayed_send(self, liveness_sweep, tick_atom::value);
     },
-    [self](web_instances_atom) { return self->state.web_view(); },
+    [self](web_instances_atom, std::uint64_t offset, std::uint64_t limit) { return self->state.web_view(offset, limit); },
     [self](web_ups_atom, std::uint64_t instance_id, std::uint64_t minutes) { return self->state.ups_series(instance_id, minutes); },
   };
 }

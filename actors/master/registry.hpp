@@ -38,9 +38,12 @@ struct web_instance {
   std::vector<std::pair<std::uint64_t, double>> recent_ups; ///< (epoch ms, UPS), last heartbeats
 };
 
+/// One page of both lists: the slaves (by name) and the instances (by id) at positions
+/// offset..offset+limit-1 of each, so that a page stays bounded however large the cluster is.
 struct web_instances_view {
   std::vector<web_slave> slaves;
   std::vector<web_instance> instances;
+  bool more = false; ///< either list goes on past this page
 };
 
 struct web_ups_point {
@@ -69,8 +72,8 @@ using registry_actor = caf::typed_actor<
   caf::reacts_to<drop_instance_atom, route, std::uint64_t>,
   /// To itself, every second: instances silent for the timeout go offline; UPS minutes written.
   caf::reacts_to<tick_atom>,
-  /// From the web server: slaves and instances now.
-  caf::replies_to<web_instances_atom>::with<web_instances_view>,
+  /// From the web server: a page of the slaves and instances now (offset, limit).
+  caf::replies_to<web_instances_atom, std::uint64_t, std::uint64_t>::with<web_instances_view>,
   /// From the web server: UPS history of one instance (0: all) over the last minutes.
   caf::replies_to<web_ups_atom, std::uint64_t, std::uint64_t>::with<web_ups_series>>;
 

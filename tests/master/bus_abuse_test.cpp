@@ -2,7 +2,6 @@
 // subscriptions cost the subscriber its connection, not the master its memory, and the other
 // subscribers go on receiving.
 
-#include <fstream>
 #include <thread>
 
 #include "tests/master/helpers.hpp"
@@ -13,15 +12,6 @@ using namespace clusterio::test;
 using namespace std::chrono_literals;
 
 namespace {
-/// The master's resident memory, in MiB.
-double rss_mib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024;
-  return 0;
-}
-
 /// A master, a slave exporting one plate at a time, and a subscriber that keeps the rules.
 struct bus_with_exports {
   master_fixture m;

@@ -192,6 +192,45 @@ TEST_CASE("a request body over 64 KiB gets 413, whatever the method, the path an
   CHECK(status("GET", "/api/health", {}, "") == 200);
 }
 
+TEST_CASE("/api/instances comes in pages, and the page follows them to show every instance") {
+  master_fixture m(false, "\"durability\":\"process\"");
+  m.start();
+  // 501 instances: one more than a page holds by default.
+  for (auto [slave, count] : {std::pair{"slave1", 200}, {"slave2", 200}, {"slave3", 101}}) {
+    wire_client c(m.control_endpoint(), m.add_client(slave, "slave"));
+    for (int i = 0; i < count; ++i)
+      expect_reply<wire::registered>(c, wire::register_instance{std::string(slave) + "-world-" + std::to_string(i), ""});
+  }
+  auto first = get_json(m, "/api/instances");
+  CHECK(first["instances"].size() == 500);
+  CHECK(first["instances"][0]["instance_id"] == 1);
+  CHECK(first["slaves"].size() == 3);
+  CHECK(first["next"] == 500);
+  auto last = get_json(m, "/api/instances?offset=500");
+  REQUIRE(last["instances"].size() == 1);
+  CHECK(last["instances"][0]["instance_id"] == 501);
+  CHECK(last["slaves"].empty());
+  CHECK_FALSE(last.contains("next"));
+  // A smaller page, on both lists at once.
+  auto small = get_json(m, "/api/instances?offset=2&limit=2");
+  REQUIRE(small["instances"].size() == 2);
+  CHECK(small["instances"][0]["instance_id"] == 3);
+  REQUIRE(small["slaves"].size() == 1);
+  CHECK(small["slaves"][0]["name"] == "slave3");
+  CHECK(small["next"] == 4);
+  for (auto* bad : {"limit=0", "limit=501", "offset=-1", "offset=x"}) {
+    INFO(bad);
+    CHECK(get(m, std::string("/api/instances?") + bad)->status == 400);
+  }
+
+  auto work = build_dir() + "/artifacts";
+  std::system(("mkdir -p " + work).c_str());
+  auto dom = dump_dom(m.http_url() + "/", work, 15000);
+  CHECK(dom.find("data-instance-id=\"1\"") != std::string::npos);
+  CHECK(dom.find(">slave3-world-100<") != std::string::npos);
+  CHECK(dom.find(" of 501 instances online") != std::string::npos);
+}
+
 TEST_CASE("statistics survive a restart of the master") {
   cluster c;
   c.m.stop();

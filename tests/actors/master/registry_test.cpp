@@ -94,7 +94,9 @@ struct registry_fixture : actor_fixture {
       events.push_back(as<wire::instance_info>(b));
     return events;
   }
-  web_instances_view view() { return ask<web_instances_view>(registry, web_instances_atom::value); }
+  web_instances_view view(std::uint64_t offset = 0, std::uint64_t limit = UINT64_MAX) {
+    return ask<web_instances_view>(registry, web_instances_atom::value, offset, limit);
+  }
 };
 
 } // namespace
@@ -212,6 +214,45 @@ TEST_CASE("registry: what an instance holds back is its latest heartbeat's, in t
   as<wire::ok>(f.heartbeat(id, 60, held));
   f.restart();
   CHECK(f.view().instances.at(0).info.held_back == wire::held_back_report{});
+}
+
+TEST_CASE("registry: the web view comes in pages of both lists, slaves by name and instances by id") {
+  registry_fixture f;
+  for (auto* slave : {"s3", "s1", "s2"})
+    for (auto* name : {"a", "b", "c"})
+      f.id_of(slave, name);
+  auto names = [](const web_instances_view& v) {
+    std::vector<std::string> out;
+    for (auto& s : v.slaves)
+      out.push_back(s.name);
+    return out;
+  };
+  auto ids = [](const web_instances_view& v) {
+    std::vector<std::uint64_t> out;
+    for (auto& i : v.instances)
+      out.push_back(i.info.instance_id);
+    return out;
+  };
+  auto first = f.view(0, 4);
+  CHECK(names(first) == std::vector<std::string>{"s1", "s2", "s3"});
+  CHECK(ids(first) == std::vector<std::uint64_t>{1, 2, 3, 4});
+  CHECK(first.more);
+  auto second = f.view(4, 4);
+  CHECK(second.slaves.empty());
+  CHECK(ids(second) == std::vector<std::uint64_t>{5, 6, 7, 8});
+  CHECK(second.more);
+  auto last = f.view(8, 4);
+  CHECK(ids(last) == std::vector<std::uint64_t>{9});
+  CHECK_FALSE(last.more);
+  CHECK_FALSE(f.view(9, 4).more);
+  CHECK(f.view(100, 4).instances.empty());
+  // A page that ends exactly at the end says so.
+  CHECK_FALSE(f.view(5, 4).more);
+  // The slaves' list alone can go on: two slaves a page.
+  auto slaves_only = f.view(0, 2);
+  CHECK(names(slaves_only) == std::vector<std::string>{"s1", "s2"});
+  CHECK(names(f.view(2, 2)) == std::vector<std::string>{"s3"});
+  CHECK(f.view(0, 0).more);
 }
 
 TEST_CASE("registry: UPS history is kept per minute of the injected clock") {
