@@ -1,10 +1,12 @@
 #include "actors/master/http.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdarg>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -16,9 +18,13 @@
 #include <random>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <netdb.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <caf/all.hpp>
@@ -62,7 +68,7 @@ constexpr auto request_deadline = std::chrono::seconds(10);
 /// A connection with no traffic either way for this long is closed (a client that stops
 /// reading a reply).
 constexpr unsigned idle_timeout_s = 10;
-/// How often the polling thread looks at the deadlines, and how soon stop() is noticed.
+/// How often at least the polling thread looks at the deadlines.
 constexpr int poll_ms = 250;
 /// The page of /api/instances: this many slaves and instances at most, unless the request
 /// asks for fewer. An instance is about 3 KB of JSON (its 120 recent UPS points), 16 KB at the
@@ -237,6 +243,7 @@ struct http_server::impl {
 
   MHD_Daemon* daemon = nullptr;
   std::atomic<bool> polling{false};
+  int wake_fd = -1; ///< an eventfd: a worker has resumed a connection, or stop()
   std::unordered_map<MHD_Connection*, watch> watches; ///< the polling thread's only
 
   std::vector<std::thread> workers;
@@ -591,11 +598,29 @@ struct http_server::impl {
       }
   }
 
+  /// Waits for libmicrohttpd's sockets (its epoll set), a worker's wake-up or a timeout, then
+  /// lets it work. libmicrohttpd does not wake a wait of its own when a worker resumes a
+  /// connection from another thread, hence the eventfd.
   void poll() {
+    auto* info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    pollfd fds[2] = {{info->epoll_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
     while (polling.load()) {
-      MHD_run_wait(daemon, poll_ms);
+      MHD_UNSIGNED_LONG_LONG wait = poll_ms, due = 0;
+      if (MHD_get_timeout(daemon, &due) == MHD_YES)
+        wait = std::min(wait, due);
+      ::poll(fds, 2, static_cast<int>(wait));
+      if (fds[1].revents & POLLIN) {
+        std::uint64_t wakes;
+        [[maybe_unused]] auto n = ::read(wake_fd, &wakes, sizeof wakes);
+      }
+      MHD_run(daemon);
       cut_late_requests();
     }
+  }
+
+  void wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
   }
 
   // ---- workers ----
@@ -612,6 +637,7 @@ struct http_server::impl {
       lock.unlock();
       j.ex->answer = stopping ? json_reply({{"error", "the master is stopping"}}, 503) : j.work();
       MHD_resume_connection(j.connection);
+      wake();
     }
   }
 };
@@ -685,6 +711,11 @@ result<void> http_server::start() {
     return failure("cannot bind the web interface to " + where);
   auto* bound = MHD_get_daemon_info(g.daemon, MHD_DAEMON_INFO_BIND_PORT);
   port_ = bound ? bound->port : g.cfg.port;
+  g.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (g.wake_fd < 0) {
+    MHD_stop_daemon(std::exchange(g.daemon, nullptr));
+    return failure(std::string("web interface: eventfd: ") + std::strerror(errno));
+  }
   for (std::size_t i = 0; i < http_workers; ++i)
     g.workers.emplace_back([&g] { g.work(); });
   g.polling = true;
@@ -700,6 +731,7 @@ void http_server::stop() {
   // answer what is left (503) and resume every suspended connection, as libmicrohttpd requires
   // before it stops.
   g.polling = false;
+  g.wake();
   thread_.join();
   {
     std::lock_guard lock(g.jobs_mutex);
@@ -709,8 +741,8 @@ void http_server::stop() {
   for (auto& w : g.workers)
     w.join();
   g.workers.clear();
-  MHD_stop_daemon(g.daemon);
-  g.daemon = nullptr;
+  MHD_stop_daemon(std::exchange(g.daemon, nullptr));
+  ::close(std::exchange(g.wake_fd, -1));
 }
 
 } // namespace clusterio
