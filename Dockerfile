@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ninja-build \
       libcaf-dev cppzmq-dev libzmq3-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev catch2 \
-      liblua5.2-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev \
+      liblua5.2-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libmicrohttpd-dev libcpp-httplib-dev \
       zip unzip zlib1g-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -30,7 +30,7 @@ FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libzmq5 libspdlog1.10 libfmt9 liblua5.2-0 libsqlite3-0 libcpp-httplib0.11 \
+      libcaf-core0.17 libzmq5 libspdlog1.10 libfmt9 liblua5.2-0 libsqlite3-0 libmicrohttpd12 \
       sqlite3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 845 --user-group --home-dir /var/lib/clusterio-slave --shell /usr/sbin/nologin clusterio \

@@ -1,15 +1,26 @@
 #pragma once
-// The master's web server (cpp-httplib): the page in webui/, its JSON API and /metrics in the
-// Prometheus text format. Reference: docs/webui.md.
+// The master's web server (GNU libmicrohttpd): the page in webui/, its JSON API and /metrics in
+// the Prometheus text format. Reference: docs/webui.md; its bounds: docs/limits.md ("HTTP").
 //
-// Its threads (a small pool) never touch actor state: each request asks the owning actor
-// (storage, registry) through a caf::scoped_actor with `ask_timeout`, and answers 503 if the
-// actor does not answer in time. Counters come from the `metrics` object (atomics).
+// Threads: one polling thread runs libmicrohttpd (every connection, on epoll): it reads
+// requests, serves the page's files and sends replies. An API request is handed to one of four
+// workers and its connection suspended meanwhile; the worker asks the owning actor (storage,
+// registry, signal bus) through a caf::scoped_actor with `ask_timeout` (503 if no answer in
+// time), then resumes the connection. So a slow actor holds a worker, never the polling thread,
+// and a slow or idle client holds only its own connection. Counters come from the `metrics`
+// object (atomics).
+//
+// Bounds on clients: a request head fits in 32 KiB (else 431, or 414 for the request line) with
+// at most 100 header fields (431); a request must arrive whole within 10 s of the connection or
+// of the previous reply, else the connection is closed; 512 connections at once, 128 from one
+// address (more from one address are closed at once; more in all wait in the kernel's queue).
 //
 // Everything it serves is read-only. Any other method than GET/HEAD needs
 // `Authorization: Bearer <admin token>` (401 without it); no state-changing endpoint exists yet,
-// so an authorized one gets 405. Responses carry a strict Content-Security-Policy; the page
-// builds its DOM with textContent only, so names sent by slaves are never parsed as HTML.
+// so an authorized one gets 405. A declared body over 64 KiB gets 413 whatever the method and
+// before the token check, a chunked one 411; bodies are never read, so a request that has one
+// gets `Connection: close`. Responses carry a strict Content-Security-Policy; the page builds its
+// DOM with textContent only, so names sent by slaves are never parsed as HTML.
 //
 //   stopped --start()--> serving --stop()--> stopped
 
@@ -56,7 +67,8 @@ public:
 
   /// Binds the port and starts serving.
   result<void> start();
-  /// Stops serving and joins the threads.
+  /// Stops serving: the polling thread, then the workers (requests still waiting get 503),
+  /// then libmicrohttpd, which closes every connection.
   void stop();
   /// The port actually bound (after start()).
   int port() const { return port_; }
