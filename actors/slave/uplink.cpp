@@ -37,7 +37,7 @@ constexpr std::uint64_t silent_master_warn_every_ms = 300000;
 /// `signal/` (and frames are still given only to the members that receive their channel), so that
 /// a slave stays far below the subscriptions the master allows one client
 /// (control/bus_subscriptions.hpp), reconnections included.
-constexpr std::size_t max_channel_subscriptions = 256;
+constexpr std::size_t max_channel_subscriptions = 64;
 
 /// Internal messages: from the socket thread, and the timer.
 using uplink_impl = uplink_actor::extend<caf::reacts_to<frame_in_atom, wire::frame>, caf::reacts_to<bus_atom, std::string, wire::frame>,
