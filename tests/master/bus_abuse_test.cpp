@@ -2,7 +2,6 @@
 // subscriptions cost the subscriber its connection, not the master its memory, and the other
 // subscribers go on receiving.
 
-#include <fstream>
 #include <thread>
 
 #include "tests/master/helpers.hpp"
@@ -13,14 +12,6 @@ using namespace clusterio::test;
 using namespace std::chrono_literals;
 
 namespace {
-/// The master's resident memory, in MiB.
-double rss_mib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024;
-  return 0;
-}
 
 /// A master, a slave exporting one plate at a time, and a subscriber that keeps the rules.
 struct bus_with_exports {
@@ -51,7 +42,7 @@ struct bus_with_exports {
 TEST_CASE("long subscriptions cost the subscriber its connection, not the master its memory") {
   bus_with_exports c;
   REQUIRE(c.receives(*c.kept));
-  auto before = rss_mib(c.m.pid());
+  auto before = resident_mib(c.m.pid());
   {
     // 2,000 distinct subscriptions of 4,000 bytes: ZeroMQ would keep some 250 MiB of them.
     bus_subscriber hostile(c.m.bus_endpoint(), c.m.add_client("hostile", "subscriber"), "inventory");
@@ -61,7 +52,7 @@ TEST_CASE("long subscriptions cost the subscriber its connection, not the master
       hostile.subscribe(topic);
     }
     std::this_thread::sleep_for(5s); // ample time to send them all
-    CHECK(rss_mib(c.m.pid()) - before < 40);
+    CHECK(resident_mib(c.m.pid()) - before < 40);
   }
   CHECK(c.receives(*c.kept));
 }
