@@ -57,9 +57,9 @@ struct worlds {
     return out;
   }
 
-  /// Whether the mod of world rx was ever given a frame on `channel`.
+  /// Whether the mod of world rx was ever given a frame on `channel` (its own `storage`, not the level's).
   bool received_any(const std::string& channel) {
-    return b->lua("rx", "rcon.print(storage.rx_frames['" + channel + "'] == nil and 'none' or 'some')") == "some";
+    return b->lua("rx", "__clusterio__ rcon.print(storage.rx_frames['" + channel + "'] == nil and 'none' or 'some')") == "some";
   }
 
   /// Makes a receiver on `channel` in a world, as storage.<name>.
@@ -215,7 +215,7 @@ TEST_CASE("a slave whose worlds have no receiver on a channel gets nothing of it
               "receiving slave %.0f -> %.0f MiB (peak %.0f)\n",
               wire::encode({0, frame}).size(), master_before, resident_mib(w.master.pid()), peak_resident_mib(w.master.pid()), slave_before,
               resident_mib(slave), peak_resident_mib(slave));
-  CHECK(peak_resident_mib(slave) - slave_before < 30);
+  CHECK(peak_resident_mib(slave) - slave_before < 4); // on main it grew by 8 MiB, the frames passed on to the world
   CHECK_FALSE(w.received_any("flood"));
 }
 
