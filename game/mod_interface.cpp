@@ -181,6 +181,16 @@ const auto transfer_items = unique_list(as_item, [](const wire::item_count& i) {
 const auto signal_values = unique_list(as_signal, [](const wire::circuit_signal& s) { return wire::signal_key(s); },
                                        [](const wire::circuit_signal& s) { return wire::signal_text(s); });
 
+/// A list of channels (labels), at most max_list_entries; an empty one may come as {}.
+result<std::set<std::string>> as_channels(const json& v) {
+  if (v.is_object() && v.empty())
+    return std::set<std::string>{};
+  auto list = as_list(v, as_label, wire::max_list_entries);
+  if (!list)
+    return list.error();
+  return std::set<std::string>(std::make_move_iterator(list->begin()), std::make_move_iterator(list->end()));
+}
+
 result<json> as_object(std::string_view text) {
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded())
@@ -233,6 +243,13 @@ result<status_report> read_status(const json& j) {
   if (!players)
     return players.error();
   return status_report{*tick, *players};
+}
+
+result<receivers_report> read_receivers(const json& j) {
+  auto channels = read(j, "channels", as_channels);
+  if (!channels)
+    return channels.error();
+  return receivers_report{std::move(*channels)};
 }
 
 /// Reads one payload type into the variant.
@@ -400,7 +417,14 @@ result<status::reply> read_reply(const json& j, tag<status>) {
   auto not_shown = read(j, "signals_not_shown", uint_at_least(0));
   if (!not_shown)
     return not_shown.error();
-  return status::reply{std::move(*held), *not_shown};
+  std::optional<std::set<std::string>> receivers;
+  if (j.contains("receivers")) {
+    auto r = read(j, "receivers", as_channels);
+    if (!r)
+      return r.error();
+    receivers = std::move(*r);
+  }
+  return status::reply{std::move(*held), *not_shown, std::move(receivers)};
 }
 
 result<ok_reply> read_reply(const json& j, tag<set_inventory>) { return read_ok(j); }
@@ -466,6 +490,8 @@ result<ipc_payload> parse_ipc(std::string_view channel, std::string_view text) {
     return as_payload(read_signal(*j));
   if (channel == "status")
     return as_payload(read_status(*j));
+  if (channel == "receivers")
+    return as_payload(read_receivers(*j));
   return failure("unknown channel");
 }
 

@@ -16,11 +16,14 @@
 //     [name, value, type, quality], spelled as on the wire (type "item" only before a quality,
 //     never "normal"; messages/field.hpp's check_signal_type), unique by (type, name, quality),
 //     values int32;
-//   - a channel is a label (wire::check_label), as the master requires;
+//   - a channel is a label (wire::check_label), as the master requires; a list of channels may
+//     repeat one, and may be empty as [] or {};
 //   - `status` spells quality "normal" ({name: {quality: count}}).
 //   - a reply {"error": reason} is the mod refusing the call: a failure "the mod refused: reason".
 
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,7 +62,12 @@ struct status_report {
   std::uint64_t players = 0;
 };
 
-using ipc_payload = std::variant<export_report, request_report, signal_report, status_report>;
+/// Channel `receivers`: the channels this world's receivers use, whenever that set changes.
+struct receivers_report {
+  std::set<std::string> channels; ///< labels, at most wire::max_list_entries
+};
+
+using ipc_payload = std::variant<export_report, request_report, signal_report, status_report, receivers_report>;
 
 /// The payload of an IPC line (game/ipc.hpp gives its channel and JSON text).
 result<ipc_payload> parse_ipc(std::string_view channel, std::string_view json);
@@ -147,13 +155,16 @@ struct receive_signals {
   using reply = ok_reply;
 };
 
-/// What the world keeps from the cluster (docs/mod-interface.md, `status`). The reply's other
-/// fields are not read.
+/// What the world keeps from the cluster and the channels it receives on (docs/mod-interface.md,
+/// `status`). The reply's other fields are not read.
 struct status {
   static constexpr std::string_view function = "status";
   struct reply {
     wire::item_list held_back; ///< items left in put-chests, counts 1..max_transfer_count
     std::uint64_t signals_not_shown = 0;
+    /// The channels the world's receivers use, as in receivers_report; none: a mod older than
+    /// 0.6.0, which does not say (its world is given every channel).
+    std::optional<std::set<std::string>> receivers;
   };
 };
 

@@ -11,6 +11,9 @@ namespace clusterio {
 namespace {
 /// Far above what one host runs; the whole cluster's instances must still fit one `slaves` reply.
 constexpr std::uint64_t max_instances_per_slave_limit = 10000;
+/// A few of the largest frames must fit; the upper end keeps the sum far from overflow.
+constexpr std::uint64_t min_signal_bytes = 4 * wire::max_signal_frame_bytes;
+constexpr std::uint64_t max_signal_bytes_limit = std::uint64_t{1} << 40;
 } // namespace
 
 const config_keys<master_config>& master_config_keys() {
@@ -34,6 +37,8 @@ const config_keys<master_config>& master_config_keys() {
       .add("inventory_interval_ms", &c::inventory_interval_ms, "how often changed levels are published")
       .add("signal_source_timeout_ms", &c::signal_source_timeout_ms,
            "a signal source silent this long has its contribution removed (an empty frame is published for it)")
+      .add("max_signal_bytes", &c::max_signal_bytes,
+           "bytes of signal frames the master keeps (each source's latest); a frame that would pass it gets `overloaded` (`docs/limits.md`)")
       .add("log_level", &c::log_level, "trace, debug, info, warn, error")
       .add("max_msgs_per_s_per_client", &c::max_msgs_per_s_per_client,
            "per-client rate limit (burst: one second's worth); messages over it get `overloaded` (`docs/limits.md`)")
@@ -63,6 +68,8 @@ result<void> master_config::validate() const {
     return failure("inventory_interval_ms must be 10..1000 (the bus promises an update at least once a second)");
   if (signal_source_timeout_ms < 100 || signal_source_timeout_ms > 3600000)
     return failure("signal_source_timeout_ms must be 100..3600000");
+  if (max_signal_bytes < min_signal_bytes || max_signal_bytes > max_signal_bytes_limit)
+    return failure("max_signal_bytes must be " + std::to_string(min_signal_bytes) + ".." + std::to_string(max_signal_bytes_limit));
   if (demand_window_ms < 100)
     return failure("demand_window_ms must be at least 100");
   if (max_msgs_per_s_per_client < 1)

@@ -42,6 +42,12 @@ inline constexpr std::size_t max_signal_source_bytes = max_text_bytes - max_labe
 /// frame of seq + 1, which receivers apply only if it is above every seq of the source.
 inline constexpr std::uint64_t max_signal_seq = UINT64_MAX - 1;
 
+/// A signal frame as the master keeps and publishes it (msgpack, `source` rewritten): a source's
+/// latest frame is kept until it falls silent, so this bounds what one source costs the master
+/// and every receiver. 4,096 signals with names of some 50 bytes fit; a longer frame is
+/// `invalid` (field `signals`).
+inline constexpr std::size_t max_signal_frame_bytes = 256u << 10;
+
 /// Entries in one list of items, grants or signals.
 inline constexpr std::size_t max_list_entries = 4096;
 

@@ -27,6 +27,7 @@ end
 --- Forgets everything kept about an entity that is gone.
 local function forget(unit)
   local s = storage
+  if s.rx_channel[unit] then s.rx_changed = true end
   s.known[unit], s.wants[unit], s.rx_channel[unit] = nil, nil, nil
   s.held_back_of[unit], s.not_shown[unit], s.tank_fluid[unit] = nil, nil, nil
   local t = s.tx[unit]
@@ -64,6 +65,7 @@ local function on_tick(event)
   sweep(lists.transmitters, tick, TX_CYCLE, signals.visit_transmitter)
   sweep(lists.receivers, tick, CYCLE, signals.visit_receiver)
   signals.flush()
+  signals.announce_receivers()
   if tick % CYCLE == CYCLE - 1 then
     core.close_batch()
     if not paused then core.send_requests() end

@@ -98,7 +98,7 @@ struct gateway::impl {
   export_jobs exports;
   request_jobs requests;
   confirm_jobs confirms;
-  signal_frames signals;
+  signal_jobs signals;
 
   impl(gateway_config c, outbox& o, instance_owners& owners, gateway_peers p)
     : cfg(std::move(c)), out(o), peers(std::move(p)), limits(cfg.max_msgs_per_s_per_client, *cfg.time), warnings(*cfg.time),
@@ -126,20 +126,17 @@ struct gateway::impl {
       case destination::exports: return exports.push_back({to, std::get<wire::export_batch>(std::move(m))});
       case destination::requests: return requests.push_back({to, std::get<wire::request_items>(std::move(m))});
       case destination::confirms: return confirms.push_back({to, std::get<wire::confirm_grants>(std::move(m))});
-      case destination::signals: return accept_signal(rid, f.id, who, std::get<wire::signal_frame>(std::move(m)));
+      case destination::signals: return accept_signal(to, who, std::get<wire::signal_frame>(std::move(m)));
       case destination::refused: return; // answered by handle_message
     }
   }
 
-  void accept_signal(const std::string& rid, std::uint64_t id, const peer& who, wire::signal_frame m) {
+  /// The bus orders, bounds, keeps, publishes and answers it.
+  void accept_signal(route to, const peer& who, wire::signal_frame m) {
     m.source = m.source.empty() ? who.name : who.name + "/" + m.source;
-    if (peers.signal_bus)
-      signals.push_back(std::move(m)); // the bus orders, stores and publishes it
-    else
-      out.publish(std::string(wire::topic_signal_prefix) + m.channel, wire::encode({0, m}));
+    signals.push_back({std::move(to), std::move(m)});
     if (cfg.counters)
       metrics::bump(&cfg.counters->signal_frames);
-    send_reply(rid, id, wire::ok{});
   }
 
   /// Hands one kind of job over, and leaves room for as many in the next sweep: under load
@@ -177,7 +174,7 @@ struct gateway::impl {
     if (std::string_view(wire::topic_inventory).substr(0, topic.size()) == topic)
       caf::anon_send(peers.storage, publish_full_atom::value);
     auto signal_prefix = wire::topic_signal_prefix;
-    if (peers.signal_bus && (signal_prefix.substr(0, topic.size()) == topic || topic.substr(0, signal_prefix.size()) == signal_prefix))
+    if (signal_prefix.substr(0, topic.size()) == topic || topic.substr(0, signal_prefix.size()) == signal_prefix)
       caf::anon_send(peers.signal_bus, sig_snap_atom::value, std::string(topic));
   }
 

@@ -54,7 +54,7 @@ struct gateway_peers {
   storage_actor storage;
   demand_actor demand;
   registry_actor registry;
-  signal_bus_actor signal_bus; ///< optional: without it, signal frames are published as they come
+  signal_bus_actor signal_bus;
 };
 
 class gateway {

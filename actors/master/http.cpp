@@ -455,11 +455,16 @@ struct http_server::impl {
           e.sample(name, ch.*field, "channel=\"" + label_value(ch.channel) + "\"");
       };
       per_channel("clusterio_signal_channel_frames_total", "counter", "Signal frames published on the channel.", &signal_channel_stats::accepted);
-      per_channel("clusterio_signal_channel_dropped_total", "counter",
-                  "Signal frames refused on the channel: not newer than the source's last, or too many sources.", &signal_channel_stats::dropped);
+      per_channel("clusterio_signal_channel_dropped_total", "counter", "Signal frames not published on the channel: not newer than the source's last.",
+                  &signal_channel_stats::dropped);
       per_channel("clusterio_signal_channel_expired_total", "counter", "Sources whose contribution was removed after the source timeout.",
                   &signal_channel_stats::expired);
       per_channel("clusterio_signal_channel_sources", "gauge", "Sources currently contributing to the channel.", &signal_channel_stats::sources);
+      e.single("clusterio_signal_kept_bytes", "gauge", "Bytes the signal bus keeps: every source's latest frame and what its tables spend on it (bound: max_signal_bytes).",
+               sig->kept_bytes);
+      e.family("clusterio_signal_refused_total", "counter", "Signal frames refused, by the bound they broke (nothing of them kept or published).");
+      e.sample("clusterio_signal_refused_total", sig->refused_frame_bytes, "bound=\"max_signal_frame_bytes\"");
+      e.sample("clusterio_signal_refused_total", sig->refused_kept_bytes, "bound=\"max_signal_bytes\"");
     }
     e.single("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.", out.dropped());
     e.single("clusterio_http_requests_total", "counter", "HTTP requests served by the web interface.", load(counters.http_requests));

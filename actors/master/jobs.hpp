@@ -51,6 +51,11 @@ struct register_job {
   std::string slave;
   wire::register_instance msg;
 };
+/// A signal frame, `source` already set from the sender's identity.
+struct signal_job {
+  route to;
+  wire::signal_frame msg;
+};
 struct query_job {
   route to;
   wire::message msg; ///< slaves_query, inventory_query, stats_query, resync, reclaim_grant
@@ -60,6 +65,7 @@ using export_jobs = std::vector<export_job>;
 using request_jobs = std::vector<request_job>;
 using reserve_jobs = std::vector<reserve_job>;
 using confirm_jobs = std::vector<confirm_job>;
+using signal_jobs = std::vector<signal_job>;
 
 // Atoms of more than one interface. Atom texts are project-unique (atoms with the same text are
 // the same type).
@@ -94,5 +100,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::export_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::request_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::reserve_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::confirm_jobs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::register_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::query_job)

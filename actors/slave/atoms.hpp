@@ -15,6 +15,7 @@ namespace clusterio {
 using call_atom = caf::atom_constant<caf::atom("sl_call")>;          ///< bridge -> uplink: a call to the master
 using join_atom = caf::atom_constant<caf::atom("sl_join")>;          ///< bridge -> uplink: send me bus messages
 using bus_atom = caf::atom_constant<caf::atom("sl_bus")>;            ///< a bus message
+using channels_atom = caf::atom_constant<caf::atom("sl_chans")>;     ///< bridge -> uplink: the channels my world receives
 using link_up_atom = caf::atom_constant<caf::atom("sl_linkup")>;     ///< uplink -> bridges: the master answers again
 using frame_in_atom = caf::atom_constant<caf::atom("sl_framein")>;   ///< the uplink's socket thread -> uplink
 using sweep_atom = caf::atom_constant<caf::atom("sl_sweep")>;        ///< the uplink's timer

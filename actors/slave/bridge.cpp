@@ -3,7 +3,7 @@
 //
 //                 game_ready(link)
 //   +---------+ ---------------------> +---------+  timer: ping, status + heartbeat, sync, signal refresh
-//   | waiting |                        | serving |  IPC: export, request, signal, status
+//   | waiting |                        | serving |  IPC: export, request, signal, status, receivers
 //   +---------+ <--------------------- +---------+  bus: inventory, signal frames
 //               rcon_lost, game_stopped             link_up: register again
 //
@@ -44,6 +44,10 @@ constexpr std::uint64_t ping_interval_ms = 1000;
 constexpr std::uint64_t signal_refresh_ms = 3000;
 /// A sync or request step unanswered this long is abandoned (and retried by the next one).
 constexpr std::uint64_t stuck_after_ms = 40000;
+/// receive_signals calls in flight at once: the next frames wait (coalesced) until all are
+/// answered, so a world slower than the bus gets the latest frame of each source, late, rather
+/// than a growing queue of them.
+constexpr std::size_t max_signal_calls = 64;
 /// Heartbeats carry at most this many players and this UPS (the wire's limits).
 constexpr std::uint64_t max_players = 65535;
 constexpr double max_ups = 10000.0;
@@ -75,6 +79,13 @@ struct bridge_state {
   /// bridge repeats it so that the master knows the source is alive (a silent source's
   /// contribution is removed after signal_source_timeout_ms).
   std::map<std::string, wire::signal_list> signal_frames;
+  /// The channels the world's receivers use, as last told to the uplink (empty until the mod
+  /// says, and while no game runs).
+  channel_interest receives;
+  /// Frames from the bus the world was not given yet: the latest per (channel, source), so a
+  /// flood keeps one frame a source, never a queue.
+  std::map<std::pair<std::string, std::string>, wire::signal_list> signals_waiting;
+  std::size_t signal_calls = 0; ///< receive_signals calls of this run not answered yet
   /// The storage levels the world was told, by wire::item_key; known once it had a full
   /// snapshot in this game run and every set_inventory call since succeeded (sent == done).
   std::unordered_map<std::string, std::int64_t> world_levels;
@@ -122,31 +133,37 @@ template <class T> T* reply_as(bridge_pointer self, wire::message& m, const char
   return nullptr;
 }
 
-/// Calls the mod over the RCON link; `then` runs only for a well-formed reply. Failures are
-/// logged here: the periodic sync repairs whatever they left undone.
-template <class Call, class F> void call_mod(bridge_pointer self, const Call& call, F then) {
+const auto nothing = [] {};
+
+/// Calls the mod over the RCON link; `then` runs only for a well-formed reply, `done` after
+/// any answer or failure in this game run. Failures are logged here: the periodic sync repairs
+/// whatever they left undone.
+template <class Call, class F, class Done = decltype(nothing)> void call_mod(bridge_pointer self, const Call& call, F then, Done done = nothing) {
   auto& st = self->state;
   if (st.ph != phase::serving) {
     spdlog::warn("{}RCON call {} failed: not connected", st.log_prefix(), Call::function);
-    return;
+    return done();
   }
   auto run = st.run;
   self->request(st.link, rcon_answer_timeout, rcon_call_atom::value, mod::command(call))
     .then(
-      [self, run, then](rcon::reply& r) mutable {
+      [self, run, then, done](rcon::reply& r) mutable {
         auto& st = self->state;
         if (st.run != run)
           return;
         if (!r)
-          return spdlog::warn("{}RCON call {} failed: {}", st.log_prefix(), Call::function, r.why());
-        auto parsed = mod::parse_reply<Call>(*r);
-        if (!parsed)
-          return spdlog::warn("{}{}: {}", st.log_prefix(), Call::function, parsed.why());
-        then(*parsed);
+          spdlog::warn("{}RCON call {} failed: {}", st.log_prefix(), Call::function, r.why());
+        else if (auto parsed = mod::parse_reply<Call>(*r); !parsed)
+          spdlog::warn("{}{}: {}", st.log_prefix(), Call::function, parsed.why());
+        else
+          then(*parsed);
+        done();
       },
-      [self, run](caf::error& e) {
-        if (self->state.run == run)
-          spdlog::warn("{}RCON call {} failed: {}", self->state.log_prefix(), Call::function, self->system().render(e));
+      [self, run, done](caf::error& e) {
+        if (self->state.run != run)
+          return;
+        spdlog::warn("{}RCON call {} failed: {}", self->state.log_prefix(), Call::function, self->system().render(e));
+        done();
       });
 }
 
@@ -296,6 +313,31 @@ void send_signals(bridge_pointer self, const std::string& channel, wire::signal_
              [self](wire::message& m) { reply_as<wire::ok>(self, m, "signal"); });
 }
 
+/// Tells the uplink the channels the world receives on, when they changed.
+void receive_on(bridge_pointer self, channel_interest wants) {
+  auto& st = self->state;
+  if (wants == st.receives)
+    return;
+  st.receives = wants;
+  self->send(st.uplink, channels_atom::value, uplink_listener{caf::actor_cast<bridge_impl>(self)}, std::move(wants));
+}
+
+/// Gives the world the waiting frames, once the calls made before are all answered.
+void forward_signals(bridge_pointer self) {
+  auto& st = self->state;
+  if (st.ph != phase::serving || st.signal_calls > 0)
+    return;
+  while (!st.signals_waiting.empty() && st.signal_calls < max_signal_calls) {
+    auto frame = st.signals_waiting.extract(st.signals_waiting.begin());
+    auto& [channel, source] = frame.key();
+    ++st.signal_calls;
+    call_mod(self, mod::receive_signals{channel, source, std::move(frame.mapped())}, ignore_reply, [self] {
+      if (--self->state.signal_calls == 0)
+        forward_signals(self);
+    });
+  }
+}
+
 // ---- what the mod prints -------------------------------------------------------------------------
 
 void on_report(bridge_pointer self, mod::export_report& e) { send_export(self, e.batch, e.floor, std::move(e.items)); }
@@ -315,6 +357,8 @@ void on_report(bridge_pointer self, mod::signal_report& s) {
     st.signal_frames[s.channel] = s.signals;
   send_signals(self, s.channel, std::move(s.signals));
 }
+
+void on_report(bridge_pointer self, mod::receivers_report& r) { receive_on(self, {false, std::move(r.channels)}); }
 
 void on_report(bridge_pointer self, const mod::status_report& s) {
   auto& st = self->state;
@@ -395,7 +439,8 @@ void on_bus(bridge_pointer self, const wire::frame& f) {
   } else if (auto* sig = std::get_if<wire::signal_frame>(&f.body)) {
     if (sig->source == st.p.identity + "/" + st.p.instance_name)
       return; // our own frame: never echo it back
-    call_mod(self, mod::receive_signals{sig->channel, sig->source, sig->signals}, ignore_reply);
+    st.signals_waiting[{sig->channel, sig->source}] = sig->signals;
+    forward_signals(self);
   }
 }
 
@@ -404,7 +449,11 @@ void heartbeat(bridge_pointer self) {
   auto& r = st.report;
   // The heartbeat carries the mod's previous status reply: one that never comes (the game busy
   // saving) must not hold up the heartbeat, which keeps the instance online.
-  call_mod(self, mod::status{}, [self](const mod::status::reply& s) { self->state.held_back = mod::held_back_of(s); });
+  call_mod(self, mod::status{}, [self](const mod::status::reply& s) {
+    self->state.held_back = mod::held_back_of(s);
+    // Also told when it changes; read here too, so that it survives a restart of the slave.
+    receive_on(self, s.receivers ? channel_interest{false, *s.receivers} : channel_interest{true, {}});
+  });
   ask_master(self, wire::heartbeat{r.instance_id, std::min(r.ups, max_ups), r.tick, r.players, "running", st.held_back}, [self](wire::message& m) {
     if (auto* e = std::get_if<wire::error_reply>(&m); e && e->code == wire::error_code::not_found)
       self->state.registered = false; // the master forgot us: register again
@@ -461,6 +510,7 @@ bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, const
       st.last_ping = st.last_heartbeat = 0;
       st.world_levels_known = false; // a new game run, or a reconnection: it may know other levels
       sync(self);
+      forward_signals(self);
     },
     [self](rcon_lost_atom) {
       self->state.ph = phase::waiting;
@@ -475,6 +525,10 @@ bridge_impl::behavior_type bridge_fn(bridge_pointer self, bridge_params p, const
       st.held_back = {}; // the next run's mod reports its own
       st.book.game_started(); // the next run starts from the save; a request in flight is in doubt
       st.sync_in_flight = st.request_in_flight = false;
+      // No world receives now; the next run's mod tells its channels again.
+      receive_on(self, {});
+      st.signals_waiting.clear();
+      st.signal_calls = 0;
     },
     [self](ipc_atom, const std::string& channel, const std::string& text) { on_ipc(self, channel, text); },
     [self](bus_atom, const std::string&, const wire::frame& f) { on_bus(self, f); },

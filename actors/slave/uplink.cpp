@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <unistd.h>
 #include <thread>
 #include <unordered_map>
@@ -31,6 +33,11 @@ constexpr std::uint64_t probe_interval_ms = 1000;
 /// or a closed port must not go unnoticed while the games run on without it.
 constexpr std::uint64_t silent_master_warn_after_ms = 10000;
 constexpr std::uint64_t silent_master_warn_every_ms = 300000;
+/// Signal channels subscribed to one by one at most; past this the bus is subscribed to all of
+/// `signal/` (and frames are still given only to the members that receive their channel), so that
+/// a slave stays far below the subscriptions the master allows one client
+/// (control/bus_subscriptions.hpp), reconnections included.
+constexpr std::size_t max_channel_subscriptions = 64;
 
 /// Internal messages: from the socket thread, and the timer.
 using uplink_impl = uplink_actor::extend<caf::reacts_to<frame_in_atom, wire::frame>, caf::reacts_to<bus_atom, std::string, wire::frame>,
@@ -52,11 +59,12 @@ void set_link_options(zmq::socket_t& s, const uplink_config& cfg) {
   s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
 }
 
-/// The SUB socket on the master's bus, kept connected. ZeroMQ reconnects a SUB by itself after a
-/// network failure, but not after a protocol error (such as a frame over maxmsgsize): that
-/// connection stays closed, and nothing would say so. A socket monitor sees every
-/// disconnection; the SUB is then made anew (at most once a second), which connects and
-/// subscribes again. Used by the socket thread only.
+/// The SUB socket on the master's bus, kept connected and subscribed to the topics the uplink
+/// actor wants. ZeroMQ reconnects a SUB by itself after a network failure, but not after a
+/// protocol error (such as a frame over maxmsgsize): that connection stays closed, and nothing
+/// would say so. A socket monitor sees every disconnection; the SUB is then made anew (at most
+/// once a second), which connects and subscribes to the current topics again. Used by the
+/// socket thread only.
 class bus_link {
 public:
   static constexpr std::uint64_t renew_every_ms = 1000;
@@ -67,10 +75,17 @@ public:
   zmq::socket_t& sub() { return *sub_; }
   zmq::socket_t& monitor() { return *monitor_; }
 
-  void subscribe(const std::string& topic) {
-    if (std::find(topics_.begin(), topics_.end(), topic) == topics_.end())
-      topics_.push_back(topic);
-    sub_->set(zmq::sockopt::subscribe, topic);
+  /// Subscribes to `wanted` only, each topic once (ZeroMQ's SUB sends the master every
+  /// subscription, repeats included, and the master counts them). A topic in `renew` and already
+  /// subscribed is subscribed again, which makes the master send its snapshot anew.
+  void subscribe_only(const std::set<std::string>& wanted, const std::set<std::string>& renew) {
+    for (auto& t : topics_)
+      if (!wanted.count(t) || renew.count(t))
+        sub_->set(zmq::sockopt::unsubscribe, t);
+    for (auto& t : wanted)
+      if (!topics_.count(t) || renew.count(t))
+        sub_->set(zmq::sockopt::subscribe, t);
+    topics_ = wanted;
   }
   /// Reads the monitor's events; returns true when the SUB was made anew (the caller's poll
   /// items then name the new sockets).
@@ -116,14 +131,14 @@ private:
   zmq::context_t& ctx_;
   const uplink_config& cfg_;
   std::unique_ptr<zmq::socket_t> sub_, monitor_;
-  std::vector<std::string> topics_;
+  std::set<std::string> topics_;
   unsigned generation_ = 0;
   bool lost_ = false;
   std::uint64_t renewed_ms_ = 0;
 };
 
-/// The socket thread: owns the DEALER and the SUB. Outbound frames and subscriptions come
-/// through an outbox (publish=true items are subscriptions: address = topic prefix).
+/// The socket thread: owns the DEALER and the SUB. Outbound frames come through an outbox; the
+/// bus topics are set apart (a full outbox must not lose a change of them).
 class uplink_sockets {
 public:
   uplink_sockets(const uplink_config& cfg) : cfg_(cfg) {}
@@ -138,6 +153,17 @@ public:
     thread_ = std::thread([this] { run(); });
   }
   outbox& out() { return out_; }
+
+  /// The bus topics from now on, and those to subscribe to again (bus_link::subscribe_only).
+  void subscribe_only(std::set<std::string> topics, const std::set<std::string>& renew) {
+    {
+      std::lock_guard<std::mutex> lock(topics_mu_);
+      topics_ = std::move(topics);
+      renew_.insert(renew.begin(), renew.end());
+      topics_changed_ = true;
+    }
+    out_.publish({}, {}); // wakes the socket thread; if the outbox is full, it is awake anyway
+  }
 
 private:
   void run() {
@@ -197,10 +223,15 @@ private:
             spdlog::debug("uplink: master unreachable; a request was not sent");
           }
         };
+        if (topics_changed_.exchange(false)) {
+          std::lock_guard<std::mutex> lock(topics_mu_);
+          bus.subscribe_only(topics_, renew_);
+          renew_.clear();
+        }
         for (auto& it : pending) {
           if (it.publish)
-            bus.subscribe(it.address);
-          else if (master_reads_batches) // what is queued at once leaves in one frame
+            continue; // a wake-up (subscribe_only)
+          if (master_reads_batches) // what is queued at once leaves in one frame
             batch.add(it.payload, send);
           else
             send(it.payload);
@@ -215,6 +246,9 @@ private:
   uplink_config cfg_;
   uplink_impl owner_;
   outbox out_{10000};
+  std::mutex topics_mu_;
+  std::set<std::string> topics_, renew_; ///< under topics_mu_
+  std::atomic<bool> topics_changed_{false};
   std::thread thread_;
   std::atomic<bool> stop_{false};
 };
@@ -226,13 +260,19 @@ struct pending_call {
   std::uint64_t deadline_ms;
 };
 
+struct member {
+  uplink_listener who;
+  channel_interest wants;
+};
+
 struct uplink_state {
   static inline const char* name = "uplink";
   uplink_config cfg;
   uplink_sockets* sockets = nullptr;
   std::uint64_t next_id = 1;
   std::unordered_map<std::uint64_t, pending_call> calls;
-  std::vector<uplink_listener> members;
+  std::vector<member> members;
+  std::set<std::string> topics; ///< the bus topics last given to the socket thread
   bool up = false;
   std::uint64_t last_probe_ms = 0;
   std::uint64_t down_since_ms = 0; ///< start, or when the master stopped answering
@@ -262,8 +302,8 @@ void on_frame(uplink_pointer self, wire::frame& f) {
   if (!st.up) {
     st.up = true;
     spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
-    for (auto& a : st.members)
-      self->send(a, link_up_atom::value);
+    for (auto& m : st.members)
+      self->send(m.who, link_up_atom::value);
     // The master's welcome tells the socket thread whether it reads batches. A hello sent
     // before the connection was up was dropped (ZMQ_IMMEDIATE); this master, maybe a new
     // one, is asked now.
@@ -315,11 +355,88 @@ void on_sweep(uplink_pointer self) {
   self->delayed_send(self, sweep_interval, sweep_atom::value);
 }
 
+/// The bus topics the members need: `inventory`, and each channel a member receives (or all of
+/// `signal/` when one receives every channel, or when there are more than the master lets one
+/// client subscribe to).
+std::set<std::string> topics_of(const std::vector<member>& members) {
+  std::set<std::string> topics;
+  if (members.empty())
+    return topics;
+  topics.emplace(wire::topic_inventory);
+  std::set<std::string> channels;
+  bool every = false;
+  for (auto& m : members) {
+    every = every || m.wants.every;
+    channels.insert(m.wants.channels.begin(), m.wants.channels.end());
+  }
+  if (every || channels.size() > max_channel_subscriptions) {
+    topics.emplace(wire::topic_signal_prefix);
+    return topics;
+  }
+  for (auto& c : channels)
+    topics.insert(std::string(wire::topic_signal_prefix) + c);
+  return topics;
+}
+
+/// Subscribes the bus to what the members now need; `renew`: topics to subscribe to again
+/// (whose snapshot a member has not had).
+void resubscribe(uplink_pointer self, std::set<std::string> renew = {}) {
+  auto& st = self->state;
+  auto topics = topics_of(st.members);
+  std::string all_signals(wire::topic_signal_prefix);
+  std::set<std::string> again;
+  for (auto& t : renew) {
+    // A channel that `signal/` covers has its snapshot with every other channel's.
+    auto& topic = topics.count(all_signals) && t.compare(0, all_signals.size(), all_signals) == 0 ? all_signals : t;
+    if (st.topics.count(topic) && topics.count(topic))
+      again.insert(topic);
+  }
+  if (topics == st.topics && again.empty())
+    return;
+  st.topics = topics;
+  st.sockets->subscribe_only(std::move(topics), again);
+}
+
+/// A member receives other channels: the bus subscribes to the new ones; those other members
+/// already had are subscribed to again, so that the master sends their current frames.
+void change_channels(uplink_pointer self, const uplink_listener& who, channel_interest& wants) {
+  auto& st = self->state;
+  auto m = std::find_if(st.members.begin(), st.members.end(), [&](const member& x) { return x.who == who; });
+  if (m == st.members.end())
+    return;
+  std::set<std::string> renew;
+  if (wants.every && !m->wants.every)
+    renew.emplace(wire::topic_signal_prefix);
+  for (auto& c : wants.channels)
+    if (!m->wants.wants(c))
+      renew.insert(std::string(wire::topic_signal_prefix) + c);
+  m->wants = std::move(wants);
+  resubscribe(self, std::move(renew));
+}
+
+/// A bus message to the members that take it: a signal frame only to those whose world
+/// receives on its channel (subscriptions are prefixes: `signal/ab` also brings `signal/abc`).
+void deliver(uplink_pointer self, const std::string& topic, const wire::frame& f) {
+  std::string_view prefix = wire::topic_signal_prefix;
+  bool signal = topic.compare(0, prefix.size(), prefix) == 0;
+  auto channel = signal ? topic.substr(prefix.size()) : std::string();
+  for (auto& m : self->state.members)
+    if (!signal || m.wants.wants(channel))
+      self->send(m.who, bus_atom::value, topic, f);
+}
+
 uplink_impl::behavior_type uplink_fn(uplink_pointer self, uplink_config cfg, uplink_sockets* sockets) {
   self->state.cfg = cfg;
   self->state.sockets = sockets;
   self->state.down_since_ms = cfg.time->mono_ms();
   self->delayed_send(self, sweep_interval, sweep_atom::value);
+  // A member that ended (its instance stopped or was deleted) receives nothing any more.
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& members = self->state.members;
+    members.erase(std::remove_if(members.begin(), members.end(), [&](const member& m) { return m.who.address() == msg.source; }),
+                  members.end());
+    resubscribe(self);
+  });
   // Every call is answered, even when the uplink ends first.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     expire(self, UINT64_MAX, "the slave is shutting down");
@@ -327,17 +444,15 @@ uplink_impl::behavior_type uplink_fn(uplink_pointer self, uplink_config cfg, upl
   });
   return {
     [self](call_atom, wire::message& m) { return on_call(self, m); },
-    [self](join_atom, uplink_listener& member) {
-      self->state.members.push_back(std::move(member));
-      // Everything a member may want from the bus; members filter.
-      for (auto* topic : {"inventory", "signal/"})
-        self->state.sockets->out().publish(topic, {});
+    [self](join_atom, uplink_listener& who) {
+      self->monitor(who);
+      self->state.members.push_back({std::move(who), {}});
+      // The new member has had no inventory snapshot: the master sends one to a new subscription.
+      resubscribe(self, {std::string(wire::topic_inventory)});
     },
+    [self](channels_atom, const uplink_listener& who, channel_interest& wants) { change_channels(self, who, wants); },
     [self](frame_in_atom, wire::frame& f) { on_frame(self, f); },
-    [self](bus_atom, const std::string& topic, const wire::frame& f) {
-      for (auto& a : self->state.members)
-        self->send(a, bus_atom::value, topic, f);
-    },
+    [self](bus_atom, const std::string& topic, const wire::frame& f) { deliver(self, topic, f); },
     [self](sweep_atom) { on_sweep(self); },
   };
 }

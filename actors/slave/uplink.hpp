@@ -5,14 +5,17 @@
 // Every call gets exactly one answer: the master's reply, or an `error` with code `unavailable`
 // on timeout or when the master cannot be reached (nothing is queued for a dead master: the
 // caller retries from its own durable state, the mod's), or `overloaded` when too many calls are
-// in flight. Members (the bridges) get every bus message and word whenever the master answers
-// again after a silence.
+// in flight. Members (the bridges) get every `inventory` message, the signal frames of the
+// channels they receive, and word whenever the master answers again after a silence. The bus is
+// subscribed to `inventory` and to `signal/<channel>` for the union of the members' channels
+// only: a frame on a channel no world of this slave receives never leaves the master for it.
 //
 //   down --first reply--> up --a call times out--> down
 
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -29,11 +32,23 @@ namespace clusterio {
 /// (link_up_atom) whenever the master answers again after a silence (it may have restarted).
 using uplink_listener = caf::typed_actor<caf::reacts_to<bus_atom, std::string, wire::frame>, caf::reacts_to<link_up_atom>>;
 
+/// The signal channels a member's world receives on.
+struct channel_interest {
+  bool every = false;             ///< every channel (a mod too old to tell its receivers' channels)
+  std::set<std::string> channels; ///< else these
+
+  bool wants(const std::string& channel) const { return every || channels.count(channel) > 0; }
+  bool operator==(const channel_interest& o) const { return every == o.every && channels == o.channels; }
+  bool operator!=(const channel_interest& o) const { return !(*this == o); }
+};
+
 using uplink_actor = caf::typed_actor<
   /// A call to the master, answered exactly once (see above).
   caf::replies_to<call_atom, wire::message>::with<wire::message>,
-  /// The listener becomes a member, for the life of the uplink.
-  caf::reacts_to<join_atom, uplink_listener>>;
+  /// The listener becomes a member until it ends, receiving no signal channel yet.
+  caf::reacts_to<join_atom, uplink_listener>,
+  /// The channels a member receives from now on.
+  caf::reacts_to<channels_atom, uplink_listener, channel_interest>>;
 
 struct uplink_config {
   std::string control_endpoint; ///< e.g. tcp://master:7100
@@ -55,3 +70,5 @@ class uplink_sockets;
 uplink_actor spawn_uplink(caf::actor_system& sys, const uplink_config& cfg, std::shared_ptr<uplink_sockets>& holder);
 
 } // namespace clusterio
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::channel_interest)

@@ -57,6 +57,8 @@ function core.init_storage()
   s.tx_sent = s.tx_sent or {}        -- channel -> JSON last sent
   s.rx_frames = s.rx_frames or {}    -- channel -> source -> {[signal key]=v}
   s.rx_channel = s.rx_channel or {}  -- receiver unit -> channel
+  s.rx_changed = s.rx_changed or false -- rx_channel changed since the receivers' channels were last announced
+  s.rx_sent = s.rx_sent or ""        -- JSON of the channel list last announced
   s.not_shown = s.not_shown or {}    -- combinator unit -> signals it had no room to output
   s.levels = s.levels or {}          -- item key -> cluster storage level, for inventory combinators
   s.unixtime = s.unixtime or 0

@@ -229,7 +229,7 @@ function interface.status(arg)
   for _ in pairs(storage.batches) do pending = pending + 1 end
   reply({ tick = game.tick, players = #game.connected_players, paused = core.paused(),
           pending_exports = pending, buffered = core.by_quality(storage.buffer), held_back = core.held_back(),
-          signals_not_shown = signals.not_shown() })
+          signals_not_shown = signals.not_shown(), receivers = signals.receiver_channels() })
 end
 
 return interface

@@ -182,8 +182,40 @@ function signals.visit_receiver(e)
   local channel = channel_of(e)
   if storage.rx_channel[e.unit_number] ~= channel then
     storage.rx_channel[e.unit_number] = channel
+    storage.rx_changed = true
     write_signals(e, rx_sum(channel))
   end
+end
+
+--- Whether a channel could carry signals: the master takes only labels (1..64 bytes of
+--- [A-Za-z0-9_.-], not starting with '.'); nothing can arrive on any other.
+local function is_channel(c)
+  return #c <= 64 and c:match("^[A-Za-z0-9_%-][A-Za-z0-9_%.%-]*$") ~= nil
+end
+
+--- The channels this world's receivers use, sorted: the slave subscribes to these only.
+function signals.receiver_channels()
+  local set, list = {}, {}
+  for _, c in pairs(storage.rx_channel) do
+    if not set[c] and is_channel(c) then
+      set[c] = true
+      list[#list + 1] = c
+    end
+  end
+  table.sort(list)
+  return list
+end
+
+--- Tells the slave the receivers' channels when they changed (also in every `status` reply,
+--- which the slave reads after it or the game restarts).
+function signals.announce_receivers()
+  if not storage.rx_changed then return end
+  storage.rx_changed = false
+  local list = signals.receiver_channels()
+  local json = helpers.table_to_json(list)
+  if json == storage.rx_sent then return end
+  storage.rx_sent = json
+  core.send_ipc("receivers", { channels = list })
 end
 
 function signals.update_receivers(channel)

@@ -86,6 +86,16 @@ TEST_CASE("mod interface: IPC payloads of every channel are read into their stru
   REQUIRE(status.ok());
   CHECK(std::get<mod::status_report>(*status).tick == 600);
   CHECK(std::get<mod::status_report>(*status).players == 2);
+
+  // The receivers' channels: a set (a repeat is one), empty as [] or {}.
+  auto receivers = mod::parse_ipc("receivers", R"({"channels":["red","default","red"]})");
+  REQUIRE(receivers.ok());
+  CHECK(std::get<mod::receivers_report>(*receivers).channels == std::set<std::string>{"default", "red"});
+  for (auto* none : {R"({"channels":[]})", R"({"channels":{}})"}) {
+    auto parsed = mod::parse_ipc("receivers", none);
+    REQUIRE(parsed.ok());
+    CHECK(std::get<mod::receivers_report>(*parsed).channels.empty());
+  }
 }
 
 TEST_CASE("mod interface: every malformed IPC payload is refused, naming the field") {
@@ -163,6 +173,13 @@ TEST_CASE("mod interface: every malformed IPC payload is refused, naming the fie
     {"status", R"({"tick":60.5,"players":0})", "tick: must be an integer"},
     {"status", R"({"tick":60,"players":-1})", "players: must be an integer"},
     {"status", R"({"tick":1e300,"players":1})", "tick: must be an integer"},
+    // receivers
+    {"receivers", R"({})", "channels: missing"},
+    {"receivers", R"({"channels":"red"})", "channels: must be a list"},
+    {"receivers", R"({"channels":{"red":true}})", "channels: must be a list"},
+    {"receivers", R"({"channels":["red",5]})", "channels[1]: must be a string"},
+    {"receivers", R"({"channels":["my channel"]})", "channels[0]: "},
+    {"receivers", R"({"channels":[""]})", "channels[0]: "},
   };
   // More entries than the master takes in one list.
   json many = json::array();
@@ -230,6 +247,11 @@ TEST_CASE("mod interface: replies to every call are read into their structs") {
   REQUIRE(older.ok());
   CHECK(older->held_back == wire::item_list{{"blueprint", 1}});
   CHECK(older->signals_not_shown == 2);
+  // A mod older than 0.6.0 does not tell its receivers' channels; a newer one does.
+  CHECK_FALSE(older->receivers.has_value());
+  auto newer = mod::parse_reply<mod::status>(R"({"held_back":[],"signals_not_shown":0,"receivers":["b","a"]})");
+  REQUIRE(newer.ok());
+  CHECK(newer->receivers == std::set<std::string>{"a", "b"});
 }
 
 TEST_CASE("mod interface: a heartbeat carries the largest held-back items, with their total") {
@@ -247,7 +269,7 @@ TEST_CASE("mod interface: a heartbeat carries the largest held-back items, with 
   CHECK(h.items_total == 40 * 41 / 2 + 40);
   CHECK(h.signals_not_shown == 9);
   // Few enough: all of it.
-  auto few = mod::held_back_of({{{"blueprint", 1}}, 0});
+  auto few = mod::held_back_of({{{"blueprint", 1}}, 0, std::nullopt});
   CHECK(few.items == wire::item_list{{"blueprint", 1}});
   CHECK(few.items_total == 1);
 }
@@ -308,6 +330,7 @@ TEST_CASE("mod interface: every malformed reply, and every refusal, is a failure
     {"status", R"({"held_back":{"":{"normal":1}},"signals_not_shown":0})", "unexpected reply: held_back: "},
     {"status", R"({"held_back":{}})", "unexpected reply: signals_not_shown: missing"},
     {"status", R"({"held_back":{},"signals_not_shown":-1})", "unexpected reply: signals_not_shown: "},
+    {"status", R"({"held_back":{},"signals_not_shown":0,"receivers":[1]})", "unexpected reply: receivers[0]: must be a string"},
   };
   for (auto& r : table) {
     INFO(r.call << " " << r.reply);

@@ -41,7 +41,7 @@ struct bus_with_exports {
 TEST_CASE("long subscriptions cost the subscriber its connection, not the master its memory") {
   bus_with_exports c;
   REQUIRE(c.receives(*c.kept));
-  auto before = rss_mib(c.m.pid());
+  auto before = resident_mib(c.m.pid());
   {
     // 2,000 distinct subscriptions of 4,000 bytes: ZeroMQ would keep some 250 MiB of them.
     bus_subscriber hostile(c.m.bus_endpoint(), c.m.add_client("hostile", "subscriber"), "inventory");
@@ -51,7 +51,7 @@ TEST_CASE("long subscriptions cost the subscriber its connection, not the master
       hostile.subscribe(topic);
     }
     std::this_thread::sleep_for(5s); // ample time to send them all
-    CHECK(rss_mib(c.m.pid()) - before < 40);
+    CHECK(resident_mib(c.m.pid()) - before < 40);
   }
   CHECK(c.receives(*c.kept));
 }

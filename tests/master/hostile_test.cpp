@@ -1,8 +1,10 @@
-// Hostile clients against a real master (issue "Hostile clients", items 7-9): what a client
-// sends can neither make a signal that receivers cannot read or never see cleared, nor flood
-// the master's log.
+// Hostile clients against a real master (issue "Hostile clients", items 6-9): what a client
+// sends can neither make a signal that receivers cannot read or never see cleared, nor make the
+// master keep more signal bytes than its bounds, nor flood the master's log.
 
 #include <cstdint>
+#include <cstdio>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -40,7 +42,82 @@ std::uint64_t suppressed_count(const master_fixture& m, const std::string& cause
   return n;
 }
 
+/// `n` signals: "signal-A", then made-up names of `name_bytes` bytes (a receiving world keeps
+/// only the first: it has no prototype of the others).
+wire::signal_list long_signals(std::size_t n, std::size_t name_bytes) {
+  wire::signal_list out{{"signal-A", 1, "virtual"}};
+  for (std::size_t i = 1; i < n; ++i) {
+    auto name = std::to_string(i);
+    out.push_back({name + std::string(name_bytes - name.size(), 'x'), 1});
+  }
+  return out;
+}
+
 } // namespace
+
+TEST_CASE("200 frames of 819 KB are refused naming max_signal_frame_bytes, and the master does not keep them") {
+  master_fixture m;
+  m.start();
+  wire_client pub(m.control_endpoint(), add_client(m, "flood", "publisher"));
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "watch", "subscriber"), "signal/");
+  REQUIRE(publish_until_seen(pub, sub, {"warm", "", 0, {{"signal-A", 1}}}, 1) != 0);
+  auto before = resident_mib(m.pid());
+  // 4,096 signals of 200-byte names, as many as a frame may hold: some 819 KB each.
+  wire::signal_frame big{"nobody-listens", "", 1, long_signals(wire::max_list_entries, wire::max_name_bytes)};
+  REQUIRE(wire::encode({1, big}).size() > 800000);
+  for (int i = 0; i < 200; ++i) {
+    big.source = "s" + std::to_string(i);
+    auto e = expect_error(pub, big, wire::error_code::invalid);
+    REQUIRE(e.field == "signals");
+    REQUIRE(e.message.find("max_signal_frame_bytes") != std::string::npos);
+  }
+  auto after = resident_mib(m.pid());
+  std::printf("master RSS %.0f MiB before 200 frames of 819 KB, %.0f after (peak %.0f)\n", before, after, peak_resident_mib(m.pid()));
+  CHECK(after - before < 40); // 200 kept frames would be 164 MB
+  // None of them was published.
+  CHECK_FALSE(wait_signal(sub, [](const wire::signal_frame& f) { return f.channel == "nobody-listens"; }, 500ms));
+}
+
+TEST_CASE("the signal frames kept over all sources are bounded by max_signal_bytes; past it frames are refused, nothing kept is lost") {
+  constexpr std::uint64_t bound = 4u << 20;
+  master_fixture m(false, "\"max_signal_bytes\":" + std::to_string(bound));
+  m.start();
+  wire_client pub(m.control_endpoint(), add_client(m, "flood", "publisher"));
+  // Some 245 KB a frame, under a source's bound: about 17 fit in 4 MiB.
+  wire::signal_frame frame{"kept", "", 1, long_signals(1200, wire::max_name_bytes)};
+  auto size = wire::encode({0, frame}).size();
+  REQUIRE(size < wire::max_signal_frame_bytes);
+  std::set<std::string> kept;
+  int refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    frame.source = "s" + std::to_string(i);
+    auto r = pub.call(frame);
+    REQUIRE(r);
+    if (std::holds_alternative<wire::ok>(r->body)) {
+      kept.insert("flood/" + frame.source);
+      continue;
+    }
+    auto& e = std::get<wire::error_reply>(r->body);
+    CHECK(e.code == wire::error_code::overloaded);
+    CHECK(e.message.find("max_signal_bytes") != std::string::npos);
+    ++refused;
+  }
+  CHECK(kept.size() * size <= bound);
+  CHECK(kept.size() >= bound / size - 1);
+  CHECK(refused == 30 - static_cast<int>(kept.size()));
+  // A source already kept may still send (a frame no larger) and withdraw.
+  frame.source = "s0";
+  frame.seq = 2;
+  expect_reply<wire::ok>(pub, frame);
+
+  // Every kept frame is still there: a new subscriber gets them all.
+  bus_subscriber late(m.bus_endpoint(), add_client(m, "late", "subscriber"), "signal/kept");
+  std::set<std::string> seen;
+  for (int i = 0; i < 100 && seen.size() < kept.size(); ++i)
+    if (auto f = wait_signal(late, [](const wire::signal_frame& f) { return f.channel == "kept"; }, 100ms))
+      seen.insert(f->source);
+  CHECK(seen == kept);
+}
 
 TEST_CASE("a signal source the master accepts reaches receivers whole; a longer one is refused naming source") {
   master_fixture m;

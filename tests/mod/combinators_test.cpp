@@ -1,9 +1,11 @@
 // Issue 21, items 5 and 7 (and 8 for combinators): transmitters send signals by type, name and
 // quality (a signal read without a type is an item), and receivers output each as itself.
 // Receivers and inventory combinators output any number of signals, 1,000 per section, and never
-// write into a section that belongs to a logistic group.
+// write into a section that belongs to a logistic group. The mod tells the slave which channels
+// its receivers use (issue 23, item 6).
 
 #include "tests/sim/sim_process.hpp"
+#include "tests/support/process.hpp"
 
 #include <set>
 
@@ -67,7 +69,7 @@ TEST_CASE("transmitters send every signal by type, name and quality; receivers o
   std::set<std::string> status_keys;
   for (auto it = status.begin(); it != status.end(); ++it)
     status_keys.insert(it.key());
-  CHECK(status_keys == std::set<std::string>{"tick", "players", "paused", "pending_exports", "buffered", "held_back", "signals_not_shown"});
+  CHECK(status_keys == std::set<std::string>{"tick", "players", "paused", "pending_exports", "buffered", "held_back", "signals_not_shown", "receivers"});
 
   // Received signals come out with their full id; what this world lacks is dropped.
   sim.call("receive_signals", {{"channel", "chan"}, {"source", "w"}, {"signals", json::parse(R"([["iron-plate",4],["iron-plate",1,"item","rare"],
@@ -126,4 +128,39 @@ TEST_CASE("combinators never write into a section that belongs to a logistic gro
   REQUIRE(own.size() == 1);
   CHECK(own[0]["value"]["name"] == "signal-B");
   CHECK(own[0]["min"] == 3);
+}
+
+TEST_CASE("the mod tells the slave the channels its receivers use, when they change and in every status reply") {
+  sim_process sim(world, fast_ups);
+  sim.start();
+  sim.run_ticks(70);
+  auto said = [&sim](const json& channels) {
+    return clusterio::test::eventually([&] {
+      auto r = sim.ipc("receivers");
+      return !r.empty() && r.back()["channels"] == channels;
+    }, std::chrono::seconds(10), std::chrono::milliseconds(50));
+  };
+  CHECK(said(json::array({"chan"})));
+  CHECK(sim.call("status", json::object())["receivers"] == json::array({"chan"}));
+
+  // A receiver on a new channel, one on a channel in use, and one on a name no channel can have
+  // (nothing could ever arrive on it).
+  sim.command(R"(/sc local s = game.surfaces[1]
+    local function make(x, d)
+      local e = s.create_entity({name = "receiver-combinator", position = {x, 2}, raise_built = true})
+      e.combinator_description = d
+      return e
+    end
+    storage.rx2 = make(0, "blue") make(2, "chan") make(4, "not a channel"))");
+  sim.run_ticks(70);
+  CHECK(said(json::array({"blue", "chan"})));
+  auto announcements = sim.ipc("receivers").size();
+  sim.run_ticks(130); // unchanged: not told again
+  CHECK(sim.ipc("receivers").size() == announcements);
+
+  // A receiver that is gone no longer counts.
+  sim.command("/sc storage.rx2.destroy()");
+  sim.run_ticks(70);
+  CHECK(said(json::array({"chan"})));
+  CHECK(sim.call("status", json::object())["receivers"] == json::array({"chan"}));
 }

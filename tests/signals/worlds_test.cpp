@@ -1,12 +1,15 @@
 // Circuit signals between real factorio-sim worlds through real slaves and a real master, the
-// inventory combinator, and the Python tool talking to worlds.
+// inventory combinator, and the Python tool talking to worlds. A slave takes from the bus only
+// the channels its worlds' receivers use (issue 23, item 6).
 
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <thread>
 
 #include "common/clock.hpp"
+#include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/slave_fixture.hpp"
 
@@ -43,14 +46,26 @@ struct worlds {
                  "raise_built = true} rcon.print('ok')");
   }
 
-  /// What a combinator in world rx outputs, by signal name (whatever its type and quality).
-  std::map<std::string, std::int64_t> output(const std::string& entity) {
+  /// What a combinator in world rx (or another) outputs, by signal name (whatever its type and quality).
+  std::map<std::string, std::int64_t> output(const std::string& entity, const std::string& world = "rx") {
+    auto& s = world == "rx" ? *b : *a;
     auto filters = json::parse(
-      b->lua("rx", "rcon.print(helpers.table_to_json(storage." + entity + ".get_or_create_control_behavior().get_section(1).filters))"));
+      s.lua(world, "rcon.print(helpers.table_to_json(storage." + entity + ".get_or_create_control_behavior().get_section(1).filters))"));
     std::map<std::string, std::int64_t> out;
     for (auto& f : filters)
       out[f["value"]["name"]] = f["min"];
     return out;
+  }
+
+  /// Whether the mod of world rx was ever given a frame on `channel` (its own `storage`, not the level's).
+  bool received_any(const std::string& channel) {
+    return b->lua("rx", "__clusterio__ rcon.print(storage.rx_frames['" + channel + "'] == nil and 'none' or 'some')") == "some";
+  }
+
+  /// Makes a receiver on `channel` in a world, as storage.<name>.
+  void add_receiver(slave_fixture& s, const std::string& world, const std::string& name, const std::string& channel) {
+    s.lua(world, "storage." + name + " = game.surfaces[1].create_entity{name = 'receiver-combinator', position = {6, 0}, force = 'player', "
+                 "raise_built = true} storage." + name + ".combinator_description = '" + channel + "' rcon.print('ok')");
   }
 
   /// What the receiver in world rx outputs, by full id: "type/name/quality" -> value.
@@ -160,4 +175,72 @@ TEST_CASE("the Python tool watches a world's signals and publishes a frame a rec
   auto sender = run_tool({"send", "ch1", "signal-D=9:virtual"}, w.master.data_dir() + "/send.log");
   CHECK(sender->wait(15000) == 0);
   CHECK(w.wait_output({{"signal-C", 77}, {"signal-D", 9}}) <= 300);
+}
+
+namespace {
+
+/// A frame of some 245 KB, under what one source's frame may take: "signal-A" (which a world
+/// has), then 1,199 made-up 200-byte names (which it has not).
+wire::signal_list flood_signals() {
+  wire::signal_list out{{"signal-A", 1, "virtual"}};
+  for (int i = 1; i < 1200; ++i) {
+    auto name = std::to_string(i);
+    out.push_back({name + std::string(200 - name.size(), 'x'), 1});
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a slave whose worlds have no receiver on a channel gets nothing of it, however large and many its frames") {
+  worlds w;
+  w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-A', 5}}) rcon.print('ok')");
+  w.wait_output({{"signal-A", 5}});
+  auto slave = parent_of(w.b->game_pid("rx"));
+  REQUIRE(slave > 0);
+  auto master_before = resident_mib(w.master.pid()), slave_before = resident_mib(slave);
+
+  wire_client flood(w.master.control_endpoint(), w.master.add_client("flood", "publisher"));
+  wire::signal_frame frame{"flood", "", 1, flood_signals()};
+  for (int i = 0; i < 200; ++i) {
+    frame.source = "s" + std::to_string(i);
+    auto r = flood.call(frame);
+    REQUIRE(r);
+    REQUIRE(std::holds_alternative<wire::ok>(r->body));
+  }
+  // The slave's link still works: a change on a channel its world receives arrives.
+  w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-A', 6}}) rcon.print('ok')");
+  w.wait_output({{"signal-A", 6}});
+  std::printf("200 frames of %zu bytes on a channel no world receives: master RSS %.0f -> %.0f MiB (peak %.0f), "
+              "receiving slave %.0f -> %.0f MiB (peak %.0f)\n",
+              wire::encode({0, frame}).size(), master_before, resident_mib(w.master.pid()), peak_resident_mib(w.master.pid()), slave_before,
+              resident_mib(slave), peak_resident_mib(slave));
+  CHECK(peak_resident_mib(slave) - slave_before < 4); // on main it grew by 8 MiB, the frames passed on to the world
+  CHECK_FALSE(w.received_any("flood"));
+}
+
+TEST_CASE("a world is given a channel only once a receiver uses it, and then at once the channel's current frames") {
+  worlds w;
+  wire_client tool(w.master.control_endpoint(), w.master.add_client("panel", "publisher"));
+  // Sent once: the master keeps it for signal_source_timeout_ms (10 s), nobody repeats it.
+  expect_reply<wire::ok>(tool, wire::signal_frame{"late", "", epoch_ms(), {{"signal-E", 4, "virtual"}}});
+  std::this_thread::sleep_for(1500ms);
+  CHECK_FALSE(w.received_any("late"));
+
+  w.add_receiver(*w.b, "rx", "rx_late", "late");
+  std::map<std::string, std::int64_t> out;
+  CHECK(eventually([&] { return (out = w.output("rx_late")) == std::map<std::string, std::int64_t>{{"signal-E", 4}}; }, 5s, 100ms));
+  INFO("the new receiver outputs " << json(out).dump());
+}
+
+TEST_CASE("a world that sends and receives on one channel outputs the other sources' sum") {
+  worlds w;
+  w.add_receiver(*w.a, "tx1", "rx", "ch1");
+  w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-A', 5}}) rcon.print('ok')");
+  w.a->lua("tx2", "sim.set_circuit_input(storage.tx, {{'signal-A', 3}, {'signal-B', 1}}) rcon.print('ok')");
+  w.wait_output({{"signal-A", 8}, {"signal-B", 1}});
+  std::map<std::string, std::int64_t> out;
+  CHECK(eventually([&] { return (out = w.output("rx", "tx1")) == std::map<std::string, std::int64_t>{{"signal-A", 3}, {"signal-B", 1}}; },
+                   10s, 100ms));
+  INFO("tx1's receiver outputs " << json(out).dump());
 }

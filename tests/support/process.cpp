@@ -135,6 +135,21 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+/// A line "Name:  value ..." of /proc/<pid>/status: its value.
+std::string proc_status(pid_t pid, const std::string& name) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(name + ":", 0) == 0)
+      return line.substr(name.size() + 1);
+  return "0";
+}
+} // namespace
+
+double resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmRSS")) / 1024; }
+double peak_resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmHWM")) / 1024; }
+pid_t parent_of(pid_t pid) { return static_cast<pid_t>(std::stol(proc_status(pid, "PPid"))); }
+
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (!done()) {

@@ -55,6 +55,12 @@ struct scoped_umask {
   ~scoped_umask() { ::umask(old); }
 };
 
+/// A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in MiB; 0 if it is gone.
+double resident_mib(pid_t pid);
+double peak_resident_mib(pid_t pid);
+/// The parent of a process (0 if it is gone).
+pid_t parent_of(pid_t pid);
+
 /// Asks `done` every `every` until it says true or `timeout` has passed; returns its last
 /// answer. Every wait in a test is bounded this way.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = std::chrono::seconds(30),

@@ -18,23 +18,31 @@ struct published {
 
 struct bus_fixture : actor_fixture {
   signal_bus_actor bus;
+  std::uint64_t next_id = 1;
+  std::vector<sent_reply> answers; ///< to the frames sent, in order
 
-  explicit bus_fixture(std::uint64_t timeout_ms = 10000) {
+  explicit bus_fixture(std::uint64_t timeout_ms = 10000, std::uint64_t max_kept_bytes = 64u << 20) {
     signal_bus_config c;
     c.source_timeout_ms = timeout_ms;
+    c.max_kept_bytes = max_kept_bytes;
     c.time = &time;
     c.own_thread = false;
     bus = keep(spawn_signal_bus(*sys, c, out));
   }
 
   void send(std::vector<wire::signal_frame> frames) {
-    caf::anon_send(bus, signal_atom::value, signal_frames(std::move(frames)));
+    signal_jobs jobs;
+    for (auto& f : frames)
+      jobs.push_back({route{"peer", next_id++}, std::move(f)});
+    caf::anon_send(bus, signal_atom::value, std::move(jobs));
     run();
   }
-  /// Everything published since the last call, decoded.
+  /// Everything published since the last call, decoded; the answers go to `answers`.
   std::vector<published> take() {
+    std::vector<sent_bus> bus_sent;
+    actor_fixture::take(answers, bus_sent);
     std::vector<published> r;
-    for (auto& b : take_bus())
+    for (auto& b : bus_sent)
       r.push_back({b.topic, as<wire::signal_frame>(b)});
     return r;
   }
@@ -144,4 +152,97 @@ TEST_CASE("signal bus: signals are kept by full id: a fluid and an item of one n
   f.fire_timers();
   for (auto& x : f.take())
     CHECK(x.frame.signals == (x.frame.source == "s1" ? signals : wire::signal_list{{"water", 7, "fluid"}}));
+}
+
+namespace {
+
+/// `n` signals with names of `name_bytes` bytes.
+wire::signal_list big_list(std::size_t n, std::size_t name_bytes) {
+  wire::signal_list out;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto name = std::to_string(i);
+    out.push_back({name + std::string(name_bytes - name.size(), 'x'), 1});
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("signal bus: every frame is answered; a stale one ok, though not published") {
+  bus_fixture f;
+  f.send({frame("a", "s1", 5, {{"x", 1}}), frame("a", "s1", 5, {{"x", 2}})});
+  CHECK(f.take().size() == 1);
+  REQUIRE(f.answers.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(f.answers[i].peer == "peer");
+    CHECK(f.answers[i].id == i + 1);
+    CHECK(std::holds_alternative<wire::ok>(f.answers[i].msg));
+  }
+}
+
+TEST_CASE("signal bus: a frame longer than max_signal_frame_bytes is refused, and nothing of it kept") {
+  bus_fixture f;
+  // 4,096 signals of 200-byte names: some 819 KB, what a client may send in one frame.
+  f.send({frame("a", "s1", 1, big_list(4096, 200))});
+  CHECK(f.take().empty());
+  REQUIRE(f.answers.size() == 1);
+  auto& e = as<wire::error_reply>(f.answers[0]);
+  CHECK(e.code == wire::error_code::invalid);
+  CHECK(e.field == "signals");
+  CHECK(e.message.find("max_signal_frame_bytes") != std::string::npos);
+  auto s = f.stats();
+  CHECK(s.channels.empty());
+  CHECK(s.kept_bytes == 0);
+  CHECK(s.refused_frame_bytes == 1);
+
+  // The same signals with names of 50 bytes fit.
+  f.send({frame("a", "s1", 2, big_list(4096, 50))});
+  CHECK(f.take().size() == 1);
+  CHECK(std::holds_alternative<wire::ok>(f.answers.at(1).msg));
+}
+
+TEST_CASE("signal bus: the bytes kept over all sources are bounded; past the bound frames are refused and nothing kept is lost") {
+  constexpr std::uint64_t bound = 100000;
+  bus_fixture f(1000, bound);
+  auto list = big_list(100, 90); // some 10 KB a frame
+  std::size_t kept = 0;
+  for (int i = 0; i < 20; ++i) {
+    f.send({frame("c" + std::to_string(i % 3), "s" + std::to_string(i), 1, list)});
+    f.take();
+    if (std::holds_alternative<wire::ok>(f.answers.back().msg))
+      ++kept;
+  }
+  CHECK(kept >= 8);
+  CHECK(kept <= 10);
+  auto s = f.stats();
+  CHECK(s.kept_bytes <= bound);
+  CHECK(s.kept_bytes > bound - 12000);
+  CHECK(s.refused_kept_bytes == 20 - kept);
+  auto& e = as<wire::error_reply>(f.answers.back());
+  CHECK(e.code == wire::error_code::overloaded);
+  CHECK(e.message.find("max_signal_bytes") != std::string::npos);
+
+  // What was kept is still there: a new subscriber gets every kept source's frame.
+  caf::anon_send(f.bus, sig_snap_atom::value, std::string("signal/"));
+  f.run();
+  f.fire_timers();
+  CHECK(f.take().size() == kept);
+
+  // A kept source may still send a frame of its size, and withdraw.
+  f.send({frame("c0", "s0", 2, list), frame("c1", "s1", 2, {})});
+  CHECK(f.take().size() == 2);
+  CHECK(std::holds_alternative<wire::ok>(f.answers.at(f.answers.size() - 2).msg));
+  CHECK(std::holds_alternative<wire::ok>(f.answers.back().msg));
+
+  // Silent sources give their bytes back, and their channels go with them.
+  f.time.advance(1500);
+  caf::anon_send(f.bus, tick_atom::value);
+  f.run();
+  f.take();
+  s = f.stats();
+  CHECK(s.kept_bytes == 0);
+  CHECK(s.channels.empty());
+  f.send({frame("c0", "s19", 1, list)});
+  CHECK(f.take().size() == 1);
+  CHECK(std::holds_alternative<wire::ok>(f.answers.back().msg));
 }

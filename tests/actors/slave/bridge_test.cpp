@@ -94,6 +94,7 @@ struct bridge_fixture {
   std::vector<wire::grant> to_grant; ///< the answer to the next request
 
   std::vector<wire::heartbeat> heartbeats; ///< every heartbeat sent
+  std::vector<channel_interest> interests; ///< every change of the channels told to the uplink
 
   // The mod.
   json status = {{"held_back", json::array()}, {"signals_not_shown", 0}};
@@ -153,6 +154,10 @@ struct bridge_fixture {
         return self->state.back().promise;
       },
       [f](join_atom, uplink_listener& l) { f->listener = l; },
+      [f](channels_atom, const uplink_listener& l, channel_interest& wants) {
+        CHECK(l == f->listener);
+        f->interests.push_back(std::move(wants));
+      },
       [self](release_atom, const std::string& type, wire::message& m) {
         auto it = std::find_if(self->state.begin(), self->state.end(), [&type](const held_call& c) { return c.type == type; });
         REQUIRE(it != self->state.end());
@@ -482,4 +487,43 @@ TEST_CASE("bridge: a full snapshot reaches the world as what changed since it wa
   caf::anon_send(f.bridge, game_ready_atom::value, f.link);
   f.sched->run();
   CHECK(publish(true, {{"a", 5}}) == lines{R"(full [["a",5]])"});
+}
+
+TEST_CASE("bridge: the uplink learns the channels the world receives on, from the mod's announcement and its status") {
+  bridge_fixture f;
+  f.status["receivers"] = json::array({"blue", "red"});
+  f.ipc("receivers", {{"channels", json::array({"red"})}});
+  REQUIRE(f.interests.size() == 1);
+  CHECK(f.interests[0] == channel_interest{false, {"red"}});
+  f.ipc("receivers", {{"channels", json::array({"red", "red"})}}); // the same set: nothing new to tell
+  CHECK(f.interests.size() == 1);
+  f.ready();
+  f.advance(1000); // the heartbeat's status reply: after a restart of the slave this is how it learns
+  REQUIRE(f.interests.size() == 2);
+  CHECK(f.interests[1] == channel_interest{false, {"blue", "red"}});
+  // A mod too old to say gets every channel.
+  f.status.erase("receivers");
+  f.advance(5000);
+  REQUIRE(f.interests.size() == 3);
+  CHECK(f.interests[2] == channel_interest{true, {}});
+  // A stopped game receives nothing.
+  caf::anon_send(f.bridge, game_stopped_atom::value);
+  f.sched->run();
+  REQUIRE(f.interests.size() == 4);
+  CHECK(f.interests[3] == channel_interest{});
+}
+
+TEST_CASE("bridge: a flood of frames reaches the world as the latest frame of each source, never as a queue") {
+  bridge_fixture f;
+  f.ready();
+  auto frame = [](const char* source, std::int64_t v) {
+    return wire::frame{0, wire::signal_frame{"red", source, static_cast<std::uint64_t>(v), {{"x", v}}}};
+  };
+  // All arrive while the first call is in flight (nothing runs in between).
+  for (int i = 1; i <= 1000; ++i)
+    caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), frame(i % 2 ? "slave2/a" : "slave2/b", i));
+  f.sched->run();
+  CHECK(f.take() == lines{R"(mod receive_signals {"channel":"red","signals":[["x",1]],"source":"slave2/a"})",
+                          R"(mod receive_signals {"channel":"red","signals":[["x",999]],"source":"slave2/a"})",
+                          R"(mod receive_signals {"channel":"red","signals":[["x",1000]],"source":"slave2/b"})"});
 }
