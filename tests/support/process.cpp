@@ -135,6 +135,30 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+double proc_status_mib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  auto prefix = field + ":";
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(prefix, 0) == 0)
+      return std::stod(line.substr(prefix.size())) / 1024; // "VmRSS:    1234 kB"
+  return 0;
+}
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line))
+    return 0;
+  // The fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (!done()) {

@@ -46,6 +46,12 @@ std::string source_dir();
 /// Reads a whole file ("" if missing).
 std::string slurp(const std::string& path);
 
+/// A field of /proc/PID/status in MiB, e.g. "VmRSS" (resident now) or "VmHWM" (the peak of
+/// VmRSS so far); 0 once the process is gone.
+double proc_status_mib(pid_t pid, const std::string& field);
+/// CPU time the process used so far, user and system, in seconds (/proc/PID/stat); 0 once gone.
+double cpu_seconds(pid_t pid);
+
 /// The permission bits of a file or directory (0 if it does not exist).
 unsigned file_mode(const std::string& path);
 /// Sets the umask of this process, which the processes it starts inherit, while it lives.
