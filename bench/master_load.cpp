@@ -21,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -54,28 +53,7 @@ struct proc_stats {
   double peak_rss_mb = 0;
 };
 
-proc_stats read_proc(pid_t pid) {
-  proc_stats out;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 15; ++i) {
-    rest >> field;
-    if (i == 14)
-      out.cpu_s += std::stod(field);
-    if (i == 15)
-      out.cpu_s += std::stod(field);
-  }
-  out.cpu_s /= static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0)
-      out.peak_rss_mb = std::stod(line.substr(6)) / 1024.0;
-  return out;
-}
+proc_stats read_proc(pid_t pid) { return {test::cpu_seconds(pid), test::peak_resident_mib(pid)}; }
 
 /// Messages the master itself counted on its control socket (its /metrics): a check on the
 /// generator's own count, which a generator bug could inflate.

@@ -16,9 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -44,21 +42,6 @@ struct params {
 };
 
 std::uint64_t now_us() { return static_cast<std::uint64_t>(duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count()); }
-
-double master_cpu_s(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15; ++i) {
-    rest >> field;
-    if (i == 14 || i == 15)
-      ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 std::unique_ptr<zmq::socket_t> make_socket(zmq::context_t& ctx, zmq::socket_type type, const std::optional<credential>& cred) {
   auto s = std::make_unique<zmq::socket_t>(ctx, type);
@@ -300,12 +283,12 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 200 && run.subscribers_live < p.subscribers; ++i)
     std::this_thread::sleep_for(milliseconds(50));
   std::this_thread::sleep_for(milliseconds(500));
-  auto cpu0 = master_cpu_s(master.pid());
+  auto cpu0 = test::cpu_seconds(master.pid());
   auto t0 = now_us();
   run.window_end = t0 + static_cast<std::uint64_t>(p.seconds * 1e6);
   run.window_start = t0;
   std::this_thread::sleep_for(microseconds(static_cast<std::uint64_t>(p.seconds * 1e6)));
-  auto cpu1 = master_cpu_s(master.pid());
+  auto cpu1 = test::cpu_seconds(master.pid());
   std::this_thread::sleep_for(milliseconds(200));
   run.stop_pub = true;
   publisher.join();

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "tests/master/helpers.hpp"
+#include "tests/support/hostile.hpp"
 #include "tests/support/master_fixture.hpp"
 
 using namespace clusterio;
@@ -45,11 +46,7 @@ TEST_CASE("long subscriptions cost the subscriber its connection, not the master
   {
     // 2,000 distinct subscriptions of 4,000 bytes: ZeroMQ would keep some 250 MiB of them.
     bus_subscriber hostile(c.m.bus_endpoint(), c.m.add_client("hostile", "subscriber"), "inventory");
-    std::string topic(4000, 'x');
-    for (int i = 0; i < 2000; ++i) {
-      topic.replace(0, 4, std::to_string(1000 + i));
-      hostile.subscribe(topic);
-    }
+    subscribe_long_topics(hostile, 2000, 4000);
     std::this_thread::sleep_for(5s); // ample time to send them all
     CHECK(resident_mib(c.m.pid()) - before < 40);
   }
@@ -97,18 +94,10 @@ TEST_CASE("however long the names, a full inventory reaches subscribers and fits
   // 21 exports of 4,096 new names of 200 bytes: without a bound on the names' bytes, the full
   // inventory would be 17.5 MB, over what a subscriber accepts, and every subscriber would lose
   // the bus for good.
-  std::size_t accepted = 0;
-  for (std::uint64_t batch = 1; batch <= 21; ++batch) {
-    wire::item_list items;
-    for (std::size_t i = 0; i < wire::max_list_entries; ++i)
-      items.push_back({std::string(wire::max_name_bytes - 6, 'n') + std::to_string(100000 + batch * wire::max_list_entries + i), 1});
-    auto r = c.slave->call(wire::export_batch{c.instance, 1000 + batch, 1000 + batch, items});
-    REQUIRE(r);
-    if (std::holds_alternative<wire::export_ack>(r->body))
-      accepted += items.size();
-    else
-      CHECK_THAT(std::get<wire::error_reply>(r->body).message, Catch::Contains("bytes (so that a full inventory fits one frame)"));
-  }
+  auto exported = export_long_names(*c.slave, c.instance, 1001, 21);
+  for (auto& refusal : exported.refusals)
+    CHECK_THAT(refusal, Catch::Contains("bytes (so that a full inventory fits one frame)"));
+  auto accepted = exported.accepted;
   CHECK(accepted == wire::max_stored_key_bytes / wire::max_name_bytes / wire::max_list_entries * wire::max_list_entries);
   bus_subscriber late(c.m.bus_endpoint(), c.m.add_client("late", "subscriber"), "inventory");
   // The full snapshot (changed levels of the last exports may come first).

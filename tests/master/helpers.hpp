@@ -16,15 +16,6 @@
 
 namespace clusterio::test {
 
-/// A process's resident memory, in MiB (0 if it is gone).
-inline double rss_mib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024;
-  return 0;
-}
-
 /// Calls and requires a reply of type T; fails the test with what came back otherwise.
 template <class T> T expect_reply(wire_client& c, wire::message m, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   auto r = c.call(std::move(m), timeout);

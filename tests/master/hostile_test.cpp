@@ -12,6 +12,7 @@
 #include "messages/limits.hpp"
 #include "tests/master/helpers.hpp"
 #include "tests/signals/helpers.hpp"
+#include "tests/support/hostile.hpp"
 #include "tests/support/master_fixture.hpp"
 
 using namespace clusterio;
@@ -174,18 +175,8 @@ TEST_CASE("2,000 bad frames from a subscriber log a few lines and how many were 
   master_fixture m;
   m.start();
   wire_client noisy(m.control_endpoint(), add_client(m, "noisy", "subscriber"));
-  constexpr int bad_frames = 2000;
-  // In rounds of 100, well within the sockets' queues (a reply to a full queue is dropped).
-  for (int round = 0; round < bad_frames / 100; ++round) {
-    for (int i = 1; i <= 100; ++i)
-      noisy.send_raw(wire::encode({static_cast<std::uint64_t>(round * 100 + i), wire::hello{"not a label!", "test"}}));
-    for (int i = 1; i <= 100; ++i) { // each one is still answered
-      auto r = noisy.recv(5s);
-      REQUIRE(r);
-      REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
-      REQUIRE(std::get<wire::error_reply>(r->body).code == wire::error_code::invalid);
-    }
-  }
+  constexpr std::size_t bad_frames = 2000;
+  CHECK(send_bad_frames(noisy, bad_frames) == bad_frames); // each one is still answered
   m.stop(); // what was suppressed is reported at the latest when the master stops
 
   auto logged = log_lines_with(m, "bad frame from 'noisy'").size();
@@ -200,15 +191,7 @@ TEST_CASE("unknown CURVE keys knocking again and again log a few lines and how m
   m.start();
   auto known = m.add_client("known", "subscriber");
   constexpr std::size_t strangers_count = 40;
-  std::vector<std::unique_ptr<wire_client>> strangers;
-  for (std::size_t i = 0; i < strangers_count; ++i) {
-    credential stranger = known;
-    stranger.keys = make_key_pair(); // the right master key, but not on the allow-list
-    strangers.push_back(std::make_unique<wire_client>(m.control_endpoint(), stranger));
-    strangers.back()->send(wire::hello{"stranger", "test"});
-  }
-  std::this_thread::sleep_for(1500ms); // each retries its handshake every 100 ms or so
-  strangers.clear();
+  knock_with_unknown_keys(m.control_endpoint(), known, strangers_count, 1500ms);
   m.stop();
 
   auto logged = log_lines_with(m, "refused unknown CURVE key").size();

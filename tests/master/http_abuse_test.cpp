@@ -14,6 +14,7 @@
 
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
+#include "tests/support/process.hpp"
 
 using namespace clusterio;
 using namespace clusterio::test;
@@ -117,7 +118,7 @@ std::string fields(int n, std::size_t value_bytes = 1) {
 TEST_CASE("endless headers are cut off with 431 and cost the master no memory") {
   master_fixture m;
   m.start();
-  auto before = rss_mib(m.pid());
+  auto before = resident_mib(m.pid());
   // Two clients, each sending up to 100 MB of header lines (1 KiB each) and never the end of
   // the head. A master that kept them all would grow by hundreds of MB.
   constexpr std::size_t attack_bytes = 100u << 20;
@@ -139,12 +140,12 @@ TEST_CASE("endless headers are cut off with 431 and cost the master no memory") 
     });
   double peak = before;
   for (int i = 0; i < 600 && running > 0; ++i) { // at most 30 s
-    peak = std::max(peak, rss_mib(m.pid()));
+    peak = std::max(peak, resident_mib(m.pid()));
     std::this_thread::sleep_for(50ms);
   }
   for (auto& t : attackers)
     t.join();
-  peak = std::max(peak, rss_mib(m.pid()));
+  peak = std::max(peak, resident_mib(m.pid()));
   INFO("RSS before " << before << " MiB, peak " << peak << " MiB; sent " << sent[0] << " and " << sent[1] << " bytes");
   CHECK(peak - before < 30);
   for (int i = 0; i < 2; ++i) {

@@ -150,6 +150,21 @@ double resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmRSS")) / 1
 double peak_resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmHWM")) / 1024; }
 pid_t parent_of(pid_t pid) { return static_cast<pid_t>(std::stol(proc_status(pid, "PPid"))); }
 
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line))
+    return 0;
+  // The fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (!done()) {

@@ -46,6 +46,9 @@ std::string source_dir();
 /// Reads a whole file ("" if missing).
 std::string slurp(const std::string& path);
 
+/// CPU time the process used so far, user and system, in seconds (/proc/PID/stat); 0 once gone.
+double cpu_seconds(pid_t pid);
+
 /// The permission bits of a file or directory (0 if it does not exist).
 unsigned file_mode(const std::string& path);
 /// Sets the umask of this process, which the processes it starts inherit, while it lives.

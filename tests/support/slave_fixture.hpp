@@ -45,6 +45,8 @@ public:
   /// Whether the `run` process runs; if it ended, `why` says how (exit code or signal).
   bool service_running(std::string& why);
   std::string service_log() const { return slurp(dir_ + "/slave.log"); }
+  /// The `run` process's pid, -1 if it was never started or has been reaped.
+  pid_t service_pid() const { return service_ ? service_->pid() : -1; }
 
   /// Sends one RCON command (e.g. "/save") and returns the reply without the final newline.
   std::string command(const std::string& instance, const std::string& command);

@@ -1,0 +1,244 @@
+#include "tests/support/hostile.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <memory>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+#include "common/clock.hpp"
+#include "messages/limits.hpp"
+
+namespace clusterio::test {
+
+void subscribe_long_topics(bus_subscriber& sub, std::size_t count, std::size_t bytes) {
+  std::string topic(bytes, 'x');
+  for (std::size_t i = 0; i < count; ++i) {
+    auto n = std::to_string(1000 + i);
+    topic.replace(0, n.size(), n);
+    sub.subscribe(topic);
+  }
+}
+
+long_names_result export_long_names(wire_client& slave, std::uint64_t instance, std::uint64_t first_batch, std::size_t batches) {
+  long_names_result out;
+  for (std::size_t k = 1; k <= batches; ++k) {
+    wire::item_list items;
+    // 194 bytes of padding and a six-digit number, distinct over every batch.
+    for (std::size_t i = 0; i < wire::max_list_entries; ++i)
+      items.push_back({std::string(wire::max_name_bytes - 6, 'n') + std::to_string(100000 + k * wire::max_list_entries + i), 1});
+    auto batch = first_batch + k - 1;
+    auto r = slave.call(wire::export_batch{instance, batch, batch, items}, std::chrono::seconds(20));
+    if (r && std::holds_alternative<wire::export_ack>(r->body))
+      out.accepted += items.size();
+    else if (auto* e = r ? std::get_if<wire::error_reply>(&r->body) : nullptr)
+      out.refusals.push_back(e->message);
+    else
+      out.refusals.push_back(r ? "another reply" : "no reply");
+  }
+  return out;
+}
+
+std::size_t send_bad_frames(wire_client& c, std::size_t count) {
+  std::size_t invalid = 0;
+  for (std::size_t sent = 0; sent < count;) {
+    auto round = std::min<std::size_t>(100, count - sent);
+    for (std::size_t i = 1; i <= round; ++i)
+      c.send_raw(wire::encode({sent + i, wire::hello{"not a label!", "test"}}));
+    sent += round;
+    for (std::size_t i = 0; i < round; ++i) {
+      auto r = c.recv(std::chrono::seconds(5));
+      if (!r)
+        break;
+      auto* e = std::get_if<wire::error_reply>(&r->body);
+      invalid += e && e->code == wire::error_code::invalid;
+    }
+  }
+  return invalid;
+}
+
+void knock_with_unknown_keys(const std::string& endpoint, const credential& known, std::size_t count, std::chrono::milliseconds duration) {
+  std::vector<std::unique_ptr<wire_client>> strangers;
+  for (std::size_t i = 0; i < count; ++i) {
+    credential stranger = known;
+    stranger.keys = make_key_pair(); // the right master key, but not on the allow-list
+    strangers.push_back(std::make_unique<wire_client>(endpoint, stranger));
+    strangers.back()->send(wire::hello{"stranger", "test"});
+  }
+  std::this_thread::sleep_for(duration);
+}
+
+std::vector<std::optional<wire::frame>> call_pipelined(wire_client& c, std::size_t count, const std::function<wire::message(std::size_t)>& make,
+                                                       std::size_t window, std::chrono::milliseconds timeout) {
+  std::vector<std::optional<wire::frame>> replies(count);
+  std::vector<std::uint64_t> ids(count);
+  std::uint64_t first_id = 0;
+  std::size_t sent = 0, answered = 0;
+  while (answered < count) {
+    while (sent < count && sent - answered < window) {
+      ids[sent] = c.send(make(sent));
+      if (sent == 0)
+        first_id = ids[0];
+      ++sent;
+    }
+    auto r = c.recv(timeout);
+    if (!r)
+      break;
+    // Ids are consecutive from the first: the reply's index is its id's distance from it.
+    if (r->id < first_id || r->id - first_id >= count)
+      continue;
+    auto& slot = replies[r->id - first_id];
+    if (!slot) {
+      slot = std::move(*r);
+      ++answered;
+    }
+  }
+  return replies;
+}
+
+namespace {
+
+/// A blocking TCP connection to 127.0.0.1:`port`, closed when it goes; fd -1 if it failed.
+struct tcp_connection {
+  int fd = -1;
+  explicit tcp_connection(int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~tcp_connection() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  tcp_connection(const tcp_connection&) = delete;
+  tcp_connection& operator=(const tcp_connection&) = delete;
+
+  void timeouts(std::chrono::milliseconds send, std::chrono::milliseconds recv) const {
+    auto tv = [](std::chrono::milliseconds t) { return timeval{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)}; };
+    auto s = tv(send), r = tv(recv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &s, sizeof s);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r);
+  }
+  enum class sent { all, closed, late };
+  /// Sends all of `bytes` (adding what went to `count`) unless the server closes the connection
+  /// or stops reading until `deadline` (each send waits at most the send timeout).
+  sent send_all(const std::string& bytes, std::size_t& count, std::uint64_t deadline) const {
+    for (std::size_t at = 0; at < bytes.size();) {
+      auto n = ::send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
+      if (n > 0) {
+        at += static_cast<std::size_t>(n);
+        count += static_cast<std::size_t>(n);
+        continue;
+      }
+      bool waiting = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+      if (!waiting)
+        return sent::closed;
+      if (mono_ms() >= deadline)
+        return sent::late;
+    }
+    return sent::all;
+  }
+  /// Whether the server answered or closed: something to read, or the end, or an error.
+  bool server_done() const {
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+};
+
+const std::string request_line = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+
+/// The status of the answer's first line ("HTTP/1.1 431 ..."), 0 if none comes in time.
+int read_status(const tcp_connection& c) {
+  std::string got;
+  char buf[256];
+  while (got.size() < 12) {
+    auto n = ::recv(c.fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  if (got.size() < 12 || got.rfind("HTTP/1.", 0) != 0)
+    return 0;
+  return std::atoi(got.substr(9, 3).c_str());
+}
+
+} // namespace
+
+std::vector<header_flood_result> http_header_flood(int port, std::size_t connections, std::size_t bytes, std::chrono::milliseconds limit) {
+  std::vector<header_flood_result> out(connections);
+  std::vector<std::thread> threads;
+  auto deadline = mono_ms() + static_cast<std::uint64_t>(limit.count());
+  for (std::size_t i = 0; i < connections; ++i)
+    threads.emplace_back([&, i] {
+      auto& r = out[i];
+      tcp_connection c(port);
+      if (c.fd < 0) {
+        r.closed_by_server = true;
+        return;
+      }
+      // A server that stops reading without closing makes a send wait: the deadline bounds it.
+      c.timeouts(std::chrono::milliseconds(200), std::chrono::seconds(5));
+      const std::string line = "X-Flood: " + std::string(8000, 'a') + "\r\n";
+      auto state = c.send_all(request_line, r.bytes_sent, deadline);
+      while (state == tcp_connection::sent::all && r.bytes_sent < bytes && mono_ms() < deadline)
+        state = c.send_all(line, r.bytes_sent, deadline);
+      r.closed_by_server = state == tcp_connection::sent::closed;
+      std::size_t ignored = 0;
+      if (state == tcp_connection::sent::all)
+        c.send_all("\r\n", ignored, mono_ms() + 1000);
+      r.status = read_status(c);
+    });
+  for (auto& t : threads)
+    t.join();
+  return out;
+}
+
+std::size_t http_slow_headers(int port, std::size_t connections, std::chrono::milliseconds every, std::chrono::milliseconds duration) {
+  std::vector<std::unique_ptr<tcp_connection>> conns;
+  std::vector<bool> done(connections, false);
+  for (std::size_t i = 0; i < connections; ++i) {
+    conns.push_back(std::make_unique<tcp_connection>(port));
+    conns.back()->timeouts(std::chrono::milliseconds(200), std::chrono::milliseconds(200));
+  }
+  auto until = mono_ms() + static_cast<std::uint64_t>(duration.count());
+  for (int line = 0; mono_ms() < until; ++line) {
+    for (std::size_t i = 0; i < connections; ++i) {
+      if (done[i])
+        continue;
+      std::size_t ignored = 0;
+      auto& c = *conns[i];
+      done[i] = c.fd < 0 || c.server_done() ||
+                c.send_all(line == 0 ? request_line : "X-Slow-" + std::to_string(line) + ": x\r\n", ignored, mono_ms() + 1000) ==
+                  tcp_connection::sent::closed;
+    }
+    auto left = until - std::min(until, mono_ms());
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::uint64_t>(left, static_cast<std::uint64_t>(every.count()))));
+  }
+  std::size_t closed = 0;
+  for (std::size_t i = 0; i < connections; ++i)
+    closed += done[i] || conns[i]->server_done();
+  return closed;
+}
+
+std::size_t http_idle_connections(int port, std::size_t connections, std::chrono::milliseconds duration) {
+  std::vector<std::unique_ptr<tcp_connection>> conns;
+  for (std::size_t i = 0; i < connections; ++i)
+    conns.push_back(std::make_unique<tcp_connection>(port));
+  std::this_thread::sleep_for(duration);
+  std::size_t closed = 0;
+  for (auto& c : conns)
+    closed += c->fd < 0 || c->server_done();
+  return closed;
+}
+
+} // namespace clusterio::test
