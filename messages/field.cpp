@@ -164,7 +164,7 @@ result<void> check_address(std::string_view s) {
     if (c < '0' || c > '9' || (n = n * 10 + static_cast<unsigned long>(c - '0')) > 65535)
       return failure("port must be 1..65535");
   }
-  if (port.empty() || n == 0)
+  if (port.empty() || port.size() > 5 || n == 0) // no padding zeros: the address has a bounded length
     return failure("port must be 1..65535");
   return done();
 }

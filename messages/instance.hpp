@@ -3,7 +3,7 @@
 //
 //   slave -> master    register         -> registered
 //   slave -> master    heartbeat        -> ok
-//   any   -> master    slaves_query     -> slaves
+//   any   -> master    slaves_query     -> slaves (a page; next_after says whether more follow)
 //   admin -> master    delete_instance  -> ok    (also a slave, for its own instance)
 //   master bus         event/instance   an instance_info whenever an instance changes
 
@@ -105,18 +105,27 @@ template <class V> void describe(V& v, instance_info& x) {
   describe_held_back(v, x.held_back);
 }
 
-/// Asks for every known instance.
+/// Asks for the known instances, by instance_id, a page at a time: those above `after`, at
+/// most `limit` of them.
 struct slaves_query {
   static constexpr const char* type = "slaves_query";
+  std::uint64_t after = 0;
+  std::uint64_t limit = max_page_instances;
 };
-template <class V> void describe(V&, slaves_query&) {}
+template <class V> void describe(V& v, slaves_query& x) {
+  v.u64("after", x.after, 0, UINT64_MAX, presence::optional);
+  v.u64("limit", x.limit, 1, max_page_instances, presence::optional);
+}
 
 struct slaves_reply {
   static constexpr const char* type = "slaves";
-  std::vector<instance_info> instances;
+  std::vector<instance_info> instances; ///< ascending instance_id
+  /// 0: this page is the last. Else more instances follow: ask again with `after` = this.
+  std::uint64_t next_after = 0;
 };
 template <class V> void describe(V& v, slaves_reply& x) {
-  v.list("instances", x.instances, max_long_list_entries);
+  v.list("instances", x.instances, max_page_instances);
+  v.u64("next_after", x.next_after, 0, UINT64_MAX, presence::optional);
 }
 
 /// Forgets an instance. Its unconfirmed grants go back to storage (the instance is gone, so

@@ -59,6 +59,15 @@ inline constexpr std::size_t max_long_list_entries = 100000;
 /// held_back_total beside the list counts every unit.
 inline constexpr std::size_t max_report_entries = 32;
 
+/// Instances in one `slaves` reply: a longer listing comes in pages (`slaves_query.after`).
+inline constexpr std::size_t max_page_instances = 1000;
+
+/// An `instance` map at its largest, in msgpack bytes: every text, name and held-back entry at
+/// its longest, with room for keys and numbers. With it a full page fits a frame clients accept.
+inline constexpr std::size_t max_instance_info_bytes =
+  512 + 2 * (max_label_bytes + 3) + (max_host_bytes + 9) + (max_text_bytes + 3) + max_report_entries * (2 * (max_name_bytes + 3) + 16);
+static_assert(max_page_instances * max_instance_info_bytes + 4096 <= max_frame_bytes);
+
 /// A count in one transfer (export entry, request, grant): 1..max_transfer_count. Larger is
 /// "absurd": no chest or tank holds a trillion of anything.
 inline constexpr std::int64_t max_transfer_count = 1'000'000'000'000;

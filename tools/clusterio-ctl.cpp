@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 
@@ -228,16 +229,24 @@ void print_held_back(const wire::held_back_report& h) {
 int slaves(const options& o) {
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
-  auto r = expect<wire::slaves_reply>(call(c, s, wire::slaves_query{}), "slaves_query");
+  std::vector<wire::instance_info> instances;
+  wire::slaves_query page;
+  do {
+    auto r = expect<wire::slaves_reply>(call(c, s, page), "slaves_query");
+    std::move(r.instances.begin(), r.instances.end(), std::back_inserter(instances));
+    if (r.next_after != 0 && r.next_after <= page.after)
+      throw failure("the master's next page (after " + std::to_string(r.next_after) + ") does not move forward", refused_by_master);
+    page.after = r.next_after;
+  } while (page.after != 0);
   std::printf("%-6s %-20s %-20s %-8s %-10s %7s %7s %9s  %s\n", "id", "slave", "instance", "online", "state", "ups", "players", "held-back",
               "address");
-  for (auto& i : r.instances) {
+  for (auto& i : instances) {
     std::printf("%-6llu %-20s %-20s %-8s %-10s %7.1f %7u %9llu  %s\n", static_cast<unsigned long long>(i.instance_id), i.slave.c_str(),
                 i.name.c_str(), i.online ? "yes" : "no", i.state.c_str(), i.ups, i.players,
                 static_cast<unsigned long long>(i.held_back.items_total), i.game_address.c_str());
     print_held_back(i.held_back);
   }
-  std::printf("(%zu instances)\n", r.instances.size());
+  std::printf("(%zu instances)\n", instances.size());
   return 0;
 }
 

@@ -310,9 +310,16 @@ registry_actor::behavior_type registry_fn(registry_self self, std::shared_ptr<sq
     [self](heartbeat_atom, const route& to, const wire::heartbeat& hb) { heartbeat(self, to, hb); },
     [self](seen_atom, const std::string& slave) { self->state.slave_seen_ms[slave] = self->state.cfg.time->mono_ms(); },
     [self](query_atom, const query_job& job) {
+      auto* q = std::get_if<wire::slaves_query>(&job.msg);
+      if (q == nullptr)
+        return self->state.reply(job.to, wire::make_error(wire::error_code::internal, "the registry answers only slaves_query"));
+      auto& all = self->state.instances;
       wire::slaves_reply out;
-      for (auto& [id, info] : self->state.instances)
-        out.instances.push_back(info);
+      auto it = all.upper_bound(q->after);
+      for (; it != all.end() && out.instances.size() < q->limit; ++it)
+        out.instances.push_back(it->second);
+      if (it != all.end())
+        out.next_after = out.instances.back().instance_id;
       self->state.reply(job.to, std::move(out));
     },
     [self](drop_instance_atom, const route& to, std::uint64_t id) { drop_instance(self, to, id); },

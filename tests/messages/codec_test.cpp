@@ -271,8 +271,10 @@ std::vector<frame> samples() {
   s.push_back({5, heartbeat{1, 0, 0, 0, "crashed"}});
   s.push_back({6, heartbeat{UINT64_MAX, 10000, UINT64_MAX, 65535, "starting"}});
   s.push_back({77, slaves_query{}});
+  s.push_back({8, slaves_query{UINT64_MAX, 1}});
   s.push_back({77, slaves_reply{{sample_instance(1), sample_instance(2)}}});
   s.push_back({7, slaves_reply{{}}});
+  s.push_back({9, slaves_reply{{sample_instance(3)}, 3}});
   s.push_back({77, delete_instance{42}});
   s.push_back({77, export_batch{42, 9, 7, {{"iron-plate", 400}, {"iron-plate", 3, "legendary"}, {"ケーブル", 1}, {name200, max_transfer_count, name200}}}});
   s.push_back({8, export_batch{UINT64_MAX, UINT64_MAX, 0, {{"x'); os.exit() --", 1}}}});
@@ -491,7 +493,7 @@ std::vector<std::pair<std::string, std::string>> bad_texts(text_kind k) {
       return {{"no port", "host"},          {"empty port", "host:"},      {"port 0", "host:0"},
               {"port 65536", "host:65536"}, {"port not a number", "h:8x"}, {"no host", ":34197"},
               {"256-byte host", std::string(256, 'h') + ":1"}, {"space", "my host:1"}, {"slash", "a/b:1"},
-              {"1024 bytes", text1024}};
+              {"1024 bytes", text1024}, {"port padded with zeros", "h:000001"}};
   }
   return {};
 }
@@ -1043,6 +1045,26 @@ TEST_CASE("frame size limit", "[codec]") {
   set(t, "pad", S(std::string(max_frame_bytes - base - 4 - 5 + 1, 'p')));
   check_rejected("one byte over max_frame_bytes", bytes_of(t), error_code::invalid, "(frame)");
   check_rejected("garbage over max_frame_bytes", std::string(max_frame_bytes + 1, '\x90'), error_code::invalid, "(frame)");
+}
+
+TEST_CASE("a full page of the largest instances fits a frame clients accept", "[codec]") {
+  held_back_report held;
+  for (std::size_t i = 0; i < max_report_entries; ++i)
+    held.items.push_back({name200.substr(0, name200.size() - 2) + std::to_string(10 + i), max_stock, name200});
+  held.items_total = static_cast<std::uint64_t>(max_stock);
+  held.signals_not_shown = static_cast<std::uint64_t>(max_stock);
+  instance_info largest{UINT64_MAX,        label64, label64, std::string(max_host_bytes, 'h') + ":65535", true, 10000, UINT64_MAX, 65535,
+                        text1024,          UINT64_MAX, held};
+  auto one = encode({UINT64_MAX, largest}).size();
+  CHECK(one <= max_instance_info_bytes);
+  auto page = encode({UINT64_MAX, slaves_reply{std::vector<instance_info>(max_page_instances, largest), UINT64_MAX}});
+  CHECK(page.size() <= max_frame_bytes);
+  auto d = decode(page);
+  REQUIRE(d.ok);
+  CHECK(std::get<slaves_reply>(d.value.body).instances.size() == max_page_instances);
+  // One more instance is refused: a master never sends it, a client never takes it.
+  auto over = encode({1, slaves_reply{std::vector<instance_info>(max_page_instances + 1, sample_instance(1))}});
+  CHECK_FALSE(decode(over).ok);
 }
 
 // ---- table-driven rejections ----------------------------------------------------------------

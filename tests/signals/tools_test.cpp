@@ -137,6 +137,29 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   }
 }
 
+TEST_CASE("clusterio-ctl slaves lists every instance, over several pages") {
+  master_fixture m(false, "\"max_instances_per_slave\":2000,\"durability\":\"process\",\"max_msgs_per_s_per_client\":100000");
+  m.start();
+  add_client(m, "ctl-watch", "subscriber");
+  wire_client slave(m.control_endpoint(), add_client(m, "host1", "slave"));
+  const std::size_t n = wire::max_page_instances + 5;
+  // Pipelined in windows of 100, so registering takes a second, not a round trip each.
+  for (std::size_t first = 0; first < n; first += 100) {
+    std::size_t sent = 0;
+    for (std::size_t i = first; i < std::min(n, first + 100); ++i, ++sent)
+      slave.send(wire::register_instance{"w" + std::to_string(i), ""});
+    for (std::size_t i = 0; i < sent; ++i) {
+      auto r = slave.recv(5s);
+      REQUIRE(r);
+      REQUIRE(std::holds_alternative<wire::registered>(r->body));
+    }
+  }
+  auto sl = run(ctl(m, "ctl-watch", {"slaves"}), m.data_dir() + "/ctl.log");
+  CHECK(sl.status == 0);
+  CHECK(sl.output.find("(" + std::to_string(n) + " instances)") != std::string::npos);
+  CHECK(sl.output.find(" w" + std::to_string(n - 1) + " ") != std::string::npos);
+}
+
 TEST_CASE("clusterio-ctl and signals.py: a dead master is a clear error within a few seconds") {
   master_fixture m;
   m.start();

@@ -183,6 +183,43 @@ TEST_CASE("registry: an instance silent for the timeout on the injected clock go
   CHECK(unknown.code == wire::error_code::not_found);
 }
 
+TEST_CASE("registry: slaves_query answers a page at a time, by instance_id, and says where the next begins") {
+  registry_fixture f;
+  f.max_instances_per_slave = 10;
+  f.restart();
+  std::vector<std::uint64_t> ids;
+  for (auto name : {"a", "b", "c", "d", "e"})
+    ids.push_back(f.id_of("s1", name));
+  auto page = [&](std::uint64_t after, std::uint64_t limit) {
+    caf::anon_send(f.registry, query_atom::value, query_job{f.to(), wire::slaves_query{after, limit}});
+    f.run();
+    return as<wire::slaves_reply>(f.one_reply());
+  };
+  std::vector<std::uint64_t> seen;
+  std::uint64_t after = 0;
+  int pages = 0;
+  for (; pages < 10; ++pages) { // bounded: 3 pages expected
+    auto r = page(after, 2);
+    CHECK(r.instances.size() <= 2);
+    for (auto& i : r.instances)
+      seen.push_back(i.instance_id);
+    if (r.next_after == 0)
+      break;
+    CHECK(r.next_after == r.instances.back().instance_id);
+    after = r.next_after;
+  }
+  CHECK(pages == 2);
+  CHECK(seen == ids);
+  // The default page holds them all and says it is the last.
+  auto all = page(0, wire::max_page_instances);
+  CHECK(all.instances.size() == 5);
+  CHECK(all.next_after == 0);
+  // Past the end: an empty last page.
+  auto none = page(ids.back(), 2);
+  CHECK(none.instances.empty());
+  CHECK(none.next_after == 0);
+}
+
 TEST_CASE("registry: what an instance holds back is its latest heartbeat's, in the view, the events and slaves_query") {
   registry_fixture f;
   auto id = f.id_of("s1", "world");
