@@ -2,12 +2,6 @@
 // a time, idle and surplus connections. None may cost the master its memory or keep the page
 // from being answered (docs/limits.md, "HTTP").
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <future>
 #include <thread>
@@ -15,6 +9,7 @@
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/tcp_connection.hpp"
 
 using namespace clusterio;
 using namespace clusterio::test;
@@ -23,83 +18,13 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-/// A TCP connection to the master's web port from a loopback address of our choice (all of
-/// 127.0.0.0/8 is this host), so that a test can be several clients. Every send and receive
-/// gives up after 10 s.
-class raw_connection {
-public:
-  raw_connection(int port, const std::string& from = "127.0.0.1") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd_ >= 0);
-    timeval limit{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    ::inet_pton(AF_INET, from.c_str(), &a.sin_addr);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  }
-  ~raw_connection() { ::close(fd_); }
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-
-  /// False once the master has closed the connection (or the send timed out).
-  bool send(const std::string& bytes) {
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-      auto n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-      if (n <= 0)
-        return false;
-      done += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-  /// What the master sends until it closes the connection, or until `timeout`.
-  std::string receive(std::chrono::milliseconds timeout = 10s) {
-    std::string got;
-    auto end = steady::now() + timeout;
-    for (auto now = steady::now(); now < end; now = steady::now()) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - now).count())) <= 0)
-        break;
-      char buf[4096];
-      auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0)
-        break;
-      got.append(buf, static_cast<std::size_t>(n));
-    }
-    return got;
-  }
-  /// Whether the master closed the connection (end of stream or reset) within `timeout`.
-  bool closed_within(std::chrono::milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
-      return false;
-    char buf[4096];
-    return ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) <= 0;
-  }
-
-private:
-  int fd_ = -1;
-};
-
-/// The status line's code of a reply ("HTTP/1.1 431 ..." -> 431), 0 if there is none.
-int status_of(const std::string& reply) {
-  if (reply.rfind("HTTP/1.", 0) != 0 || reply.size() < 12)
-    return 0;
-  return std::atoi(reply.c_str() + 9);
-}
-
 /// GET `path` on a fresh connection: the status (0: none within 3 s) and how long it took.
 std::pair<int, std::chrono::milliseconds> timed_get(int port, const std::string& path, const std::string& from = "127.0.0.1") {
   auto start = steady::now();
-  raw_connection c(port, from);
+  tcp_connection c(port, from);
   c.send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   auto reply = c.receive(3s);
-  return {status_of(reply), std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start)};
+  return {http_status_of(reply), std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start)};
 }
 
 /// A request's first lines (two header fields), without the empty line that ends the head.
@@ -128,7 +53,7 @@ TEST_CASE("endless headers are cut off with 431 and cost the master no memory") 
   std::vector<std::thread> attackers;
   for (int i = 0; i < 2; ++i)
     attackers.emplace_back([&, i] {
-      raw_connection c(m.http_port());
+      tcp_connection c(m.http_port());
       const std::string line = "X-Fill: " + std::string(1014, 'a') + "\r\n";
       bool open = c.send(request_head);
       while (open && sent[i] < attack_bytes) {
@@ -153,7 +78,7 @@ TEST_CASE("endless headers are cut off with 431 and cost the master no memory") 
     // Cut off after its first 32 KiB: what the kernel's buffers took before the master closed.
     CHECK(sent[i] < 10u << 20);
     // The 431 is sent before the close; the reset of the unread rest may overtake it.
-    CHECK((replies[i].empty() || status_of(replies[i]) == 431));
+    CHECK((replies[i].empty() || http_status_of(replies[i]) == 431));
   }
   CHECK(timed_get(m.http_port(), "/api/health").first == 200);
 }
@@ -162,30 +87,30 @@ TEST_CASE("too many or too large headers get a status that says so") {
   master_fixture m;
   m.start();
   auto ask = [&](const std::string& head) {
-    raw_connection c(m.http_port());
+    tcp_connection c(m.http_port());
     c.send(head + "\r\n");
     return c.receive();
   };
   // 101 header fields in all, then 100.
   auto counted = ask(request_head + fields(99));
-  CHECK(status_of(counted) == 431);
+  CHECK(http_status_of(counted) == 431);
   CHECK(counted.find("{\"error\":\"more than 100 header fields\"}") != std::string::npos);
   CHECK(counted.find("Content-Security-Policy: ") != std::string::npos);
-  CHECK(status_of(ask(request_head + fields(98))) == 200);
+  CHECK(http_status_of(ask(request_head + fields(98))) == 200);
   // A head over what a connection may hold (32 KiB), in 40 fields of 1 KiB; 20 are fine.
-  CHECK(status_of(ask(request_head + fields(40, 1024))) == 431);
-  CHECK(status_of(ask(request_head + fields(20, 1024))) == 200);
+  CHECK(http_status_of(ask(request_head + fields(40, 1024))) == 431);
+  CHECK(http_status_of(ask(request_head + fields(20, 1024))) == 200);
   // A request line over it.
-  CHECK(status_of(ask("GET /" + std::string(40 * 1024, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n")) == 414);
+  CHECK(http_status_of(ask("GET /" + std::string(40 * 1024, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n")) == 414);
 }
 
 TEST_CASE("clients that send their head a line a second do not hold up the page, and are cut off") {
   master_fixture m;
   m.start();
   // Four times the old server's worker threads, each sending a header line every second.
-  std::vector<std::unique_ptr<raw_connection>> slow;
+  std::vector<std::unique_ptr<tcp_connection>> slow;
   for (int i = 0; i < 16; ++i) {
-    slow.push_back(std::make_unique<raw_connection>(m.http_port()));
+    slow.push_back(std::make_unique<tcp_connection>(m.http_port()));
     REQUIRE(slow.back()->send(request_head));
   }
   std::vector<bool> cut(slow.size(), false);
@@ -219,9 +144,9 @@ TEST_CASE("clients that send their head a line a second do not hold up the page,
 TEST_CASE("idle connections do not delay a request") {
   master_fixture m;
   m.start();
-  std::vector<std::unique_ptr<raw_connection>> idle;
+  std::vector<std::unique_ptr<tcp_connection>> idle;
   for (int i = 0; i < 64; ++i)
-    idle.push_back(std::make_unique<raw_connection>(m.http_port()));
+    idle.push_back(std::make_unique<tcp_connection>(m.http_port()));
   for (int k = 0; k < 5; ++k) {
     auto [status, took] = timed_get(m.http_port(), "/api/health");
     CHECK(status == 200);
@@ -234,14 +159,14 @@ TEST_CASE("idle connections do not delay a request") {
 TEST_CASE("one address holds at most 128 connections, all addresses 512") {
   master_fixture m;
   m.start();
-  std::vector<std::unique_ptr<raw_connection>> held;
+  std::vector<std::unique_ptr<tcp_connection>> held;
   auto hold = [&](const std::string& from) {
     for (int i = 0; i < 128; ++i)
-      held.push_back(std::make_unique<raw_connection>(m.http_port(), from));
+      held.push_back(std::make_unique<tcp_connection>(m.http_port(), from));
   };
   hold("127.0.0.2");
   // A 129th from the same address is closed at once, unanswered; another address is served.
-  raw_connection over_address(m.http_port(), "127.0.0.2");
+  tcp_connection over_address(m.http_port(), "127.0.0.2");
   CHECK(over_address.closed_within(2s));
   CHECK(timed_get(m.http_port(), "/api/health", "127.0.0.3").first == 200);
   // Four addresses fill the server: one more connection waits in the kernel's queue...

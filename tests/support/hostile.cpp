@@ -1,17 +1,11 @@
 #include "tests/support/hostile.hpp"
 
-#include <arpa/inet.h>
-#include <cerrno>
 #include <memory>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdexcept>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 #include "common/clock.hpp"
 #include "messages/limits.hpp"
+#include "tests/support/tcp_connection.hpp"
 
 namespace clusterio::test {
 
@@ -102,75 +96,8 @@ std::vector<std::optional<wire::frame>> call_pipelined(wire_client& c, std::size
 
 namespace {
 
-/// A blocking TCP connection to 127.0.0.1:`port`, closed when it goes; fd -1 if it failed.
-struct tcp_connection {
-  int fd = -1;
-  explicit tcp_connection(int port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ~tcp_connection() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  tcp_connection(const tcp_connection&) = delete;
-  tcp_connection& operator=(const tcp_connection&) = delete;
-
-  void timeouts(std::chrono::milliseconds send, std::chrono::milliseconds recv) const {
-    auto tv = [](std::chrono::milliseconds t) { return timeval{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)}; };
-    auto s = tv(send), r = tv(recv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &s, sizeof s);
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r);
-  }
-  enum class sent { all, closed, late };
-  /// Sends all of `bytes` (adding what went to `count`) unless the server closes the connection
-  /// or stops reading until `deadline` (each send waits at most the send timeout).
-  sent send_all(const std::string& bytes, std::size_t& count, std::uint64_t deadline) const {
-    for (std::size_t at = 0; at < bytes.size();) {
-      auto n = ::send(fd, bytes.data() + at, bytes.size() - at, MSG_NOSIGNAL);
-      if (n > 0) {
-        at += static_cast<std::size_t>(n);
-        count += static_cast<std::size_t>(n);
-        continue;
-      }
-      bool waiting = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
-      if (!waiting)
-        return sent::closed;
-      if (mono_ms() >= deadline)
-        return sent::late;
-    }
-    return sent::all;
-  }
-  /// Whether the server answered or closed: something to read, or the end, or an error.
-  bool server_done() const {
-    pollfd p{fd, POLLIN | POLLRDHUP, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
-  }
-};
-
-const std::string request_line = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-
-/// The status of the answer's first line ("HTTP/1.1 431 ..."), 0 if none comes in time.
-int read_status(const tcp_connection& c) {
-  std::string got;
-  char buf[256];
-  while (got.size() < 12) {
-    auto n = ::recv(c.fd, buf, sizeof buf, 0);
-    if (n <= 0)
-      break;
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  if (got.size() < 12 || got.rfind("HTTP/1.", 0) != 0)
-    return 0;
-  return std::atoi(got.substr(9, 3).c_str());
-}
+/// A request's first lines, without the empty line that ends the head.
+const std::string request_line = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
 
 } // namespace
 
@@ -182,7 +109,7 @@ std::vector<header_flood_result> http_header_flood(int port, std::size_t connect
     threads.emplace_back([&, i] {
       auto& r = out[i];
       tcp_connection c(port);
-      if (c.fd < 0) {
+      if (!c.ok()) {
         r.closed_by_server = true;
         return;
       }
@@ -196,7 +123,7 @@ std::vector<header_flood_result> http_header_flood(int port, std::size_t connect
       std::size_t ignored = 0;
       if (state == tcp_connection::sent::all)
         c.send_all("\r\n", ignored, mono_ms() + 1000);
-      r.status = read_status(c);
+      r.status = http_status_of(c.receive(std::chrono::seconds(5)));
     });
   for (auto& t : threads)
     t.join();
@@ -217,7 +144,7 @@ std::size_t http_slow_headers(int port, std::size_t connections, std::chrono::mi
         continue;
       std::size_t ignored = 0;
       auto& c = *conns[i];
-      done[i] = c.fd < 0 || c.server_done() ||
+      done[i] = !c.ok() || c.server_done() ||
                 c.send_all(line == 0 ? request_line : "X-Slow-" + std::to_string(line) + ": x\r\n", ignored, mono_ms() + 1000) ==
                   tcp_connection::sent::closed;
     }
@@ -237,7 +164,7 @@ std::size_t http_idle_connections(int port, std::size_t connections, std::chrono
   std::this_thread::sleep_for(duration);
   std::size_t closed = 0;
   for (auto& c : conns)
-    closed += c->fd < 0 || c->server_done();
+    closed += !c->ok() || c->server_done();
   return closed;
 }
 
