@@ -51,6 +51,7 @@
 #include <httplib.h>
 
 #include "common/clock.hpp"
+#include "messages/inventory_parts.hpp"
 #include "messages/limits.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/hostile.hpp"
@@ -381,14 +382,10 @@ std::string big_exports(bench& b) {
   else if (r)
     query = answer(r);
   bus_subscriber late(b.bus(), querier, "inventory");
-  std::string snapshot = "no full snapshot in 20 s";
-  for (auto until = mono_ms() + 20000; mono_ms() < until;) {
-    auto m = late.recv(std::chrono::milliseconds(until - std::min(until, mono_ms())));
-    if (auto* inv = m ? std::get_if<wire::inventory_levels>(&m->second.body) : nullptr; inv && inv->full) {
-      snapshot = std::to_string(inv->levels.size()) + " levels";
-      break;
-    }
-  }
+  std::size_t most_levels = 0;
+  auto full = next_full_inventory(late, 20s, &most_levels);
+  std::string snapshot = full ? std::to_string(full->levels.size()) + " levels, at most " + std::to_string(most_levels) + " a message"
+                              : "no full snapshot in 20 s";
   char s[1024];
   std::snprintf(s, sizeof s, "21 exports of 4096 names of 200 B from a slave credential in %.1f s: %zu names accepted, %zu exports refused%s; "
                 "inventory_query: %s; a new subscriber's full snapshot: %s",
@@ -457,6 +454,7 @@ std::string inventory_subscriptions(bench& b) {
   auto cpu0 = b.w->slave_cpu_s();
   auto t0 = mono_ms();
   std::size_t snapshots = 0, levels = 0, bytes = 0, subscriptions = 0;
+  wire::inventory_joiner joiner;
   for (int round = 0; round < 10; ++round) {
     std::vector<std::unique_ptr<bus_subscriber>> subs;
     for (int i = 0; i < 10; ++i) {
@@ -467,10 +465,13 @@ std::string inventory_subscriptions(bench& b) {
     }
     for (auto until = mono_ms() + 1000; mono_ms() < until;) {
       auto m = watcher.recv(std::chrono::milliseconds(until - std::min(until, mono_ms())));
-      if (auto* inv = m ? std::get_if<wire::inventory_levels>(&m->second.body) : nullptr; inv && inv->full) {
+      auto* inv = m ? std::get_if<wire::inventory_levels>(&m->second.body) : nullptr;
+      if (inv == nullptr || !inv->full)
+        continue;
+      bytes += wire::encode(m->second).size();
+      if (auto whole = joiner.add(std::move(*inv))) {
         ++snapshots;
-        levels = inv->levels.size();
-        bytes += wire::encode(m->second).size();
+        levels = whole->levels.size();
       }
     }
   }

@@ -4,7 +4,8 @@
 //   any  -> master    inventory_query  -> inventory  (full snapshot)
 //   any  -> master    stats_query      -> stats
 //   master bus        inventory        an inventory with only the levels that changed, at
-//                                      least once a second while anything changes
+//                                      least once a second while anything changes; more than
+//                                      max_bus_levels levels come in parts
 
 #include "field.hpp"
 #include "limits.hpp"
@@ -22,11 +23,18 @@ struct inventory_levels {
   std::uint64_t time_ms = 0; ///< Unix epoch milliseconds when the levels were read
   bool full = false;         ///< true: every item; false: only those that changed
   item_list levels;
+  /// On the bus, levels come max_bus_levels at a time: this message is part `part` of `parts`,
+  /// all with the same time_ms, sent one after the other. A full snapshot is whole only once
+  /// every part has arrived.
+  std::uint64_t part = 1;
+  std::uint64_t parts = 1;
 };
 template <class V> void describe(V& v, inventory_levels& x) {
   v.u64("time_ms", x.time_ms);
   v.flag("full", x.full);
   v.items("levels", x.levels, 0, max_stock, max_long_list_entries);
+  v.u64("part", x.part, 1, max_bus_parts, presence::optional);
+  v.u64("parts", x.parts, 1, max_bus_parts, presence::optional);
 }
 
 /// Asks for per-minute transfer statistics.

@@ -79,6 +79,13 @@ inline constexpr std::int64_t max_transfer_count = 1'000'000'000'000;
 inline constexpr std::size_t max_stored_key_bytes = 8u << 20;
 static_assert(max_stored_key_bytes + max_long_list_entries * 32 + 4096 <= max_frame_bytes);
 
+/// Levels in one `inventory` message on the bus; more come in parts (`part` of `parts`). With
+/// CURVE, ZeroMQ holds an encrypted copy of a message per subscriber while it sends it: a whole
+/// 8 MB snapshot to twenty subscribers would cost the master 160 MB at once, a part of at most
+/// some 860 KB (4,096 names of 200 bytes) costs a twentieth of that.
+inline constexpr std::size_t max_bus_levels = max_list_entries;
+inline constexpr std::uint64_t max_bus_parts = (max_long_list_entries + max_bus_levels - 1) / max_bus_levels;
+
 /// A stored level never exceeds this (2^62): sums of transfers can't overflow int64.
 inline constexpr std::int64_t max_stock = std::int64_t{1} << 62;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <optional>
 
@@ -263,7 +264,8 @@ void compact_stats(storage_self self) {
     spdlog::warn("storage: {}", compacted.why()); // statistics only: retried next minute, transfers unaffected
 }
 
-/// Publishes the levels changed since the last time on the bus (all of them when `full`).
+/// Publishes the levels changed since the last time on the bus (all of them when `full`), in
+/// parts of at most max_bus_levels.
 /// A full snapshot goes to every `inventory` subscriber (a PUB socket cannot address one), so
 /// subscriptions that arrive together share one: at most one a second, or twenty subscriptions
 /// would send twenty full inventories to everyone.
@@ -274,8 +276,15 @@ void publish_levels(storage_self self, bool full) {
   auto changed = st.ledger.take_bus_changes();
   if (!full && changed.empty())
     return;
-  wire::inventory_levels inv{st.cfg.time->epoch_ms(), full, full ? st.ledger.all_levels() : std::move(changed)};
-  st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
+  auto levels = full ? st.ledger.all_levels() : std::move(changed);
+  auto now = st.cfg.time->epoch_ms();
+  auto parts = std::max<std::size_t>(1, (levels.size() + wire::max_bus_levels - 1) / wire::max_bus_levels);
+  for (std::size_t p = 0; p < parts; ++p) {
+    auto from = levels.begin() + static_cast<std::ptrdiff_t>(p * wire::max_bus_levels);
+    auto to = p + 1 == parts ? levels.end() : from + static_cast<std::ptrdiff_t>(wire::max_bus_levels);
+    wire::inventory_levels inv{now, full, wire::item_list(std::make_move_iterator(from), std::make_move_iterator(to)), p + 1, parts};
+    st.out->publish(std::string(wire::topic_inventory), wire::encode({0, std::move(inv)}));
+  }
 }
 
 /// Commits, then publishes the levels that changed, or every level if a subscription asked for

@@ -17,6 +17,7 @@
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
 #include "messages/batch.hpp"
+#include "messages/inventory_parts.hpp"
 #include "messages/limits.hpp"
 
 namespace clusterio {
@@ -273,6 +274,7 @@ struct uplink_state {
   std::unordered_map<std::uint64_t, pending_call> calls;
   std::vector<member> members;
   std::set<std::string> topics; ///< the bus topics last given to the socket thread
+  wire::inventory_joiner inventory; ///< the parts of a full snapshot so far
   bool up = false;
   std::uint64_t last_probe_ms = 0;
   std::uint64_t down_since_ms = 0; ///< start, or when the master stopped answering
@@ -417,6 +419,19 @@ void change_channels(uplink_pointer self, const uplink_listener& who, channel_in
 /// A bus message to the members that take it: a signal frame only to those whose world
 /// receives on its channel (subscriptions are prefixes: `signal/ab` also brings `signal/abc`).
 void deliver(uplink_pointer self, const std::string& topic, const wire::frame& f) {
+  if (auto* inv = std::get_if<wire::inventory_levels>(&f.body)) {
+    // A full snapshot comes in parts: the members get it whole, or not at all.
+    auto dropped = self->state.inventory.dropped();
+    auto whole = self->state.inventory.add(*inv);
+    if (self->state.inventory.dropped() != dropped)
+      spdlog::warn("uplink: an inventory snapshot from the master arrived with a part missing; waiting for the next one");
+    if (!whole)
+      return;
+    wire::frame joined{f.id, std::move(*whole)};
+    for (auto& m : self->state.members)
+      self->send(m.who, bus_atom::value, topic, joined);
+    return;
+  }
   std::string_view prefix = wire::topic_signal_prefix;
   bool signal = topic.compare(0, prefix.size(), prefix) == 0;
   auto channel = signal ? topic.substr(prefix.size()) : std::string();

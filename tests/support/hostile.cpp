@@ -1,9 +1,11 @@
 #include "tests/support/hostile.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 
 #include "common/clock.hpp"
+#include "messages/inventory_parts.hpp"
 #include "messages/limits.hpp"
 #include "tests/support/tcp_connection.hpp"
 
@@ -16,6 +18,22 @@ void subscribe_long_topics(bus_subscriber& sub, std::size_t count, std::size_t b
     topic.replace(0, n.size(), n);
     sub.subscribe(topic);
   }
+}
+
+std::optional<wire::inventory_levels> next_full_inventory(bus_subscriber& sub, std::chrono::milliseconds timeout, std::size_t* most_levels) {
+  wire::inventory_joiner joiner;
+  auto until = mono_ms() + static_cast<std::uint64_t>(timeout.count());
+  for (auto now = mono_ms(); now < until; now = mono_ms()) {
+    auto m = sub.recv(std::chrono::milliseconds(until - now));
+    auto* inv = m ? std::get_if<wire::inventory_levels>(&m->second.body) : nullptr;
+    if (inv == nullptr)
+      continue;
+    if (most_levels != nullptr)
+      *most_levels = std::max(*most_levels, inv->levels.size());
+    if (auto whole = joiner.add(std::move(*inv)); whole && whole->full)
+      return whole;
+  }
+  return std::nullopt;
 }
 
 long_names_result export_long_names(wire_client& slave, std::uint64_t instance, std::uint64_t first_batch, std::size_t batches) {

@@ -31,6 +31,11 @@ struct long_names_result {
 /// the master lets it grow. The same arguments make the same names.
 long_names_result export_long_names(wire_client& slave, std::uint64_t instance, std::uint64_t first_batch, std::size_t batches);
 
+/// The next full inventory snapshot `sub` receives within `timeout`, its parts joined (nullopt
+/// if none came whole). `most_levels`, if given, gets the most levels one bus message carried.
+std::optional<wire::inventory_levels> next_full_inventory(bus_subscriber& sub, std::chrono::milliseconds timeout,
+                                                          std::size_t* most_levels = nullptr);
+
 /// Sends `count` frames the master must refuse (a `hello` whose name is no label), in rounds of
 /// 100 so that no socket queue overflows, and reads every reply. Returns how many came back
 /// `invalid`.

@@ -148,6 +148,7 @@ std::string proc_status(pid_t pid, const std::string& name) {
 
 double resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmRSS")) / 1024; }
 double peak_resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmHWM")) / 1024; }
+void reset_peak_resident(pid_t pid) { std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5"; }
 pid_t parent_of(pid_t pid) { return static_cast<pid_t>(std::stol(proc_status(pid, "PPid"))); }
 
 double cpu_seconds(pid_t pid) {

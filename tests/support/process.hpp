@@ -61,6 +61,9 @@ struct scoped_umask {
 /// A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in MiB; 0 if it is gone.
 double resident_mib(pid_t pid);
 double peak_resident_mib(pid_t pid);
+/// Makes the peak (VmHWM) start again from the resident memory now, so that peak_resident_mib
+/// tells the peak of what follows.
+void reset_peak_resident(pid_t pid);
 /// The parent of a process (0 if it is gone).
 pid_t parent_of(pid_t pid);
 
