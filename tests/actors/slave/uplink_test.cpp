@@ -2,11 +2,13 @@
 // frame over the size a slave accepts, ZeroMQ closes the connection and would not open it again;
 // the uplink must connect and subscribe again by itself, and go on receiving. It subscribes to
 // the channels its members receive on, and only to those, and gives each member only its own.
+// It joins the parts of a full inventory snapshot, and gives its members none with a part missing.
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -46,16 +48,46 @@ bool subscription_arrives(zmq::socket_t& bus, const std::string& topic) {
   return false;
 }
 
-/// Records the topics of the bus messages the uplink hands to a member.
-uplink_listener::behavior_type recording_listener(uplink_listener::pointer, std::vector<std::string>* topics, std::mutex* mu) {
+/// The bus messages the uplink handed to a member, by topic.
+struct recorded {
+  std::mutex mu;
+  std::vector<std::pair<std::string, wire::frame>> got;
+  std::vector<std::pair<std::string, wire::frame>> now() {
+    std::lock_guard<std::mutex> lock(mu);
+    return got;
+  }
+};
+
+uplink_listener::behavior_type recording_listener(uplink_listener::pointer, recorded* into) {
   return {
-    [topics, mu](bus_atom, const std::string& topic, const wire::frame&) {
-      std::lock_guard<std::mutex> lock(*mu);
-      topics->push_back(topic);
+    [into](bus_atom, const std::string& topic, const wire::frame& f) {
+      std::lock_guard<std::mutex> lock(into->mu);
+      into->got.emplace_back(topic, f);
     },
     [](link_up_atom) {},
   };
 }
+
+/// A bare XPUB on loopback standing in for the master's bus, and an uplink connected to it. Its
+/// control socket goes nowhere: only the bus is under test.
+struct stand_in_bus {
+  zmq::context_t ctx;
+  zmq::socket_t bus{ctx, zmq::socket_type::xpub};
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<uplink_sockets> sockets;
+  uplink_actor uplink;
+
+  stand_in_bus() {
+    bus.set(zmq::sockopt::linger, 0);
+    bus.set(zmq::sockopt::xpub_verbose, 1);
+    bus.bind("tcp://127.0.0.1:*");
+    sys = std::make_unique<caf::actor_system>(cfg);
+    uplink = spawn_uplink(*sys, {"tcp://127.0.0.1:" + std::to_string(test::free_port()), bus.get(zmq::sockopt::last_endpoint), std::nullopt, "slave1"},
+                          sockets);
+  }
+  ~stand_in_bus() { caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown); }
+};
 
 /// The subscription messages (a byte, 1 or 0, then the topic) that reach the stand-in bus until
 /// `enough` says so, or 10 s passed.
@@ -93,20 +125,11 @@ void publish(zmq::socket_t& bus, const std::string& topic, const std::string& bo
 } // namespace
 
 TEST_CASE("after a frame too large, the uplink connects to the bus again and receives") {
-  zmq::context_t ctx;
-  zmq::socket_t bus(ctx, zmq::socket_type::xpub);
-  bus.set(zmq::sockopt::linger, 0);
-  bus.set(zmq::sockopt::xpub_verbose, 1);
-  bus.bind("tcp://127.0.0.1:*");
-  auto bus_endpoint = bus.get(zmq::sockopt::last_endpoint);
-
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  std::shared_ptr<uplink_sockets> sockets;
-  // The control socket goes nowhere: only the bus is under test.
-  auto uplink = spawn_uplink(sys, {"tcp://127.0.0.1:" + std::to_string(test::free_port()), bus_endpoint, std::nullopt, "slave1"}, sockets);
+  stand_in_bus b;
+  auto& bus = b.bus;
+  auto& uplink = b.uplink;
   std::atomic<int> received{0};
-  auto listener = sys.spawn(counting_listener, &received);
+  auto listener = b.sys->spawn(counting_listener, &received);
   caf::anon_send(uplink, join_atom::value, listener);
 
   auto inventory = wire::encode({0, wire::inventory_levels{1, true, {{"iron-plate", 1}}}});
@@ -122,30 +145,16 @@ TEST_CASE("after a frame too large, the uplink connects to the bus again and rec
     return received >= 2;
   }, 10s, 200ms));
 
-  caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("the uplink subscribes to the channels its members receive on, and gives each member only its channels") {
-  zmq::context_t ctx;
-  zmq::socket_t bus(ctx, zmq::socket_type::xpub);
-  bus.set(zmq::sockopt::linger, 0);
-  bus.set(zmq::sockopt::xpub_verbose, 1);
-  bus.bind("tcp://127.0.0.1:*");
-  auto bus_endpoint = bus.get(zmq::sockopt::last_endpoint);
-
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  std::shared_ptr<uplink_sockets> sockets;
-  auto uplink = spawn_uplink(sys, {"tcp://127.0.0.1:" + std::to_string(test::free_port()), bus_endpoint, std::nullopt, "slave1"}, sockets);
-  std::mutex mu;
-  std::vector<std::string> got_a, got_b;
-  auto a = sys.spawn(recording_listener, &got_a, &mu);
-  auto b = sys.spawn(recording_listener, &got_b, &mu);
-  auto a_got = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return got_a;
-  };
+  stand_in_bus s;
+  auto& bus = s.bus;
+  auto& uplink = s.uplink;
+  recorded got_a, got_b;
+  auto a = s.sys->spawn(recording_listener, &got_a);
+  auto b = s.sys->spawn(recording_listener, &got_b);
 
   caf::anon_send(uplink, join_atom::value, uplink_listener{a});
   caf::anon_send(uplink, channels_atom::value, uplink_listener{a}, channel_interest{false, {"red"}});
@@ -158,10 +167,10 @@ TEST_CASE("the uplink subscribes to the channels its members receive on, and giv
   CHECK(test::eventually([&] {
     publish(bus, "signal/redder", frame);
     publish(bus, "signal/red", frame);
-    return !a_got().empty();
+    return !got_a.now().empty();
   }, 10s, 200ms));
-  for (auto& t : a_got())
-    CHECK(t == "signal/red");
+  for (auto& [topic, f] : got_a.now())
+    CHECK(topic == "signal/red");
 
   // Another channel: the old one is given up.
   caf::anon_send(uplink, channels_atom::value, uplink_listener{a}, channel_interest{false, {"blue"}});
@@ -187,6 +196,32 @@ TEST_CASE("the uplink subscribes to the channels its members receive on, and giv
   caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   subs = subscriptions(bus, holds({"-signal/blue"}));
   CHECK(std::count(subs.begin(), subs.end(), "-inventory") == 1);
+}
 
-  caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
+TEST_CASE("the uplink gives its members a full inventory snapshot whole, joined from its parts, or not at all") {
+  stand_in_bus s;
+  recorded got;
+  auto member = s.sys->spawn(recording_listener, &got);
+  caf::anon_send(s.uplink, join_atom::value, uplink_listener{member});
+  REQUIRE(subscription_arrives(s.bus, "inventory"));
+  auto part = [](std::uint64_t time, std::uint64_t part, std::uint64_t parts, bool full = true) {
+    return wire::encode({0, wire::inventory_levels{time, full, {{"item-" + std::to_string(part), 1}}, part, parts}});
+  };
+  auto levels = [&] {
+    std::vector<std::size_t> out;
+    for (auto& [topic, f] : got.now())
+      out.push_back(std::get<wire::inventory_levels>(f.body).levels.size());
+    return out;
+  };
+  // A snapshot with its second part lost, then a change, then a whole one of three parts.
+  publish(s.bus, "inventory", part(7, 1, 3));
+  publish(s.bus, "inventory", part(7, 3, 3));
+  publish(s.bus, "inventory", part(8, 1, 1, false));
+  for (std::uint64_t p = 1; p <= 3; ++p)
+    publish(s.bus, "inventory", part(9, p, 3));
+  REQUIRE(test::eventually([&] { return levels().size() >= 2; }, 10s, 50ms));
+  std::this_thread::sleep_for(200ms); // nothing more comes
+  CHECK(levels() == std::vector<std::size_t>{1, 3});
+  CHECK(std::get<wire::inventory_levels>(got.now().back().second.body).full);
+  caf::anon_send_exit(member, caf::exit_reason::user_shutdown);
 }
