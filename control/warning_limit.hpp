@@ -4,7 +4,7 @@
 // first lines_per_window warnings of each minute are logged, the rest only counted, and the
 // count is logged as one line "N similar warnings ... suppressed" once the minute is over.
 //
-// Used by the gateway's socket thread only.
+// Not thread-safe: the gateway's socket thread and the storage actor each have their own.
 
 #include <cstddef>
 #include <cstdint>

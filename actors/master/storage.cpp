@@ -12,6 +12,7 @@
 #include "actors/master/storage_ledger.hpp"
 #include "common/outbox.hpp"
 #include "control/metrics.hpp"
+#include "control/warning_limit.hpp"
 #include "store/storage_db.hpp"
 
 namespace clusterio {
@@ -53,6 +54,8 @@ struct storage_state {
   std::optional<std::uint64_t> last_full; ///< monotonic ms of the last full snapshot
   std::uint64_t last_compaction = 0;  ///< monotonic ms
   levels_listener listener;
+  /// Of what slaves confirm wrongly (another instance's grants): a few lines per minute each.
+  std::optional<warning_limit> warnings;
 
   std::uint64_t minute() const { return cfg.time->epoch_ms() / 60000; }
   std::string failure() const { return "storage failed: " + latched; }
@@ -352,6 +355,7 @@ void tick(storage_self self) {
   if (time.mono_ms() - st.last_stats_flush >= stats_flush_ms && st.ledger.has_unflushed_stats())
     st.flush_stats();
   publish_due_levels(self);
+  st.warnings->report_suppressed();
   if (time.mono_ms() - st.last_compaction >= stats_compact_ms)
     compact_stats(self);
   self->delayed_send(self, std::chrono::milliseconds(st.cfg.inventory_interval_ms), tick_atom::value);
@@ -365,6 +369,7 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
   st.db = std::move(db);
   st.ledger = storage_ledger(cfg.max_item_names, cfg.counters);
   st.ledger.adopt(*snap);
+  st.warnings.emplace(*cfg.time);
   st.last_stats_flush = cfg.time->mono_ms();
   self->delayed_send(self, std::chrono::milliseconds(cfg.inventory_interval_ms), tick_atom::value);
   // A clean stop writes the last second of statistics too (the web's graphs survive restarts).
@@ -384,8 +389,14 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
       });
     },
     [self](confirm_atom, confirm_jobs& jobs) {
-      apply_batch(self, jobs, [](storage_ledger& l, confirm_job& j, std::uint64_t minute) -> wire::message {
-        return l.confirm(j.msg, minute);
+      apply_batch(self, jobs, [self](storage_ledger& l, confirm_job& j, std::uint64_t minute) -> wire::message {
+        storage_ledger::foreign_grants foreign;
+        auto ack = l.confirm(j.msg, minute, foreign);
+        auto instance = "instance " + std::to_string(j.msg.instance_id);
+        if (foreign.count > 0 && self->state.warnings->admit(instance, "storage: confirm of another instance's grants"))
+          spdlog::warn("storage: {} confirmed {} grant(s) of other instances (first: grant {} of instance {}); ignored", instance,
+                       foreign.count, foreign.first_id, foreign.first_holder);
+        return ack;
       });
     },
     [self](query_atom, query_job& job) { answer_query(self, job); },

@@ -213,7 +213,7 @@ wire::grant_reply storage_ledger::reserve(std::uint64_t instance_id, const wire:
   return out;
 }
 
-wire::confirm_ack storage_ledger::confirm(const wire::confirm_grants& m, std::uint64_t minute) {
+wire::confirm_ack storage_ledger::confirm(const wire::confirm_grants& m, std::uint64_t minute, foreign_grants& foreign) {
   wire::confirm_ack ack{m.instance_id, {}};
   auto settle = [&](std::uint64_t id, bool give_back) {
     auto it = grants_.find(id);
@@ -223,7 +223,10 @@ wire::confirm_ack storage_ledger::confirm(const wire::confirm_grants& m, std::ui
     }
     auto& r = it->second;
     if (r.instance_id != m.instance_id) {
-      spdlog::warn("storage: instance {} confirmed grant {} of instance {}; ignored", m.instance_id, id, r.instance_id);
+      if (foreign.count++ == 0) {
+        foreign.first_id = id;
+        foreign.first_holder = r.instance_id;
+      }
       return;
     }
     if (give_back) {

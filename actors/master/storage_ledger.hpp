@@ -67,7 +67,13 @@ public:
   /// Reserves min(plan, stock) per item for the instance, as grants.
   wire::grant_reply reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute);
   /// Drops applied reservations and returns cancelled ones to the stock.
-  wire::confirm_ack confirm(const wire::confirm_grants& m, std::uint64_t minute);
+  /// Grants a confirm named that another instance holds: left alone, and counted here for the
+  /// caller's one warning (a slave naming thousands must not write thousands of lines).
+  struct foreign_grants {
+    std::size_t count = 0;
+    std::uint64_t first_id = 0, first_holder = 0;
+  };
+  wire::confirm_ack confirm(const wire::confirm_grants& m, std::uint64_t minute, foreign_grants& foreign);
   /// Returns the instance's reservations to the stock and forgets its dedup records; how many.
   std::size_t drop_instance(std::uint64_t instance_id);
   /// The instance's outstanding grants (the reply to resync).

@@ -200,3 +200,32 @@ TEST_CASE("unknown CURVE keys knocking again and again log a few lines and how m
   CHECK(logged <= 10);
   CHECK(suppressed_count(m, "gateway: unknown CURVE key", "127.0.0.1") >= strangers_count - logged);
 }
+
+TEST_CASE("a slave confirming another instance's grant 2,000 times logs a few lines, and the grant stays its holder's") {
+  master_fixture m;
+  m.start();
+  wire_client slave(m.control_endpoint(), add_client(m, "slave1", "slave"));
+  auto holder = expect_reply<wire::registered>(slave, wire::register_instance{"holder", ""}).instance_id;
+  auto other = expect_reply<wire::registered>(slave, wire::register_instance{"other", ""}).instance_id;
+  expect_reply<wire::export_ack>(slave, wire::export_batch{holder, 1, 1, {{"iron-plate", 10}}});
+  auto granted = expect_reply<wire::grant_reply>(slave, wire::request_items{holder, {{"iron-plate", 4}}});
+  REQUIRE(granted.grants.size() == 1);
+  auto id = granted.grants[0].grant_id;
+  constexpr std::size_t confirms = 2000;
+  auto replies = call_pipelined(slave, confirms, [&](std::size_t) { return wire::confirm_grants{other, {id}, {}}; }, 100);
+  for (auto& r : replies) {
+    REQUIRE(r);
+    REQUIRE(std::holds_alternative<wire::confirm_ack>(r->body));
+    CHECK(std::get<wire::confirm_ack>(r->body).released.empty()); // not its grant: left alone
+  }
+  // The holder still cancels it: the 4 plates go back to storage.
+  auto ack = expect_reply<wire::confirm_ack>(slave, wire::confirm_grants{holder, {}, {id}});
+  CHECK(ack.released == std::vector<std::uint64_t>{id});
+  m.stop();
+
+  auto logged = log_lines_with(m, "confirmed 1 grant(s) of other instances").size();
+  INFO(m.log().substr(0, 4000));
+  CHECK(logged >= 1);
+  CHECK(logged <= 10); // on main: one line each, 2,000
+  CHECK(suppressed_count(m, "storage: confirm of another instance's grants", "instance " + std::to_string(other)) == confirms - logged);
+}
