@@ -79,6 +79,12 @@ inline constexpr std::int64_t max_transfer_count = 1'000'000'000'000;
 inline constexpr std::size_t max_stored_key_bytes = 8u << 20;
 static_assert(max_stored_key_bytes + max_long_list_entries * 32 + 4096 <= max_frame_bytes);
 
+/// Unconfirmed grants (reservations) one instance may hold at once. A `pending` reply lists
+/// them all, so it must fit a frame clients accept whatever the names: at most some 7.6 MB.
+/// A slave that confirms what its world applied holds a handful.
+inline constexpr std::size_t max_outstanding_grants = 16384;
+static_assert(max_outstanding_grants * (2 * max_name_bytes + 64) + 4096 <= max_frame_bytes);
+
 /// Levels in one `inventory` message on the bus; more come in parts (`part` of `parts`). With
 /// CURVE, ZeroMQ holds an encrypted copy of a message per subscriber while it sends it: a whole
 /// 8 MB snapshot to twenty subscribers would cost the master 160 MB at once, a part of at most

@@ -316,6 +316,21 @@ result<std::unique_ptr<storage_db>> open_and_load(const storage_config& cfg, sto
   return db;
 }
 
+/// A plan that storage refused took nothing, though demand counted it out of its mirror of the
+/// stock: that mirror would stay short (and grant nothing of those items) until their levels
+/// next change. Tells demand their levels again.
+void restore_demand_mirror(storage_self self, const wire::item_list& plan) {
+  auto& st = self->state;
+  if (!st.listener)
+    return;
+  wire::item_list levels;
+  for (auto& p : plan) {
+    auto key = wire::item_key(p);
+    levels.push_back(wire::item_of_key(key, st.ledger.level(key)));
+  }
+  self->send(st.listener, levels_atom::value, std::move(levels));
+}
+
 /// Every level, to the listener (demand), if there is one.
 void send_all_levels(storage_self self) {
   if (self->state.listener)
@@ -384,8 +399,11 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
       apply_batch(self, jobs, [](storage_ledger& l, export_job& j, std::uint64_t minute) { return l.apply_export(j.msg, minute); });
     },
     [self](reserve_atom, reserve_jobs& jobs) {
-      apply_batch(self, jobs, [](storage_ledger& l, reserve_job& j, std::uint64_t minute) -> wire::message {
-        return l.reserve(j.instance_id, j.plan, minute);
+      apply_batch(self, jobs, [self](storage_ledger& l, reserve_job& j, std::uint64_t minute) -> wire::message {
+        auto out = l.reserve(j.instance_id, j.plan, minute);
+        if (std::holds_alternative<wire::error_reply>(out))
+          restore_demand_mirror(self, j.plan);
+        return out;
       });
     },
     [self](confirm_atom, confirm_jobs& jobs) {

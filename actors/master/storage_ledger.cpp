@@ -190,7 +190,15 @@ void storage_ledger::advance_floor(std::uint64_t instance_id, std::uint64_t floo
   }
 }
 
-wire::grant_reply storage_ledger::reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute) {
+wire::message storage_ledger::reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute) {
+  auto of = grants_of_.find(instance_id);
+  auto held = of == grants_of_.end() ? 0 : of->second.size();
+  if (held + plan.size() > wire::max_outstanding_grants)
+    return wire::make_error(wire::error_code::overloaded,
+                            "instance " + std::to_string(instance_id) + " holds " + std::to_string(held) +
+                              " unconfirmed grants and may hold " + std::to_string(wire::max_outstanding_grants) +
+                              " (max_outstanding_grants): confirm what the world applied (resync lists them) before asking for more",
+                            "items");
   wire::grant_reply out{instance_id, {}};
   for (auto& want : plan) {
     auto key = wire::item_key(want);

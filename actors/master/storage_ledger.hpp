@@ -64,8 +64,10 @@ public:
   /// Applies an export batch once per (instance, batch): export_ack (duplicate or not), or an
   /// error when it would pass a stock limit or a limit of the names (nothing of it applied).
   wire::message apply_export(const wire::export_batch& m, std::uint64_t minute);
-  /// Reserves min(plan, stock) per item for the instance, as grants.
-  wire::grant_reply reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute);
+  /// Reserves min(plan, stock) per item for the instance, as grants: grant_reply, or
+  /// `overloaded` (nothing reserved) when the instance would hold more than
+  /// wire::max_outstanding_grants unconfirmed grants.
+  wire::message reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute);
   /// Drops applied reservations and returns cancelled ones to the stock.
   /// Grants a confirm named that another instance holds: left alone, and counted here for the
   /// caller's one warning (a slave naming thousands must not write thousands of lines).

@@ -229,3 +229,40 @@ TEST_CASE("a slave confirming another instance's grant 2,000 times logs a few li
   CHECK(logged <= 10); // on main: one line each, 2,000
   CHECK(suppressed_count(m, "storage: confirm of another instance's grants", "instance " + std::to_string(other)) == confirms - logged);
 }
+
+TEST_CASE("an instance holds at most max_outstanding_grants unconfirmed grants, so that its resync reply always fits") {
+  master_fixture m;
+  m.start();
+  wire_client slave(m.control_endpoint(), add_client(m, "hoarder", "slave"));
+  auto inst = expect_reply<wire::registered>(slave, wire::register_instance{"hoarder", ""}).instance_id;
+  // 4,096 names of 200 bytes, 5 of each: every request of one of each makes 4,096 grants.
+  wire::item_list stock, one_each;
+  for (std::size_t i = 0; i < wire::max_list_entries; ++i) {
+    auto name = std::to_string(i) + std::string(wire::max_name_bytes - std::to_string(i).size(), 'g');
+    stock.push_back({name, 5});
+    one_each.push_back({name, 1});
+  }
+  expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 1, 1, stock});
+  constexpr auto rounds = wire::max_outstanding_grants / wire::max_list_entries;
+  std::vector<std::uint64_t> first_round;
+  for (std::size_t r = 0; r < rounds; ++r) {
+    auto g = expect_reply<wire::grant_reply>(slave, wire::request_items{inst, one_each}, 20s);
+    REQUIRE(g.grants.size() == wire::max_list_entries);
+    if (r == 0)
+      for (auto& x : g.grants)
+        first_round.push_back(x.grant_id);
+  }
+  // One more is refused whole, naming the bound; the stock is untouched.
+  auto refused = expect_error(slave, wire::request_items{inst, {one_each.front()}}, wire::error_code::overloaded);
+  CHECK_THAT(refused.message, Catch::Contains("max_outstanding_grants"));
+  // Every unconfirmed grant comes back in one resync reply, within what a client accepts.
+  auto r = slave.call(wire::resync{inst}, 20s);
+  REQUIRE(r);
+  REQUIRE(std::holds_alternative<wire::pending_grants>(r->body));
+  CHECK(std::get<wire::pending_grants>(r->body).grants.size() == wire::max_outstanding_grants);
+  CHECK(wire::encode(*r).size() <= wire::max_frame_bytes);
+  // Once the world confirms what it applied, it may ask again.
+  expect_reply<wire::confirm_ack>(slave, wire::confirm_grants{inst, first_round, {}}, 20s);
+  auto again = expect_reply<wire::grant_reply>(slave, wire::request_items{inst, {one_each.front()}}, 20s);
+  CHECK(again.grants.size() == 1);
+}
