@@ -74,6 +74,14 @@ std::optional<routing_decision> refuse_sent(const wire::signal_frame& f) {
   return std::nullopt;
 }
 
+/// An export or request with no item: nothing to do, and an export would use up its batch
+/// number for nothing (a sender numbering wrongly would not notice).
+template <class T> std::optional<routing_decision> refuse_empty(const T& m) {
+  if (m.items.empty())
+    return refuse(error_code::invalid, std::string("'") + T::type + "' must carry at least one item", "items");
+  return std::nullopt;
+}
+
 } // namespace
 
 routing_decision router::route(const peer& who, const wire::message& m) const {
@@ -84,9 +92,13 @@ routing_decision router::route(const peer& who, const wire::message& m) const {
       if (how.to == destination::refused)
         return refuse(error_code::unsupported, "'" + std::string(T::type) + "' is not a request the master serves", "t");
       if (!who.may(how.needs))
-        return refuse(error_code::unauthorized, "a client with role of '" + who.name + "' may not send '" + std::string(T::type) + "'");
+        return refuse(error_code::unauthorized,
+                      "'" + who.name + "' (role " + to_string(who.role) + ") may not send '" + std::string(T::type) + "'");
       if constexpr (std::is_same_v<T, wire::signal_frame>)
         if (auto refused = refuse_sent(body))
+          return *refused;
+      if constexpr (std::is_same_v<T, wire::export_batch> || std::is_same_v<T, wire::request_items>)
+        if (auto refused = refuse_empty(body))
           return *refused;
       routing_decision out{how.to, {}};
       if constexpr (how.instance != nullptr) {

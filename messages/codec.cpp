@@ -260,8 +260,11 @@ result<void> check_whole(std::string_view bytes, const char* root_noun, msgpack_
 decoded decode(std::string_view bytes) {
   msgpack_value root{};
   msgpack_map map;
-  if (auto checked = check_whole(bytes, "map", root, map); !checked)
-    return frame_error(checked.error().what());
+  if (auto checked = check_whole(bytes, "map", root, map); !checked) {
+    auto out = frame_error(checked.error().what());
+    out.id = readable_id(bytes);
+    return out;
+  }
   if (root.k != msgpack_kind::map)
     return frame_error("a frame must be a msgpack map");
   return decode_message(map);
@@ -315,6 +318,25 @@ std::string batch_of(const std::vector<std::string_view>& messages) {
   for (auto m : messages)
     out.append(m);
   return out;
+}
+
+std::uint64_t readable_id(std::string_view bytes) {
+  msgpack_reader r(bytes.data(), bytes.data() + bytes.size());
+  msgpack_value root{};
+  if (r.head(root) || root.k != msgpack_kind::map)
+    return 0;
+  for (std::uint32_t i = 0; i < root.n; ++i) {
+    msgpack_value key{};
+    if (r.head(key) || key.k != msgpack_kind::str)
+      return 0;
+    if (key.text() == "id") {
+      msgpack_value id{};
+      return !r.head(id) && id.k == msgpack_kind::uint ? id.u : 0;
+    }
+    if (r.skip(2)) // every step moves on or fails: bounded by the bytes
+      return 0;
+  }
+  return 0;
 }
 
 error_reply make_error(const wire::error& e) {

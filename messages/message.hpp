@@ -49,6 +49,12 @@ struct decoded {
   std::uint64_t id = 0;
 };
 
+/// The request id of a frame refused before its fields were read (too large, bytes after the
+/// value, a bin or ext value, a parser limit passed), so that its error can still answer it:
+/// read as far as the fault goes, from a root map whose "id" (an unsigned integer) comes before
+/// the fault; 0 if there is none to read.
+std::uint64_t readable_id(std::string_view bytes);
+
 /// Decodes one frame holding one message strictly: size, version, type, every field's type and
 /// limits. Never throws; nothing is partially decoded into the result.
 decoded decode(std::string_view bytes);

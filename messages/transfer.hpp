@@ -27,7 +27,7 @@ struct export_batch {
   /// Lowest batch number the mod still holds (<= batch). Every batch below it is acknowledged
   /// and dropped in the game, so the master may forget its dedup records.
   std::uint64_t floor = 0;
-  item_list items; ///< 0..4096 entries (send at least one), counts 1..max_transfer_count, (name, quality) unique
+  item_list items; ///< 1..4096 entries (the master refuses an empty list), counts 1..max_transfer_count, (name, quality) unique
 };
 template <class V> void describe(V& v, export_batch& x) {
   v.u64("instance_id", x.instance_id, 1);
@@ -53,7 +53,7 @@ template <class V> void describe(V& v, export_ack& x) {
 struct request_items {
   static constexpr const char* type = "request";
   std::uint64_t instance_id = 0;
-  item_list items; ///< 0..4096 entries (send at least one), counts 1..max_transfer_count, (name, quality) unique
+  item_list items; ///< 1..4096 entries (the master refuses an empty list), counts 1..max_transfer_count, (name, quality) unique
 };
 template <class V> void describe(V& v, request_items& x) {
   v.u64("instance_id", x.instance_id, 1);

@@ -293,7 +293,8 @@ struct gateway::impl {
     if (payload.size() > wire::max_request_bytes) {
       if (cfg.counters)
         metrics::bump(&cfg.counters->bad_frames);
-      reply_error(rid, 0, error_code::invalid, "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
+      reply_error(rid, wire::readable_id(payload.to_string_view()), error_code::invalid,
+                  "frame larger than " + std::to_string(wire::max_request_bytes) + " bytes", "(frame)");
       return 1;
     }
     auto who = auth->identify(rid, auth->is_insecure() ? nullptr : zmq_msg_gets(payload.handle(), "User-Id"));

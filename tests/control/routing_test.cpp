@@ -75,6 +75,8 @@ template <std::size_t... I> std::vector<wire::message> every_message(std::uint64
   auto add = [&](auto m) {
     if constexpr (has_instance_id<decltype(m)>::value)
       m.instance_id = instance;
+    if constexpr (std::is_same_v<decltype(m), wire::export_batch> || std::is_same_v<decltype(m), wire::request_items>)
+      m.items = {{"iron-plate", 1}}; // an empty one is refused (below)
     all.push_back(std::move(m));
   };
   (add(std::variant_alternative_t<I, wire::message>{}), ...);
@@ -119,7 +121,7 @@ TEST_CASE("every message type from every kind of peer, acting for its own instan
       if (expected.senders.empty()) {
         check_refused(d, wire::error_code::unsupported, "t", "'" + type + "' is not a request the master serves");
       } else if (!expected.senders.count(kind)) {
-        check_refused(d, wire::error_code::unauthorized, "", "a client with role of 'slave1' may not send '" + type + "'");
+        check_refused(d, wire::error_code::unauthorized, "", "'slave1' (role " + kind + ") may not send '" + type + "'");
       } else {
         CHECK(d.to == expected.to);
         CHECK(d.refusal.message.empty());
@@ -180,5 +182,14 @@ TEST_CASE("a signal frame whose source or seq the bus could not carry as the mas
   check_refused(c.r.route(pub, f), wire::error_code::invalid, "seq",
                 "seq 18446744073709551615 is above 18446744073709551614: the master clears a silent source with its last seq + 1");
   // Rights come first: a subscriber is told it may not send signals at all.
-  check_refused(c.r.route(peer_of("subscriber"), f), wire::error_code::unauthorized, "", "a client with role of 'slave1' may not send 'signal'");
+  check_refused(c.r.route(peer_of("subscriber"), f), wire::error_code::unauthorized, "", "'slave1' (role subscriber) may not send 'signal'");
+}
+
+TEST_CASE("an export or request with no item is refused naming items: an export would use up its batch number for nothing") {
+  counted_router c;
+  check_refused(c.r.route(peer_of("slave"), wire::export_batch{own_instance, 1, 1, {}}), wire::error_code::invalid, "items",
+                "'export' must carry at least one item");
+  check_refused(c.r.route(peer_of("slave"), wire::request_items{own_instance, {}}), wire::error_code::invalid, "items",
+                "'request' must carry at least one item");
+  CHECK(c.r.route(peer_of("slave"), wire::export_batch{own_instance, 1, 1, {{"iron-plate", 1}}}).refusal.message.empty());
 }

@@ -151,6 +151,23 @@ TEST_CASE("bad frames get typed errors and change nothing") {
   REQUIRE(r);
   REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
   CHECK(std::get<wire::error_reply>(r->body).code == wire::error_code::invalid);
+  CHECK(r->id == 0); // nothing to read an id from
+
+  // Refused as a whole, yet the id came first: the error answers it, so the sender's wait ends.
+  auto good = wire::encode({31, wire::export_batch{inst, 2, 1, {{"iron-plate", 5}}}});
+  for (auto& [id, bytes] : std::vector<std::pair<std::uint64_t, std::string>>{
+         {31, good + std::string(1, '\0')},                                  // a byte after the map
+         {32, wire::encode({32, wire::ok{}}) + std::string(wire::max_request_bytes, '\0')}}) { // over 1 MiB
+    INFO("id " << id);
+    slave.send_raw(bytes);
+    auto refused = slave.recv(5s);
+    REQUIRE(refused);
+    REQUIRE(std::holds_alternative<wire::error_reply>(refused->body));
+    CHECK(std::get<wire::error_reply>(refused->body).field == "(frame)");
+    CHECK(refused->id == id);
+  }
+  // An empty export is refused (it would use up its batch number for nothing).
+  expect_error(slave, wire::export_batch{inst, 2, 1, {}}, wire::error_code::invalid);
 
   // Hand-encode an export with a negative count: encode() does not validate, decode() must.
   expect_error(slave, wire::export_batch{inst, 2, 1, {{"iron-plate", 5}, {"copper-plate", -5}}}, wire::error_code::invalid);
