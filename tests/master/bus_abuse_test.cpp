@@ -49,7 +49,8 @@ TEST_CASE("long subscriptions cost the subscriber its connection, not the master
     bus_subscriber hostile(c.m.bus_endpoint(), c.m.add_client("hostile", "subscriber"), "inventory");
     subscribe_long_topics(hostile, 2000, 4000);
     std::this_thread::sleep_for(5s); // ample time to send them all
-    CHECK(resident_mib(c.m.pid()) - before < 40);
+    if (memory_is_measurable)
+      CHECK(resident_mib(c.m.pid()) - before < 40);
   }
   CHECK(c.receives(*c.kept));
 }
@@ -124,7 +125,8 @@ TEST_CASE("however long the names, a full inventory reaches subscribers and fits
   }
   auto peak = peak_resident_mib(c.m.pid());
   std::printf("master RSS %.0f MiB before 24 subscribers' snapshots, peak %.0f MiB\n", before, peak);
-  CHECK(peak - before < 60); // one message: +195 MiB
+  if (memory_is_measurable)
+    CHECK(peak - before < 60); // one message: +195 MiB
   auto reply = c.slave->call(wire::inventory_query{}, 20s);
   REQUIRE(reply);
   REQUIRE(std::holds_alternative<wire::inventory_levels>(reply->body));

@@ -14,6 +14,7 @@
 #include "tests/signals/helpers.hpp"
 #include "tests/support/hostile.hpp"
 #include "tests/support/master_fixture.hpp"
+#include "tests/support/process.hpp"
 
 using namespace clusterio;
 using namespace clusterio::test;
@@ -74,7 +75,8 @@ TEST_CASE("200 frames of 819 KB are refused naming max_signal_frame_bytes, and t
   }
   auto after = resident_mib(m.pid());
   std::printf("master RSS %.0f MiB before 200 frames of 819 KB, %.0f after (peak %.0f)\n", before, after, peak_resident_mib(m.pid()));
-  CHECK(after - before < 40); // 200 kept frames would be 164 MB
+  if (memory_is_measurable)
+    CHECK(after - before < 40); // 200 kept frames would be 164 MB
   // None of them was published.
   CHECK_FALSE(wait_signal(sub, [](const wire::signal_frame& f) { return f.channel == "nobody-listens"; }, 500ms));
 }

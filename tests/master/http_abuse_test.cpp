@@ -72,7 +72,8 @@ TEST_CASE("endless headers are cut off with 431 and cost the master no memory") 
     t.join();
   peak = std::max(peak, resident_mib(m.pid()));
   INFO("RSS before " << before << " MiB, peak " << peak << " MiB; sent " << sent[0] << " and " << sent[1] << " bytes");
-  CHECK(peak - before < 30);
+  if (memory_is_measurable)
+    CHECK(peak - before < 30);
   for (int i = 0; i < 2; ++i) {
     INFO("reply " << i << ": " << replies[i].substr(0, 200));
     // Cut off after its first 32 KiB: what the kernel's buffers took before the master closed.

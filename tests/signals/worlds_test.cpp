@@ -11,6 +11,7 @@
 #include "common/clock.hpp"
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/slave_fixture.hpp"
 
 using namespace clusterio;
@@ -215,7 +216,8 @@ TEST_CASE("a slave whose worlds have no receiver on a channel gets nothing of it
               "receiving slave %.0f -> %.0f MiB (peak %.0f)\n",
               wire::encode({0, frame}).size(), master_before, resident_mib(w.master.pid()), peak_resident_mib(w.master.pid()), slave_before,
               resident_mib(slave), peak_resident_mib(slave));
-  CHECK(peak_resident_mib(slave) - slave_before < 4); // on main it grew by 8 MiB, the frames passed on to the world
+  if (memory_is_measurable)
+    CHECK(peak_resident_mib(slave) - slave_before < 4); // on main it grew by 8 MiB, the frames passed on to the world
   CHECK_FALSE(w.received_any("flood"));
 }
 

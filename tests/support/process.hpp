@@ -58,6 +58,15 @@ struct scoped_umask {
   ~scoped_umask() { ::umask(old); }
 };
 
+/// False in a sanitizer build (`scripts/test --sanitize`): AddressSanitizer keeps freed memory
+/// in quarantine (256 MB) and adds shadow memory, so resident memory tells nothing of what a
+/// process holds. Tests check their memory bounds only when this is true.
+#ifdef __SANITIZE_ADDRESS__
+inline constexpr bool memory_is_measurable = false;
+#else
+inline constexpr bool memory_is_measurable = true;
+#endif
+
 /// A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in MiB; 0 if it is gone.
 double resident_mib(pid_t pid);
 double peak_resident_mib(pid_t pid);
