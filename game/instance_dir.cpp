@@ -1,10 +1,7 @@
 #include "game/instance_dir.hpp"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -14,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/files.hpp"
+#include "common/local_port.hpp"
 #include "game/game_process.hpp"
 #include "messages/field.hpp"
 
@@ -30,19 +28,6 @@ std::string random_password() {
   for (int i = 0; i < 20; ++i)
     out += chars[rd() % (sizeof chars - 1)];
   return out;
-}
-
-int free_tcp_port() {
-  // Let the kernel pick; the port stays the instance's from now on.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 nlohmann::json to_json(const instance_config& i) {
@@ -108,7 +93,12 @@ result<void> create_instance(const host_layout& h, const std::string& name) {
   for (auto& other : list_instances(h))
     if (auto cfg = load_instance(h, other))
       used.insert(cfg->game_port);
-  instance_config cfg{name, 0, free_tcp_port(), random_password(), true, h.ups};
+  // The RCON port stays the instance's from now on, so it must be one no outgoing connection
+  // will have taken when the game starts.
+  auto rcon_port = free_local_port();
+  if (!rcon_port)
+    return rcon_port.error().in("rcon port");
+  instance_config cfg{name, 0, *rcon_port, random_password(), true, h.ups};
   for (int p = h.game_port_first; p <= h.game_port_last && !cfg.game_port; ++p)
     if (!used.count(p))
       cfg.game_port = p;

@@ -22,7 +22,18 @@ fail() {
   for f in "$tmp"/*.log; do echo "---- $f" >&2; tail -n 30 "$f" >&2; done
   exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A port below the ephemeral range, as tests/support/process.cpp picks them: no outgoing
+# connection of the parallel tests can take it before the master binds it.
+free_port() { python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    p = random.randint(max(1024, low - 20000), low - 1)
+    try:
+        socket.socket().bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+else:
+    raise SystemExit("no free port")'; }
 api() { python3 -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' "http://127.0.0.1:$http_port$1" 2>/dev/null; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 

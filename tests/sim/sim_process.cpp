@@ -3,6 +3,7 @@
 #include "tests/support/mod_folder.hpp"
 #include "tests/support/process.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -127,8 +128,13 @@ void sim_process::start() {
   });
   if (wait_line([](const std::string& l) { return l.find("Starting RCON interface") != std::string::npos; },
                 std::chrono::seconds(10), from)
-          .empty())
-    throw std::runtime_error("sim did not start RCON");
+          .empty()) {
+    std::string said;
+    auto all = lines();
+    for (size_t i = std::max(from, all.size() > 20 ? all.size() - 20 : 0); i < all.size(); ++i)
+      said += "\n  " + all[i];
+    throw std::runtime_error("sim did not start RCON; its last lines:" + said);
+  }
   rcon::client_options o;
   o.port = rcon_port_;
   o.password = "pw";

@@ -36,7 +36,7 @@ private:
 
 /// "exited with code N" or "killed by signal N (NAME)", from a waitpid status.
 std::string describe_exit(int status);
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// free_local_port(), or an exception.
 int free_port();
 /// A fresh empty directory under the system temporary directory.
 std::string temp_dir(const std::string& prefix);
