@@ -9,7 +9,8 @@ namespace clusterio {
 /// A port free on 127.0.0.1 for both TCP and UDP a moment ago, chosen at random below the
 /// kernel's ephemeral range, and never the same twice in one process. Below that range no
 /// outgoing connection can take the port before its listener binds it; a port the kernel picked
-/// (bind to port 0) could be, by any process's next connection.
+/// (bind to port 0) could be, by any process's next connection. `scripts/free-port` picks the
+/// same way for the shell scripts.
 result<int> free_local_port();
 
 } // namespace clusterio

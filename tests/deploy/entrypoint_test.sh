@@ -22,18 +22,6 @@ fail() {
   for f in "$tmp"/*.log; do echo "---- $f" >&2; tail -n 30 "$f" >&2; done
   exit 1
 }
-# A port below the ephemeral range, as tests/support/process.cpp picks them: no outgoing
-# connection of the parallel tests can take it before the master binds it.
-free_port() { python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-for _ in range(1000):
-    p = random.randint(max(1024, low - 20000), low - 1)
-    try:
-        socket.socket().bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass
-else:
-    raise SystemExit("no free port")'; }
 api() { python3 -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' "http://127.0.0.1:$http_port$1" 2>/dev/null; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -43,9 +31,7 @@ export CLUSTERIO_DATA=$tmp/data CLUSTERIO_CREDENTIALS=$tmp/credentials CLUSTERIO
 CLUSTERIO_MOD_ZIP=$(ls "$build"/mod/clusterio_*.zip | head -n1)
 export CLUSTERIO_WEBUI=$src/webui CLUSTERIO_MOD_ZIP
 unset MASTER INSTANCE FACTORIO_DIR CREDENTIAL SLAVE_NAME CLUSTERIO_SLAVE_CONFIG
-control_port=$(free_port); bus_port=$(free_port); http_port=$(free_port)
-while [[ $bus_port == "$control_port" ]]; do bus_port=$(free_port); done
-while [[ $http_port == "$control_port" || $http_port == "$bus_port" ]]; do http_port=$(free_port); done
+{ read -r control_port; read -r bus_port; read -r http_port; } < <("$src/scripts/free-port" 3)
 
 echo "== bad use is refused with a clear message"
 out=$(MODE='' "$entry" 2>&1) && fail "no MODE accepted"; [[ $out == *"set MODE="* ]] || fail "no MODE: $out"
