@@ -51,6 +51,7 @@ constexpr std::tuple rules{
   rule<wire::inventory_levels>{0, destination::refused},
   rule<wire::stats_reply>{0, destination::refused},
   rule<wire::instance_info>{0, destination::refused},
+  rule<wire::signal_sum>{0, destination::refused},
 };
 static_assert(std::tuple_size_v<decltype(rules)> == std::variant_size_v<wire::message>, "one rule per message type");
 

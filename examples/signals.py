@@ -4,7 +4,7 @@
 Needs Debian's python3-zmq and python3-msgpack (apt-get install python3-zmq python3-msgpack);
 run it with /usr/bin/python3.
 
-    signals.py --credential grafana.cred.json watch [CHANNEL] [--count N]
+    signals.py --credential grafana.cred.json watch [CHANNEL] [--count N] [--sources]
     signals.py --credential tool.cred.json send CHANNEL signal-A=5 iron-plate=-3 water=2:fluid iron-plate=1:item:rare
 
 The credential file is made by `clusterio-master add-tool NAME --role subscriber|publisher`.
@@ -22,7 +22,8 @@ import msgpack
 import zmq
 
 PROTOCOL_VERSION = 1
-SIGNAL_TOPIC = "signal/"
+SUM_TOPIC = "signal/"            # + channel: the channel's sum (signal_sum)
+SOURCE_TOPIC = "signal-src/"     # + channel: every source's frames (signal)
 
 
 class Failure(Exception):
@@ -110,6 +111,12 @@ def format_frame(f):
     return f"{f['channel']} {f.get('source', '')} seq={f['seq']} {signals}"
 
 
+def format_sum(s):
+    sources = ",".join(f"{x['source']}:{x['seq']}" for x in s["sources"]) or "-"
+    signals = " ".join(format_signal(e) for e in s["signals"]) or "(empty)"
+    return f"{s['channel']} gen={s['generation']} sources={sources} {signals}"
+
+
 SIGNAL_TYPES = ("item", "fluid", "virtual", "entity", "recipe", "space-location", "asteroid-chunk", "quality")
 VALUE = re.compile(r"(-?[0-9]+)(?::(" + "|".join(SIGNAL_TYPES) + r")(?::(.+))?)?")
 
@@ -135,12 +142,12 @@ def parse_signal(text):
 
 def watch(args, cred, ctx):
     control, bus = endpoints(args, cred)
-    # Subscribe first (the master republishes the current frames to a new subscription), then
-    # say hello, which proves the master is there and knows our key.
+    # Subscribe first (the master republishes the current sums, or frames, to a new
+    # subscription), then say hello, which proves the master is there and knows our key.
     sub = ctx.socket(zmq.SUB)
     sub.linger = 0
     apply_curve(sub, cred)
-    sub.setsockopt_string(zmq.SUBSCRIBE, SIGNAL_TOPIC + (args.channel or ""))
+    sub.setsockopt_string(zmq.SUBSCRIBE, (SOURCE_TOPIC if args.sources else SUM_TOPIC) + (args.channel or ""))
     sub.connect(bus)
     client = Client(ctx, control, cred, args.timeout)
     client.call("hello", name=cred["name"] if cred else "signals.py", software="signals.py/0.1")
@@ -153,9 +160,11 @@ def watch(args, cred, ctx):
             continue
         topic, body = sub.recv_multipart()
         frame = msgpack.unpackb(body, raw=False)
-        if frame.get("t") != "signal" or (args.channel and frame["channel"] != args.channel):
+        # "signal/ab" also matches the subscription "signal/a": keep only the channel asked for.
+        wanted = "signal" if args.sources else "signal_sum"
+        if frame.get("t") != wanted or (args.channel and frame["channel"] != args.channel):
             continue
-        print(format_frame(frame), flush=True)
+        print(format_frame(frame) if args.sources else format_sum(frame), flush=True)
         shown += 1
     return 0
 
@@ -181,9 +190,10 @@ def main():
     parser.add_argument("--bus", help="bus socket tcp://host:port (default: control port + 1)")
     parser.add_argument("--timeout", type=int, default=3000, help="milliseconds to wait for each answer")
     commands = parser.add_subparsers(dest="command", required=True)
-    w = commands.add_parser("watch", help="print signal frames as they arrive (Ctrl-C stops)")
+    w = commands.add_parser("watch", help="print each channel's sum as the master publishes it (Ctrl-C stops)")
     w.add_argument("channel", nargs="?", help="only this channel")
-    w.add_argument("--count", type=int, default=0, help="stop after this many frames")
+    w.add_argument("--count", type=int, default=0, help="stop after this many lines")
+    w.add_argument("--sources", action="store_true", help="print every source's frames instead of the sums (topic signal-src/)")
     s = commands.add_parser("send", help="send the complete set of signals this tool transmits on CHANNEL")
     s.add_argument("channel")
     s.add_argument("signals", nargs="*", help="name=count[:type[:quality]] (item and normal when left out); none withdraws this tool's contribution")

@@ -473,7 +473,7 @@ json arguments(const apply_grants& c) {
 json arguments(const set_inventory& c) { return {{"time_ms", c.time_ms}, {"full", c.full}, {"levels", items_json(c.levels)}}; }
 
 json arguments(const receive_signals& c) {
-  return {{"channel", c.channel}, {"source", c.source}, {"signals", signals_json(c.signals)}};
+  return {{"channel", c.channel}, {"signals", signals_json(c.signals)}};
 }
 
 } // namespace

@@ -147,10 +147,11 @@ struct set_inventory {
   using reply = ok_reply;
 };
 
+/// The channel's whole input: what its receivers output (mod 0.7.0 and later; it replaces every
+/// source's frame the world held for the channel).
 struct receive_signals {
   static constexpr std::string_view function = "receive_signals";
   std::string channel;
-  std::string source;
   wire::signal_list signals;
   using reply = ok_reply;
 };

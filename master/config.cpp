@@ -37,6 +37,8 @@ const config_keys<master_config>& master_config_keys() {
       .add("inventory_interval_ms", &c::inventory_interval_ms, "how often changed levels are published")
       .add("signal_source_timeout_ms", &c::signal_source_timeout_ms,
            "a signal source silent this long has its contribution removed (an empty frame is published for it)")
+      .add("signal_min_interval_ms", &c::signal_min_interval_ms,
+           "a channel's signal sum is published at most once per this interval; changes within it are coalesced into the next")
       .add("max_signal_bytes", &c::max_signal_bytes,
            "bytes of signal frames the master keeps (each source's latest); a frame that would pass it gets `overloaded` (`docs/limits.md`)")
       .add("log_level", &c::log_level, "trace, debug, info, warn, error")
@@ -68,6 +70,8 @@ result<void> master_config::validate() const {
     return failure("inventory_interval_ms must be 10..1000 (the bus promises an update at least once a second)");
   if (signal_source_timeout_ms < 100 || signal_source_timeout_ms > 3600000)
     return failure("signal_source_timeout_ms must be 100..3600000");
+  if (signal_min_interval_ms > 1000)
+    return failure("signal_min_interval_ms must be 0..1000");
   if (max_signal_bytes < min_signal_bytes || max_signal_bytes > max_signal_bytes_limit)
     return failure("max_signal_bytes must be " + std::to_string(min_signal_bytes) + ".." + std::to_string(max_signal_bytes_limit));
   if (demand_window_ms < 100)

@@ -26,6 +26,7 @@ struct master_config {
   std::string durability = "full";     ///< full: fsync each commit; process: survive kill -9 only
   std::uint64_t inventory_interval_ms = 200; ///< how often changed levels go on the bus (slaves ask for new stock on it)
   std::uint64_t signal_source_timeout_ms = 10000; ///< a silent signal source's contribution is removed after this
+  std::uint64_t signal_min_interval_ms = 5;       ///< a channel's sum is published at most once per interval
   std::uint64_t max_signal_bytes = 64u << 20;     ///< bytes of signal frames kept over all sources; a frame past it gets `overloaded`
   std::string log_level = "info";      ///< trace | debug | info | warn | error
   std::uint32_t max_msgs_per_s_per_client = 20000; ///< per-client rate limit (burst: one second's worth); over it: `overloaded`

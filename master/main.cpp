@@ -89,6 +89,7 @@ result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& 
   signal_bus_config bus_cfg;
   bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
   bus_cfg.max_kept_bytes = cfg.max_signal_bytes;
+  bus_cfg.min_interval_ms = cfg.signal_min_interval_ms;
   return master_actors{*storage, demand, *registry, spawn_signal_bus(sys, bus_cfg, out)};
 }
 

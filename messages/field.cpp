@@ -171,14 +171,16 @@ result<void> check_address(std::string_view s) {
 
 result<void> check_subscription(std::string_view prefix) {
   auto starts = [&](std::string_view topic) { return topic.substr(0, prefix.size()) == prefix; };
-  if (starts(topic_inventory) || starts(topic_instance_event) || starts(topic_signal_prefix))
+  if (starts(topic_inventory) || starts(topic_instance_event) || starts(topic_signal_prefix) || starts(topic_signal_source_prefix))
     return done();
-  if (prefix.substr(0, topic_signal_prefix.size()) != topic_signal_prefix)
-    return failure("no topic starts with it (topics: inventory, event/instance, signal/<channel>)");
-  // The rest is the start of a channel name, and a start of a label is a label.
-  if (auto channel = check_label(prefix.substr(topic_signal_prefix.size())); !channel)
-    return channel.error().in("channel");
-  return done();
+  for (auto channel_topic : {topic_signal_prefix, topic_signal_source_prefix})
+    if (prefix.substr(0, channel_topic.size()) == channel_topic) {
+      // The rest is the start of a channel name, and a start of a label is a label.
+      if (auto channel = check_label(prefix.substr(channel_topic.size())); !channel)
+        return channel.error().in("channel");
+      return done();
+    }
+  return failure("no topic starts with it (topics: inventory, event/instance, signal/<channel>, signal-src/<channel>)");
 }
 
 result<void> check_text(std::string_view s) {

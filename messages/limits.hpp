@@ -48,6 +48,14 @@ inline constexpr std::uint64_t max_signal_seq = UINT64_MAX - 1;
 /// `invalid` (field `signals`).
 inline constexpr std::size_t max_signal_frame_bytes = 256u << 10;
 
+/// A channel's sum (`signal_sum`): sources it includes, distinct signals, and its bytes as
+/// published. A frame that would take its channel past one is `overloaded` (field `signals`):
+/// every receiver of the channel takes the whole sum in each message, so it stays small enough
+/// to publish a hundred times a second.
+inline constexpr std::size_t max_sum_sources = 4096;
+inline constexpr std::size_t max_sum_signals = 16384;
+inline constexpr std::size_t max_signal_sum_bytes = 1u << 20;
+
 /// Entries in one list of items, grants or signals.
 inline constexpr std::size_t max_list_entries = 4096;
 

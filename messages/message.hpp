@@ -28,7 +28,8 @@ using message = std::variant<hello, welcome, ok, error_reply,                   
                              export_batch, export_ack, request_items, grant_reply,      //
                              confirm_grants, confirm_ack, resync, pending_grants,       //
                              reclaim_grant, signal_frame, inventory_query,              //
-                             inventory_levels, stats_query, stats_reply, instance_info>;
+                             inventory_levels, stats_query, stats_reply, instance_info, //
+                             signal_sum>;
 
 /// Envelope plus message.
 struct frame {
@@ -81,9 +82,10 @@ error_reply make_error(error_code code, std::string message, std::string field =
 // Bus topics.
 inline constexpr std::string_view topic_inventory = "inventory";
 inline constexpr std::string_view topic_instance_event = "event/instance";
-inline constexpr std::string_view topic_signal_prefix = "signal/";
-/// The longest topic the master publishes: a channel's, `signal/` and a label.
-inline constexpr std::size_t max_topic_bytes = topic_signal_prefix.size() + max_label_bytes;
+inline constexpr std::string_view topic_signal_prefix = "signal/";            ///< + channel: signal_sum
+inline constexpr std::string_view topic_signal_source_prefix = "signal-src/"; ///< + channel: signal_frame
+/// The longest topic the master publishes: a channel's per-source topic.
+inline constexpr std::size_t max_topic_bytes = topic_signal_source_prefix.size() + max_label_bytes;
 
 /// Whether a subscription to `prefix` can match a topic above (subscriptions are prefixes, so
 /// "" and "sig" can, and so can "signal/ab", a prefix of the channel "abc"). A failure says why

@@ -1,7 +1,7 @@
 // clusterio-ctl: a command-line client of the master, for operators and scripts. It speaks only
 // the public protocol (docs/protocol.md) through client/wire_client.hpp:
 //
-//   clusterio-ctl --credential me.cred.json signals watch [CHANNEL] [--count N]
+//   clusterio-ctl --credential me.cred.json signals watch [CHANNEL] [--count N] [--sources]
 //   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count[:type[:quality]]...
 //   clusterio-ctl --credential me.cred.json inventory
 //   clusterio-ctl --credential me.cred.json slaves      (with what each world holds back)
@@ -148,14 +148,25 @@ wire::circuit_signal parse_signal(const std::string& p) {
   throw failure("expected name=count[:type[:quality]] with an integer count (-2147483648..2147483647), got '" + p + "'");
 }
 
-int signals_watch(const options& o, const std::string& channel, std::uint64_t count) {
+/// A channel's sum as `watch` prints it: "CHANNEL gen=G sources=a:seq,b:seq name=v...".
+std::string format_sum(const wire::signal_sum& sum) {
+  std::string line = sum.channel + " gen=" + std::to_string(sum.generation) + " sources=";
+  for (auto& src : sum.sources)
+    line += (&src == &sum.sources.front() ? "" : ",") + src.source + ":" + std::to_string(src.seq);
+  if (sum.sources.empty())
+    line += "-";
+  return line + (sum.signals.empty() ? " (empty)" : format_signals(sum.signals));
+}
+
+int signals_watch(const options& o, const std::string& channel, std::uint64_t count, bool sources) {
   auto s = open_session(o);
   if (!channel.empty())
     if (auto label = wire::check_label(channel); !label)
       throw label.error().in("bad channel '" + channel + "'");
   // Subscribe first, then make sure the master answers (Clone: the bus republishes the current
-  // frames when it sees the subscription).
-  bus_subscriber sub(s.bus, s.cred, std::string(wire::topic_signal_prefix) + channel);
+  // sums, or frames, when it sees the subscription).
+  auto prefix = sources ? wire::topic_signal_source_prefix : wire::topic_signal_prefix;
+  bus_subscriber sub(s.bus, s.cred, std::string(prefix) + channel);
   wire_client c(s.control, s.cred);
   greet(c, s);
   std::signal(SIGINT, on_interrupt);
@@ -165,12 +176,15 @@ int signals_watch(const options& o, const std::string& channel, std::uint64_t co
     auto m = sub.recv(std::chrono::milliseconds(200));
     if (!m)
       continue;
-    auto* f = std::get_if<wire::signal_frame>(&m->second.body);
-    if (!f || (!channel.empty() && f->channel != channel))
-      continue; // "signal/ab" also matches the prefix "signal/a"
-    std::cout << f->channel << " " << f->source << " seq=" << f->seq << (f->signals.empty() ? " (withdrawn)" : format_signals(f->signals))
-              << std::endl;
-    ++shown;
+    // "signal/ab" also matches the prefix "signal/a": keep only the channel asked for.
+    if (auto* f = std::get_if<wire::signal_frame>(&m->second.body); f && sources && (channel.empty() || f->channel == channel)) {
+      std::cout << f->channel << " " << f->source << " seq=" << f->seq << (f->signals.empty() ? " (withdrawn)" : format_signals(f->signals))
+                << std::endl;
+      ++shown;
+    } else if (auto* sum = std::get_if<wire::signal_sum>(&m->second.body); sum && !sources && (channel.empty() || sum->channel == channel)) {
+      std::cout << format_sum(*sum) << std::endl;
+      ++shown;
+    }
   }
   return 0;
 }
@@ -278,9 +292,11 @@ int main(int argc, char** argv) {
   std::uint64_t count = 0, seq = 0;
   std::vector<std::string> pairs;
   std::string source;
-  auto* watch_cmd = signals_cmd->add_subcommand("watch", "Print signal frames as they arrive (Ctrl-C stops)");
+  bool sources = false;
+  auto* watch_cmd = signals_cmd->add_subcommand("watch", "Print each channel's sum as the master publishes it (Ctrl-C stops)");
   watch_cmd->add_option("CHANNEL", channel, "Only this channel (default: every channel)");
-  watch_cmd->add_option("--count", count, "Stop after this many frames (0: never)");
+  watch_cmd->add_option("--count", count, "Stop after this many lines (0: never)");
+  watch_cmd->add_flag("--sources", sources, "Print every source's frames instead of the sums (topic signal-src/)");
   auto* send_cmd = signals_cmd->add_subcommand("send", "Send one frame: the complete set this tool transmits on CHANNEL");
   send_cmd->add_option("CHANNEL", channel, "Channel")->required();
   send_cmd->add_option("SIGNALS", pairs, "name=count[:type[:quality]] (type: fluid, virtual, ...; item when left out; quality: normal when left out); none withdraws this tool's contribution");
@@ -297,7 +313,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (watch_cmd->parsed())
-      return signals_watch(o, channel, count);
+      return signals_watch(o, channel, count, sources);
     if (send_cmd->parsed())
       return signals_send(o, channel, pairs, seq, source);
     if (inventory_cmd->parsed())

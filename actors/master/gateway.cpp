@@ -169,13 +169,15 @@ struct gateway::impl {
   }
 
   /// A new subscription on the bus: `inventory` gets a full snapshot from the storage, one
-  /// covering signal topics a republish of the current frames from the signal bus.
+  /// covering signal topics a republish of the current sums or frames from the signal bus.
   void snapshot_for(std::string_view topic) {
     if (std::string_view(wire::topic_inventory).substr(0, topic.size()) == topic)
       caf::anon_send(peers.storage, publish_full_atom::value);
-    auto signal_prefix = wire::topic_signal_prefix;
-    if (signal_prefix.substr(0, topic.size()) == topic || topic.substr(0, signal_prefix.size()) == signal_prefix)
-      caf::anon_send(peers.signal_bus, sig_snap_atom::value, std::string(topic));
+    for (auto signal_prefix : {wire::topic_signal_prefix, wire::topic_signal_source_prefix})
+      if (signal_prefix.substr(0, topic.size()) == topic || topic.substr(0, signal_prefix.size()) == signal_prefix) {
+        caf::anon_send(peers.signal_bus, sig_snap_atom::value, std::string(topic));
+        return;
+      }
   }
 
   // ---- the sockets ------------------------------------------------------------------------------

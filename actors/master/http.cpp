@@ -454,7 +454,11 @@ struct http_server::impl {
         for (auto& ch : sig->channels)
           e.sample(name, ch.*field, "channel=\"" + label_value(ch.channel) + "\"");
       };
-      per_channel("clusterio_signal_channel_frames_total", "counter", "Signal frames published on the channel.", &signal_channel_stats::accepted);
+      per_channel("clusterio_signal_channel_frames_total", "counter", "Signal frames taken into the channel's sum (and published on signal-src/).",
+                  &signal_channel_stats::accepted);
+      per_channel("clusterio_signal_channel_sums_total", "counter", "Sums of the channel published on signal/ (changes, coalesced; republications; snapshots).",
+                  &signal_channel_stats::published);
+      per_channel("clusterio_signal_channel_sum_signals", "gauge", "Distinct signals in the channel's sum.", &signal_channel_stats::sum_signals);
       per_channel("clusterio_signal_channel_dropped_total", "counter", "Signal frames not published on the channel: not newer than the source's last.",
                   &signal_channel_stats::dropped);
       per_channel("clusterio_signal_channel_expired_total", "counter", "Sources whose contribution was removed after the source timeout.",
@@ -465,6 +469,7 @@ struct http_server::impl {
       e.family("clusterio_signal_refused_total", "counter", "Signal frames refused, by the bound they broke (nothing of them kept or published).");
       e.sample("clusterio_signal_refused_total", sig->refused_frame_bytes, "bound=\"max_signal_frame_bytes\"");
       e.sample("clusterio_signal_refused_total", sig->refused_kept_bytes, "bound=\"max_signal_bytes\"");
+      e.sample("clusterio_signal_refused_total", sig->refused_sum, "bound=\"max_sum\"");
     }
     e.single("clusterio_outbox_dropped_total", "counter", "Replies and bus messages dropped because the outbox was full.", out.dropped());
     e.single("clusterio_http_requests_total", "counter", "HTTP requests served by the web interface.", load(counters.http_requests));

@@ -1,24 +1,32 @@
 #pragma once
-// The signal bus actor: circuit signals between worlds and tools, latest state per source with a
-// snapshot for each new subscriber (docs/protocol.md, signals).
+// The signal bus actor: circuit signals between worlds and tools. It keeps each source's latest
+// frame and each channel's sum, and publishes the sum: the bus carries the state receivers need,
+// not the stream of frames (docs/protocol.md §9).
 //
 // The gateway sends it every `signal` frame it routed, with `source` already set from the
-// sender's identity, and the bus answers each. Per channel it keeps the latest frame of each
-// source:
+// sender's identity, and the bus answers each. Per channel:
 //   - a frame whose seq is <= the last seq seen from its source is dropped and answered `ok`
 //     (order per source is preserved: the gateway forwards one peer's frames in arrival order);
-//   - a frame longer than wire::max_signal_frame_bytes as published is refused (`invalid`), and
-//     one that would take the bytes kept over all sources past `max_kept_bytes` is refused
+//   - a frame longer than wire::max_signal_frame_bytes as published is refused (`invalid`); one
+//     that would take the channel's sum past max_sum_signals, max_sum_sources or
+//     max_signal_sum_bytes, or the bytes kept over all sources past `max_kept_bytes`, is refused
 //     (`overloaded`): nothing of it is kept or published, and nothing kept is lost;
-//   - an accepted frame is stored, published on the bus topic `signal/<channel>` and answered `ok`;
-//   - a source silent for longer than `source_timeout_ms` has its contribution removed: the
-//     bus publishes an empty frame for it (seq = last + 1) and forgets it, and a channel left
-//     without sources is forgotten too;
-//   - when the bus socket sees a new subscription that covers `signal/...` topics, the bus
-//     republishes the latest non-empty frame of every source on the matching channels, so that
-//     a new receiver learns the current state (requests are coalesced for `snapshot_delay`).
-// "Never echo to the sender": every frame carries its source; a receiver skips the frames whose
-// source is its own name or starts with "<its name>/".
+//   - an accepted frame replaces its source's in the channel's sum, is published on
+//     `signal-src/<channel>` (for tools that want every frame) and answered `ok`;
+//   - a changed sum is published on `signal/<channel>` (a wire::signal_sum) at once if the
+//     channel's last publication is at least `min_interval_ms` old, else at the end of that
+//     interval with every change since: a channel costs at most one publication per interval
+//     however many sources it has;
+//   - ZeroMQ may drop for a slow subscriber, so a sum is published once more
+//     `quiet_republish_ms` after its last change, and every `republish_ms` while the channel
+//     exists;
+//   - a source silent for longer than `source_timeout_ms` has its contribution removed (an
+//     empty frame for it on signal-src/, seq = last + 1, and a new sum); a channel left without
+//     sources is published empty a few more times, then forgotten;
+//   - a new bus subscription covering signal topics gets the current sums (signal/) or frames
+//     (signal-src/) of the channels it covers (requests coalesced for `snapshot_delay`).
+// "Never echo to the sender": a sum lists each source with the seq of its frame it holds; a
+// receiver that also transmits subtracts its own frame of that seq.
 
 #include <cstdint>
 #include <string>
@@ -40,6 +48,9 @@ struct signal_bus_config {
   /// Bytes kept over all sources and channels: each source's latest frame as published, its
   /// name, and what the bus's tables spend on it (signal_bus.cpp). A frame past it is refused.
   std::uint64_t max_kept_bytes = 64u << 20;
+  std::uint64_t min_interval_ms = 5;       ///< at most one sum per channel per interval (coalescing)
+  std::uint64_t quiet_republish_ms = 100;  ///< a sum is published again this long after its last change
+  std::uint64_t republish_ms = 2000;       ///< and this often while its channel has sources
   const clock* time = &machine_clock();    ///< when a source was last heard
   bool own_thread = true;                  ///< detached; false: on the scheduler (deterministic tests)
 };
@@ -47,10 +58,12 @@ struct signal_bus_config {
 /// Counters of one channel since the master started.
 struct signal_channel_stats {
   std::string channel;
-  std::uint64_t accepted = 0; ///< frames published
+  std::uint64_t accepted = 0; ///< frames taken into the sum (and published on signal-src/)
+  std::uint64_t published = 0; ///< sums published (changes, republications, snapshots)
   std::uint64_t dropped = 0;  ///< frames not published: seq not above the source's last
   std::uint64_t expired = 0;  ///< sources removed after the timeout
   std::uint64_t sources = 0;  ///< sources currently known on the channel
+  std::uint64_t sum_signals = 0; ///< distinct signals in the channel's sum
 };
 
 /// Reply to (sig_stats_atom).
@@ -59,12 +72,14 @@ struct signal_bus_stats {
   std::uint64_t kept_bytes = 0;               ///< what the bus keeps now (see max_kept_bytes)
   std::uint64_t refused_frame_bytes = 0;      ///< frames refused: longer than wire::max_signal_frame_bytes
   std::uint64_t refused_kept_bytes = 0;       ///< frames refused: they would take kept_bytes past max_kept_bytes
+  std::uint64_t refused_sum = 0;              ///< frames refused: their channel's sum would pass a max_sum_* bound
 };
 
 using signal_atom = caf::atom_constant<caf::atom("cl_signal")>;
 using sig_snap_atom = caf::atom_constant<caf::atom("cl_sigsnap")>;
 using sig_flush_atom = caf::atom_constant<caf::atom("cl_sigflsh")>;
 using sig_stats_atom = caf::atom_constant<caf::atom("cl_sigstat")>;
+using sig_due_atom = caf::atom_constant<caf::atom("cl_sigdue")>;
 
 using signal_bus_actor = caf::typed_actor<
   /// From the gateway: one sweep's frames, in arrival order; each is answered through the outbox.
@@ -76,7 +91,9 @@ using signal_bus_actor = caf::typed_actor<
   /// From the web server: counters, for /metrics.
   caf::replies_to<sig_stats_atom>::with<signal_bus_stats>,
   /// To itself: the expiry sweep.
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>,
+  /// To itself: a channel's coalesced or repeated sum is due.
+  caf::reacts_to<sig_due_atom>>;
 
 /// Spawns the bus (by default detached: its latency does not depend on the scheduler).
 signal_bus_actor spawn_signal_bus(caf::actor_system& sys, const signal_bus_config& cfg, outbox& out);

@@ -4,7 +4,7 @@
 //                 game_ready(link)
 //   +---------+ ---------------------> +---------+  timer: ping, status + heartbeat, sync, signal refresh
 //   | waiting |                        | serving |  IPC: export, request, signal, status, receivers
-//   +---------+ <--------------------- +---------+  bus: inventory, signal frames
+//   +---------+ <--------------------- +---------+  bus: inventory, signal sums
 //               rcon_lost, game_stopped             link_up: register again
 //
 // rcon_lost: the same game runs on, still registered. game_stopped (in either state): a new run
@@ -21,6 +21,7 @@
 #include "actors/slave/bridge.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <unordered_map>
@@ -30,6 +31,7 @@
 
 #include "game/mod_interface.hpp"
 #include "game/request_book.hpp"
+#include "messages/signal_sums.hpp"
 
 namespace clusterio {
 
@@ -48,6 +50,9 @@ constexpr std::uint64_t stuck_after_ms = 40000;
 /// answered, so a world slower than the bus gets the latest frame of each source, late, rather
 /// than a growing queue of them.
 constexpr std::size_t max_signal_calls = 64;
+/// This world's frames kept per channel to take its own signals off a sum: a sum lists the seq
+/// of the world's frame it holds, at most a few frames behind the newest (those in flight).
+constexpr std::size_t own_frames_kept = 16;
 /// Heartbeats carry at most this many players and this UPS (the wire's limits).
 constexpr std::uint64_t max_players = 65535;
 constexpr double max_ups = 10000.0;
@@ -82,9 +87,13 @@ struct bridge_state {
   /// The channels the world's receivers use, as last told to the uplink (empty until the mod
   /// says, and while no game runs).
   channel_interest receives;
-  /// Frames from the bus the world was not given yet: the latest per (channel, source), so a
-  /// flood keeps one frame a source, never a queue.
-  std::map<std::pair<std::string, std::string>, wire::signal_list> signals_waiting;
+  /// This world's latest frames per channel by seq, newest last (at most own_frames_kept): a
+  /// sum from the master lists the seq of the frame it holds, which may be older than the
+  /// newest while that one is in flight.
+  std::map<std::string, std::deque<std::pair<std::uint64_t, wire::signal_list>>> own_frames;
+  /// Each channel's input the world was not given yet (the sum less its own frame): the latest
+  /// per channel, so a flood keeps one list a channel, never a queue.
+  std::map<std::string, wire::signal_list> signals_waiting;
   std::size_t signal_calls = 0; ///< receive_signals calls of this run not answered yet
   /// The storage levels the world was told, by wire::item_key; known once it had a full
   /// snapshot in this game run and every set_inventory call since succeeded (sent == done).
@@ -309,6 +318,10 @@ void send_signals(bridge_pointer self, const std::string& channel, wire::signal_
   // Sequence numbers must keep increasing across slave restarts (the master drops frames not
   // newer than the last it saw from this source): epoch microseconds, bumped if equal.
   st.signal_seq = std::max(st.signal_seq + 1, st.time->epoch_ms() * 1000);
+  auto& own = st.own_frames[channel];
+  own.emplace_back(st.signal_seq, signals);
+  if (own.size() > own_frames_kept)
+    own.pop_front();
   ask_master(self, wire::signal_frame{channel, st.p.instance_name, st.signal_seq, std::move(signals)},
              [self](wire::message& m) { reply_as<wire::ok>(self, m, "signal"); });
 }
@@ -328,10 +341,9 @@ void forward_signals(bridge_pointer self) {
   if (st.ph != phase::serving || st.signal_calls > 0)
     return;
   while (!st.signals_waiting.empty() && st.signal_calls < max_signal_calls) {
-    auto frame = st.signals_waiting.extract(st.signals_waiting.begin());
-    auto& [channel, source] = frame.key();
+    auto input = st.signals_waiting.extract(st.signals_waiting.begin());
     ++st.signal_calls;
-    call_mod(self, mod::receive_signals{channel, source, std::move(frame.mapped())}, ignore_reply, [self] {
+    call_mod(self, mod::receive_signals{input.key(), std::move(input.mapped())}, ignore_reply, [self] {
       if (--self->state.signal_calls == 0)
         forward_signals(self);
     });
@@ -426,6 +438,29 @@ void forward_inventory(bridge_pointer self, const wire::inventory_levels& inv) {
   });
 }
 
+/// What the world's receivers on the sum's channel output: the sum less this world's own frame
+/// (never echo a world's signals back to it), the one of the seq the sum lists for it.
+wire::signal_list input_of(bridge_state& st, const wire::signal_sum& sum) {
+  auto* listed = wire::find_source(sum, st.p.identity + "/" + st.p.instance_name);
+  if (!listed)
+    return sum.signals;
+  auto own = st.own_frames.find(sum.channel);
+  if (own == st.own_frames.end() || own->second.empty()) {
+    // A frame from before this slave started (the master keeps it until it times out): its
+    // signals are not known here, so they are echoed until this world's next frame.
+    spdlog::debug("{}the sum of '{}' holds a frame of this world that it does not know (seq {})", st.log_prefix(), sum.channel, listed->seq);
+    return sum.signals;
+  }
+  auto& frames = own->second;
+  auto it = std::find_if(frames.begin(), frames.end(), [&](auto& f) { return f.first == listed->seq; });
+  if (it == frames.end()) {
+    spdlog::debug("{}the sum of '{}' holds a frame of this world older than the {} it keeps (seq {}): the newest is taken off",
+                  st.log_prefix(), sum.channel, frames.size(), listed->seq);
+    it = std::prev(frames.end());
+  }
+  return wire::subtract(sum.signals, it->second);
+}
+
 void on_bus(bridge_pointer self, const wire::frame& f) {
   auto& st = self->state;
   if (st.ph != phase::serving)
@@ -436,10 +471,8 @@ void on_bus(bridge_pointer self, const wire::frame& f) {
     if (!inv->full)
       request(self, st.book.wanted_in_stock(inv->levels));
     forward_inventory(self, *inv);
-  } else if (auto* sig = std::get_if<wire::signal_frame>(&f.body)) {
-    if (sig->source == st.p.identity + "/" + st.p.instance_name)
-      return; // our own frame: never echo it back
-    st.signals_waiting[{sig->channel, sig->source}] = sig->signals;
+  } else if (auto* sum = std::get_if<wire::signal_sum>(&f.body)) {
+    st.signals_waiting[sum->channel] = input_of(st, *sum);
     forward_signals(self);
   }
 }

@@ -416,7 +416,7 @@ void change_channels(uplink_pointer self, const uplink_listener& who, channel_in
   resubscribe(self, std::move(renew));
 }
 
-/// A bus message to the members that take it: a signal frame only to those whose world
+/// A bus message to the members that take it: a channel's sum only to those whose world
 /// receives on its channel (subscriptions are prefixes: `signal/ab` also brings `signal/abc`).
 void deliver(uplink_pointer self, const std::string& topic, const wire::frame& f) {
   if (auto* inv = std::get_if<wire::inventory_levels>(&f.body)) {

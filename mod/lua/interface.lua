@@ -212,13 +212,18 @@ function interface.receive_signals(arg)
   if not t then return end
   local function is_key(v) return (type(v) == "string" and #v > 0) or type(v) == "number" end
   if not is_key(t.channel) then return reply({ error = "channel must be a string or number" }) end
-  if not is_key(t.source) then return reply({ error = "source must be a string or number" }) end
+  if t.source ~= nil and not is_key(t.source) then return reply({ error = "source must be a string or number" }) end
   local list = list_of(t.signals, is_signal)
   if not list then return reply({ error = "signals must be a list of [name, value(, type(, quality))]" }) end
-  local channel, source = tostring(t.channel), tostring(t.source)
+  local channel = tostring(t.channel)
   local frame = signals.received_frame(list)
-  storage.rx_frames[channel] = storage.rx_frames[channel] or {}
-  storage.rx_frames[channel][source] = next(frame) and frame or nil
+  if t.source == nil then
+    -- The channel's whole input (the slave's, from the master's sum): it replaces every source.
+    storage.rx_frames[channel] = next(frame) and { [""] = frame } or nil
+  else
+    storage.rx_frames[channel] = storage.rx_frames[channel] or {}
+    storage.rx_frames[channel][tostring(t.source)] = next(frame) and frame or nil
+  end
   signals.update_receivers(channel)
   reply({ ok = true })
 end

@@ -15,13 +15,16 @@ std::string unsubscribe(std::string_view topic) { return '\0' + std::string(topi
 } // namespace
 
 TEST_CASE("a subscription must be a prefix of a topic the master publishes") {
-  for (auto ok : {"", "i", "inventory", "event/", "event/instance", "sig", "signal/", "signal/a", "signal/train-stop.1"})
+  for (auto ok : {"", "i", "inventory", "event/", "event/instance", "sig", "signal/", "signal/a", "signal/train-stop.1", "signal-",
+                  "signal-src/", "signal-src/a.b"})
     CHECK(wire::check_subscription(ok).ok());
-  for (auto bad : {"inventoryX", "event/other", "x", "signal/a b", "signal/.hidden", "pub/"})
+  for (auto bad : {"inventoryX", "event/other", "x", "signal/a b", "signal/.hidden", "pub/", "signal-src/.x", "signal-sr/"})
     CHECK_FALSE(wire::check_subscription(bad).ok());
   CHECK(wire::check_subscription("signal/" + std::string(64, 'c')).ok());
   CHECK_FALSE(wire::check_subscription("signal/" + std::string(65, 'c')).ok());
-  CHECK(wire::max_topic_bytes == 71);
+  CHECK(wire::check_subscription("signal-src/" + std::string(64, 'c')).ok());
+  CHECK_FALSE(wire::check_subscription("signal-src/" + std::string(65, 'c')).ok());
+  CHECK(wire::max_topic_bytes == 75);
 }
 
 TEST_CASE("a client breaking a rule is shut out for a while; others are not") {

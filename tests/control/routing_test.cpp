@@ -53,6 +53,7 @@ const std::map<std::string, expectation> table{
   {"inventory", {}},
   {"stats", {}},
   {"instance", {}},
+  {"signal_sum", {}},
 };
 
 /// The peers, by kind, as authentication makes them. Every one is named "slave1", the owner of

@@ -361,12 +361,12 @@ TEST_CASE("mod interface: commands carry their argument as JSON in a Lua literal
   CHECK(argument_of(mod::command(mod::set_inventory{5, true, {{"iron-plate", 5}, {"iron-plate", 1, "legendary"}}}))["levels"] ==
         json::parse(R"([["iron-plate",5],["iron-plate",1,"legendary"]])"));
   CHECK(argument_of(mod::command(mod::set_inventory{5, false, {}})) == json{{"time_ms", 5}, {"full", false}, {"levels", json::array()}});
-  CHECK(argument_of(mod::command(mod::receive_signals{"default", "s1/w1", {{"signal-A", -3}}})) ==
-        json{{"channel", "default"}, {"source", "s1/w1"}, {"signals", json::array({json::array({"signal-A", -3})})}});
+  CHECK(argument_of(mod::command(mod::receive_signals{"default", {{"signal-A", -3}}})) ==
+        json{{"channel", "default"}, {"signals", json::array({json::array({"signal-A", -3})})}});
   // Signals spelled as on the wire: the type when not item or before a quality, the quality when not normal.
-  CHECK(argument_of(mod::command(mod::receive_signals{"c", "s", {{"a", 1}, {"a", 2, "fluid"}, {"a", 3, "item", "rare"}, {"a", 4, "recipe", "epic"}}}))["signals"] ==
+  CHECK(argument_of(mod::command(mod::receive_signals{"c", {{"a", 1}, {"a", 2, "fluid"}, {"a", 3, "item", "rare"}, {"a", 4, "recipe", "epic"}}}))["signals"] ==
         json::parse(R"([["a",1],["a",2,"fluid"],["a",3,"item","rare"],["a",4,"recipe","epic"]])"));
   // Never throws, even for bytes that are not UTF-8.
-  auto bad = mod::command(mod::receive_signals{"default", "s1", {{"\xff", 1}}});
+  auto bad = mod::command(mod::receive_signals{"default", {{"\xff", 1}}});
   CHECK(argument_of(bad)["signals"][0][0] == "\xEF\xBF\xBD");
 }

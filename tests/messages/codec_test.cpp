@@ -295,6 +295,9 @@ std::vector<frame> samples() {
                                 {{"signal-A", 1, "virtual"}, {"iron-plate", min_signal_value}, {"ケーブル", max_signal_value},
                                  {"iron-plate", 2, "item", "rare"}, {"water", -3, "fluid", "epic"}}}});
   s.push_back({0, signal_frame{label64, "", 0, {}}});
+  s.push_back({0, signal_sum{"ch-1", UINT64_MAX, {{"slave-1/inst", 5}, {std::string(max_text_bytes, 's'), UINT64_MAX}},
+                             {{"signal-A", 1, "virtual"}, {"iron-plate", min_signal_value}, {"water", -3, "fluid", "epic"}}}});
+  s.push_back({0, signal_sum{label64, 0, {}, {}}});
   s.push_back({77, inventory_query{}});
   s.push_back({77, inventory_levels{1'700'000'000'000, true, {{"iron-plate", 0}, {"iron-plate", 7, "uncommon"}, {name200, max_stock}}}});
   s.push_back({0, inventory_levels{0, false, {}}});

@@ -51,8 +51,9 @@ std::string watch_while_sending(std::vector<std::string> watcher_argv, const std
   ::unlink(log.c_str());
   child_process watcher(std::move(watcher_argv), log);
   bool ended = false;
+  static std::uint64_t next_seq = 0; // one publisher may serve several watchers: seq keeps rising
   for (int attempt = 1; attempt <= 40 && !ended; ++attempt) {
-    frame.seq = static_cast<std::uint64_t>(attempt);
+    frame.seq = ++next_seq;
     auto r = pub.call(frame);
     REQUIRE(r);
     REQUIRE(std::holds_alternative<wire::ok>(r->body));
@@ -72,7 +73,7 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   auto log = m.data_dir() + "/ctl.log";
 
   // send -> a C++ subscriber sees it, with the master's source.
-  bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal/ctl");
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal-src/ctl");
   bool seen = false;
   for (int attempt = 0; attempt < 10 && !seen; ++attempt) {
     auto r = run(ctl(m, "ctl-pub", {"signals", "send", "ctl", "signal-A=7:virtual", "copper-plate=-2", "copper-plate=3:item:rare", "a=b=4:fluid"}), log);
@@ -85,10 +86,15 @@ TEST_CASE("clusterio-ctl: signals send and watch, inventory, slaves") {
   }
   CHECK(seen);
 
-  // watch --count 1 prints a frame a C++ publisher sent.
+  // watch --count 1 prints the sum of a channel a C++ publisher sent on (signals sorted by
+  // type, name, quality); with --sources the publisher's frame as it sent it.
   wire_client pub(m.control_endpoint(), add_client(m, "cpp-pub", "publisher"));
-  auto out = watch_while_sending(ctl(m, "ctl-watch", {"signals", "watch", "from-cpp", "--count", "1"}), log, pub,
-                                 {"from-cpp", "", 0, {{"signal-B", 42, "virtual"}, {"iron-plate", 1}, {"iron-plate", 2, "item", "epic"}}});
+  const wire::signal_frame sent{"from-cpp", "", 0, {{"signal-B", 42, "virtual"}, {"iron-plate", 1}, {"iron-plate", 2, "item", "epic"}}};
+  auto out = watch_while_sending(ctl(m, "ctl-watch", {"signals", "watch", "from-cpp", "--count", "1"}), log, pub, sent);
+  CHECK(out.find("from-cpp gen=") != std::string::npos);
+  CHECK(out.find(" sources=cpp-pub:") != std::string::npos);
+  CHECK(out.find(" iron-plate=2:item:epic iron-plate=1 signal-B=42:virtual") != std::string::npos);
+  out = watch_while_sending(ctl(m, "ctl-watch", {"signals", "watch", "from-cpp", "--count", "1", "--sources"}), log, pub, sent);
   CHECK(out.find("from-cpp cpp-pub seq=") != std::string::npos);
   CHECK(out.find(" signal-B=42:virtual iron-plate=1 iron-plate=2:item:epic") != std::string::npos);
   // A value that is not one, or an unknown type, is refused before anything is sent.
@@ -191,7 +197,7 @@ TEST_CASE("examples/signals.py publishes a frame a subscriber receives, and rece
   add_client(m, "py-watch", "subscriber");
   auto log = m.data_dir() + "/py.log";
 
-  bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal/py");
+  bus_subscriber sub(m.bus_endpoint(), add_client(m, "cpp-watch", "subscriber"), "signal-src/py");
   bool seen = false;
   for (int attempt = 0; attempt < 10 && !seen; ++attempt) {
     auto r = run(py(m, "py-pub", {"send", "py", "signal-A=5:virtual", "[virtual]=-9", "iron-plate=2:item:rare", "--source", "tool"}), log);
@@ -203,8 +209,12 @@ TEST_CASE("examples/signals.py publishes a frame a subscriber receives, and rece
   CHECK(seen);
 
   wire_client pub(m.control_endpoint(), add_client(m, "cpp-pub", "publisher"));
-  auto out = watch_while_sending(py(m, "py-watch", {"watch", "from-cpp", "--count", "1"}), log, pub,
-                                 {"from-cpp", "", 0, {{"signal-C", -3, "virtual"}, {"water", 4, "fluid", "rare"}}});
+  const wire::signal_frame sent{"from-cpp", "", 0, {{"signal-C", -3, "virtual"}, {"water", 4, "fluid", "rare"}}};
+  auto out = watch_while_sending(py(m, "py-watch", {"watch", "from-cpp", "--count", "1"}), log, pub, sent);
+  CHECK(out.find("from-cpp gen=") != std::string::npos);
+  CHECK(out.find(" sources=cpp-pub:") != std::string::npos);
+  CHECK(out.find(" water=4:fluid:rare signal-C=-3:virtual") != std::string::npos);
+  out = watch_while_sending(py(m, "py-watch", {"watch", "from-cpp", "--count", "1", "--sources"}), log, pub, sent);
   CHECK(out.find("from-cpp cpp-pub seq=") != std::string::npos);
   CHECK(out.find(" signal-C=-3:virtual water=4:fluid:rare") != std::string::npos);
 

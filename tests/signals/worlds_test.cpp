@@ -245,4 +245,12 @@ TEST_CASE("a world that sends and receives on one channel outputs the other sour
   CHECK(eventually([&] { return (out = w.output("rx", "tx1")) == std::map<std::string, std::int64_t>{{"signal-A", 3}, {"signal-B", 1}}; },
                    10s, 100ms));
   INFO("tx1's receiver outputs " << json(out).dump());
+  // tx1 changes what it sends, again and again: its own receiver still shows only tx2's, while
+  // the others see the new sum.
+  for (int v : {50, 51, 52}) {
+    w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-A', " + std::to_string(v) + "}}) rcon.print('ok')");
+    std::this_thread::sleep_for(50ms);
+  }
+  w.wait_output({{"signal-A", 55}, {"signal-B", 1}});
+  CHECK(w.output("rx", "tx1") == std::map<std::string, std::int64_t>{{"signal-A", 3}, {"signal-B", 1}});
 }

@@ -296,6 +296,9 @@ TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
   CHECK(body.find("clusterio_signal_channel_frames_total{channel=\"rail\"} 1\n") != std::string::npos);
   CHECK(body.find("clusterio_signal_channel_dropped_total{channel=\"rail\"} 1\n") != std::string::npos);
   CHECK(body.find("clusterio_signal_channel_sources{channel=\"rail\"} 1\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_channel_sums_total{channel=\"rail\"} 1\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_channel_sum_signals{channel=\"rail\"} 1\n") != std::string::npos);
+  CHECK(body.find("clusterio_signal_refused_total{bound=\"max_sum\"} 0\n") != std::string::npos);
 }
 
 TEST_CASE("a headless Chromium shows both instances, their UPS and a changing storage count") {

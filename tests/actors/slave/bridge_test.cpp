@@ -390,11 +390,43 @@ TEST_CASE("bridge: signal frames go to the master at once, then are refreshed on
   f.advance(6000);
   CHECK(f.take() == lines{"master resync 7", R"(mod pending_exports {})"}); // the periodic sync; no frame
 
-  // Frames from the bus reach the mod, except this world's own.
-  caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), wire::frame{0, wire::signal_frame{"red", "slave1/w1", 9, {{"x", 1}}}});
-  caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), wire::frame{0, wire::signal_frame{"red", "slave2/w9", 4, {{"x", 2}}}});
-  f.sched->run();
-  CHECK(f.take() == lines{R"(mod receive_signals {"channel":"red","signals":[["x",2]],"source":"slave2/w9"})"});
+}
+
+TEST_CASE("bridge: a channel's sum reaches the mod less this world's own frame, the one of the seq the sum lists") {
+  bridge_fixture f;
+  f.ready();
+  auto t0 = f.time.epoch_ms();
+  f.ipc("signal", {{"channel", "red"}, {"signals", pairs({{"signal-A", 5}})}});
+  f.ipc("signal", {{"channel", "red"}, {"signals", pairs({{"signal-A", 6}, {"x", 1}})}});
+  CHECK(f.take().size() == 2);
+  const std::uint64_t older = t0 * 1000, newer = t0 * 1000 + 1;
+  auto sum = [](std::uint64_t gen, std::vector<wire::signal_source> sources, wire::signal_list signals) {
+    return wire::frame{0, wire::signal_sum{"red", gen, std::move(sources), std::move(signals)}};
+  };
+  auto deliver = [&](wire::frame fr) {
+    caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), std::move(fr));
+    f.sched->run();
+    return f.take();
+  };
+  // slave2/w9 transmits signal-A=10, x=2. The master's sum still holds this world's older frame
+  // (the newer one in flight): that one is taken off, exactly.
+  CHECK(deliver(sum(1, {{"slave1/w1", older}, {"slave2/w9", 4}}, {{"signal-A", 15}, {"x", 2}})) ==
+        lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",10],["x",2]]})"});
+  // Then the newer one.
+  CHECK(deliver(sum(2, {{"slave1/w1", newer}, {"slave2/w9", 4}}, {{"signal-A", 16}, {"x", 3}})) ==
+        lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",10],["x",2]]})"});
+  // Nothing but this world's own: its receivers output nothing.
+  CHECK(deliver(sum(3, {{"slave1/w1", newer}}, {{"signal-A", 6}, {"x", 1}})) ==
+        lines{R"(mod receive_signals {"channel":"red","signals":[]})"});
+  // A sum that does not list this world is output as it is.
+  CHECK(deliver(sum(4, {{"slave2/w9", 5}}, {{"signal-A", 7}})) == lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",7]]})"});
+  // A sum listing a frame this world does not know (from before the slave started): the newest
+  // one it knows is taken off.
+  CHECK(deliver(sum(5, {{"slave1/w1", 12345}, {"slave2/w9", 5}}, {{"signal-A", 13}, {"x", 1}})) ==
+        lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",7]]})"});
+  // Values add as circuit wires do: int32 wrapping, exact both ways.
+  CHECK(deliver(sum(6, {{"slave1/w1", newer}, {"slave2/w9", 6}}, {{"signal-A", wire::min_signal_value + 5}, {"x", 1}})) ==
+        lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",2147483647]]})"});
 }
 
 TEST_CASE("bridge: signals keep their full id from the mod to the master and from the bus to the mod") {
@@ -406,10 +438,9 @@ TEST_CASE("bridge: signals keep their full id from the mod to the master and fro
   CHECK(sent[0].substr(sent[0].rfind(' ') + 1) == "water:1,fluid/water:2,iron-plate@rare:3");
 
   wire::signal_list in{{"signal-A", 4, "virtual"}, {"iron-plate", 5, "item", "rare"}, {"iron-plate", 6}};
-  caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), wire::frame{0, wire::signal_frame{"red", "slave2/w9", 1, in}});
+  caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), wire::frame{0, wire::signal_sum{"red", 1, {{"slave2/w9", 1}}, in}});
   f.sched->run();
-  CHECK(f.take() ==
-        lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",4,"virtual"],["iron-plate",5,"item","rare"],["iron-plate",6]],"source":"slave2/w9"})"});
+  CHECK(f.take() == lines{R"(mod receive_signals {"channel":"red","signals":[["signal-A",4,"virtual"],["iron-plate",5,"item","rare"],["iron-plate",6]]})"});
 }
 
 TEST_CASE("bridge: after the game stopped, answers for its run are dropped and the next run registers again") {
@@ -513,17 +544,17 @@ TEST_CASE("bridge: the uplink learns the channels the world receives on, from th
   CHECK(f.interests[3] == channel_interest{});
 }
 
-TEST_CASE("bridge: a flood of frames reaches the world as the latest frame of each source, never as a queue") {
+TEST_CASE("bridge: a flood of sums reaches the world as the latest of each channel, never as a queue") {
   bridge_fixture f;
   f.ready();
-  auto frame = [](const char* source, std::int64_t v) {
-    return wire::frame{0, wire::signal_frame{"red", source, static_cast<std::uint64_t>(v), {{"x", v}}}};
+  auto sum = [](const char* channel, std::int64_t v) {
+    return wire::frame{0, wire::signal_sum{channel, static_cast<std::uint64_t>(v), {{"slave2/a", static_cast<std::uint64_t>(v)}}, {{"x", v}}}};
   };
   // All arrive while the first call is in flight (nothing runs in between).
   for (int i = 1; i <= 1000; ++i)
-    caf::anon_send(f.listener, bus_atom::value, std::string("signal/red"), frame(i % 2 ? "slave2/a" : "slave2/b", i));
+    caf::anon_send(f.listener, bus_atom::value, std::string("signal/") + (i % 10 ? "red" : "blue"), sum(i % 10 ? "red" : "blue", i));
   f.sched->run();
-  CHECK(f.take() == lines{R"(mod receive_signals {"channel":"red","signals":[["x",1]],"source":"slave2/a"})",
-                          R"(mod receive_signals {"channel":"red","signals":[["x",999]],"source":"slave2/a"})",
-                          R"(mod receive_signals {"channel":"red","signals":[["x",1000]],"source":"slave2/b"})"});
+  CHECK(f.take() == lines{R"(mod receive_signals {"channel":"red","signals":[["x",1]]})",
+                          R"(mod receive_signals {"channel":"blue","signals":[["x",1000]]})",
+                          R"(mod receive_signals {"channel":"red","signals":[["x",999]]})"});
 }
