@@ -52,7 +52,7 @@ template <class V> void describe(V& v, signal_source& x) {
 struct signal_sum {
   static constexpr const char* type = "signal_sum";
   std::string channel;                ///< label
-  std::uint64_t generation = 0;       ///< per channel, +1 with each change; a republication repeats it
+  std::uint64_t generation = 0;       ///< rises with each change of the channel (counted over all channels); a republication repeats it
   std::vector<signal_source> sources; ///< sorted by source; 0..max_sum_sources
   signal_list signals;                ///< 0..max_sum_signals entries, sorted by signal_key
 };

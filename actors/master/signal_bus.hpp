@@ -14,9 +14,10 @@
 //   - an accepted frame replaces its source's in the channel's sum, is published on
 //     `signal-src/<channel>` (for tools that want every frame) and answered `ok`;
 //   - a changed sum is published on `signal/<channel>` (a wire::signal_sum) at once if the
-//     channel's last publication is at least `min_interval_ms` old, else at the end of that
-//     interval with every change since: a channel costs at most one publication per interval
-//     however many sources it has;
+//     channel's last publication is at least `min_interval_ms` old (longer for a large sum: a
+//     channel sends each subscriber at most about 1 MB/s), else at the end of that interval with
+//     every change since: a channel costs at most one publication per interval however many
+//     sources it has;
 //   - ZeroMQ may drop for a slow subscriber, so a sum is published once more
 //     `quiet_republish_ms` after its last change, and every `republish_ms` while the channel
 //     exists;
