@@ -49,12 +49,9 @@ signal_list subtract(const signal_list& sum, const signal_list& own) {
 }
 
 const signal_source* find_source(const signal_sum& sum, const std::string& source) {
-  auto it = std::lower_bound(sum.sources.begin(), sum.sources.end(), source,
-                             [](const signal_source& s, const std::string& name) { return s.source < name; });
-  if (it != sum.sources.end() && it->source == source)
-    return &*it;
-  // A sum from another implementation may not be sorted: look at every entry.
-  it = std::find_if(sum.sources.begin(), sum.sources.end(), [&](const signal_source& s) { return s.source == source; });
+  // A look at every entry rather than a binary search: it costs the same when the source is not
+  // listed (most sums a receiver gets), and does not rely on the sender's order.
+  auto it = std::find_if(sum.sources.begin(), sum.sources.end(), [&](const signal_source& s) { return s.source == source; });
   return it == sum.sources.end() ? nullptr : &*it;
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -98,6 +99,7 @@ std::uint64_t sum_entry_cost(const std::string& key) { return 2 * key.size() + s
 /// What a frame would change in its channel's sum, before it is applied.
 struct sum_change {
   std::string refusal;            ///< why the sum could not take it, or ""
+  std::vector<std::string> keys;  ///< wire::signal_key of each of its signals, in order
   std::uint64_t added_cost = 0;   ///< sum_entry_cost of the entries it would add
   std::uint64_t removed_cost = 0; ///< and of those it would remove
 };
@@ -118,7 +120,7 @@ struct signal_bus_state {
   /// forgotten and made again never repeats one.
   std::uint64_t last_generation = 0;
   std::uint64_t kept_bytes = 0; ///< source_cost and channel_cost of everything kept
-  std::uint64_t refused_frame_bytes = 0, refused_kept_bytes = 0, refused_sum_bytes = 0;
+  std::uint64_t refused_frame_bytes = 0, refused_kept_bytes = 0, refused_sum = 0;
   std::vector<std::string> pending_snapshots; ///< subscription prefixes waiting for sig_flush
 
   std::uint64_t now() const { return cfg.time->mono_ms(); }
@@ -129,18 +131,18 @@ struct signal_bus_state {
     std::size_t entries = ch ? ch->sum.size() : 0;
     std::size_t sources = ch ? ch->contributing : 0;
     std::uint64_t bytes = ch ? ch->sum_bytes : sum_frame_bytes;
-    std::unordered_set<std::string> keys;
+    change.keys.reserve(f.signals.size());
     for (auto& s : f.signals) {
-      auto key = wire::signal_key(s);
+      auto& key = change.keys.emplace_back(wire::signal_key(s));
       if (!ch || ch->sum.count(key) == 0) {
         ++entries, bytes += sum_entry_bytes(key);
         change.added_cost += sum_entry_cost(key);
       }
-      keys.insert(std::move(key));
     }
+    std::unordered_set<std::string_view> in_frame(change.keys.begin(), change.keys.end());
     if (last)
       for (auto& [entry, value] : last->counted)
-        if (keys.count(entry->first) == 0 && entry->second.contributors == 1) {
+        if (in_frame.count(entry->first) == 0 && entry->second.contributors == 1) {
           --entries, bytes -= sum_entry_bytes(entry->first);
           change.removed_cost += sum_entry_cost(entry->first);
         }
@@ -162,14 +164,16 @@ struct signal_bus_state {
     return change;
   }
 
-  /// Puts `signals` (possibly empty) as the source's frame into the channel's sum; the bytes
-  /// kept follow the sum's entries.
-  void replace(channel_state& ch, const std::string& source, source_state& src, const wire::signal_list& signals) {
+  /// Puts `signals` (possibly empty; `keys` their wire::signal_key, as plan() made them) as the
+  /// source's frame into the channel's sum; the bytes kept follow the sum's entries.
+  void replace(channel_state& ch, const std::string& source, source_state& src, const wire::signal_list& signals,
+               std::vector<std::string> keys) {
     bool was = !src.counted.empty(), is = !signals.empty();
     std::vector<std::pair<sum_table::iterator, std::int64_t>> counted;
     counted.reserve(signals.size());
-    for (auto& s : signals) {
-      auto [it, added] = ch.sum.try_emplace(wire::signal_key(s));
+    for (std::size_t i = 0; i < signals.size(); ++i) {
+      auto& s = signals[i];
+      auto [it, added] = ch.sum.try_emplace(std::move(keys[i]));
       if (added) {
         it->second.id = s;
         ch.sum_bytes += sum_entry_bytes(it->first);
@@ -217,11 +221,14 @@ struct signal_bus_state {
     }
     auto change = plan(ch == channels.end() ? nullptr : &ch->second, f, last);
     if (!change.refusal.empty()) {
-      ++refused_sum_bytes;
+      ++refused_sum;
       return wire::make_error(error_code::overloaded, change.refusal + ": retry when other sources fall silent, or use another channel", "signals");
     }
-    auto cost = source_cost(f.source, payload, f.signals.size()) + change.added_cost + (ch == channels.end() ? channel_cost(f.channel) : 0);
-    auto freed = (last ? source_cost(f.source, last->payload, last->counted.size()) : 0) + change.removed_cost;
+    // The source's own part (and a new channel's); the sum's entries are counted as replace()
+    // makes and drops them.
+    auto old_part = last ? source_cost(f.source, last->payload, last->counted.size()) : 0;
+    auto new_part = source_cost(f.source, payload, f.signals.size()) + (ch == channels.end() ? channel_cost(f.channel) : 0);
+    auto cost = new_part + change.added_cost, freed = old_part + change.removed_cost;
     // A frame that takes no more than its source's last always passes: a source can always
     // withdraw or shrink its contribution.
     if (cost > freed && kept_bytes - freed + cost > cfg.max_kept_bytes) {
@@ -232,9 +239,7 @@ struct signal_bus_state {
                                 " more: retry when sources fall silent, or raise max_signal_bytes",
                               "signals");
     }
-    // The sum's entries are counted as replace() makes and drops them.
-    kept_bytes = kept_bytes - (last ? source_cost(f.source, last->payload, last->counted.size()) : 0) +
-                 source_cost(f.source, payload, f.signals.size()) + (ch == channels.end() ? channel_cost(f.channel) : 0);
+    kept_bytes = kept_bytes - old_part + new_part;
     if (ch == channels.end()) {
       ch = channels.try_emplace(f.channel).first;
       auto& c = ch->second;
@@ -248,7 +253,7 @@ struct signal_bus_state {
     src.seq = f.seq;
     src.heard_ms = now;
     src.payload = std::move(payload);
-    replace(c, f.source, src, f.signals);
+    replace(c, f.source, src, f.signals, std::move(change.keys));
     ++c.stats.accepted;
     sent.push_back({true, c.source_topic, src.payload});
     changed(c, now, sent);
@@ -364,7 +369,7 @@ struct signal_bus_state {
         }
         ++ch.stats.expired;
         kept_bytes -= source_cost(it->first, it->second.payload, it->second.counted.size());
-        replace(ch, it->first, it->second, {});
+        replace(ch, it->first, it->second, {}, {});
         it = ch.sources.erase(it);
       }
       if (removed)
@@ -383,14 +388,8 @@ struct signal_bus_state {
     };
     auto now = this->now();
     for (auto& [name, ch] : channels) {
-      if (covers(ch.sum_topic)) {
-        if (ch.dirty) {
-          publish(ch, now, sent);
-        } else {
-          sent.push_back({true, ch.sum_topic, ch.payload});
-          ++ch.stats.published;
-        }
-      }
+      if (covers(ch.sum_topic))
+        publish(ch, now, sent);
       if (covers(ch.source_topic))
         for (auto& [source, src] : ch.sources)
           if (!src.counted.empty())
@@ -410,7 +409,7 @@ struct signal_bus_state {
     s.kept_bytes = kept_bytes;
     s.refused_frame_bytes = refused_frame_bytes;
     s.refused_kept_bytes = refused_kept_bytes;
-    s.refused_sum = refused_sum_bytes;
+    s.refused_sum = refused_sum;
     return s;
   }
 };

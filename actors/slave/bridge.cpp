@@ -80,16 +80,14 @@ struct bridge_state {
   /// What to ask for, and whether the master may hold grants the mod was not given.
   request_book book;
   std::uint64_t signal_seq = 0;
-  /// The latest non-empty frame per channel. The mod sends a frame only when it changes; the
-  /// bridge repeats it so that the master knows the source is alive (a silent source's
-  /// contribution is removed after signal_source_timeout_ms).
-  std::map<std::string, wire::signal_list> signal_frames;
   /// The channels the world's receivers use, as last told to the uplink (empty until the mod
   /// says, and while no game runs).
   channel_interest receives;
   /// This world's latest frames per channel by seq, newest last (at most own_frames_kept): a
   /// sum from the master lists the seq of the frame it holds, which may be older than the
-  /// newest while that one is in flight.
+  /// newest while that one is in flight. The newest is repeated while it is not empty: the mod
+  /// sends a frame only when it changes, and the master removes a source's contribution after
+  /// signal_source_timeout_ms of silence.
   std::map<std::string, std::deque<std::pair<std::uint64_t, wire::signal_list>>> own_frames;
   /// Each channel's input the world was not given yet (the sum less its own frame): the latest
   /// per channel, so a flood keeps one list a channel, never a queue.
@@ -361,14 +359,7 @@ void on_report(bridge_pointer self, mod::request_report& r) {
   request(self, st.book.wanted());
 }
 
-void on_report(bridge_pointer self, mod::signal_report& s) {
-  auto& st = self->state;
-  if (s.signals.empty())
-    st.signal_frames.erase(s.channel);
-  else
-    st.signal_frames[s.channel] = s.signals;
-  send_signals(self, s.channel, std::move(s.signals));
-}
+void on_report(bridge_pointer self, mod::signal_report& s) { send_signals(self, s.channel, std::move(s.signals)); }
 
 void on_report(bridge_pointer self, mod::receivers_report& r) { receive_on(self, {false, std::move(r.channels)}); }
 
@@ -445,7 +436,7 @@ wire::signal_list input_of(bridge_state& st, const wire::signal_sum& sum) {
   if (!listed)
     return sum.signals;
   auto own = st.own_frames.find(sum.channel);
-  if (own == st.own_frames.end() || own->second.empty()) {
+  if (own == st.own_frames.end()) {
     // A frame from before this slave started (the master keeps it until it times out): its
     // signals are not known here, so they are echoed until this world's next frame.
     spdlog::debug("{}the sum of '{}' holds a frame of this world that it does not know (seq {})", st.log_prefix(), sum.channel, listed->seq);
@@ -520,8 +511,9 @@ void on_timer(bridge_pointer self) {
       sync(self);
     if (now - st.last_signal_refresh >= signal_refresh_ms) {
       st.last_signal_refresh = now;
-      for (auto& [channel, signals] : st.signal_frames)
-        send_signals(self, channel, signals);
+      for (auto& [channel, frames] : st.own_frames)
+        if (!frames.back().second.empty())
+          send_signals(self, channel, frames.back().second); // a copy: sending adds to `frames`
     }
   }
   self->delayed_send(self, timer_interval, timer_atom::value);

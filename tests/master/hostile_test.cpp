@@ -12,6 +12,7 @@
 #include "messages/limits.hpp"
 #include "tests/master/helpers.hpp"
 #include "tests/signals/helpers.hpp"
+#include "tests/support/signal_lists.hpp"
 #include "tests/support/hostile.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/process.hpp"
@@ -42,17 +43,6 @@ std::uint64_t suppressed_count(const master_fixture& m, const std::string& cause
       n += std::stoull(line.substr(at + cause.size() + 2));
   }
   return n;
-}
-
-/// `n` signals: "signal-A", then made-up names of `name_bytes` bytes (a receiving world keeps
-/// only the first: it has no prototype of the others).
-wire::signal_list long_signals(std::size_t n, std::size_t name_bytes) {
-  wire::signal_list out{{"signal-A", 1, "virtual"}};
-  for (std::size_t i = 1; i < n; ++i) {
-    auto name = std::to_string(i);
-    out.push_back({name + std::string(name_bytes - name.size(), 'x'), 1});
-  }
-  return out;
 }
 
 } // namespace

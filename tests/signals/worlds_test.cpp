@@ -12,6 +12,7 @@
 #include "tests/master/helpers.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/signal_lists.hpp"
 #include "tests/support/slave_fixture.hpp"
 
 using namespace clusterio;
@@ -178,21 +179,6 @@ TEST_CASE("the Python tool watches a world's signals and publishes a frame a rec
   CHECK(w.wait_output({{"signal-C", 77}, {"signal-D", 9}}) <= 300);
 }
 
-namespace {
-
-/// A frame of some 245 KB, under what one source's frame may take: "signal-A" (which a world
-/// has), then 1,199 made-up 200-byte names (which it has not).
-wire::signal_list flood_signals() {
-  wire::signal_list out{{"signal-A", 1, "virtual"}};
-  for (int i = 1; i < 1200; ++i) {
-    auto name = std::to_string(i);
-    out.push_back({name + std::string(200 - name.size(), 'x'), 1});
-  }
-  return out;
-}
-
-} // namespace
-
 TEST_CASE("a slave whose worlds have no receiver on a channel gets nothing of it, however large and many its frames") {
   worlds w;
   w.a->lua("tx1", "sim.set_circuit_input(storage.tx, {{'signal-A', 5}}) rcon.print('ok')");
@@ -202,7 +188,9 @@ TEST_CASE("a slave whose worlds have no receiver on a channel gets nothing of it
   auto master_before = resident_mib(w.master.pid()), slave_before = resident_mib(slave);
 
   wire_client flood(w.master.control_endpoint(), w.master.add_client("flood", "publisher"));
-  wire::signal_frame frame{"flood", "", 1, flood_signals()};
+  // Some 245 KB, under what one source's frame may take: "signal-A", which the world has, then
+  // 1,199 made-up 200-byte names, which it has not.
+  wire::signal_frame frame{"flood", "", 1, long_signals(1200, 200)};
   for (int i = 0; i < 200; ++i) {
     frame.source = "s" + std::to_string(i);
     auto r = flood.call(frame);

@@ -9,6 +9,7 @@
 #include "actors/master/signal_bus.hpp"
 #include "messages/signal_sums.hpp"
 #include "tests/actors/master/actor_fixture.hpp"
+#include "tests/support/signal_lists.hpp"
 
 using namespace clusterio;
 using namespace clusterio::test;
@@ -301,20 +302,6 @@ TEST_CASE("signal bus: a new subscription gets the sums, or the frames, of the c
   CHECK(p.frames.size() == 3);
 }
 
-namespace {
-
-/// `n` signals with names of `name_bytes` bytes.
-wire::signal_list big_list(std::size_t n, std::size_t name_bytes) {
-  wire::signal_list out;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto name = std::to_string(i);
-    out.push_back({name + std::string(name_bytes - name.size(), 'x'), 1});
-  }
-  return out;
-}
-
-} // namespace
-
 TEST_CASE("signal bus: every frame is answered; a stale one ok, though not published") {
   bus_fixture f;
   f.send({frame("a", "s1", 5, {{"x", 1}}), frame("a", "s1", 5, {{"x", 2}})});
@@ -330,7 +317,7 @@ TEST_CASE("signal bus: every frame is answered; a stale one ok, though not publi
 TEST_CASE("signal bus: a frame longer than max_signal_frame_bytes is refused, and nothing of it kept") {
   bus_fixture f;
   // 4,096 signals of 200-byte names: some 819 KB, what a client may send in one frame.
-  f.send({frame("a", "s1", 1, big_list(4096, 200))});
+  f.send({frame("a", "s1", 1, made_up_signals(4096, 200))});
   auto p = f.take();
   CHECK(p.frames.empty());
   CHECK(p.sums.empty());
@@ -345,7 +332,7 @@ TEST_CASE("signal bus: a frame longer than max_signal_frame_bytes is refused, an
   CHECK(s.refused_frame_bytes == 1);
 
   // The same signals with names of 50 bytes fit.
-  f.send({frame("a", "s1", 2, big_list(4096, 50))});
+  f.send({frame("a", "s1", 2, made_up_signals(4096, 50))});
   CHECK(f.take().frames.size() == 1);
   CHECK(std::holds_alternative<wire::ok>(f.answers.at(1).msg));
 }
@@ -376,7 +363,7 @@ TEST_CASE("signal bus: a channel's sum is bounded in signals and bytes; past a b
 
   // Bytes: 1,000 signals of 200-byte names take some 230 KB of a sum; the fifth source passes 1 MiB.
   auto wide = [](int src) {
-    auto l = big_list(1000, 200);
+    auto l = made_up_signals(1000, 200);
     for (auto& s : l)
       s.name[199] = static_cast<char>('a' + src);
     return l;
@@ -405,7 +392,7 @@ TEST_CASE("signal bus: a channel's sum is bounded in signals and bytes; past a b
 TEST_CASE("signal bus: the bytes kept over all sources are bounded; past the bound frames are refused and nothing kept is lost") {
   constexpr std::uint64_t bound = 200000;
   bus_fixture f(1000, bound);
-  auto list = big_list(100, 90); // some 10 KB a frame; the first on a channel adds 46 KB of sum entries
+  auto list = made_up_signals(100, 90); // some 10 KB a frame; the first on a channel adds 46 KB of sum entries
   std::size_t kept = 0;
   for (int i = 0; i < 20; ++i) {
     f.send({frame("c" + std::to_string(i % 3), "s" + std::to_string(i), 1, list)});
