@@ -4,10 +4,14 @@
 //   round-trips: a ROUTER that echoes every message (CURVE server, two I/O threads, as the
 //     gateway), 10 DEALER clients with 32 messages of 100 bytes in flight each (master-load's
 //     shape at N=100). Prints round trips per second and their latency.
+//   paced round-trips (--rate R): the same echo, but the clients send R messages a second in all,
+//     one per frame, each on its schedule (master-load --rate's shape). Prints also the CPU the
+//     server side (echo thread and its I/O threads) spent per message: the floor under the
+//     master's cost per message at a real cluster's rate, where nothing batches.
 //   fan-out: an XPUB (CURVE server) publishing 850-byte messages 3,000 times a second to 100 SUB
 //     clients (signal-bus's shape). Prints deliveries per second, latency and deliveries missing.
 //
-// usage: zmq-ceiling [--seconds 10] [--insecure]     (one JSON line per mode)
+// usage: zmq-ceiling [--seconds 10] [--insecure] [--rate R]     (one JSON line per mode)
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +22,11 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <dirent.h>
+#include <set>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <zmq.hpp>
 
@@ -87,10 +96,44 @@ std::pair<std::vector<std::uint32_t>, std::uint64_t> merged(const std::vector<st
   return {std::move(all), total};
 }
 
-void round_trips(double seconds, bool insecure) {
+/// This process's threads.
+std::set<long> threads_now() {
+  std::set<long> tids;
+  if (auto* dir = opendir("/proc/self/task")) {
+    while (auto* e = readdir(dir))
+      if (e->d_name[0] != '.')
+        tids.insert(std::atol(e->d_name));
+    closedir(dir);
+  }
+  return tids;
+}
+
+/// CPU seconds these threads of this process used so far.
+double cpu_of(const std::set<long>& tids) {
+  double ticks = 0;
+  for (auto tid : tids) {
+    auto path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+    if (auto* f = std::fopen(path.c_str(), "r")) {
+      char buf[1024] = {};
+      auto n = std::fread(buf, 1, sizeof buf - 1, f);
+      std::fclose(f);
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      if (auto* close = std::strrchr(buf, ')'); close && n > 0) {
+        unsigned long long utime = 0, stime = 0;
+        if (std::sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
+          ticks += static_cast<double>(utime + stime);
+      }
+    }
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// rate 0: closed loop (a window of 32 per connection); otherwise `rate` messages a second in all.
+void round_trips(double seconds, bool insecure, double rate) {
   constexpr int connections = 10, window = 32;
   constexpr std::size_t size = 100;
   keys k;
+  auto before_server = threads_now();
   zmq::context_t server_ctx(io_threads), client_ctx(io_threads);
   zmq::socket_t router(server_ctx, zmq::socket_type::router);
   router.set(zmq::sockopt::linger, 0);
@@ -99,8 +142,15 @@ void round_trips(double seconds, bool insecure) {
   as_server(router, k, insecure);
   router.bind("tcp://127.0.0.1:*");
   auto endpoint = router.get(zmq::sockopt::last_endpoint);
+  // The server's threads: its context's I/O threads (started with its first socket) and the echo.
+  std::set<long> server_threads;
+  for (auto tid : threads_now())
+    if (!before_server.count(tid))
+      server_threads.insert(tid);
+  std::atomic<long> echo_tid{0};
   std::atomic<bool> stop{false};
   std::thread echo([&] {
+    echo_tid = static_cast<long>(syscall(SYS_gettid));
     zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
     while (!stop) {
       if (zmq::poll(&item, 1, milliseconds(100)) <= 0)
@@ -131,11 +181,18 @@ void round_trips(double seconds, bool insecure) {
       for (std::size_t i = static_cast<std::size_t>(t); i < dealers.size(); i += client_threads) {
         mine.push_back(&dealers[i]);
         items.push_back({dealers[i].handle(), 0, ZMQ_POLLIN, 0});
-        for (int w = 0; w < window; ++w)
+        for (int w = 0; w < window && rate == 0; ++w)
           dealers[i].send(zmq::buffer(stamped(size)));
       }
+      // Paced: this thread's share of the schedule, each message on its own frame.
+      auto start_us = now_us();
+      double per_us = rate / client_threads / 1e6;
+      std::uint64_t scheduled = 0;
+      std::size_t next = 0;
       while (!stop) {
-        if (zmq::poll(items.data(), items.size(), milliseconds(100)) <= 0)
+        for (auto due = static_cast<std::uint64_t>(static_cast<double>(now_us() - start_us) * per_us); rate > 0 && scheduled < due; ++scheduled)
+          mine[next++ % mine.size()]->send(zmq::buffer(stamped(size)), zmq::send_flags::dontwait);
+        if (zmq::poll(items.data(), items.size(), milliseconds(rate > 0 ? 1 : 100)) <= 0)
           continue;
         for (std::size_t i = 0; i < mine.size(); ++i) {
           zmq::message_t reply;
@@ -144,26 +201,34 @@ void round_trips(double seconds, bool insecure) {
               latencies[static_cast<std::size_t>(t)].push_back(static_cast<std::uint32_t>(now_us() - stamp_of(reply)));
               ++counts[static_cast<std::size_t>(t)];
             }
-            mine[i]->send(zmq::buffer(stamped(size)), zmq::send_flags::dontwait);
+            if (rate == 0)
+              mine[i]->send(zmq::buffer(stamped(size)), zmq::send_flags::dontwait);
           }
         }
       }
     });
   std::this_thread::sleep_for(seconds * 0.2 * 1s); // handshakes and warm-up
+  server_threads.insert(echo_tid);
+  auto cpu_before = cpu_of(server_threads);
   measuring = true;
   auto started = steady_clock::now();
   std::this_thread::sleep_for(seconds * 1s);
   measuring = false;
   double elapsed = duration<double>(steady_clock::now() - started).count();
+  auto server_cpu = cpu_of(server_threads) - cpu_before;
   stop = true;
   for (auto& c : clients)
     c.join();
   echo.join();
   auto [all, total] = merged(latencies, counts);
-  std::printf("{\"bench\":\"zmq-ceiling\",\"mode\":\"round-trips\",\"curve\":%s,\"connections\":%d,\"in_flight\":%d,\"msgs_per_s\":%.0f,"
-              "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
-              insecure ? "false" : "true", connections, connections * window, static_cast<double>(total) / elapsed, percentile(all, 0.5),
-              percentile(all, 0.99));
+  std::printf("{\"bench\":\"zmq-ceiling\",\"mode\":\"%s\",\"curve\":%s,\"connections\":%d,", rate > 0 ? "paced-round-trips" : "round-trips",
+              insecure ? "false" : "true", connections);
+  if (rate > 0)
+    std::printf("\"offered_per_s\":%.0f,", rate);
+  else
+    std::printf("\"in_flight\":%d,", connections * window);
+  std::printf("\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"server_cpu_us_per_msg\":%.2f}\n", static_cast<double>(total) / elapsed,
+              percentile(all, 0.5), percentile(all, 0.99), total ? server_cpu * 1e6 / static_cast<double>(total) : 0.0);
   std::fflush(stdout);
 }
 
@@ -255,18 +320,23 @@ void fan_out(double seconds, bool insecure) {
 int main(int argc, char** argv) {
   double seconds = 10;
   bool insecure = false;
+  double rate = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc)
       seconds = std::atof(argv[++i]);
     else if (a == "--insecure")
       insecure = true;
+    else if (a == "--rate" && i + 1 < argc && std::atof(argv[i + 1]) > 0)
+      rate = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: zmq-ceiling [--seconds 10] [--insecure]\n");
+      std::fprintf(stderr, "usage: zmq-ceiling [--seconds 10] [--insecure] [--rate R]\n");
       return 2;
     }
   }
-  round_trips(seconds, insecure);
+  if (rate > 0)
+    return round_trips(seconds, insecure, rate), 0;
+  round_trips(seconds, insecure, 0);
   fan_out(seconds, insecure);
   return 0;
 }

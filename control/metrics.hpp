@@ -42,6 +42,8 @@ struct metrics {
   counter granted_units{0};
   /// Units returned to storage by cancelled grants and deleted instances.
   counter returned_units{0};
+  /// Storage transactions committed (with durability `full`, each is one fsync).
+  counter storage_commits{0};
   /// Storage error replies (refused writes, invalid exports).
   counter storage_errors{0};
 

@@ -14,6 +14,8 @@ constexpr std::uint64_t max_instances_per_slave_limit = 10000;
 /// A few of the largest frames must fit; the upper end keeps the sum far from overflow.
 constexpr std::uint64_t min_signal_bytes = 4 * wire::max_signal_frame_bytes;
 constexpr std::uint64_t max_signal_bytes_limit = std::uint64_t{1} << 40;
+/// A gathering window is a latency every trickling message may pay: at most 20 ms.
+constexpr std::uint64_t max_commit_gather_us = 20000;
 } // namespace
 
 const config_keys<master_config>& master_config_keys() {
@@ -34,6 +36,9 @@ const config_keys<master_config>& master_config_keys() {
       .add("heartbeat_ms", &c::heartbeat_ms, "how often slaves heartbeat")
       .add("durability", &c::durability,
            "`full`: fsync each commit; `process`: survives `kill -9`, not power loss (faster when saturated: `docs/benchmarks.md`)")
+      .add("commit_gather_us", &c::commit_gather_us,
+           "while messages trickle in, the first of a sweep waits up to this many microseconds for others to share its transaction "
+           "(a lone message never waits; 0 = never)")
       .add("inventory_interval_ms", &c::inventory_interval_ms, "how often changed levels are published")
       .add("signal_source_timeout_ms", &c::signal_source_timeout_ms,
            "a signal source silent this long has its contribution removed (an empty frame is published for it)")
@@ -66,6 +71,8 @@ result<void> master_config::validate() const {
     return failure("heartbeat_ms must be 100..600000");
   if (instance_timeout_ms < heartbeat_ms)
     return failure("instance_timeout_ms must be at least heartbeat_ms");
+  if (commit_gather_us > max_commit_gather_us)
+    return failure("commit_gather_us must be 0.." + std::to_string(max_commit_gather_us));
   if (inventory_interval_ms < 10 || inventory_interval_ms > 1000)
     return failure("inventory_interval_ms must be 10..1000 (the bus promises an update at least once a second)");
   if (signal_source_timeout_ms < 100 || signal_source_timeout_ms > 3600000)

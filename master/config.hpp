@@ -24,6 +24,7 @@ struct master_config {
   std::uint64_t instance_timeout_ms = 15000; ///< an instance is offline after this silence
   std::uint32_t heartbeat_ms = 5000;         ///< how often slaves should heartbeat
   std::string durability = "full";     ///< full: fsync each commit; process: survive kill -9 only
+  std::uint64_t commit_gather_us = 1000;     ///< while messages trickle in, a sweep waits this long for more to share its commit
   std::uint64_t inventory_interval_ms = 200; ///< how often changed levels go on the bus (slaves ask for new stock on it)
   std::uint64_t signal_source_timeout_ms = 10000; ///< a silent signal source's contribution is removed after this
   std::uint64_t signal_min_interval_ms = 5;       ///< a channel's sum is published at most once per interval

@@ -103,6 +103,7 @@ gateway_config gateway_config_of(const master_config& cfg, const key_pair& keys,
   gw.heartbeat_ms = cfg.heartbeat_ms;
   gw.counters = &counters;
   gw.max_msgs_per_s_per_client = cfg.max_msgs_per_s_per_client;
+  gw.gather_us = static_cast<std::uint32_t>(cfg.commit_gather_us);
   return gw;
 }
 

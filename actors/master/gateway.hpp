@@ -48,6 +48,12 @@ struct gateway_config {
   /// one second's worth): a frame over the limit gets `overloaded` and is not processed, so one
   /// flooding client cannot starve the others. 0: no limit.
   std::uint32_t max_msgs_per_s_per_client = 20000;
+  /// Commit pacing: while messages trickle in (the last frame came less than this long before),
+  /// the first message of a sweep waits up to this long for others before the jobs go to the
+  /// actors, so that they share one hand-over of each kind, one transaction and the wake-ups of
+  /// every thread on the way. A lone message, or a sweep that already holds gather_enough
+  /// messages, goes at once. 0: off.
+  std::uint32_t gather_us = 1000;
 };
 
 struct gateway_peers {

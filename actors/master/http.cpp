@@ -408,6 +408,8 @@ struct http_server::impl {
     e.single("clusterio_grants_total", "counter", "Grants (reservations) made.", load(counters.grants));
     e.single("clusterio_granted_items_total", "counter", "Units taken from storage by grants.", load(counters.granted_units));
     e.single("clusterio_returned_items_total", "counter", "Units returned to storage by cancelled grants and deleted instances.", load(counters.returned_units));
+    e.single("clusterio_storage_commits_total", "counter", "Storage transactions committed (durability full: one fsync each).",
+             load(counters.storage_commits));
     e.single("clusterio_storage_errors_total", "counter", "Error replies from the storage actor (invalid exports, refused writes).", load(counters.storage_errors));
 
     std::size_t online = 0, slaves_online = 0;

@@ -152,7 +152,10 @@ void commit(storage_self self) {
   st.commit_scheduled = false;
   auto changes = st.ledger.take_changes();
   if (!changes.empty() && st.latched.empty()) {
-    if (auto committed = st.db->commit(changes); !committed) {
+    auto committed = st.db->commit(changes);
+    if (committed)
+      metrics::bump(st.cfg.counters ? &st.cfg.counters->storage_commits : nullptr);
+    if (!committed) {
       st.latched = committed.why();
       spdlog::critical("storage: commit failed, refusing every request; reloading from the database in {} s: {}", recover_interval.count(),
                        st.latched);

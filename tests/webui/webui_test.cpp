@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -239,6 +240,52 @@ TEST_CASE("statistics survive a restart of the master") {
   REQUIRE(stats["points"].size() == 1);
   CHECK(stats["points"][0]["exported"] == 2500);
   CHECK(get_json(c.m, "/api/ups?minutes=10")["points"].size() == 2); // written at shutdown
+}
+
+namespace {
+
+/// A counter's value on /metrics (a line "NAME VALUE").
+std::uint64_t counter_of(master_fixture& m, const std::string& name) {
+  auto r = get(m, "/metrics");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  std::smatch found;
+  REQUIRE(std::regex_search(r->body, found, std::regex("\n" + name + " ([0-9]+)\n")));
+  return std::stoull(found[1]);
+}
+
+/// How many transactions ten exports cost, sent as frames of their own 4 ms apart (a trickle:
+/// without gathering, each would be handed over, and committed, alone).
+std::uint64_t commits_for_trickle(const std::string& gather_us) {
+  master_fixture m(false, "\"durability\":\"process\",\"commit_gather_us\":" + gather_us);
+  m.start();
+  wire_client slave(m.control_endpoint(), m.add_client("slave1", "slave"));
+  auto id = expect_reply<wire::registered>(slave, wire::register_instance{"world", "192.0.2.10:34197"}).instance_id;
+  auto before = counter_of(m, "clusterio_storage_commits_total");
+  std::set<std::uint64_t> ids;
+  for (std::uint64_t b = 1; b <= 10; ++b) {
+    slave.send_raw(wire::encode({100 + b, wire::export_batch{id, b, 1, {{"iron-plate", 1}}}}));
+    ids.insert(100 + b);
+    std::this_thread::sleep_for(std::chrono::milliseconds(4));
+  }
+  int batch_frames = 0;
+  for (auto& [rid, reply] : replies_to(slave, ids, batch_frames)) {
+    INFO("reply to " << rid);
+    REQUIRE(reply.ok);
+    CHECK(std::holds_alternative<wire::export_ack>(reply.value.body));
+  }
+  CHECK(stock_of(slave, "iron-plate") == 10);
+  return counter_of(m, "clusterio_storage_commits_total") - before;
+}
+
+} // namespace
+
+TEST_CASE("messages that trickle in share one transaction (commit_gather_us); every one is answered") {
+  // Off: every export its own transaction (a few may share one if the machine stalls).
+  CHECK(commits_for_trickle("0") >= 6);
+  // A 20 ms window: the first export goes alone (nothing came before it), the next ones share
+  // a window each.
+  CHECK(commits_for_trickle("20000") <= 4);
 }
 
 TEST_CASE("/metrics passes promtool check metrics and counts what happened") {
