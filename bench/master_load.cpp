@@ -55,20 +55,28 @@ struct proc_stats {
 
 proc_stats read_proc(pid_t pid) { return {test::cpu_seconds(pid), test::peak_resident_mib(pid)}; }
 
-/// Messages the master itself counted on its control socket (its /metrics): a check on the
-/// generator's own count, which a generator bug could inflate.
-std::uint64_t master_messages_received(test::master_fixture& master) {
+/// What the master itself counted (its /metrics): the messages on its control socket (a check on
+/// the generator's own count, which a generator bug could inflate) and its transactions (with
+/// durability `full`, one fsync each).
+struct master_counts {
+  std::uint64_t messages = 0, commits = 0;
+  bool has_commits = false; ///< a master built before it counted them has no such line
+};
+
+master_counts master_counted(test::master_fixture& master) {
   httplib::Client http(master.http_url());
   auto r = http.Get("/metrics");
   if (!r || r->status != 200)
     throw std::runtime_error("cannot read the master's /metrics");
-  std::uint64_t total = 0;
+  master_counts counted;
   std::istringstream lines(r->body);
-  const std::string family = "clusterio_messages_received_total{";
+  auto value = [](const std::string& line) { return std::stoull(line.substr(line.rfind(' ') + 1)); };
   for (std::string line; std::getline(lines, line);)
-    if (line.rfind(family, 0) == 0)
-      total += std::stoull(line.substr(line.rfind(' ') + 1));
-  return total;
+    if (line.rfind("clusterio_messages_received_total{", 0) == 0)
+      counted.messages += value(line);
+    else if (line.rfind("clusterio_storage_commits_total ", 0) == 0)
+      counted.commits = value(line), counted.has_commits = true;
+  return counted;
 }
 
 /// What a request was, for latencies by kind: a request waits for the demand actor before the
@@ -186,6 +194,7 @@ struct run_result {
   std::uint64_t refused;
   double offered_per_s; ///< 0: closed loop
   double master_messages_per_s; ///< as the master counted them
+  double commits_per_s;         ///< the master's transactions (durability full: fsyncs); < 0: not counted
 };
 
 /// Connects the slaves (one connection carries up to 10 instances) and registers their instances.
@@ -328,10 +337,10 @@ double quantile_ms(std::vector<std::uint32_t>& v, double p) {
 /// Readings before and after the load, of the master and of this process.
 struct readings {
   proc_stats master, generator;
-  std::uint64_t master_messages = 0;
+  master_counts counted;
 };
 
-readings read_now(test::master_fixture& master) { return {read_proc(master.pid()), read_proc(getpid()), master_messages_received(master)}; }
+readings read_now(test::master_fixture& master) { return {read_proc(master.pid()), read_proc(getpid()), master_counted(master)}; }
 
 run_result summarize(int n_instances, double offered_per_s, double elapsed, const readings& before, const readings& after,
                      std::vector<thread_tally>& tallies, const std::vector<connection>& conns) {
@@ -355,7 +364,8 @@ run_result summarize(int n_instances, double offered_per_s, double elapsed, cons
   run_result r{n_instances, static_cast<double>(total) / elapsed, quantile_ms(all, 0.50), quantile_ms(all, 0.99), after.master.peak_rss_mb,
                per_msg(after.master.cpu_s - before.master.cpu_s), per_msg(after.generator.cpu_s - before.generator.cpu_s),
                per_frame(sent_frames), per_frame(received_frames), {}, {}, refused, offered_per_s,
-               static_cast<double>(after.master_messages - before.master_messages) / elapsed};
+               static_cast<double>(after.counted.messages - before.counted.messages) / elapsed,
+               after.counted.has_commits ? static_cast<double>(after.counted.commits - before.counted.commits) / elapsed : -1.0};
   for (std::size_t k = 0; k < kinds; ++k) {
     r.kind_p50_ms[k] = quantile_ms(of_kind[k], 0.50);
     r.kind_p99_ms[k] = quantile_ms(of_kind[k], 0.99);
@@ -442,8 +452,9 @@ int main(int argc, char** argv) {
     std::printf("{\"bench\":\"master-load\",\"instances\":%d,\"batch\":%s,", r.instances, batch ? "true" : "false");
     if (r.offered_per_s > 0)
       std::printf("\"offered_per_s\":%.0f,", r.offered_per_s);
-    std::printf("\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f}\n",
-                r.msgs_per_s, r.p50_ms, r.p99_ms, r.peak_rss_mb, r.cpu_us_per_msg);
+    std::printf("\"msgs_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"peak_rss_mb\":%.1f,\"cpu_us_per_msg\":%.2f,\"commits_per_s\":%s}\n",
+                r.msgs_per_s, r.p50_ms, r.p99_ms, r.peak_rss_mb, r.cpu_us_per_msg,
+                r.commits_per_s < 0 ? "null" : std::to_string(static_cast<long long>(r.commits_per_s)).c_str());
   }
   for (auto& r : results)
     if (r.refused > 0) {

@@ -48,8 +48,18 @@ using uplink_impl = uplink_actor::extend<caf::reacts_to<frame_in_atom, wire::fra
 /// Options both sockets towards the master take.
 void set_link_options(zmq::socket_t& s, const uplink_config& cfg) {
   s.set(zmq::sockopt::linger, 0);
+  // Back off up to 2 s: a master back after a long outage is reached within 2 s (plus the
+  // handshake), and a few hundred slaves knocking every 2 s cost a dead master's host nothing.
   s.set(zmq::sockopt::reconnect_ivl, 100);
-  s.set(zmq::sockopt::reconnect_ivl_max, 5000); // back off up to 5 s
+  s.set(zmq::sockopt::reconnect_ivl_max, 2000);
+  // A connection attempt whose SYNs go unanswered (a peer gone without a reset, a full accept
+  // queue) is given up after 2 s and made again, rather than after the kernel's two minutes.
+  s.set(zmq::sockopt::connect_timeout, 2000);
+  // A connection the master went silent on (its host died, the network dropped it without a
+  // reset) is closed after 6 s without a ping's answer, and made again; the master's I/O
+  // threads answer pings however busy its actors are.
+  s.set(zmq::sockopt::heartbeat_ivl, 2000);
+  s.set(zmq::sockopt::heartbeat_timeout, 6000);
   if (cfg.cred) {
     s.set(zmq::sockopt::curve_serverkey, cfg.cred->master_public_key);
     s.set(zmq::sockopt::curve_publickey, cfg.cred->keys.public_key);
