@@ -79,8 +79,7 @@ master_counts master_counted(test::master_fixture& master) {
   return counted;
 }
 
-/// What a request was, for latencies by kind: a request waits for the demand actor before the
-/// storage, the others go to the storage directly.
+/// What a request was, for latencies by kind (each is applied by the storage in its own way).
 /// `other_kind` (registrations) is sent before the clock starts: never timed, never reported.
 enum kind : std::size_t { export_kind, request_kind, confirm_kind, other_kind, kinds };
 constexpr const char* kind_names[other_kind] = {"export", "request", "confirm"};
@@ -374,9 +373,12 @@ run_result summarize(int n_instances, double offered_per_s, double elapsed, cons
 }
 
 /// `offered_per_s` 0: closed loop; otherwise paced at that many messages a second in all.
-run_result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch) {
+/// `master_config`: more keys of the master's config file ("KEY":VALUE,...), or empty.
+run_result run(int n_instances, double seconds, const std::string& durability, double offered_per_s, bool batch,
+               const std::string& master_config) {
   // One slave connection carries up to 10 instances: lift the per-client rate limit.
-  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000");
+  test::master_fixture master(false, "\"durability\":\"" + durability + "\",\"log_level\":\"warn\",\"max_msgs_per_s_per_client\":100000000" +
+                                       (master_config.empty() ? "" : "," + master_config));
   master.start();
   zmq::context_t ctx(2);
   auto conns = connect_slaves(master, ctx, n_instances, batch);
@@ -408,15 +410,18 @@ run_result run(int n_instances, double seconds, const std::string& durability, d
 } // namespace
 
 int main(int argc, char** argv) {
-  // Usage: master-load [--rate=R] [--no-batch] [SECONDS [DURABILITY [N...]]]
+  // Usage: master-load [--rate=R] [--no-batch] [--master-config='"KEY":VALUE,...'] [SECONDS [DURABILITY [N...]]]
   //        defaults: closed loop, batches, 10 full 10 100 1000
   double offered_per_s = 0;
   bool batch = true;
+  std::string master_config;
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--no-batch") {
       batch = false;
+    } else if (a.rfind("--master-config=", 0) == 0) {
+      master_config = a.substr(16);
     } else if (a.rfind("--rate=", 0) == 0) {
       offered_per_s = std::atof(a.c_str() + 7);
       if (offered_per_s <= 0) {
@@ -440,7 +445,7 @@ int main(int argc, char** argv) {
     if (offered_per_s > 0)
       std::cerr << ", paced at " << offered_per_s << " msgs/s";
     std::cerr << "...\n";
-    results.push_back(run(n, seconds, durability, offered_per_s, batch));
+    results.push_back(run(n, seconds, durability, offered_per_s, batch, master_config));
     auto& r = results.back();
     std::cerr << "master-load: the load generator itself took " << r.generator_cpu_us_per_msg << " us of CPU per message\n";
     std::cerr << "master-load: messages per frame " << r.msgs_per_frame_sent << " sent, " << r.msgs_per_frame_received << " received\n";

@@ -23,7 +23,7 @@ enum class destination {
   registry_query,    ///< the registry (slaves_query)
   storage_query,     ///< the storage (inventory and stats queries, resync, reclaim)
   exports,           ///< the storage, gathered per sweep
-  requests,          ///< the demand actor, gathered per sweep
+  requests,          ///< the storage (its demand policy), gathered per sweep
   confirms,          ///< the storage, gathered per sweep
   signals,           ///< the signal bus, gathered per sweep
   refused,           ///< nobody: the refusal is the reply

@@ -1,8 +1,9 @@
 #pragma once
 // Demand policies: how much of ONE item the master grants to each request that asks for it.
 //
-// Pure logic: no CAF, no I/O, no clock. Time comes in as an argument, so tests drive it. The demand
-// actor (actors/master/demand.hpp) keeps one allocator per item and asks it once per requested item.
+// Pure logic: no CAF, no I/O, no clock. Time comes in as an argument, so tests drive it. The
+// storage's ledger (actors/master/storage_ledger.hpp) keeps one allocator per item and asks it
+// once per requested item, with the stock as it is.
 //
 // Thread safety: none. An allocator belongs to the one actor that calls it.
 //

@@ -9,7 +9,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/master/demand.hpp"
 #include "actors/master/gateway.hpp"
 #include "actors/master/http.hpp"
 #include "actors/master/registry.hpp"
@@ -51,14 +50,12 @@ result<key_pair> master_keys(const std::string& data_dir, const master_config& c
 /// The master's actors, wired to each other.
 struct master_actors {
   storage_actor storage;
-  demand_actor demand;
   registry_actor registry;
   signal_bus_actor signal_bus;
 
   void stop() const {
     caf::anon_send_exit(signal_bus, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(demand, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
   }
 };
@@ -71,18 +68,17 @@ result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& 
   storage_cfg.inventory_interval_ms = cfg.inventory_interval_ms;
   storage_cfg.counters = &counters;
   storage_cfg.max_item_names = cfg.max_item_names;
+  storage_cfg.policy = demand::parse_policy(cfg.policy).value_or(demand::policy_kind::fair); // validated before
+  storage_cfg.policy_config.demand_window_ms = cfg.demand_window_ms;
   auto storage = spawn_storage(sys, storage_cfg, out);
   if (!storage)
     return storage.error();
-  auto policy = demand::parse_policy(cfg.policy).value_or(demand::policy_kind::fair); // validated before
-  auto demand = spawn_demand(sys, {policy, demand::policy_config{cfg.demand_window_ms}}, *storage);
   registry_config registry_cfg;
   registry_cfg.db_path = db_path;
   registry_cfg.instance_timeout_ms = cfg.instance_timeout_ms;
   registry_cfg.max_instances_per_slave = cfg.max_instances_per_slave;
-  auto registry = spawn_registry(sys, registry_cfg, out, owners, {*storage, demand});
+  auto registry = spawn_registry(sys, registry_cfg, out, owners, {*storage});
   if (!registry) {
-    caf::anon_send_exit(demand, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(*storage, caf::exit_reason::user_shutdown);
     return registry.error();
   }
@@ -90,7 +86,7 @@ result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& 
   bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
   bus_cfg.max_kept_bytes = cfg.max_signal_bytes;
   bus_cfg.min_interval_ms = cfg.signal_min_interval_ms;
-  return master_actors{*storage, demand, *registry, spawn_signal_bus(sys, bus_cfg, out)};
+  return master_actors{*storage, *registry, spawn_signal_bus(sys, bus_cfg, out)};
 }
 
 gateway_config gateway_config_of(const master_config& cfg, const key_pair& keys, const std::string& db_path, metrics& counters) {
@@ -134,10 +130,10 @@ int run(const std::string& data_dir, master_config cfg) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config sys_cfg;
-  // Storage, registry, the signal bus and the gateway have threads of their own; the scheduler
-  // runs only the light actors (demand). Its one worker waits on a condition variable when idle
-  // (work sharing) rather than polling with short sleeps (work stealing), which cost thousands of
-  // wake-ups a second on a 2-core machine.
+  // Storage, registry, the signal bus and the gateway have threads of their own, and the web
+  // server asks them from scoped actors: the scheduler runs none of the master's actors. Its one
+  // worker waits on a condition variable when idle (work sharing) rather than polling with short
+  // sleeps (work stealing), which cost thousands of wake-ups a second on a 2-core machine.
   sys_cfg.set("scheduler.max-threads", 1);
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{sys_cfg};
@@ -149,7 +145,7 @@ int run(const std::string& data_dir, master_config cfg) {
   if (!actors)
     return fail(actors.error());
   gateway gw(gateway_config_of(cfg, *keys, db_path, counters), out, owners,
-             {actors->storage, actors->demand, actors->registry, actors->signal_bus});
+             {actors->storage, actors->registry, actors->signal_bus});
   auto stop = [&](const failure& why) {
     gw.stop();
     actors->stop();
@@ -225,7 +221,7 @@ int add_client(const std::string& data_dir, const std::string& name, role r, std
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"clusterio-master: storage, demand, registry and signal bus of a Clusterio cluster"};
+  CLI::App app{"clusterio-master: storage, registry and signal bus of a Clusterio cluster"};
   app.require_subcommand(1);
   std::string data_dir = "data", config_path, out_path, master_address, role_text;
   bool replace = false, markdown = false;

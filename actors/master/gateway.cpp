@@ -167,10 +167,10 @@ struct gateway::impl {
   }
 
   void flush_jobs() {
-    // Requests first: they reach the storage by way of the demand actor, and should arrive there
-    // before the storage commits this sweep's exports (see apply_batch in storage.cpp).
-    hand_over(peers.demand, request_atom::value, requests);
+    // Exports before requests: a request is granted from the stock its sweep's exports made.
+    // The storage commits once for all three (see apply_batch in storage.cpp).
     hand_over(peers.storage, export_atom::value, exports);
+    hand_over(peers.storage, request_atom::value, requests);
     hand_over(peers.storage, confirm_atom::value, confirms);
     hand_over(peers.signal_bus, signal_atom::value, signals);
   }

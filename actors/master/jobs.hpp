@@ -2,7 +2,7 @@
 // What several of the master's actors exchange: the jobs the gateway hands over, the atoms more
 // than one interface uses, and how a wire error travels as a CAF error. Each actor's own
 // messages, and the protocol itself, are its typed interface in its header (storage.hpp,
-// demand.hpp, registry.hpp, signal_bus.hpp). A job carries the route of the request it serves
+// registry.hpp, signal_bus.hpp). A job carries the route of the request it serves
 // (peer + request id) so that the actor that finishes it can reply through the outbox. Included
 // only by the master's actor and wiring sources and tests, never by messages/.
 //
@@ -36,12 +36,6 @@ struct request_job {
   route to;
   wire::request_items msg;
 };
-/// From demand to storage: reserve up to these amounts (storage clamps to stock) and reply.
-struct reserve_job {
-  route to;
-  std::uint64_t instance_id = 0;
-  wire::item_list plan;
-};
 struct confirm_job {
   route to;
   wire::confirm_grants msg;
@@ -63,7 +57,6 @@ struct query_job {
 
 using export_jobs = std::vector<export_job>;
 using request_jobs = std::vector<request_job>;
-using reserve_jobs = std::vector<reserve_job>;
 using confirm_jobs = std::vector<confirm_job>;
 using signal_jobs = std::vector<signal_job>;
 
@@ -98,7 +91,6 @@ inline wire::error_reply error_reply_of(const caf::error& e, const char* who) {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::route)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::export_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::request_jobs)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::reserve_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::confirm_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::signal_jobs)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::register_job)

@@ -235,8 +235,8 @@ void heartbeat(registry_self self, const route& to, const wire::heartbeat& hb) {
   st.reply(to, wire::ok{});
 }
 
-/// Forgets the instance; demand forgets its history, storage returns its reservations, and the
-/// client hears once storage has committed that.
+/// Forgets the instance; storage returns its reservations and forgets its demand, and the client
+/// hears once storage has committed that.
 void drop_instance(registry_self self, const route& to, std::uint64_t id) {
   auto& st = self->state;
   auto it = st.instances.find(id);
@@ -253,7 +253,6 @@ void drop_instance(registry_self self, const route& to, std::uint64_t id) {
   st.owners->erase(id);
   st.publish(info);
   spdlog::info("registry: instance {} '{}' of slave '{}' deleted", id, info.name, info.slave);
-  self->send(st.peers.demand, drop_instance_atom::value, id);
   self->request(st.peers.storage, storage_answer_timeout, drop_instance_atom::value, id)
     .then([self, to](std::uint64_t) { self->state.reply(to, wire::ok{}); },
           [self, to](caf::error& e) { self->state.reply(to, error_reply_of(e, "storage")); });

@@ -16,7 +16,6 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/master/demand.hpp"
 #include "actors/master/jobs.hpp"
 #include "actors/master/storage.hpp"
 #include "common/clock.hpp"
@@ -87,7 +86,6 @@ struct registry_config {
 
 struct registry_peers {
   storage_actor storage;
-  demand_actor demand;
 };
 
 /// Opens master.db, loads the known instances and spawns the actor.

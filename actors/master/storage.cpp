@@ -53,7 +53,6 @@ struct storage_state {
   bool full_wanted = false;           ///< a subscription asked for a full snapshot not yet sent
   std::optional<std::uint64_t> last_full; ///< monotonic ms of the last full snapshot
   std::uint64_t last_compaction = 0;  ///< monotonic ms
-  levels_listener listener;
   /// Of what slaves confirm wrongly (another instance's grants): a few lines per minute each.
   std::optional<warning_limit> warnings;
 
@@ -100,12 +99,9 @@ caf::error refusal(storage_self self) {
   return caf::error{error_code::unavailable, self->state.failure()};
 }
 
-/// Applies one hand-over of jobs (a gateway sweep's exports or confirmations, the demand
-/// actor's reservations), or refuses them after a failed commit; then schedules the commit:
-/// from the batch's end, not its first reply, so that what arrived meanwhile shares it. The
-/// gateway hands a sweep's requests to the demand actor first; their reservations usually reach
-/// this mailbox while the sweep's exports are applied, and are answered in the same commit
-/// rather than the next one (master-load N=100: requests' p50 ~0.2 ms lower).
+/// Applies one hand-over of jobs (a gateway sweep's exports, requests or confirmations), or
+/// refuses them after a failed commit; then schedules the commit: from the batch's end, not its
+/// first reply, so that the sweep's other hand-overs, queued behind this one, share it.
 template <class Jobs, class Apply> void apply_batch(storage_self self, Jobs& jobs, Apply apply) {
   auto& st = self->state;
   st.applying_batch = true;
@@ -121,10 +117,9 @@ template <class Jobs, class Apply> void apply_batch(storage_self self, Jobs& job
     schedule_commit(self);
 }
 
-/// Sends what waited for the commit: the listener's levels first, so that a request sent right
-/// after an export's acknowledgement sees that export's stock; or, after a failed commit, the
-/// failure to everyone waiting (nothing computed since the last good commit is durable).
-void release_waiting(storage_self self, wire::item_list changed_levels) {
+/// Sends what waited for the commit; or, after a failed commit, the failure to everyone waiting
+/// (nothing computed since the last good commit is durable).
+void release_waiting(storage_self self) {
   auto& st = self->state;
   if (!st.latched.empty()) {
     for (auto& [to, m] : st.replies)
@@ -132,8 +127,6 @@ void release_waiting(storage_self self, wire::item_list changed_levels) {
     for (auto& [promise, value] : st.answers)
       promise.deliver(caf::error{error_code::unavailable, st.failure()});
   } else {
-    if (st.listener && !changed_levels.empty())
-      self->send(st.listener, levels_atom::value, std::move(changed_levels));
     std::vector<outbox::item> out;
     out.reserve(st.replies.size());
     for (auto& [to, m] : st.replies)
@@ -162,13 +155,7 @@ void commit(storage_self self) {
       self->delayed_send(self, recover_interval, recover_atom::value);
     }
   }
-  wire::item_list changed;
-  if (st.latched.empty() && st.listener) {
-    changed.reserve(changes.levels.size());
-    for (auto& [key, count] : changes.levels)
-      changed.push_back(wire::item_of_key(key, count));
-  }
-  release_waiting(self, std::move(changed));
+  release_waiting(self);
 }
 
 void answer_query(storage_self self, query_job& job) {
@@ -319,27 +306,6 @@ result<std::unique_ptr<storage_db>> open_and_load(const storage_config& cfg, sto
   return db;
 }
 
-/// A plan that storage refused took nothing, though demand counted it out of its mirror of the
-/// stock: that mirror would stay short (and grant nothing of those items) until their levels
-/// next change. Tells demand their levels again.
-void restore_demand_mirror(storage_self self, const wire::item_list& plan) {
-  auto& st = self->state;
-  if (!st.listener)
-    return;
-  wire::item_list levels;
-  for (auto& p : plan) {
-    auto key = wire::item_key(p);
-    levels.push_back(wire::item_of_key(key, st.ledger.level(key)));
-  }
-  self->send(st.listener, levels_atom::value, std::move(levels));
-}
-
-/// Every level, to the listener (demand), if there is one.
-void send_all_levels(storage_self self) {
-  if (self->state.listener)
-    self->send(self->state.listener, levels_atom::value, self->state.ledger.all_levels());
-}
-
 /// After a failed commit: reload what was committed, dropping what the failed commit (and the
 /// requests refused since) left in memory, and take requests again. If the disk is still full,
 /// the next commit fails and latches again.
@@ -360,8 +326,7 @@ void recover(storage_self self) {
   st.latched.clear();
   spdlog::warn("storage: reloaded from the database after the failed commit ({} item kinds); taking requests again",
                st.ledger.counts().size());
-  // Demand and the bus heard only of committed levels; send them what is true now.
-  send_all_levels(self);
+  // The bus heard only of committed levels; send it what is true now.
   publish_levels(self, true);
 }
 
@@ -385,7 +350,7 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
   st.out = out;
   st.cfg = cfg;
   st.db = std::move(db);
-  st.ledger = storage_ledger(cfg.max_item_names, cfg.counters);
+  st.ledger = storage_ledger(cfg.max_item_names, cfg.policy, cfg.policy_config, cfg.counters);
   st.ledger.adopt(*snap);
   st.warnings.emplace(*cfg.time);
   st.last_stats_flush = cfg.time->mono_ms();
@@ -401,13 +366,9 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
     [self](export_atom, export_jobs& jobs) {
       apply_batch(self, jobs, [](storage_ledger& l, export_job& j, std::uint64_t minute) { return l.apply_export(j.msg, minute); });
     },
-    [self](reserve_atom, reserve_jobs& jobs) {
-      apply_batch(self, jobs, [self](storage_ledger& l, reserve_job& j, std::uint64_t minute) -> wire::message {
-        auto out = l.reserve(j.instance_id, j.plan, minute);
-        if (std::holds_alternative<wire::error_reply>(out))
-          restore_demand_mirror(self, j.plan);
-        return out;
-      });
+    [self](request_atom, request_jobs& jobs) {
+      auto now = self->state.cfg.time->mono_ms();
+      apply_batch(self, jobs, [now](storage_ledger& l, request_job& j, std::uint64_t minute) { return l.request(j.msg, minute, now); });
     },
     [self](confirm_atom, confirm_jobs& jobs) {
       apply_batch(self, jobs, [self](storage_ledger& l, confirm_job& j, std::uint64_t minute) -> wire::message {
@@ -430,10 +391,6 @@ storage_actor::behavior_type storage_fn(storage_self self, std::shared_ptr<stora
       auto returned = self->state.ledger.drop_instance(instance_id);
       spdlog::info("storage: instance {} dropped; {} reservation(s) returned to storage", instance_id, returned);
       return answer_after_commit(self, returned);
-    },
-    [self](subscribe_levels_atom, levels_listener& listener) {
-      self->state.listener = std::move(listener);
-      send_all_levels(self);
     },
     [self](publish_full_atom) {
       self->state.full_wanted = true;

@@ -1,7 +1,8 @@
 #pragma once
 // The storage actor owns the cluster's stock: a count per item or fluid and quality, the durable
-// reservations (grants), the export dedup records and the per-minute statistics (the rules are
-// in storage_ledger.hpp). Its interface, storage_actor, is the protocol; clients' replies go
+// reservations (grants), how much of each request to grant (the demand policy, deciding on the
+// stock itself), the export dedup records and the per-minute statistics (the rules are in
+// storage_ledger.hpp). Its interface, storage_actor, is the protocol; clients' replies go
 // through the outbox, answers to actors as replies to their requests. Once a minute it moves
 // per-minute statistics older than 48 h into hourly rows.
 //
@@ -24,9 +25,9 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/master/jobs.hpp"
-#include "actors/master/levels_listener.hpp"
 #include "common/clock.hpp"
 #include "common/result.hpp"
+#include "demand/demand_policy.hpp"
 
 namespace clusterio {
 
@@ -72,10 +73,9 @@ struct web_series {
 };
 
 using export_atom = caf::atom_constant<caf::atom("cl_export")>;
-using reserve_atom = caf::atom_constant<caf::atom("cl_reserve")>;
+using request_atom = caf::atom_constant<caf::atom("cl_request")>;
 using confirm_atom = caf::atom_constant<caf::atom("cl_confirm")>;
 using next_batch_atom = caf::atom_constant<caf::atom("cl_nextbat")>;
-using subscribe_levels_atom = caf::atom_constant<caf::atom("cl_sublev")>;
 using publish_full_atom = caf::atom_constant<caf::atom("cl_pubfull")>;
 using commit_atom = caf::atom_constant<caf::atom("cl_commit")>;
 using recover_atom = caf::atom_constant<caf::atom("cl_recover")>;
@@ -85,8 +85,8 @@ using web_stats_atom = caf::atom_constant<caf::atom("web_stats")>;
 using storage_actor = caf::typed_actor<
   /// From the gateway: apply each batch once per (instance, batch); reply export_ack.
   caf::reacts_to<export_atom, export_jobs>,
-  /// From demand: reserve min(plan, stock) per item; reply grant.
-  caf::reacts_to<reserve_atom, reserve_jobs>,
+  /// From the gateway: grant each request what the demand policy gives it; reply grant.
+  caf::reacts_to<request_atom, request_jobs>,
   /// From the gateway: drop applied reservations, return cancelled ones; reply confirm_ack.
   caf::reacts_to<confirm_atom, confirm_jobs>,
   /// From the gateway: resync, reclaim_grant, inventory_query, stats_query; reply each.
@@ -95,8 +95,6 @@ using storage_actor = caf::typed_actor<
   caf::replies_to<next_batch_atom, std::uint64_t>::with<std::uint64_t>,
   /// From the registry: return a deleted instance's reservations; how many there were.
   caf::replies_to<drop_instance_atom, std::uint64_t>::with<std::uint64_t>,
-  /// The listener (demand) gets every level now, then those each commit changes.
-  caf::reacts_to<subscribe_levels_atom, levels_listener>,
   /// From the gateway: a new inventory subscriber; publish every level on the bus.
   caf::reacts_to<publish_full_atom>,
   /// To itself: write what changed, then release the replies waiting for it.
@@ -120,7 +118,9 @@ struct storage_config {
   /// maximum of N distinct items") and nothing of it is applied, so a flood of unique names
   /// cannot exhaust the master's memory.
   std::size_t max_item_names = 100000;
-  const clock* time = &machine_clock();      ///< statistics minutes, flush and compaction times
+  demand::policy_kind policy = demand::policy_kind::fair; ///< how a scarce item is shared among requests
+  demand::policy_config policy_config;
+  const clock* time = &machine_clock();      ///< statistics minutes, flush and compaction times, demand windows
   bool own_thread = true;                    ///< detached; false: on the scheduler (deterministic tests)
 };
 

@@ -190,7 +190,25 @@ void storage_ledger::advance_floor(std::uint64_t instance_id, std::uint64_t floo
   }
 }
 
-wire::message storage_ledger::reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute) {
+wire::message storage_ledger::request(const wire::request_items& m, std::uint64_t minute, std::uint64_t now_ms) {
+  auto instance_id = m.instance_id;
+  // What the policy grants of each item, from the stock now.
+  std::vector<std::pair<std::string, std::int64_t>> plan; // by key
+  for (auto& want : m.items) {
+    auto key = wire::item_key(want);
+    auto stock = level(key);
+    auto it = allocators_.find(key);
+    if (it == allocators_.end()) {
+      // An ask of a name without stock is remembered (the fair policy divides what arrives
+      // among those who asked), but only for as many names as storage may hold: a flood of
+      // made-up names costs no memory.
+      if (stock == 0 && allocators_.size() >= max_item_names_)
+        continue;
+      it = allocators_.emplace(key, demand::make_allocator(policy_, policy_config_)).first;
+    }
+    if (auto amount = it->second->allocate(instance_id, want.count, stock, now_ms); amount > 0)
+      plan.emplace_back(std::move(key), amount);
+  }
   auto of = grants_of_.find(instance_id);
   auto held = of == grants_of_.end() ? 0 : of->second.size();
   if (held + plan.size() > wire::max_outstanding_grants)
@@ -200,11 +218,7 @@ wire::message storage_ledger::reserve(std::uint64_t instance_id, const wire::ite
                               " (max_outstanding_grants): confirm what the world applied (resync lists them) before asking for more",
                             "items");
   wire::grant_reply out{instance_id, {}};
-  for (auto& want : plan) {
-    auto key = wire::item_key(want);
-    auto amount = std::min(want.count, level(key));
-    if (amount <= 0)
-      continue;
+  for (auto& [key, amount] : plan) {
     set_level(key, level(key) - amount);
     reservation r{next_grant_id_++, instance_id, key, amount, false};
     grants_[r.grant_id] = r;
@@ -264,6 +278,8 @@ std::size_t storage_ledger::drop_instance(std::uint64_t instance_id) {
   }
   grants_of_.erase(instance_id);
   instances_.erase(instance_id);
+  for (auto& [key, alloc] : allocators_)
+    alloc->forget(instance_id);
   pending_.instances_dropped.push_back(instance_id);
   return ids.size();
 }

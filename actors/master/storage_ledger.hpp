@@ -1,8 +1,9 @@
 #pragma once
 // The storage's state in memory and the rules that change it, without the actor around it: the
 // stock (a count per item or fluid and quality, by wire::item_key), the export dedup records
-// per instance, the reservations (grants), the per-minute transfer statistics, and every change
-// not yet committed.
+// per instance, the reservations (grants), how much of a request to grant (one allocator of the
+// demand policy per item: demand/demand_policy.hpp, deciding on the stock itself), the
+// per-minute transfer statistics, and every change not yet committed.
 // The storage actor (storage.cpp) owns one ledger; it commits take_changes() and releases the
 // replies the ledger computed only after that commit. No CAF, no clock: the caller passes the
 // Unix minute a transfer belongs to.
@@ -14,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "demand/demand_policy.hpp"
 #include "messages/message.hpp"
 #include "store/storage_db.hpp"
 
@@ -49,7 +52,8 @@ private:
 class storage_ledger {
 public:
   /// `counters` (may be null) counts transfers for /metrics.
-  storage_ledger(std::size_t max_item_names, metrics* counters) : max_item_names_(max_item_names), counters_(counters) {}
+  storage_ledger(std::size_t max_item_names, demand::policy_kind policy, demand::policy_config policy_config, metrics* counters)
+    : max_item_names_(max_item_names), policy_(policy), policy_config_(policy_config), counters_(counters) {}
   /// Takes no names: a place holder until the actor makes the real one.
   storage_ledger() = default;
 
@@ -64,10 +68,11 @@ public:
   /// Applies an export batch once per (instance, batch): export_ack (duplicate or not), or an
   /// error when it would pass a stock limit or a limit of the names (nothing of it applied).
   wire::message apply_export(const wire::export_batch& m, std::uint64_t minute);
-  /// Reserves min(plan, stock) per item for the instance, as grants: grant_reply, or
-  /// `overloaded` (nothing reserved) when the instance would hold more than
-  /// wire::max_outstanding_grants unconfirmed grants.
-  wire::message reserve(std::uint64_t instance_id, const wire::item_list& plan, std::uint64_t minute);
+  /// Grants what the demand policy gives the request of each item at `now_ms` (a monotonic
+  /// time: the policy's demand window), and reserves it: grant_reply, or `overloaded` (nothing
+  /// reserved) when the instance would hold more than wire::max_outstanding_grants unconfirmed
+  /// grants.
+  wire::message request(const wire::request_items& m, std::uint64_t minute, std::uint64_t now_ms);
   /// Drops applied reservations and returns cancelled ones to the stock.
   /// Grants a confirm named that another instance holds: left alone, and counted here for the
   /// caller's one warning (a slave naming thousands must not write thousands of lines).
@@ -76,7 +81,8 @@ public:
     std::uint64_t first_id = 0, first_holder = 0;
   };
   wire::confirm_ack confirm(const wire::confirm_grants& m, std::uint64_t minute, foreign_grants& foreign);
-  /// Returns the instance's reservations to the stock and forgets its dedup records; how many.
+  /// Returns the instance's reservations to the stock and forgets its dedup records and its
+  /// demand; how many reservations.
   std::size_t drop_instance(std::uint64_t instance_id);
   /// The instance's outstanding grants (the reply to resync).
   wire::pending_grants pending_of(std::uint64_t instance_id) const;
@@ -94,7 +100,7 @@ public:
   storage_changes take_changes();
   /// The levels changed since the last call (for the bus), sorted by key.
   wire::item_list take_bus_changes();
-  /// Every non-zero level (for the bus and the demand actor), sorted by key.
+  /// Every non-zero level (for the bus), sorted by key.
   wire::item_list all_levels() const;
 
 private:
@@ -116,7 +122,11 @@ private:
   };
 
   std::size_t max_item_names_ = 0;
+  demand::policy_kind policy_ = demand::policy_kind::fair;
+  demand::policy_config policy_config_;
   metrics* counters_ = nullptr;
+  /// By key, for every name asked for (while it has stock, or up to max_item_names_ without).
+  std::unordered_map<std::string, std::unique_ptr<demand::item_allocator>> allocators_;
   std::unordered_map<std::string, std::int64_t> counts_;
   std::size_t key_bytes_ = 0; ///< of the keys in counts_
   std::unordered_map<std::uint64_t, instance_batches> instances_;

@@ -1,5 +1,5 @@
 // The registry actor in-process, on CAF's deterministic scheduler with an injected clock, with
-// the real storage and demand actors on one SQLite file in a temporary folder: ids, liveness,
+// the real storage actor on one SQLite file in a temporary folder: ids, liveness,
 // deletion and the replies and events they send, exactly.
 
 #include "actors/master/registry.hpp"
@@ -16,7 +16,6 @@ constexpr std::uint64_t timeout_ms = 15000;
 struct registry_fixture : actor_fixture {
   instance_owners owners;
   storage_actor storage;
-  demand_actor demand;
   registry_actor registry;
   std::uint64_t next_id = 1;
   std::uint64_t max_instances_per_slave = 3;
@@ -27,13 +26,10 @@ struct registry_fixture : actor_fixture {
     s.full_sync = false;
     s.time = &time;
     s.own_thread = false;
+    s.policy = demand::policy_kind::first_come;
     auto spawned = spawn_storage(*sys, s, out);
     REQUIRE(spawned);
     storage = keep(*spawned);
-    demand_config d;
-    d.policy = demand::policy_kind::first_come;
-    d.time = &time;
-    demand = keep(spawn_demand(*sys, d, storage));
     start();
   }
 
@@ -44,7 +40,7 @@ struct registry_fixture : actor_fixture {
     r.max_instances_per_slave = max_instances_per_slave;
     r.time = &time;
     r.own_thread = false;
-    auto spawned = spawn_registry(*sys, r, out, owners, {storage, demand});
+    auto spawned = spawn_registry(*sys, r, out, owners, {storage});
     REQUIRE(spawned);
     registry = keep(*spawned);
   }
@@ -313,7 +309,7 @@ TEST_CASE("registry: deleting an instance forgets it and returns its reservation
   registry_fixture f;
   auto id = f.id_of("s1", "world");
   caf::anon_send(f.storage, export_atom::value, export_jobs{{route{"x", 1}, wire::export_batch{id, 1, 1, {{"iron", 10}}}}});
-  caf::anon_send(f.storage, reserve_atom::value, reserve_jobs{{route{"x", 2}, id, {{"iron", 4}}}});
+  caf::anon_send(f.storage, request_atom::value, request_jobs{{route{"x", 2}, wire::request_items{id, {{"iron", 4}}}}});
   f.run();
   CHECK(f.take_replies().size() == 2);
 

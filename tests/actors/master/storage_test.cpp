@@ -1,6 +1,7 @@
 // The storage actor in-process, on CAF's deterministic scheduler with an injected clock and a
 // real SQLite file in a temporary folder: the exact replies it sends through the outbox for
-// exports, reservations, confirmations, a failed commit and the statistics' minutes.
+// exports, requests (granted by each demand policy, at the clock's time), confirmations, a
+// failed commit and the statistics' minutes.
 
 #include "actors/master/storage.hpp"
 #include "common/sqlite.hpp"
@@ -20,8 +21,11 @@ struct storage_fixture : actor_fixture {
   storage_actor storage;
   std::uint64_t next_id = 1;
 
-  explicit storage_fixture(std::size_t max_item_names = 100000) {
+  /// First-come unless told: a request is granted min(ask, stock), which most tests here want.
+  explicit storage_fixture(std::size_t max_item_names = 100000, demand::policy_kind policy = demand::policy_kind::first_come) {
     scfg.db_path = dir.path + "/master.db";
+    scfg.policy = policy;
+    scfg.policy_config.demand_window_ms = 5000;
     scfg.full_sync = false;
     scfg.counters = &counters;
     scfg.max_item_names = max_item_names;
@@ -57,10 +61,18 @@ struct storage_fixture : actor_fixture {
     run();
     return one_reply();
   }
-  sent_reply reserve(wire::item_list plan, std::uint64_t of = instance) {
-    caf::anon_send(storage, reserve_atom::value, reserve_jobs{{to(), of, std::move(plan)}});
+  sent_reply request(wire::item_list asks, std::uint64_t of = instance) {
+    caf::anon_send(storage, request_atom::value, request_jobs{{to(), wire::request_items{of, std::move(asks)}}});
     run();
     return one_reply();
+  }
+  /// What a request was granted, as a list of items.
+  wire::item_list granted(wire::item_list asks, std::uint64_t of) {
+    wire::item_list got;
+    auto reply = request(std::move(asks), of);
+    for (auto& g : as<wire::grant_reply>(reply).grants)
+      got.push_back({g.name, g.count, g.quality});
+    return got;
   }
   sent_reply confirm(std::vector<std::uint64_t> applied, std::vector<std::uint64_t> cancelled, std::uint64_t of = instance) {
     caf::anon_send(storage, confirm_atom::value, confirm_jobs{{to(), wire::confirm_grants{of, std::move(applied), std::move(cancelled)}}});
@@ -151,10 +163,10 @@ TEST_CASE("storage: an export past a limit is refused whole") {
 TEST_CASE("storage: a reservation is clamped to the stock; confirming drops it, cancelling returns it") {
   storage_fixture f;
   f.export_batch(1, {{"iron", 10}, {"coal", 3}});
-  auto granted = as<wire::grant_reply>(f.reserve({{"iron", 25}, {"copper", 5}, {"coal", 1}}));
+  auto granted = as<wire::grant_reply>(f.request({{"iron", 25}, {"copper", 5}, {"coal", 1}}));
   CHECK(granted.instance_id == instance);
   REQUIRE(granted.grants == std::vector<wire::grant>{{1, "iron", 10}, {2, "coal", 1}});
-  CHECK(as<wire::grant_reply>(f.reserve({{"iron", 5}})).grants.empty()); // none left
+  CHECK(as<wire::grant_reply>(f.request({{"iron", 5}})).grants.empty()); // none left
   CHECK(f.levels() == wire::item_list{{"coal", 2}});
 
   auto pending = as<wire::pending_grants>(f.query(wire::resync{instance}));
@@ -169,7 +181,7 @@ TEST_CASE("storage: a reservation is clamped to the stock; confirming drops it, 
   CHECK(as<wire::pending_grants>(f.query(wire::resync{instance})).grants.empty());
 
   // A deleted instance's reservations go back to the stock.
-  f.reserve({{"iron", 4}});
+  f.request({{"iron", 4}});
   CHECK(f.levels() == wire::item_list{{"coal", 2}, {"iron", 6}});
   CHECK(f.ask<std::uint64_t>(f.storage, drop_instance_atom::value, instance) == 1);
   CHECK(f.levels() == wire::item_list{{"coal", 2}, {"iron", 10}});
@@ -184,7 +196,7 @@ TEST_CASE("storage: a failed commit latches; everything is refused with unavaila
   break_commits(f.scfg.db_path, true);
   check_error(f.export_batch(2, {{"iron", 5}}), wire::error_code::unavailable, "storage failed: ");
   check_error(f.export_batch(3, {{"iron", 5}}), wire::error_code::unavailable, "disk is full (test)");
-  check_error(f.reserve({{"iron", 1}}), wire::error_code::unavailable, "storage failed: ");
+  check_error(f.request({{"iron", 1}}), wire::error_code::unavailable, "storage failed: ");
   auto refused = f.refusal(drop_instance_atom::value, instance);
   CHECK(refused.code == wire::error_code::unavailable);
   CHECK_THAT(refused.message, Catch::Contains("disk is full (test)"));
@@ -209,13 +221,13 @@ TEST_CASE("storage: statistics fall in the minute of the injected clock") {
   const std::uint64_t minute = 30'000'000;
   f.time.set_epoch(minute * 60000 + 59'000);
   f.export_batch(1, {{"iron", 10}});
-  f.reserve({{"iron", 2}});
+  f.request({{"iron", 2}});
   f.time.advance(1000); // the next minute
   f.export_batch(2, {{"iron", 5}, {"coal", 1}});
-  auto g = as<wire::grant_reply>(f.reserve({{"iron", 3}}));
+  auto g = as<wire::grant_reply>(f.request({{"iron", 3}}));
   REQUIRE(g.grants.size() == 1);
   f.confirm({}, {g.grants[0].grant_id}); // a cancelled grant counts against this minute's imports
-  f.reserve({{"iron", 4}});
+  f.request({{"iron", 4}});
 
   auto iron = as<wire::stats_reply>(f.query(wire::stats_query{"iron", 0, 5}));
   REQUIRE(iron.points.size() == 2);
@@ -255,7 +267,7 @@ TEST_CASE("storage: each quality of an item is stocked, reserved, returned and c
   f.export_batch(1, {{"iron-plate", 10}, {"iron-plate", 4, "rare"}, {"iron-plate", 1, "a modded quality"}});
   CHECK(f.levels() == wire::item_list{{"iron-plate", 10}, {"iron-plate", 1, "a modded quality"}, {"iron-plate", 4, "rare"}});
   // A request for rare plates is granted rare plates, never normal ones, and says so.
-  auto g = as<wire::grant_reply>(f.reserve({{"iron-plate", 6, "rare"}}));
+  auto g = as<wire::grant_reply>(f.request({{"iron-plate", 6, "rare"}}));
   REQUIRE(g.grants.size() == 1);
   CHECK(g.grants[0].name == "iron-plate");
   CHECK(g.grants[0].quality == "rare");
@@ -377,4 +389,99 @@ TEST_CASE("storage: a master.db written before qualities opens with its counts a
   CHECK(f.levels() == wire::item_list{{"copper-plate", 7}, {"iron-plate", 100}, {"iron-plate", 5, "rare"}, {"water", 5000}});
   f.confirm({}, {1}, 1);
   CHECK(f.level_of("iron-plate", "normal") == 120);
+}
+
+namespace {
+
+/// The policy run by hand on the same inputs: what the storage should grant.
+struct reference {
+  demand::policy_kind policy;
+  std::map<std::string, std::unique_ptr<demand::item_allocator>> allocators;
+  std::map<std::string, std::int64_t> stock;
+
+  wire::item_list grant(std::uint64_t instance_id, const wire::item_list& asks, std::uint64_t now) {
+    wire::item_list out;
+    for (auto& a : asks) {
+      auto& alloc = allocators[a.name];
+      if (!alloc)
+        alloc = demand::make_allocator(policy, demand::policy_config{5000});
+      auto amount = alloc->allocate(instance_id, a.count, stock[a.name], now);
+      stock[a.name] -= amount;
+      if (amount > 0)
+        out.push_back({a.name, amount});
+    }
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE("storage: requests are granted what the demand policy gives on the stock, at the injected clock's time") {
+  for (auto policy : {demand::policy_kind::fair, demand::policy_kind::first_come, demand::policy_kind::dole}) {
+    INFO("policy " << demand::to_string(policy));
+    storage_fixture f(100000, policy);
+    reference ref{policy, {}, {}};
+    f.export_batch(1, {{"iron", 10}, {"coal", 3}});
+    ref.stock = {{"iron", 10}, {"coal", 3}};
+    // Scarcity and plenty, several instances, time passing within and beyond the window.
+    const std::vector<std::pair<std::uint64_t, std::vector<std::pair<std::uint64_t, wire::item_list>>>> rounds = {
+      {0, {{1, {{"iron", 6}}}, {2, {{"iron", 6}, {"coal", 2}}}}},
+      {1000, {{3, {{"iron", 4}, {"coal", 4}}}}},
+      {1000, {{1, {{"iron", 6}}}, {2, {{"copper", 1}}}}},
+      {6000, {{2, {{"iron", 1}}}, {1, {{"coal", 1}}}}},
+    };
+    for (auto& [advance, asks] : rounds) {
+      f.time.advance(advance);
+      for (auto& [of, items] : asks)
+        CHECK(f.granted(items, of) == ref.grant(of, items, f.time.mono_ms()));
+    }
+    // New stock is shared from the next request on.
+    f.export_batch(2, {{"iron", 20}});
+    ref.stock["iron"] += 20;
+    CHECK(f.granted({{"iron", 2}}, 3) == ref.grant(3, {{"iron", 2}}, f.time.mono_ms()));
+    CHECK(f.level_of("iron", "normal") == ref.stock["iron"]);
+  }
+}
+
+TEST_CASE("storage: a request is granted from the stock of the exports handed over with it") {
+  storage_fixture f;
+  // One gateway sweep: the export first, then the request (the order the gateway hands them over).
+  caf::anon_send(f.storage, export_atom::value, export_jobs{{f.to(), wire::export_batch{1, 1, 1, {{"iron", 5}}}}});
+  caf::anon_send(f.storage, request_atom::value, request_jobs{{f.to(), wire::request_items{2, {{"iron", 3}}}}});
+  f.run();
+  auto replies = f.take_replies();
+  REQUIRE(replies.size() == 2);
+  auto& g = as<wire::grant_reply>(replies[1]);
+  REQUIRE(g.grants.size() == 1);
+  CHECK(g.grants[0].count == 3);
+}
+
+TEST_CASE("storage: a deleted instance drops out of the fair division") {
+  storage_fixture f(100000, demand::policy_kind::fair);
+  // Instance 1 asks for 10 and gets it; its claim (its ask) stays for its next request.
+  f.export_batch(1, {{"iron", 10}});
+  CHECK(f.granted({{"iron", 10}}, 1) == wire::item_list{{"iron", 10}});
+  f.confirm({1}, {}, 1);
+  f.export_batch(2, {{"iron", 10}});
+  auto shared = f.granted({{"iron", 10}}, 2);
+  REQUIRE(shared.size() == 1);
+  CHECK(shared[0].count < 10); // shared with instance 1's claim
+  // Back to 10 in stock; instance 1 deleted: instance 2 alone asks, and gets all it asks.
+  f.export_batch(3, {{"iron", shared[0].count}});
+  CHECK(f.ask<std::uint64_t>(f.storage, drop_instance_atom::value, std::uint64_t{1}) == 0);
+  CHECK(f.granted({{"iron", 10}}, 2) == wire::item_list{{"iron", 10}});
+}
+
+TEST_CASE("storage: each quality of an item has its own stock and its own fair share") {
+  storage_fixture f;
+  f.export_batch(1, {{"iron", 10}, {"iron", 3, "rare"}});
+  // The rare plates' stock bounds the rare ask alone; the grant keeps each ask's quality.
+  CHECK(f.granted({{"iron", 5, "rare"}, {"iron", 4}}, 1) == wire::item_list{{"iron", 3, "rare"}, {"iron", 4}});
+  CHECK(f.granted({{"iron", 1, "rare"}, {"iron", 9}}, 2) == wire::item_list{{"iron", 6}});
+
+  // Fair: a claim on normal plates does not shrink another instance's share of rare ones.
+  storage_fixture fair(100000, demand::policy_kind::fair);
+  fair.export_batch(1, {{"iron", 10}, {"iron", 10, "rare"}});
+  CHECK(fair.granted({{"iron", 10}}, 1) == wire::item_list{{"iron", 10}});
+  CHECK(fair.granted({{"iron", 10, "rare"}}, 2) == wire::item_list{{"iron", 10, "rare"}});
 }
