@@ -31,6 +31,7 @@
 #include <zmq.hpp>
 
 #include "common/credentials.hpp"
+#include "tests/support/process.hpp"
 
 using namespace clusterio;
 using namespace std::chrono;
@@ -110,22 +111,10 @@ std::set<long> threads_now() {
 
 /// CPU seconds these threads of this process used so far.
 double cpu_of(const std::set<long>& tids) {
-  double ticks = 0;
-  for (auto tid : tids) {
-    auto path = "/proc/self/task/" + std::to_string(tid) + "/stat";
-    if (auto* f = std::fopen(path.c_str(), "r")) {
-      char buf[1024] = {};
-      auto n = std::fread(buf, 1, sizeof buf - 1, f);
-      std::fclose(f);
-      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-      if (auto* close = std::strrchr(buf, ')'); close && n > 0) {
-        unsigned long long utime = 0, stime = 0;
-        if (std::sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
-          ticks += static_cast<double>(utime + stime);
-      }
-    }
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  double seconds = 0;
+  for (auto tid : tids)
+    seconds += test::thread_cpu_seconds(static_cast<pid_t>(tid));
+  return seconds;
 }
 
 /// rate 0: closed loop (a window of 32 per connection); otherwise `rate` messages a second in all.

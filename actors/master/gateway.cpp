@@ -3,7 +3,6 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -57,7 +56,7 @@ constexpr int bus_subscriptions_queued = 100;
 /// The ZAP domains of the two sockets: a key shut out of the bus is still let in on the control socket.
 constexpr const char* control_domain = "clusterio";
 constexpr const char* bus_domain = "clusterio-bus";
-/// A sweep holding this many messages goes to the actors without gathering more: the hand-over's
+/// A sweep holding this many jobs goes to the actors without gathering more: the hand-over's
 /// cost is shared enough, and waiting would only add latency.
 constexpr std::size_t gather_enough = 16;
 /// Peers remembered as reading batches; past this the set starts again (see note_batch_peer).
@@ -104,10 +103,9 @@ struct gateway::impl {
   // message, a frame every few hundred microseconds) every message paid for its own hand-overs,
   // transaction, fsync and the wake-ups of five threads.
   using steady = std::chrono::steady_clock;
-  std::optional<steady::time_point> gather_until; ///< set while a sweep's jobs wait for more
-  steady::time_point last_frame;                  ///< when the control socket last had input
-  std::size_t gathered = 0;                       ///< messages in the jobs not handed over yet
-  /// Wakes run() when the window ends: poll's own timeout counts whole milliseconds.
+  bool gathering = false;       ///< a sweep's jobs wait for more until gather_timer fires
+  steady::time_point last_frame; ///< when the control socket last had input
+  /// Ends the window (run() polls it): poll's own timeout counts whole milliseconds.
   one_shot_timer gather_timer;
 
   // Jobs gathered during one sweep.
@@ -165,6 +163,8 @@ struct gateway::impl {
     jobs = {};
     jobs.reserve(n);
   }
+
+  std::size_t jobs_waiting() const { return exports.size() + requests.size() + confirms.size() + signals.size(); }
 
   void flush_jobs() {
     // Exports before requests: a request is granted from the stock its sweep's exports made.
@@ -359,7 +359,8 @@ struct gateway::impl {
   }
 
   /// Reads what waits on the control socket, then hands the jobs over, unless they should wait for
-  /// more (see gateway_config::gather_us): then run() calls it again when the window ends.
+  /// more (see gateway_config::gather_us): then run() calls it again when the window ends, and
+  /// they go whatever came meanwhile.
   void drain_control() {
     std::size_t n = 0;
     while (n < max_messages_per_sweep) {
@@ -385,27 +386,21 @@ struct gateway::impl {
       n += handle_frame(rid.to_string(), payload);
     }
     // Gather while frames come closer together than the window (a lone message goes at once),
-    // until the window ends or enough messages share it.
-    gathered += n;
+    // unless enough jobs already share the hand-over.
     auto now = steady::now();
     auto window = std::chrono::microseconds(cfg.gather_us);
-    bool trickling = now - last_frame < window;
+    bool trickling = n > 0 && now - last_frame < window;
     if (n > 0)
       last_frame = now;
-    if (!gather_until && trickling && n > 0 && gathered < gather_enough) {
-      gather_until = now + window;
+    auto waiting = jobs_waiting();
+    if (!gathering && trickling && waiting > 0 && waiting < gather_enough) {
+      gathering = true;
       gather_timer.arm(window);
       return;
     }
-    if (gather_until && now < *gather_until && gathered < gather_enough)
-      return;
-    gather_until.reset();
-    gathered = 0;
+    gathering = false;
     flush_jobs();
   }
-
-  /// Whether an open gathering window has ended.
-  bool gather_due() const { return gather_until && steady::now() >= *gather_until; }
 
   void drain_outbox() {
     std::vector<outbox::item> items;
@@ -517,16 +512,16 @@ void gateway::run() {
     try {
       // While a sweep gathers, the control socket is left alone: what arrives waits in ZeroMQ's
       // queue, waking no one, until the window ends (the timer, items[4]).
-      bool gathering = g.gather_until.has_value();
       items[0].revents = 0;
-      zmq::poll(gathering ? items + 1 : items, gathering ? 4 : 5, std::chrono::milliseconds(100));
-      if (items[4].revents & ZMQ_POLLIN)
+      zmq::poll(g.gathering ? items + 1 : items, g.gathering ? 4 : 5, std::chrono::milliseconds(100));
+      bool window_ended = items[4].revents & ZMQ_POLLIN;
+      if (window_ended)
         g.gather_timer.clear();
       if (items[2].revents & ZMQ_POLLIN)
         g.handle_zap();
       if (items[1].revents & ZMQ_POLLIN)
         g.handle_bus_subscriptions();
-      if ((items[0].revents & ZMQ_POLLIN) || g.gather_due())
+      if ((items[0].revents & ZMQ_POLLIN) || window_ended)
         g.drain_control();
       g.drain_outbox();
       g.check_allow_list();

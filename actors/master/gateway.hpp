@@ -50,8 +50,8 @@ struct gateway_config {
   /// Commit pacing: while messages trickle in (the last frame came less than this long before),
   /// the first message of a sweep waits up to this long for others before the jobs go to the
   /// actors, so that they share one hand-over of each kind, one transaction and the wake-ups of
-  /// every thread on the way. A lone message, or a sweep that already holds gather_enough
-  /// messages, goes at once. 0: off.
+  /// every thread on the way. A lone message, or a sweep that already holds gather_enough jobs
+  /// (gateway.cpp), goes at once. 0: off.
   std::uint32_t gather_us = 1000;
 };
 

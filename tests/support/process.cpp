@@ -145,8 +145,10 @@ double peak_resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmHWM")
 void reset_peak_resident(pid_t pid) { std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5"; }
 pid_t parent_of(pid_t pid) { return static_cast<pid_t>(std::stol(proc_status(pid, "PPid"))); }
 
-double cpu_seconds(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+/// utime + stime of a stat file of /proc, in seconds; 0 if it cannot be read.
+double stat_cpu_seconds(const std::string& path) {
+  std::ifstream stat(path);
   std::string line;
   if (!std::getline(stat, line))
     return 0;
@@ -159,6 +161,11 @@ double cpu_seconds(pid_t pid) {
       ticks += std::stod(field);
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
+} // namespace
+
+double cpu_seconds(pid_t pid) { return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat"); }
+
+double thread_cpu_seconds(pid_t tid) { return stat_cpu_seconds("/proc/self/task/" + std::to_string(tid) + "/stat"); }
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout, std::chrono::milliseconds every) {
   auto until = std::chrono::steady_clock::now() + timeout;

@@ -48,6 +48,8 @@ std::string slurp(const std::string& path);
 
 /// CPU time the process used so far, user and system, in seconds (/proc/PID/stat); 0 once gone.
 double cpu_seconds(pid_t pid);
+/// The same for one thread of this process (/proc/self/task/TID/stat).
+double thread_cpu_seconds(pid_t tid);
 
 /// The permission bits of a file or directory (0 if it does not exist).
 unsigned file_mode(const std::string& path);
