@@ -37,6 +37,9 @@ constexpr std::tuple rules{
   rule<wire::resync>{r::run_instances, destination::storage_query, &wire::resync::instance_id},
   rule<wire::delete_instance>{r::run_instances | r::administer, destination::drop_instance, &wire::delete_instance::instance_id, true},
   rule<wire::reclaim_grant>{r::administer, destination::storage_query},
+  rule<wire::host_report>{r::run_instances, destination::host_report},
+  rule<wire::instance_command>{r::administer, destination::command},
+  rule<wire::command_result>{r::run_instances, destination::command_result},
   // Replies and bus frames: the master sends them and serves none (no right is needed to be
   // told so).
   rule<wire::welcome>{0, destination::refused},

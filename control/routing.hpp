@@ -26,6 +26,9 @@ enum class destination {
   requests,          ///< the storage (its demand policy), gathered per sweep
   confirms,          ///< the storage, gathered per sweep
   signals,           ///< the signal bus, gathered per sweep
+  host_report,       ///< the commands actor: a slave that takes commands
+  command,           ///< the commands actor: an admin's instance_command, relayed to its slave
+  command_result,    ///< the commands actor: a slave's answer to a relayed command (not answered)
   refused,           ///< nobody: the refusal is the reply
 };
 

@@ -179,6 +179,16 @@ result<instance_config> load_instance(const host_layout& h, const std::string& n
   }
 }
 
+result<void> set_instance_enabled(const host_layout& h, const std::string& name, bool enabled) {
+  auto inst = load_instance(h, name);
+  if (!inst)
+    return inst.error();
+  if (inst->enabled == enabled)
+    return done();
+  inst->enabled = enabled;
+  return write_file_atomic(instance_path(h, name) + "/config.json", to_json(*inst).dump(2) + "\n", 0600);
+}
+
 std::vector<std::string> list_instances(const host_layout& h) {
   std::vector<std::string> out;
   std::error_code ec;

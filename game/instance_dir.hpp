@@ -60,6 +60,9 @@ result<mod_install> sync_instance_mod(const host_layout& h, const std::string& n
 result<void> check_clusterio_mod(const host_layout& h, const std::string& name);
 
 result<instance_config> load_instance(const host_layout& h, const std::string& name);
+/// Whether `run` starts the instance (config.json's `enabled`): the master's start and stop
+/// commands set it, so that a restarted slave runs what it ran before.
+result<void> set_instance_enabled(const host_layout& h, const std::string& name, bool enabled);
 std::vector<std::string> list_instances(const host_layout& h);
 
 /// The file a slave process claims while it supervises the instance.

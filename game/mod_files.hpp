@@ -7,12 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "common/mod_zip.hpp"
 #include "common/result.hpp"
 
 namespace clusterio {
-
-/// The newest clusterio_<version>.zip in `dir` by version number, or "" (none, or no such dir).
-std::string newest_mod_zip(const std::string& dir);
 
 /// What install_mod_zip did.
 struct mod_install {

@@ -17,6 +17,7 @@
 #include "common/config_flags.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
+#include "common/mod_zip.hpp"
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
 #include "control/instance_owners.hpp"
@@ -52,8 +53,10 @@ struct master_actors {
   storage_actor storage;
   registry_actor registry;
   signal_bus_actor signal_bus;
+  commands_actor commands;
 
   void stop() const {
+    caf::anon_send_exit(commands, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(signal_bus, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(registry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
@@ -82,11 +85,20 @@ result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& 
     caf::anon_send_exit(*storage, caf::exit_reason::user_shutdown);
     return registry.error();
   }
+  commands_config commands_cfg;
+  commands_cfg.db_path = db_path;
+  commands_cfg.host_timeout_ms = cfg.instance_timeout_ms;
+  auto commands = spawn_commands(sys, commands_cfg, out);
+  if (!commands) {
+    caf::anon_send_exit(*registry, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(*storage, caf::exit_reason::user_shutdown);
+    return commands.error();
+  }
   signal_bus_config bus_cfg;
   bus_cfg.source_timeout_ms = cfg.signal_source_timeout_ms;
   bus_cfg.max_kept_bytes = cfg.max_signal_bytes;
   bus_cfg.min_interval_ms = cfg.signal_min_interval_ms;
-  return master_actors{*storage, *registry, spawn_signal_bus(sys, bus_cfg, out)};
+  return master_actors{*storage, *registry, spawn_signal_bus(sys, bus_cfg, out), *commands};
 }
 
 gateway_config gateway_config_of(const master_config& cfg, const key_pair& keys, const std::string& db_path, metrics& counters) {
@@ -145,7 +157,7 @@ int run(const std::string& data_dir, master_config cfg) {
   if (!actors)
     return fail(actors.error());
   gateway gw(gateway_config_of(cfg, *keys, db_path, counters), out, owners,
-             {actors->storage, actors->registry, actors->signal_bus});
+             {actors->storage, actors->registry, actors->signal_bus, actors->commands});
   auto stop = [&](const failure& why) {
     gw.stop();
     actors->stop();
@@ -159,7 +171,10 @@ int run(const std::string& data_dir, master_config cfg) {
       return stop(token.error());
     cfg.admin_token = *token;
   }
-  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token, &machine_clock()}, {actors->storage, actors->registry, actors->signal_bus},
+  auto mod_zip = bundled_mod_zip();
+  if (mod_zip.empty())
+    spdlog::warn("no clusterio mod zip found with this master: /api/mod and the page's mod download are off");
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token, &machine_clock(), mod_zip}, {actors->storage, actors->registry, actors->signal_bus, actors->commands},
                   counters, out);
   if (auto started = web.start(); !started)
     return stop(started.error());

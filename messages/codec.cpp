@@ -29,6 +29,9 @@ namespace clusterio::wire {
 
 namespace {
 
+/// An optional label with no value is left out: a label is never empty, so "" would not decode.
+bool left_out(const std::string& x, text_kind kind, presence p) { return p == presence::optional && kind == text_kind::label && x.empty(); }
+
 /// Counts the fields a message will write, for the map header.
 struct field_counter {
   std::uint32_t n = 0;
@@ -36,7 +39,7 @@ struct field_counter {
   template <class T> void i64(const char*, T&, std::int64_t = INT64_MIN, std::int64_t = INT64_MAX, presence = presence::required) { ++n; }
   void f64(const char*, double&, double, double, presence = presence::required) { ++n; }
   void flag(const char*, bool&, presence = presence::required) { ++n; }
-  void text(const char*, std::string&, text_kind, presence = presence::required) { ++n; }
+  void text(const char*, std::string& x, text_kind kind, presence p = presence::required) { n += !left_out(x, kind, p); }
   void code(const char*, error_code&) { ++n; }
   void items(const char*, item_list&, std::int64_t, std::int64_t, std::size_t, presence = presence::required) { ++n; }
   void signals(const char*, signal_list&, std::size_t) { ++n; }
@@ -65,7 +68,9 @@ public:
     w_.str(k);
     w_.boolean(x);
   }
-  void text(const char* k, std::string& x, text_kind, presence = presence::required) {
+  void text(const char* k, std::string& x, text_kind kind, presence p = presence::required) {
+    if (left_out(x, kind, p))
+      return;
     w_.str(k);
     w_.str(x);
   }

@@ -6,7 +6,7 @@
 namespace clusterio::wire {
 
 namespace {
-constexpr std::array<std::pair<error_code, std::string_view>, 7> names{{
+constexpr std::array<std::pair<error_code, std::string_view>, 8> names{{
   {error_code::invalid, "invalid"},
   {error_code::unauthorized, "unauthorized"},
   {error_code::not_found, "not_found"},
@@ -14,6 +14,7 @@ constexpr std::array<std::pair<error_code, std::string_view>, 7> names{{
   {error_code::unavailable, "unavailable"},
   {error_code::unsupported, "unsupported"},
   {error_code::internal, "internal"},
+  {error_code::conflict, "conflict"},
 }};
 } // namespace
 

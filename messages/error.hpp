@@ -15,6 +15,7 @@ enum class error_code {
   unavailable,  ///< The master cannot serve this now (e.g. storage failed). Reconnect and resync.
   unsupported,  ///< Unknown message type or protocol version. Do not retry.
   internal,     ///< A bug on the master. Retry later; report it.
+  conflict,     ///< The request contradicts the current state (a name in use, an instance already running). Do not retry as is.
 };
 
 std::string_view to_string(error_code code);

@@ -193,4 +193,25 @@ result<void> check_text(std::string_view s) {
   return done();
 }
 
+std::string fit_text(std::string_view s) {
+  constexpr std::string_view cut_mark = " [cut]";
+  std::string out;
+  std::size_t fits = 0; // the length to cut back to: whole characters, room for the mark
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+    auto ch = s.substr(i, n);
+    bool good = ch.size() == n && c != 0 && valid_utf8(ch);
+    out += good ? ch : std::string_view("?");
+    i += good ? n : 1;
+    if (out.size() <= max_text_bytes - cut_mark.size())
+      fits = out.size();
+    if (out.size() > max_text_bytes) {
+      out.resize(fits);
+      return out += cut_mark;
+    }
+  }
+  return out;
+}
+
 } // namespace clusterio::wire

@@ -21,7 +21,7 @@
 //     v.ids(key, x.f, entries)                list of unsigned integers
 //     v.list(key, x.f, entries)               list of maps, each a described struct
 // An optional field left out keeps the struct's default; the encoder writes every field but a
-// normal quality.
+// normal quality and an empty optional label.
 
 #include <cstddef>
 #include <cstdint>
@@ -114,6 +114,9 @@ result<void> check_label(std::string_view s);
 result<void> check_quality(std::string_view s);
 /// Checks free text (text_kind::text); a failure says what is wrong with it.
 result<void> check_text(std::string_view s);
+/// Any bytes as free text: NUL and what is not UTF-8 become '?', and past max_text_bytes the
+/// text is cut (marked " [cut]"), so that the result always passes check_text.
+std::string fit_text(std::string_view s);
 /// Checks an address players join (text_kind::address); a failure says what is wrong with it.
 result<void> check_address(std::string_view s);
 

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "command.hpp"
 #include "common/result.hpp"
 #include "error.hpp"
 #include "instance.hpp"
@@ -29,7 +30,7 @@ using message = std::variant<hello, welcome, ok, error_reply,                   
                              confirm_grants, confirm_ack, resync, pending_grants,       //
                              reclaim_grant, signal_frame, inventory_query,              //
                              inventory_levels, stats_query, stats_reply, instance_info, //
-                             signal_sum>;
+                             signal_sum, host_report, instance_command, command_result>;
 
 /// Envelope plus message.
 struct frame {

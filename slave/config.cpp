@@ -35,6 +35,7 @@ const config_keys<slave_config>& slave_config_keys() {
       .add("name", &c::name, "this slave's name at the master when there is no credential (insecure demo mode)")
       .add("master", &c::master, "the master's control socket, host:port (`[::1]:7100` for IPv6); empty: the credential's, else `127.0.0.1:7100`")
       .add("master_bus_port", &c::master_bus_port, "the master's bus port; 0: its control port + 1")
+      .add("master_http_port", &c::master_http_port, "the master's web port, on the master's host: the mod it serves (`mod install --from-master`)")
       .add("credential", &c::credential, "credential file from `clusterio-master add-slave`; empty: no CURVE (insecure demo mode)")
       .add("factorio_dir", &c::factorio_dir, "the Factorio (or factorio-sim) directory: `bin/x64/factorio`, `data/`")
       .add("instances_dir", &c::instances_dir, "where instances live: `<instances_dir>/<name>/`")
@@ -53,6 +54,8 @@ const config_keys<slave_config>& slave_config_keys() {
 result<void> validate_slave_config(const slave_config& c) {
   if (auto master = validate_master(c.master.empty() ? default_master : c.master, c.master_bus_port); !master)
     return master;
+  if (c.master_http_port < 1 || c.master_http_port > 65535)
+    return failure("master_http_port must be 1..65535");
   if (c.game_port_first < 1 || c.game_port_last > 65535 || c.game_port_first > c.game_port_last)
     return failure("game_port_first..game_port_last must be a range within 1..65535");
   if (c.ups < 0)
@@ -89,6 +92,11 @@ std::string slave_config::bus_endpoint() const {
   auto colon = address.rfind(':');
   int port = master_bus_port ? master_bus_port : std::atoi(address.c_str() + colon + 1) + 1;
   return "tcp://" + address.substr(0, colon) + ":" + std::to_string(port);
+}
+
+std::string slave_config::master_host() const {
+  auto address = master_address();
+  return address.substr(0, address.rfind(':'));
 }
 
 host_layout slave_config::layout() const {

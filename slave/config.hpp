@@ -17,6 +17,7 @@ struct slave_config {
   std::string name = "slave";                ///< this slave's name (insecure mode; else the credential's)
   std::string master;                        ///< master control socket host:port; "": the credential's, else 127.0.0.1:7100
   int master_bus_port = 0;                   ///< 0: master port + 1
+  int master_http_port = 8080;               ///< the master's web interface (the mod it serves), on the master's host
   std::string credential;                    ///< credential file; "" = insecure (demo only)
   std::string factorio_dir = "factorio";     ///< contains bin/x64/factorio and data/
   std::string instances_dir = "instances";
@@ -39,6 +40,8 @@ struct slave_config {
   std::string master_address() const;
   std::string control_endpoint() const;
   std::string bus_endpoint() const;
+  /// The master's web interface: the host of master_address(), master_http_port.
+  std::string master_host() const;
   /// Where the instances, shared mods and game are (paths resolved), and what new instances get.
   host_layout layout() const;
 };

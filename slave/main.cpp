@@ -14,6 +14,7 @@
 
 #include "actors/slave/manager.hpp"
 #include "actors/slave/uplink.hpp"
+#include "client/master_web.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
 #include "game/instance_dir.hpp"
@@ -34,6 +35,8 @@ int fail(const failure& f) { return fail(f.what()); }
 
 /// How long `start`/`run` wait for their games to stop after Ctrl-C before giving up on them.
 constexpr auto shutdown_wait = std::chrono::seconds(45);
+/// The command journal of `run` (game/command_journal.hpp), beside slave.json.
+constexpr const char* command_journal_file = "command-journal.json";
 
 /// Who this slave is at the master: its credential (none in insecure demo mode) and its name.
 struct identity {
@@ -57,10 +60,24 @@ result<identity> who_we_are(slave_config& cfg) {
   return me;
 }
 
-/// Claims an instance for this process (held in `claims` until the games stopped), checks and
-/// installs its mod, and says how to run it.
-result<instance_params> prepare_instance(const slave_config& cfg, const std::string& name, const identity& me, const std::string& bin,
-                                         bool exit_when_stopped, std::vector<file_claim>& claims) {
+/// Claims an instance for this process (the claim is held while it runs), checks and installs
+/// its mod, and says how to run it.
+/// Warns when an instance is about to run another mod zip than the master serves (to game
+/// clients too): players could not join it, or its transfers could differ from the others'.
+void compare_with_master(const std::string& instance, const std::string& zip, const std::optional<mod_identity>& master) {
+  if (!master || zip.empty())
+    return;
+  auto ours = read_mod_zip(zip);
+  if (ours && ours->first.sha256 == master->sha256)
+    return;
+  spdlog::warn("instance '{}' runs {} but the master serves {} ({}): players who download the master's cannot join it; "
+               "`clusterio-slave mod install --from-master` installs the master's",
+               instance, ours ? ours->first.file + " (sha256 " + ours->first.sha256.substr(0, 12) + "...)" : zip, master->file,
+               master->sha256.substr(0, 12) + "...");
+}
+
+result<prepared_instance> prepare_instance(const slave_config& cfg, const std::string& name, const identity& me, const std::string& bin,
+                                           bool exit_when_stopped, const std::optional<mod_identity>& master_mod) {
   auto layout = cfg.layout();
   auto inst = load_instance(layout, name);
   if (!inst)
@@ -69,7 +86,7 @@ result<instance_params> prepare_instance(const slave_config& cfg, const std::str
   if (!claim)
     return failure("instance '" + name + "' " +
                    (claim.error().code() == file_claim::held ? "is already run by another slave (" + claim.why() + ")" : "cannot be claimed: " + claim.why()));
-  claims.push_back(std::move(*claim));
+  auto held = std::make_shared<file_claim>(std::move(*claim));
   if (auto mod = check_clusterio_mod(layout, name); !mod)
     return mod.error();
   auto mod = sync_instance_mod(layout, name);
@@ -79,12 +96,15 @@ result<instance_params> prepare_instance(const slave_config& cfg, const std::str
     spdlog::info("instance '{}': removed {} from its mods", name, old);
   if (mod->copied)
     spdlog::info("instance '{}': installed {} into its mods", name, mod->zip);
-  return instance_params{cfg.public_address, cfg.heartbeat_ms, cfg.sync_interval_ms, *inst, fs::absolute(instance_path(layout, name)).string(),
+  compare_with_master(name, mod->zip, master_mod);
+  instance_params params{cfg.public_address, cfg.heartbeat_ms, cfg.sync_interval_ms, *inst, fs::absolute(instance_path(layout, name)).string(),
                          fs::absolute(bin).string(), me.name, exit_when_stopped};
+  return prepared_instance{std::move(params), std::move(held)};
 }
 
-/// Runs the actors until every game stopped: Ctrl-C or SIGTERM stops them.
-int run_actors(const slave_config& cfg, const identity& me, std::vector<instance_params> params) {
+/// Runs the actors until every game stopped (or, with a host, until Ctrl-C or SIGTERM, which stop
+/// every game).
+int run_actors(const slave_config& cfg, const identity& me, std::vector<prepared_instance> instances, std::optional<host_control> host) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -97,54 +117,59 @@ int run_actors(const slave_config& cfg, const identity& me, std::vector<instance
   caf::actor_system sys{sys_cfg};
   std::shared_ptr<uplink_sockets> sockets;
   auto uplink = spawn_uplink(sys, {cfg.control_endpoint(), cfg.bus_endpoint(), me.cred, me.name}, sockets);
-  auto count = params.size();
-  auto manager = spawn_manager(sys, {std::move(params), shutdown_wait}, uplink);
+  auto count = instances.size();
+  bool takes_commands = host.has_value();
+  auto manager = spawn_manager(sys, {std::move(instances), shutdown_wait, std::move(host)}, uplink);
+  if (!manager) {
+    caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
+    return fail(manager.error());
+  }
   caf::scoped_actor self{sys};
-  self->monitor(manager);
-  spdlog::info("slave '{}' supervising {} instance(s); master {}", me.name, count, cfg.master_address());
+  self->monitor(*manager);
+  spdlog::info("slave '{}' supervising {} instance(s){}; master {}", me.name, count, takes_commands ? ", taking the master's commands" : "",
+               cfg.master_address());
 
   bool stopped = false;
   timespec poll{0, 200 * 1000 * 1000};
   while (!stopped) {
     if (::sigtimedwait(&stop_signals, nullptr, &poll) > 0)
-      self->send(manager, stop_atom::value);
+      self->send(*manager, stop_atom::value);
     self->receive([&](caf::down_msg&) { stopped = true; }, caf::after(std::chrono::milliseconds(0)) >> [] {});
   }
   caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown);
   return 0;
 }
 
-int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped) {
+/// Runs the named instances; with `take_commands` (`run`), also the master's commands for this
+/// host's instances.
+int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped, bool take_commands) {
   auto bin = factorio_binary(cfg.layout());
   if (!bin)
     return fail(bin.error());
   auto me = who_we_are(cfg);
   if (!me)
     return fail(me.error());
-  std::vector<instance_params> params;
-  std::vector<file_claim> claims; // held until this function returns, after every game stopped
+  // The master's mod, to compare each instance's with (best effort: a master that does not
+  // answer now does not keep the games from starting).
+  std::optional<mod_identity> master_mod;
+  if (auto id = fetch_mod_identity({cfg.master_host(), cfg.master_http_port, std::chrono::seconds(2)}))
+    master_mod = *id;
+  else
+    spdlog::info("cannot compare the instances' mod with the master's: {}", id.why());
+  std::vector<prepared_instance> instances;
   for (auto& name : names) {
-    auto p = prepare_instance(cfg, name, *me, *bin, exit_when_stopped, claims);
+    auto p = prepare_instance(cfg, name, *me, *bin, exit_when_stopped, master_mod);
     if (!p)
       return fail(p.error());
-    params.push_back(std::move(*p));
+    instances.push_back(std::move(*p));
   }
-  return run_actors(cfg, *me, std::move(params));
-}
-
-std::string find_mod_zip(const std::string& from) {
-  if (!from.empty())
-    return from;
-  // The build puts the mod next to the slave: <build>/mod/clusterio_<version>.zip.
-  char self[4096];
-  auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0)
-    return {};
-  auto build = fs::path(std::string(self, static_cast<std::size_t>(n))).parent_path().parent_path();
-  for (auto& dir : {build / "mod", fs::path("/usr/share/clusterio/mod")})
-    if (auto zip = newest_mod_zip(dir.string()); !zip.empty())
-      return zip;
-  return {};
+  std::optional<host_control> host;
+  if (take_commands)
+    host = host_control{cfg.layout(), me->name, cfg.resolve(command_journal_file), std::chrono::milliseconds(cfg.heartbeat_ms),
+                        [cfg, who = *me, bin = *bin, master_mod](const std::string& name) {
+                          return prepare_instance(cfg, name, who, bin, false, master_mod);
+                        }};
+  return run_actors(cfg, *me, std::move(instances), std::move(host));
 }
 
 /// `run`: every enabled instance, or the one INSTANCE names (created at first start).
@@ -164,8 +189,8 @@ int run_all(const slave_config& cfg) {
         names.push_back(n);
   }
   if (names.empty())
-    return fail("no enabled instance to run (create one with `clusterio-slave create NAME`)");
-  return supervise(cfg, names, false);
+    spdlog::info("no enabled instance to run yet: waiting for the master's commands (or create one with `clusterio-slave create NAME`)");
+  return supervise(cfg, names, false, true);
 }
 
 /// What a running instance's status.json holds (an empty object if it cannot be read).
@@ -208,15 +233,48 @@ int list_all(const slave_config& cfg) {
   return 0;
 }
 
-int install_mod(const slave_config& cfg, const std::string& from) {
-  auto zip = find_mod_zip(from);
-  if (zip.empty() || !file_exists(zip))
+/// The zip `mod install` installs: --from, --from-master (downloaded into a temporary folder,
+/// checked against the master's SHA-256), or the one that came with this slave.
+result<std::string> mod_zip_to_install(const slave_config& cfg, const std::string& from, bool from_master, std::string& temp_dir) {
+  if (!from_master)
+    return from.empty() ? bundled_mod_zip() : from;
+  master_web web{cfg.master_host(), cfg.master_http_port};
+  auto id = fetch_mod_identity(web);
+  if (!id)
+    return id.error();
+  auto bytes = fetch_mod_zip(web, *id);
+  if (!bytes)
+    return bytes.error();
+  temp_dir = (fs::temp_directory_path() / ("clusterio-mod-" + std::to_string(::getpid()))).string();
+  if (auto made = make_dirs(temp_dir); !made)
+    return made.error();
+  auto zip = temp_dir + "/" + id->file;
+  if (auto written = write_file_atomic(zip, *bytes); !written)
+    return written.error();
+  std::cout << "downloaded " << id->file << " (sha256 " << id->sha256 << ") from " << web.url() << "\n";
+  return zip;
+}
+
+int install_mod(const slave_config& cfg, const std::string& from, bool from_master) {
+  std::string temp_dir;
+  auto zip = mod_zip_to_install(cfg, from, from_master, temp_dir);
+  auto cleanup = [&] {
+    std::error_code ec;
+    if (!temp_dir.empty())
+      fs::remove_all(temp_dir, ec);
+  };
+  if (!zip) {
+    cleanup();
+    return fail(zip.error().in("cannot get the master's mod"));
+  }
+  if (zip->empty() || !file_exists(*zip))
     return fail("cannot find the clusterio mod zip" + (from.empty() ? std::string(" (build it, or pass --from)") : ": " + from));
   auto dir = cfg.resolve(cfg.shared_mods_dir);
-  auto installed = install_mod_zip(zip, dir);
+  auto installed = install_mod_zip(*zip, dir);
+  cleanup();
   if (!installed)
     return fail(installed.error());
-  std::cout << "installed " << fs::path(zip).filename().string() << " into " << dir << "\n";
+  std::cout << "installed " << fs::path(*zip).filename().string() << " into " << dir << "\n";
   for (auto& old : installed->removed)
     std::cout << "removed " << old << " from " << dir << "\n";
   return 0;
@@ -254,7 +312,10 @@ int main(int argc, char** argv) {
   auto* mod_cmd = app.add_subcommand("mod", "Manage the clusterio mod");
   mod_cmd->require_subcommand(1);
   auto* mod_install = mod_cmd->add_subcommand("install", "Put the clusterio mod zip into sharedMods/ as its only version; every instance runs it from its next start");
-  mod_install->add_option("--from", mod_from, "Mod zip clusterio_<version>.zip to install (default: the newest built with this slave)");
+  bool from_master = false;
+  auto* from_opt = mod_install->add_option("--from", mod_from, "Mod zip clusterio_<version>.zip to install (default: the newest built with this slave)");
+  mod_install->add_flag("--from-master", from_master, "Download the mod zip the master serves (its web port: master_http_port) and install it")
+    ->excludes(from_opt);
   auto* config_cmd = app.add_subcommand("config", "Show or change slave.json");
   config_cmd->require_subcommand(1);
   auto* config_show = config_cmd->add_subcommand("show", "Print the configuration (defaults included)");
@@ -284,7 +345,7 @@ int main(int argc, char** argv) {
   if (start_cmd->parsed()) {
     if (auto named = check_instance_name(name); !named)
       return fail(named.error());
-    return supervise(*cfg, {name}, true);
+    return supervise(*cfg, {name}, true, false);
   }
   if (app.got_subcommand("run"))
     return run_all(*cfg);
@@ -299,7 +360,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("list"))
     return list_all(*cfg);
   if (mod_install->parsed())
-    return install_mod(*cfg, mod_from);
+    return install_mod(*cfg, mod_from, from_master);
   if (config_show->parsed()) {
     std::cout << slave_config_keys().to_json(*cfg).dump(2) << "\n";
     return 0;

@@ -5,12 +5,10 @@
 namespace clusterio {
 
 result<std::unique_ptr<allow_list>> allow_list::open(const std::string& db_path) {
-  auto db = open_master_db(db_path, true);
+  auto db = open_master_db(db_path, true,
+                           "CREATE TABLE IF NOT EXISTS clients(name TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL UNIQUE)");
   if (!db)
     return db.error();
-  if (auto made = (*db)->exec("CREATE TABLE IF NOT EXISTS clients(name TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL UNIQUE)");
-      !made)
-    return made.error();
   return std::unique_ptr<allow_list>(new allow_list(std::move(*db)));
 }
 

@@ -2,7 +2,7 @@
 
 namespace clusterio {
 
-result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, bool full_sync) {
+result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, bool full_sync, std::string_view tables) {
   auto opened = sql::database::open(path, full_sync);
   if (!opened)
     return opened;
@@ -23,6 +23,8 @@ result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, b
   if (version < master_db_version)
     if (auto set = db->exec("PRAGMA user_version=" + std::to_string(master_db_version)); !set)
       return set.error().in(path);
+  if (auto made = db->exec(tables); !made)
+    return made.error().in(path);
   return opened;
 }
 

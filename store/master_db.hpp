@@ -1,9 +1,11 @@
 #pragma once
-// master.db, the master's one database. Storage, registry and the allow-list each open their own
-// connection to it, all through open_master_db(), so that each checks the file's version first.
+// master.db, the master's one database. Storage, registry, commands and the allow-list each open
+// their own connection to it, all through open_master_db(), so that each checks the file's
+// version first.
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/sqlite.hpp"
 
@@ -13,13 +15,14 @@ namespace clusterio {
 /// with every change an older build would misread (and migrate from the one before, in
 /// open_master_db): an older build then refuses the file rather than misreading it.
 ///   1: items, batches, batch_state, grants, meta, commit_log, stats, stats_hourly (storage);
-///      instances, ups_history (registry); clients (allow-list).
+///      instances, ups_history (registry); clients (allow-list); audit (commands: a table added
+///      later, which older builds of version 1 leave alone).
 inline constexpr int master_db_version = 1;
 
-/// Opens master.db as sql::database::open does (with temporary storage in memory), then checks
-/// its version: a file of a newer build is refused (the failure says so); one without a version
-/// (new, or from before versions) is stamped with master_db_version. The caller creates its
-/// tables after.
-result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, bool full_sync);
+/// Opens master.db as sql::database::open does (with temporary storage in memory), checks its
+/// version — a file of a newer build is refused (the failure says so); one without a version
+/// (new, or from before versions) is stamped with master_db_version — then runs `tables`, the
+/// caller's CREATE ... IF NOT EXISTS statements.
+result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, bool full_sync, std::string_view tables);
 
 } // namespace clusterio

@@ -76,11 +76,9 @@ CREATE TABLE IF NOT EXISTS stats_hourly(minute INTEGER NOT NULL, instance_id INT
 } // namespace
 
 result<std::unique_ptr<storage_db>> storage_db::open(const std::string& path, bool full_sync) {
-  auto db = open_master_db(path, full_sync);
+  auto db = open_master_db(path, full_sync, schema);
   if (!db)
     return db.error();
-  if (auto made = (*db)->exec(schema); !made)
-    return made.error();
   std::unique_ptr<storage_db> s(new storage_db(std::move(*db)));
   auto& d = *s->db_;
   s->upsert_items_ = sql::multi_row(d, "INSERT INTO items(name,count) VALUES ", "(?,?)", " ON CONFLICT(name) DO UPDATE SET count=excluded.count", 2);

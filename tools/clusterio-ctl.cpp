@@ -5,6 +5,11 @@
 //   clusterio-ctl --credential me.cred.json signals send CHANNEL name=count[:type[:quality]]...
 //   clusterio-ctl --credential me.cred.json inventory
 //   clusterio-ctl --credential me.cred.json slaves      (with what each world holds back)
+//   clusterio-ctl --credential admin.cred.json instance create SLAVE NAME [--scenario S]
+//   clusterio-ctl --credential admin.cred.json instance start|stop|restart|delete NAME [--slave S]
+//   clusterio-ctl --credential admin.cred.json instance command NAME '/c rcon.print(1+1)'
+//   clusterio-ctl --credential admin.cred.json instance log NAME [--lines N] [--follow]
+//   clusterio-ctl --credential admin.cred.json instance list [SLAVE]      (each with --json)
 //
 // Every request has a timeout: a dead or unreachable master is an error within --timeout ms,
 // never a hang. Exit status: 0 done, 1 the master refused (error reply), 2 no answer or bad use.
@@ -16,9 +21,12 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <random>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "common/clock.hpp"
@@ -274,6 +282,114 @@ int operator_command(const options& o, wire::message m, const std::string& done)
   return 0;
 }
 
+/// What `instance ...` sends: the command, and how to show its result.
+struct instance_options {
+  wire::instance_command cmd;
+  bool json = false;
+  int wait_s = 90;
+  bool follow = false; ///< log: print new lines as they come, until Ctrl-C
+};
+
+/// A command id no other command of this cluster is likely to have (63 random bits).
+std::uint64_t fresh_command_id() {
+  std::random_device rd;
+  return ((std::uint64_t{rd()} << 32 | rd()) >> 1) | 1;
+}
+
+nlohmann::json json_of(const wire::command_result& r) {
+  nlohmann::json instances = nlohmann::json::array();
+  for (auto& i : r.instances)
+    instances.push_back({{"slave", i.slave.empty() ? r.slave : i.slave}, {"name", i.name}, {"state", i.state}, {"game_port", i.game_port}});
+  nlohmann::json lines = nlohmann::json::array();
+  for (auto& l : r.lines)
+    lines.push_back({{"seq", l.seq}, {"text", l.text}});
+  return {{"command_id", r.command_id}, {"slave", r.slave},       {"action", r.action},       {"name", r.name},
+          {"message", r.message},       {"output", r.output},     {"repeated", r.repeated},   {"instances", instances},
+          {"lines", lines},             {"next_line", r.next_line}};
+}
+
+/// Sends an instance command and waits up to --wait seconds for its result. A try that gets no
+/// answer within the retry interval is sent again with the same command id, which the master
+/// and the slave apply at most once: a dropped link or a restarted master costs a retry, never a
+/// second start or delete. A refusal throws (after printing it as JSON with --json).
+wire::command_result send_command(wire_client& c, const session& s, const instance_options& io) {
+  constexpr auto retry_every = std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(io.wait_s);
+  std::optional<wire::frame> answer;
+  while (!answer && std::chrono::steady_clock::now() < deadline) {
+    auto id = c.send(io.cmd);
+    auto try_until = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(retry_every));
+    while (!answer && std::chrono::steady_clock::now() < try_until) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(try_until - std::chrono::steady_clock::now());
+      auto f = c.recv(std::max(left, std::chrono::milliseconds(1)));
+      if (f && f->id == id)
+        answer = std::move(f);
+    }
+  }
+  if (!answer) {
+    auto why = "no answer from the master at " + s.control + " within " + std::to_string(io.wait_s) + " s; command " +
+               std::to_string(io.cmd.command_id) + " may have been applied: send it again with --command-id " +
+               std::to_string(io.cmd.command_id) + " (it is applied at most once)";
+    if (io.json)
+      std::cout << nlohmann::json{{"error", "unavailable"}, {"message", why}, {"command_id", io.cmd.command_id}}.dump() << "\n";
+    throw failure(why);
+  }
+  if (auto* e = std::get_if<wire::error_reply>(&answer->body)) {
+    if (io.json)
+      std::cout << nlohmann::json{{"error", wire::to_string(e->code)}, {"field", e->field}, {"message", e->message}, {"command_id", io.cmd.command_id}}.dump()
+                << "\n";
+    throw failure("'" + io.cmd.action + "' refused: " + std::string(wire::to_string(e->code)) + (e->field.empty() ? "" : " (" + e->field + ")") +
+                    ": " + e->message,
+                  refused_by_master);
+  }
+  return expect<wire::command_result>(std::move(answer->body), "instance_command");
+}
+
+void print_result(const wire::command_result& r, bool json) {
+  if (json) {
+    std::cout << json_of(r).dump() << std::endl;
+  } else if (r.action == "log") {
+    for (auto& l : r.lines)
+      std::cout << l.text << "\n";
+    std::cout.flush();
+  } else if (r.action == "list") {
+    std::printf("%-20s %-24s %-10s %s\n", "slave", "instance", "state", "game-port");
+    for (auto& i : r.instances)
+      std::printf("%-20s %-24s %-10s %llu\n", (i.slave.empty() ? r.slave : i.slave).c_str(), i.name.c_str(), i.state.c_str(),
+                  static_cast<unsigned long long>(i.game_port));
+    std::printf("(%zu instances)\n", r.instances.size());
+  } else {
+    std::cout << r.slave << ": " << r.message << (r.repeated ? " (answered before: not applied again)" : "") << "\n";
+    if (!r.output.empty())
+      std::cout << r.output << (r.output.back() == '\n' ? "" : "\n");
+  }
+}
+
+int instance_command(const options& o, instance_options& io) {
+  auto s = open_session(o);
+  wire_client c(s.control, s.cred);
+  if (io.cmd.command_id == 0)
+    io.cmd.command_id = fresh_command_id();
+  auto r = send_command(c, s, io);
+  print_result(r, io.json);
+  if (!io.follow)
+    return 0;
+  // log --follow: what follows, once a second, until Ctrl-C.
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  while (!interrupted) {
+    for (int i = 0; i < 10 && !interrupted; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    io.cmd.after = r.next_line;
+    io.cmd.command_id = fresh_command_id();
+    if (!interrupted) {
+      r = send_command(c, s, io);
+      print_result(r, io.json);
+    }
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -310,8 +426,51 @@ int main(int argc, char** argv) {
   auto* delete_cmd = app.add_subcommand("delete-instance", "Operator: forget an instance; its reservations return to storage");
   delete_cmd->add_option("INSTANCE_ID", id, "Instance id (see `slaves`)")->required();
 
+  auto* instance_cmd = app.add_subcommand("instance", "Admin: run the instances of every slave (`clusterio-slave run` on each host)");
+  instance_cmd->require_subcommand(1);
+  instance_options io;
+  instance_cmd->add_flag("--json", io.json, "Print the result (or the error) as one JSON object");
+  instance_cmd->add_option("--wait", io.wait_s, "Seconds to wait for the result (sent again every 10 s with the same id)")->check(CLI::Range(1, 3600));
+  instance_cmd->add_option("--command-id", io.cmd.command_id, "The command's id (default: random); the same id is applied at most once")
+    ->check(CLI::Range(std::uint64_t{1}, UINT64_MAX));
+  auto* inst_create = instance_cmd->add_subcommand("create", "Create an instance (folder, configs, a new map) on a slave");
+  inst_create->add_option("SLAVE", io.cmd.slave, "The slave that is to run it")->required();
+  inst_create->add_option("NAME", io.cmd.name, "Instance name")->required();
+  inst_create->add_option("--scenario", io.cmd.scenario, "factorio-sim: the map's scenario");
+  std::vector<CLI::App*> by_name;
+  for (auto [action, help] : {std::pair{"start", "Start an instance"}, {"stop", "Stop an instance (the game saves and quits)"},
+                              {"restart", "Stop an instance, then start it"}, {"delete", "Delete a stopped instance and its saves"}}) {
+    auto* sub = instance_cmd->add_subcommand(action, help);
+    sub->add_option("NAME", io.cmd.name, "Instance name")->required();
+    sub->add_option("--slave", io.cmd.slave, "Its slave (needed only when several slaves have an instance of this name)");
+    by_name.push_back(sub);
+  }
+  auto* inst_command = instance_cmd->add_subcommand("command", "Send a console line to a running instance and print its reply");
+  inst_command->add_option("NAME", io.cmd.name, "Instance name")->required();
+  inst_command->add_option("TEXT", io.cmd.text, "The console line, e.g. '/c rcon.print(game.tick)'")->required();
+  inst_command->add_option("--slave", io.cmd.slave, "Its slave (needed only when several slaves have an instance of this name)");
+  by_name.push_back(inst_command);
+  auto* inst_log = instance_cmd->add_subcommand("log", "Print the latest console output of a running instance");
+  inst_log->add_option("NAME", io.cmd.name, "Instance name")->required();
+  inst_log->add_option("--lines", io.cmd.count, "Lines at most (the latest)")->check(CLI::Range(std::uint64_t{1}, std::uint64_t{wire::max_log_lines}));
+  inst_log->add_flag("--follow", io.follow, "Then print new lines as they come (once a second) until Ctrl-C");
+  inst_log->add_option("--slave", io.cmd.slave, "Its slave (needed only when several slaves have an instance of this name)");
+  by_name.push_back(inst_log);
+  auto* inst_list = instance_cmd->add_subcommand("list", "List the instances of one slave, or of every slave that takes commands");
+  inst_list->add_option("SLAVE", io.cmd.slave, "Only this slave (asked directly; default: every slave's latest report)");
+
+  for (auto* sub : instance_cmd->get_subcommands({}))
+    sub->fallthrough(); // --json and the rest may come after the action too
+
   CLI11_PARSE(app, argc, argv);
   try {
+    if (instance_cmd->parsed()) {
+      io.cmd.action = inst_create->parsed() ? "create" : inst_list->parsed() ? "list" : "";
+      for (auto* sub : by_name)
+        if (sub->parsed())
+          io.cmd.action = sub->get_name();
+      return instance_command(o, io);
+    }
     if (watch_cmd->parsed())
       return signals_watch(o, channel, count, sources);
     if (send_cmd->parsed())

@@ -108,7 +108,8 @@
       const f = {
         title: el("span"), badge: el("span", { class: "badge" }),
         ups: el("span", { class: "ups" }), state: el("dd"), players: el("dd", { class: "players" }),
-        tick: el("dd", { class: "tick" }), address: el("dd", { class: "address" }), seen: el("dd"), slave: el("dd"),
+        tick: el("dd", { class: "tick" }), address: el("span", { class: "address" }), seen: el("dd"), slave: el("dd"),
+        mod: el("li", { class: "mod-step" }),
         held: el("div", { class: "held-back" }),
       };
       const sparkBox = el("div", { class: "sparkline" });
@@ -121,7 +122,10 @@
           el("dt", { text: "State" }), f.state,
           el("dt", { text: "Players" }), f.players,
           el("dt", { text: "Tick" }), f.tick,
-          el("dt", { text: "Join" }), f.address,
+          el("dt", { text: "Join" }), el("dd", null, el("ol", { class: "join" },
+            f.mod,
+            el("li", { text: "Put it in your Factorio mods folder" }),
+            el("li", null, "Join ", f.address))),
           el("dt", { text: "Last heartbeat" }), f.seen),
         f.held);
       document.getElementById("instances").appendChild(root);
@@ -133,18 +137,29 @@
     f.title.textContent = inst.name;
     f.badge.textContent = inst.online ? "online" : "offline";
     f.badge.className = "badge " + (inst.online ? "online" : "offline");
+    c.root.classList.toggle("offline", !inst.online); // its last UPS, greyed
     f.ups.textContent = fmt1.format(inst.ups);
     f.slave.textContent = inst.slave;
     f.state.textContent = inst.state || "unknown";
     f.players.textContent = fmtInt.format(inst.players);
     f.tick.textContent = fmtInt.format(inst.tick);
     f.address.textContent = inst.game_address || "—";
+    renderModStep(f.mod);
     f.seen.textContent = inst.last_seen_ms ? ago(now - inst.last_seen_ms) : "never";
     renderHeldBack(f.held, inst.held_back);
     if (c.spark) {
       const xs = inst.recent_ups.map(p => p[0] / 1000), ys = inst.recent_ups.map(p => p[1]);
       c.spark.setData([xs, ys]);
     }
+  }
+
+  // The mod zip the master serves (/api/mod), which game clients need to join; null if none.
+  let mod = null;
+  function renderModStep(li) {
+    clear(li);
+    if (!mod) { li.textContent = "Get the clusterio mod of this cluster's slaves"; return; }
+    li.appendChild(document.createTextNode("Download the mod: "));
+    li.appendChild(el("a", { href: mod.url, download: mod.file, text: mod.file }));
   }
 
   function renderOverview(data) {
@@ -239,9 +254,15 @@
   // ---- graphs (uPlot) ---------------------------------------------------------------------
   const charts = {}; // id -> { plot, key }
 
-  function drawChart(id, labels, xs, ys, yLabel) {
+  function drawChart(id, labels, xs, ys, yLabel, hasData) {
     const box = document.getElementById(id);
     if (typeof uPlot === "undefined") { box.textContent = "chart library missing (run scripts/setup)"; return; }
+    if (!hasData) {
+      if (charts[id]) { charts[id].plot.destroy(); delete charts[id]; }
+      clear(box);
+      box.appendChild(el("p", { class: "empty muted", text: "No data yet in this range." }));
+      return;
+    }
     const key = labels.join("\u0000");
     const data = [xs, ...ys];
     let c = charts[id];
@@ -289,12 +310,12 @@
       const ex = pivot(stats.points, b, "exported", range, stats.now_ms);
       const im = pivot(stats.points, b, "imported", range, stats.now_ms);
       const sum = rs => ex.xs.map((_, i) => rs.reduce((s, r) => s + (r[i] || 0), 0));
-      drawChart("chart-total", ["exported", "imported"], ex.xs, [sum(ex.rows), sum(im.rows)], "units / min");
-      drawChart("chart-exports", ex.ids.map(name), ex.xs, ex.rows, "units / min");
-      drawChart("chart-imports", im.ids.map(name), im.xs, im.rows, "units / min");
+      drawChart("chart-total", ["exported", "imported"], ex.xs, [sum(ex.rows), sum(im.rows)], "units / min", stats.points.length > 0);
+      drawChart("chart-exports", ex.ids.map(name), ex.xs, ex.rows, "units / min", ex.ids.length > 0);
+      drawChart("chart-imports", im.ids.map(name), im.xs, im.rows, "units / min", im.ids.length > 0);
       const bu = range <= 2880 ? 1 : 60;
       const u = pivot(ups.points, bu, "ups", range, ups.now_ms);
-      drawChart("chart-ups", u.ids.map(name), u.xs, u.rows, "UPS");
+      drawChart("chart-ups", u.ids.map(name), u.xs, u.rows, "UPS", u.ids.length > 0);
     } catch (e) {
       setStatus(false, "graphs: " + e.message);
     }
@@ -326,7 +347,8 @@
     for (const c of cards.values()) if (c.spark) c.spark.setSize({ width: chartWidth(c.sparkBox), height: 50 });
   });
 
-  refresh().then(refreshGraphs);
+  // A master without a mod zip answers 404: the page then says only what to get.
+  getJson("/api/mod").then(m => { mod = m; }, () => { mod = null; }).finally(() => refresh().then(refreshGraphs));
   setInterval(refresh, POLL_MS);
   setInterval(refreshGraphs, GRAPH_MS);
 })();

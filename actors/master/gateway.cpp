@@ -141,6 +141,12 @@ struct gateway::impl {
       case destination::requests: return requests.push_back({to, std::get<wire::request_items>(std::move(m))});
       case destination::confirms: return confirms.push_back({to, std::get<wire::confirm_grants>(std::move(m))});
       case destination::signals: return accept_signal(to, who, std::get<wire::signal_frame>(std::move(m)));
+      case destination::host_report:
+        return caf::anon_send(peers.commands, host_report_atom::value, to, who.name, std::get<wire::host_report>(std::move(m)));
+      case destination::command:
+        return caf::anon_send(peers.commands, command_atom::value, command_job{to, who.name, std::get<wire::instance_command>(std::move(m))});
+      case destination::command_result:
+        return caf::anon_send(peers.commands, command_result_atom::value, who.name, std::get<wire::command_result>(std::move(m)));
       case destination::refused: return; // answered by handle_message
     }
   }

@@ -10,7 +10,7 @@
 // It decodes every frame strictly, identifies its sender (control/authentication.hpp), holds
 // it to its rate limit (control/rate_limit.hpp), asks control/routing.hpp where each message
 // goes (the sender's rights, the instance it must own) and sends jobs, gathered per poll sweep,
-// to the storage, registry and signal bus actors. Bad frames get a typed error reply and
+// to the storage, registry and signal bus actors; instance commands go to the commands actor. Bad frames get a typed error reply and
 // change nothing.
 //
 //   stopped --start()--> running --stop()--> stopped
@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "actors/master/commands.hpp"
 #include "actors/master/registry.hpp"
 #include "actors/master/signal_bus.hpp"
 #include "actors/master/storage.hpp"
@@ -59,6 +60,7 @@ struct gateway_peers {
   storage_actor storage;
   registry_actor registry;
   signal_bus_actor signal_bus;
+  commands_actor commands;
 };
 
 class gateway {

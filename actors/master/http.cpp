@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -34,6 +35,7 @@
 
 #include "common/clock.hpp"
 #include "common/files.hpp"
+#include "common/mod_zip.hpp"
 #include "common/outbox.hpp"
 #include "control/metrics.hpp"
 #include "web/http_params.hpp"
@@ -74,6 +76,11 @@ constexpr int poll_ms = 250;
 /// asks for fewer. An instance is about 3 KB of JSON (its 120 recent UPS points), 16 KB at the
 /// worst (docs/limits.md), so a page stays below 8 MB.
 constexpr std::uint64_t max_instances_page = 500;
+/// Rows of /api/audit: by default, and at most.
+constexpr std::uint64_t default_audit_rows = 100;
+constexpr std::uint64_t max_audit_page = 1000;
+/// GET endpoints that need the admin token.
+const std::set<std::string> admin_only{"/api/audit"};
 /// The storage table's rate column covers this many minutes unless the request says otherwise.
 constexpr std::uint64_t default_rate_minutes = 5;
 /// How far back graphs go unless the request says otherwise, and at most (one year).
@@ -240,6 +247,8 @@ struct http_server::impl {
   metrics& counters;
   const outbox& out;
   std::map<std::string, std::function<reply(const web::params&)>> api;
+  std::optional<mod_identity> mod; ///< set by start() when cfg.mod_zip names one
+  std::string mod_bytes;
 
   MHD_Daemon* daemon = nullptr;
   std::atomic<bool> polling{false};
@@ -259,6 +268,8 @@ struct http_server::impl {
     api["/api/stats"] = [this](const web::params& q) { return api_stats(q); };
     api["/api/ups"] = [this](const web::params& q) { return api_ups(q); };
     api["/api/health"] = [this](const web::params&) { return api_health(); };
+    api["/api/audit"] = [this](const web::params& q) { return api_audit(q); };
+    api["/api/mod"] = [this](const web::params&) { return api_mod(); };
     api["/metrics"] = [this](const web::params&) { return prometheus(); };
   }
 
@@ -270,6 +281,32 @@ struct http_server::impl {
       .receive([&](T& v) { answer.emplace(std::move(v)); },
                [&](caf::error& e) { answer.emplace(failure(std::string(who) + " did not answer: " + sys.render(e))); });
     return std::move(*answer);
+  }
+
+  std::string mod_url() const { return "/mod/" + mod->file; }
+
+  /// The mod zip this master serves: what game clients download and slaves compare theirs with.
+  reply api_mod() const {
+    if (!mod)
+      return json_reply({{"error", "this master serves no mod zip (none was found with it: build the mod, or install the package)"}}, 404);
+    return json_reply({{"name", "clusterio"}, {"version", mod->version}, {"file", mod->file}, {"sha256", mod->sha256}, {"size", mod->size},
+                       {"url", mod_url()}});
+  }
+
+  /// The audit log, newest first: admin only (console lines may carry what viewers must not see).
+  reply api_audit(const web::params& q) {
+    auto limit = web::range_param(q, "limit", default_audit_rows, 1, max_audit_page);
+    if (!limit)
+      return json_reply({{"error", limit.why()}}, 400);
+    auto rows = ask<audit_page>("commands", peers.commands, web_audit_atom::value, *limit);
+    if (!rows)
+      return unavailable(rows.error());
+    json entries = json::array();
+    for (auto& r : *rows)
+      entries.push_back({{"seq", r.seq},         {"at_ms", r.at_ms},   {"who", r.who},       {"command_id", r.command_id},
+                         {"slave", r.slave},     {"action", r.action}, {"name", r.name},     {"detail", r.detail},
+                         {"result", r.result},   {"message", r.message}});
+    return json_reply({{"now_ms", cfg.time->epoch_ms()}, {"entries", entries}});
   }
 
   reply api_instances(const web::params& q) {
@@ -508,8 +545,16 @@ struct http_server::impl {
     return {200, std::move(*body), f.type};
   }
 
+  /// Whether the request carries `Authorization: Bearer <admin token>`.
+  bool has_admin_token(MHD_Connection* c) const {
+    auto* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const std::string bearer = "Bearer ";
+    std::string given = auth ? auth : "";
+    return !cfg.admin_token.empty() && given.compare(0, bearer.size(), bearer) == 0 && same_token(given.substr(bearer.size()), cfg.admin_token);
+  }
+
   /// What the head alone decides, before any route: limits and the admin token.
-  std::optional<reply> refusal(MHD_Connection* c, const std::string& method, exchange& ex) {
+  std::optional<reply> refusal(MHD_Connection* c, const std::string& url, const std::string& method, exchange& ex) {
     if (MHD_get_connection_values(c, MHD_HEADER_KIND, nullptr, nullptr) > static_cast<int>(max_header_fields))
       return json_reply({{"error", "more than " + std::to_string(max_header_fields) + " header fields"}}, 431);
     // No endpoint takes a body, so none is read. One over the limit is refused whatever the
@@ -526,14 +571,13 @@ struct http_server::impl {
       return json_reply({{"error", "a request body needs a Content-Length"}}, 411);
     if (length > max_request_body)
       return json_reply({{"error", "request body over " + std::to_string(max_request_body / 1024) + " KiB"}}, 413);
-    if (method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD)
+    bool reads = method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD;
+    if (reads && !admin_only.count(url))
       return std::nullopt;
-    auto* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const std::string bearer = "Bearer ";
-    std::string given = auth ? auth : "";
-    bool ok = !cfg.admin_token.empty() && given.compare(0, bearer.size(), bearer) == 0 && same_token(given.substr(bearer.size()), cfg.admin_token);
-    if (!ok)
+    if (!has_admin_token(c))
       return json_reply({{"error", "this needs the admin token (Authorization: Bearer <token>)"}}, 401);
+    if (reads)
+      return std::nullopt;
     return json_reply({{"error", "no endpoint changes state yet"}}, 405);
   }
 
@@ -546,7 +590,7 @@ struct http_server::impl {
       *context = ex; // deleted in on_completed
       if (auto w = watches.find(c); w != watches.end())
         w->second.deadline.reset();
-      if (auto refused = refusal(c, method, *ex))
+      if (auto refused = refusal(c, url, method, *ex))
         return send(c, *ex, std::move(*refused));
       // A reply queued now closes the connection (libmicrohttpd does so for a request that is
       // not complete yet), which a request with a body must do anyway. Without one, wait for
@@ -568,6 +612,8 @@ struct http_server::impl {
     for (auto& f : static_files)
       if (path == f.url)
         return send(c, ex, static_file_reply(f));
+    if (mod && path == mod_url())
+      return send(c, ex, {200, mod_bytes, "application/zip"});
     auto route = api.find(path);
     if (route == api.end())
       return send(c, ex, json_reply({{"error", "no such page: " + path}}, 404));
@@ -686,6 +732,13 @@ http_server::~http_server() { stop(); }
 
 result<void> http_server::start() {
   auto& g = *impl_;
+  if (!g.cfg.mod_zip.empty()) {
+    auto zip = read_mod_zip(g.cfg.mod_zip);
+    if (!zip)
+      return zip.error().in("the mod zip to serve");
+    g.mod = std::move(zip->first);
+    g.mod_bytes = std::move(zip->second);
+  }
   auto where = g.cfg.bind + ":" + std::to_string(g.cfg.port);
   addrinfo hints{};
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;

@@ -17,7 +17,7 @@
 //
 // Everything it serves is read-only. Any other method than GET/HEAD needs
 // `Authorization: Bearer <admin token>` (401 without it); no state-changing endpoint exists yet,
-// so an authorized one gets 405. A declared body over 64 KiB gets 413 whatever the method and
+// so an authorized one gets 405. The audit log (/api/audit) needs the token too. A declared body over 64 KiB gets 413 whatever the method and
 // before the token check, a chunked one 411; bodies are never read, so a request that has one
 // gets `Connection: close`. Responses carry a strict Content-Security-Policy; the page builds its
 // DOM with textContent only, so names sent by slaves are never parsed as HTML.
@@ -31,6 +31,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/master/commands.hpp"
 #include "actors/master/registry.hpp"
 #include "actors/master/signal_bus.hpp"
 #include "actors/master/storage.hpp"
@@ -48,12 +49,14 @@ struct http_config {
   std::string webui_dir;   ///< folder with index.html, app.js, style.css and node_modules/uplot
   std::string admin_token; ///< needed for any non-GET request; "" refuses them all
   const clock* time = &machine_clock(); ///< `now_ms` in the JSON replies
+  std::string mod_zip;     ///< served at /mod/<file> with /api/mod; "": none
 };
 
 struct http_peers {
   storage_actor storage;
   registry_actor registry;
   signal_bus_actor signal_bus; ///< optional: without it, /metrics has no signal channel families
+  commands_actor commands;     ///< /api/audit
 };
 
 /// The admin token in `<data_dir>/admin.token` (mode 0600), created with 32 random bytes (hex)

@@ -336,12 +336,10 @@ registry_actor::behavior_type registry_fn(registry_self self, std::shared_ptr<sq
 
 result<registry_actor> spawn_registry(caf::actor_system& sys, const registry_config& cfg, outbox& out, instance_owners& owners,
                                       registry_peers peers) {
-  auto opened = open_master_db(cfg.db_path, true);
+  auto opened = open_master_db(cfg.db_path, true, schema);
   if (!opened)
     return opened.error();
   std::shared_ptr<sql::database> db = std::move(*opened);
-  if (auto made = db->exec(schema); !made)
-    return made.error();
   if (cfg.own_thread)
     return sys.spawn<caf::detached>(registry_fn, db, cfg, &out, &owners, std::move(peers));
   return sys.spawn(registry_fn, db, cfg, &out, &owners, std::move(peers));

@@ -33,11 +33,20 @@ using rcon_lost_atom = caf::atom_constant<caf::atom("sl_rconlst")>;  ///< superv
 using game_stopped_atom = caf::atom_constant<caf::atom("sl_gamestp")>; ///< supervisor -> bridge
 using ipc_atom = caf::atom_constant<caf::atom("sl_ipc")>;            ///< supervisor -> bridge: an IPC message
 using report_atom = caf::atom_constant<caf::atom("sl_report")>;      ///< bridge -> supervisor: tick, UPS, players
+using serve_atom = caf::atom_constant<caf::atom("sl_serve")>;        ///< manager -> uplink: I apply the master's commands
+using command_atom = caf::atom_constant<caf::atom("sl_cmd")>;        ///< uplink -> manager: a command from the master
+using console_atom = caf::atom_constant<caf::atom("sl_console")>;    ///< manager -> supervisor: a console line over RCON
+using console_log_atom = caf::atom_constant<caf::atom("sl_conlog")>; ///< manager -> supervisor: the game's latest output lines
+using host_tick_atom = caf::atom_constant<caf::atom("sl_hosttk")>;   ///< manager: report the host's instances
+using finished_atom = caf::atom_constant<caf::atom("sl_fin")>;       ///< manager: a command's blocking part is done
 
 } // namespace clusterio
 
 // Local-only message types: they never leave the process, so they need no serialisation.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::instance_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::command_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<clusterio::wire::console_line>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::rcon::reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::result<void>)

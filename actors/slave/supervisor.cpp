@@ -19,8 +19,10 @@
 
 #include "actors/slave/supervisor.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <sys/wait.h>
@@ -82,6 +84,8 @@ struct supervisor_state {
   bool quit_when_stopped = false; ///< the slave is shutting down: the actor ends with the game
   std::string failure;            ///< why the game failed, from its output
   instance_report report;         ///< the bridge's latest
+  std::deque<wire::console_line> console; ///< the game's latest output lines (console_lines_kept)
+  std::uint64_t console_seq = 0;          ///< the number of the latest line
 
   // Monotonic ms.
   std::uint64_t started_ms = 0, stop_since = 0, leftover_since = 0;
@@ -320,6 +324,9 @@ void on_line(supervisor_pointer self, const std::string& line) {
     return;
   }
   spdlog::debug("{}{}", st.log_prefix(), line);
+  st.console.push_back({++st.console_seq, wire::fit_text(line)});
+  if (st.console.size() > console_lines_kept)
+    st.console.pop_front();
   if (st.ph != phase::starting)
     return;
   // Only a start that fails is explained by the game's output; once it runs, its errors are
@@ -406,6 +413,20 @@ supervisor_impl::behavior_type supervisor_fn(supervisor_pointer self, instance_p
     [self](report_atom, instance_report& r) {
       self->state.report = r;
       write_status(self);
+    },
+    [self](console_atom, std::string& line) -> caf::result<rcon::reply> {
+      auto& st = self->state;
+      if (st.ph != phase::running || !st.link)
+        return rcon::reply(failure("instance '" + st.p.inst.name + "' is " + to_string(st.ph) + ", not running"));
+      return self->delegate(st.link, rcon_call_atom::value, std::move(line));
+    },
+    [self](console_log_atom, std::uint64_t after, std::uint64_t count) {
+      auto& lines = self->state.console;
+      auto from = std::upper_bound(lines.begin(), lines.end(), after, [](std::uint64_t seq, const wire::console_line& l) { return seq < l.seq; });
+      if (after == 0 && static_cast<std::uint64_t>(lines.end() - from) > count)
+        from = lines.end() - static_cast<std::ptrdiff_t>(count);
+      auto to = static_cast<std::uint64_t>(lines.end() - from) > count ? from + static_cast<std::ptrdiff_t>(count) : lines.end();
+      return std::vector<wire::console_line>(from, to);
     },
     [self](start_atom) { launch(self); },
     [self](line_atom, const std::string& line) { on_line(self, line); },

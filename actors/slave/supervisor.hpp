@@ -35,7 +35,15 @@ using supervisor_actor = caf::typed_actor<
   /// file in the instance folder stops the game only.
   caf::reacts_to<stop_atom>,
   /// From its bridge (report_sink): what goes into status.json.
-  caf::reacts_to<report_atom, instance_report>>;
+  caf::reacts_to<report_atom, instance_report>,
+  /// A console line for the running game, over RCON: its reply, or why it could not be sent.
+  caf::replies_to<console_atom, std::string>::with<rcon::reply>,
+  /// The game's output (IPC lines aside), kept for the last console_lines_kept lines: those
+  /// numbered above `after`, at most `count` (the latest `count` when `after` is 0).
+  caf::replies_to<console_log_atom, std::uint64_t, std::uint64_t>::with<std::vector<wire::console_line>>>;
+
+/// Lines of a game's output a supervisor keeps for `log` (across restarts of the game).
+inline constexpr std::size_t console_lines_kept = 1000;
 
 /// Spawns the supervisor; it starts the game at once.
 supervisor_actor spawn_supervisor(caf::actor_system& sys, instance_params params, const clock* time, uplink_actor uplink);

@@ -283,6 +283,7 @@ struct uplink_state {
   std::uint64_t next_id = 1;
   std::unordered_map<std::uint64_t, pending_call> calls;
   std::vector<member> members;
+  command_handler commands;     ///< applies the master's instance commands; none: refused
   std::set<std::string> topics; ///< the bus topics last given to the socket thread
   wire::inventory_joiner inventory; ///< the parts of a full snapshot so far
   bool up = false;
@@ -309,8 +310,35 @@ caf::result<wire::message> on_call(uplink_pointer self, wire::message& m) {
   return promise;
 }
 
+/// The handler's answer to a command waits this long at most (a stop waits for the game to save
+/// and quit, which the supervisor ends within 30 s).
+constexpr auto command_answer_timeout = std::chrono::seconds(120);
+
+/// A command from the master: applied by the handler, its result sent back with the frame's id.
+void on_command(uplink_pointer self, std::uint64_t frame_id, wire::instance_command& cmd) {
+  auto& st = self->state;
+  auto send = [self, frame_id](wire::command_result r) {
+    self->state.sockets->out().reply({}, wire::encode({frame_id, std::move(r)}));
+  };
+  auto failed = [cmd](wire::error_code code, std::string why) {
+    auto r = wire::result_of(cmd, cmd.slave);
+    r.error = std::string(wire::to_string(code));
+    r.message = wire::fit_text(why);
+    return r;
+  };
+  if (!st.commands)
+    return send(failed(wire::error_code::unsupported, "this slave process takes no commands: only `clusterio-slave run` does"));
+  self->request(st.commands, command_answer_timeout, command_atom::value, cmd)
+    .then([send](wire::command_result& r) { send(std::move(r)); },
+          [send, failed](caf::error& e) {
+            send(failed(wire::error_code::internal, "the slave's manager did not answer: " + caf::to_string(e)));
+          });
+}
+
 void on_frame(uplink_pointer self, wire::frame& f) {
   auto& st = self->state;
+  if (auto* cmd = std::get_if<wire::instance_command>(&f.body))
+    return on_command(self, f.id, *cmd); // not a reply: its id is the master's
   if (!st.up) {
     st.up = true;
     spdlog::info("uplink: master answers at {}", st.cfg.control_endpoint);
@@ -476,6 +504,7 @@ uplink_impl::behavior_type uplink_fn(uplink_pointer self, uplink_config cfg, upl
       resubscribe(self, {std::string(wire::topic_inventory)});
     },
     [self](channels_atom, const uplink_listener& who, channel_interest& wants) { change_channels(self, who, wants); },
+    [self](serve_atom, command_handler& handler) { self->state.commands = std::move(handler); },
     [self](frame_in_atom, wire::frame& f) { on_frame(self, f); },
     [self](bus_atom, const std::string& topic, const wire::frame& f) { deliver(self, topic, f); },
     [self](sweep_atom) { on_sweep(self); },

@@ -6,7 +6,8 @@
 // on timeout or when the master cannot be reached (nothing is queued for a dead master: the
 // caller retries from its own durable state, the mod's), or `overloaded` when too many calls are
 // in flight. Members (the bridges) get every `inventory` message, the signal frames of the
-// channels they receive, and word whenever the master answers again after a silence. The bus is
+// channels they receive, and word whenever the master answers again after a silence. The
+// master's instance commands, which arrive on the same DEALER, go to the command handler. The bus is
 // subscribed to `inventory` and to `signal/<channel>` for the union of the members' channels
 // only: a frame on a channel no world of this slave receives never leaves the master for it.
 //
@@ -42,13 +43,20 @@ struct channel_interest {
   bool operator!=(const channel_interest& o) const { return !(*this == o); }
 };
 
+/// Who applies the master's instance commands: the manager of `clusterio-slave run`. It answers
+/// every command with a result (a failure is a result with an error code).
+using command_handler = caf::typed_actor<caf::replies_to<command_atom, wire::instance_command>::with<wire::command_result>>;
+
 using uplink_actor = caf::typed_actor<
   /// A call to the master, answered exactly once (see above).
   caf::replies_to<call_atom, wire::message>::with<wire::message>,
   /// The listener becomes a member until it ends, receiving no signal channel yet.
   caf::reacts_to<join_atom, uplink_listener>,
   /// The channels a member receives from now on.
-  caf::reacts_to<channels_atom, uplink_listener, channel_interest>>;
+  caf::reacts_to<channels_atom, uplink_listener, channel_interest>,
+  /// The master's instance commands go to this handler from now on; their results go back to
+  /// the master. Without one, a command is refused (`unsupported`).
+  caf::reacts_to<serve_atom, command_handler>>;
 
 struct uplink_config {
   std::string control_endpoint; ///< e.g. tcp://master:7100

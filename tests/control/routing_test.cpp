@@ -54,6 +54,9 @@ const std::map<std::string, expectation> table{
   {"stats", {}},
   {"instance", {}},
   {"signal_sum", {}},
+  {"host_report", {{"slave", "insecure"}, destination::host_report}},
+  {"instance_command", {{"admin", "insecure"}, destination::command}},
+  {"command_result", {{"slave", "insecure"}, destination::command_result}},
 };
 
 /// The peers, by kind, as authentication makes them. Every one is named "slave1", the owner of

@@ -306,6 +306,13 @@ std::vector<frame> samples() {
   s.push_back({77, stats_reply{{{28'000'000, 10, 0}, {28'000'001, max_stock, max_stock}}}});
   s.push_back({15, stats_reply{{}}});
   s.push_back({77, sample_instance(UINT64_MAX)});
+  s.push_back({77, host_report{{{"world-1", "running", 34197, "host-a"}, {label64, "stopped", 0, label64}}}});
+  s.push_back({16, host_report{{}}});
+  s.push_back({77, instance_command{UINT64_MAX, "host-a", "command", "world-1", "producer", text1024, UINT64_MAX, max_log_lines}});
+  s.push_back({17, instance_command{1, "", "list", "", "", "", 0, 1}}); // empty optional labels are left out
+  s.push_back({77, command_result{5, "host-a", "command", "w", "conflict", text1024, text1024, true, {{"w", "running", 65535, label64}},
+                                  {{1, "Starting RCON interface"}, {UINT64_MAX, text1024}, {7, ""}}, UINT64_MAX}});
+  s.push_back({18, command_result{1, "", "list", "", "", "", "", false, {}, {}, 0}});
   return s;
 }
 
@@ -1422,7 +1429,7 @@ TEST_CASE("type strings are distinct labels", "[codec]") {
 
 TEST_CASE("error codes and error replies", "[codec]") {
   for (auto c : {error_code::invalid, error_code::unauthorized, error_code::not_found, error_code::overloaded,
-                 error_code::unavailable, error_code::unsupported, error_code::internal}) {
+                 error_code::unavailable, error_code::unsupported, error_code::internal, error_code::conflict}) {
     error_code back = error_code::internal;
     REQUIRE(from_string(to_string(c), back));
     CHECK(back == c);
@@ -1451,4 +1458,18 @@ TEST_CASE("error codes and error replies", "[codec]") {
   CHECK(r.code == error_code::invalid);
   CHECK(r.field == "items[0].count");
   CHECK(clusterio::wire::error{error_code::invalid, "x", "bad"}.to_string() == "invalid (x): bad");
+}
+
+TEST_CASE("fit_text makes any bytes free text: NUL and what is not UTF-8 become '?', long text is cut on a character", "[codec]") {
+  CHECK(fit_text("plain") == "plain");
+  CHECK(fit_text(std::string("a\0b", 3)) == "a?b");
+  CHECK(fit_text("\xff\xfe" "ok") == "??ok");
+  CHECK(fit_text("ケーブル") == "ケーブル");
+  CHECK(fit_text("\xe3\x82") == "??"); // a character cut short
+  CHECK(fit_text(std::string(max_text_bytes, 'x')) == std::string(max_text_bytes, 'x'));
+  for (auto& long_text : {fit_text(std::string(max_text_bytes + 1, 'x')), fit_text(repeat("ケ", 500))}) {
+    CHECK(long_text.size() <= max_text_bytes);
+    CHECK(long_text.substr(long_text.size() - 6) == " [cut]");
+    CHECK(check_text(long_text));
+  }
 }

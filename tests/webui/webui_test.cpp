@@ -140,6 +140,25 @@ TEST_CASE("the JSON API shows instances, storage, statistics and health, read-on
   CHECK(get_json(c.m, "/api/ups?minutes=5")["points"].size() == 2);
   CHECK(get_json(c.m, "/api/health")["ok"] == true);
 
+  // The mod zip game clients download: the one built with the slave, byte for byte, its SHA-256
+  // as sha256sum(1) computes it.
+  auto mod = get_json(c.m, "/api/mod");
+  auto zip_path = build_dir() + "/mod/" + mod["file"].get<std::string>();
+  auto zip = slurp(zip_path);
+  REQUIRE_FALSE(zip.empty());
+  auto [rc, sum] = run("sha256sum " + zip_path, build_dir() + "/artifacts-sha256.txt");
+  REQUIRE(rc == 0);
+  CHECK(mod["sha256"] == sum.substr(0, 64));
+  CHECK(mod["size"] == zip.size());
+  CHECK(mod["version"] == mod["file"].get<std::string>().substr(10, mod["file"].get<std::string>().size() - 14));
+  auto download = get(c.m, mod["url"].get<std::string>());
+  REQUIRE(download);
+  CHECK(download->status == 200);
+  CHECK(download->get_header_value("Content-Type") == "application/zip");
+  CHECK(download->body == zip);
+  CHECK(get(c.m, "/mod/clusterio_0.0.1.zip")->status == 404);
+  CHECK(get(c.m, "/api/audit")->status == 401); // admin only (tests/slave/commands_test.cpp reads it)
+
   CHECK(get(c.m, "/api/stats?minutes=abc")->status == 400);
   CHECK(get(c.m, "/api/stats?minutes=0")->status == 400);
   CHECK(get(c.m, "/package.json")->status == 404);
@@ -230,6 +249,10 @@ TEST_CASE("/api/instances comes in pages, and the page follows them to show ever
   CHECK(dom.find("data-instance-id=\"1\"") != std::string::npos);
   CHECK(dom.find(">slave3-world-100<") != std::string::npos);
   CHECK(dom.find(" of 501 instances online") != std::string::npos);
+  // Nothing was exported yet, and no heartbeat came: each graph says so rather than staying empty.
+  for (auto chart : {"chart-total", "chart-exports", "chart-imports", "chart-ups"})
+    CHECK(dom.find(std::string("<div id=\"") + chart + "\" class=\"chart\"><p class=\"empty muted\">No data yet in this range.</p></div>") !=
+          std::string::npos);
 }
 
 TEST_CASE("statistics survive a restart of the master") {
@@ -378,6 +401,9 @@ TEST_CASE("a headless Chromium shows both instances, their UPS and a changing st
   CHECK(dom.find("<div class=\"held-back\" hidden=\"\"></div>") != std::string::npos);
   // uPlot drew the charts (canvas elements inside the chart containers).
   CHECK(dom.find("class=\"uplot") != std::string::npos);
+  // How a player joins: the master's mod zip, then the address.
+  CHECK(dom.find("Download the mod: <a href=\"/mod/clusterio_") != std::string::npos);
+  CHECK(dom.find("<li>Join <span class=\"address\">192.0.2.10:34197</span></li>") != std::string::npos);
 
   c.exported(c.north, {{"iron-plate", 50}});
   c.heartbeat(c.south, 30.5, 2);

@@ -158,6 +158,7 @@ struct bridge_fixture {
         CHECK(l == f->listener);
         f->interests.push_back(std::move(wants));
       },
+      [](serve_atom, command_handler&) { FAIL("a bridge takes no commands"); },
       [self](release_atom, const std::string& type, wire::message& m) {
         auto it = std::find_if(self->state.begin(), self->state.end(), [&type](const held_call& c) { return c.type == type; });
         REQUIRE(it != self->state.end());

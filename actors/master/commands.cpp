@@ -1,0 +1,319 @@
+#include "actors/master/commands.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/outbox.hpp"
+#include "common/sqlite.hpp"
+#include "store/master_db.hpp"
+
+namespace clusterio {
+
+namespace {
+
+using wire::error_code;
+
+constexpr auto sweep_interval = std::chrono::seconds(1);
+/// Commands in flight at most: an admin sending to a slave that does not answer cannot grow the
+/// table without bound in the 60 s before they time out.
+constexpr std::size_t max_in_flight = 1000;
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, who TEXT NOT NULL,
+  command_id INTEGER NOT NULL, slave TEXT NOT NULL, action TEXT NOT NULL, name TEXT NOT NULL, detail TEXT NOT NULL,
+  result TEXT NOT NULL, message TEXT NOT NULL, output TEXT NOT NULL, from_slave INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_command ON audit(command_id);
+)sql";
+
+/// A slave that takes commands, as its latest report tells.
+struct host {
+  std::string routing_id;
+  std::uint64_t reported_ms = 0; ///< monotonic
+  std::vector<wire::hosted_instance> instances;
+};
+
+/// A command relayed to its slave, waiting for the answer.
+struct in_flight {
+  command_job job;
+  std::vector<route> waiting; ///< the admin's request, and any repeat of it sent meanwhile
+  std::uint64_t deadline_ms = 0;
+};
+
+struct commands_state {
+  static inline const char* name = "commands";
+  commands_config cfg;
+  outbox* out = nullptr;
+  std::shared_ptr<sql::database> db;
+  std::map<std::string, host> hosts;
+  std::unordered_map<std::uint64_t, in_flight> pending; ///< by command_id
+  std::uint64_t next_relay_id = 1;
+
+  void reply(const route& to, wire::message m) { out->reply(to.peer, wire::encode({to.id, std::move(m)})); }
+
+  bool online(const host& h) const { return cfg.time->mono_ms() - h.reported_ms <= cfg.host_timeout_ms; }
+
+  /// Writes one row. The log is history: a failure to write it is logged, and the command's
+  /// answer still goes out.
+  void audit(const std::string& who, const wire::instance_command& c, const std::string& result, const std::string& message,
+             bool from_slave, const std::string& output = {}) {
+    auto detail = c.action == "create" ? c.scenario : c.action == "command" ? c.text : std::string();
+    auto ins = db->prepare("INSERT INTO audit(at_ms,who,command_id,slave,action,name,detail,result,message,output,from_slave) "
+                           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+    ins.bind(1, static_cast<std::int64_t>(cfg.time->epoch_ms()))
+      .bind(2, who)
+      .bind(3, static_cast<std::int64_t>(c.command_id))
+      .bind(4, c.slave)
+      .bind(5, c.action)
+      .bind(6, c.name)
+      .bind(7, detail)
+      .bind(8, result)
+      .bind(9, message)
+      .bind(10, output)
+      .bind(11, std::int64_t{from_slave});
+    auto del = db->prepare("DELETE FROM audit WHERE seq <= (SELECT MAX(seq) FROM audit) - ?1");
+    del.bind(1, static_cast<std::int64_t>(cfg.max_audit_rows));
+    if (auto ran = ins.run(); !ran)
+      spdlog::error("commands: cannot write the audit log: {}", ran.why());
+    else if (auto pruned = del.run(); !pruned)
+      spdlog::error("commands: cannot prune the audit log: {}", pruned.why());
+  }
+
+  /// The result its slave gave for this command id before, if it did.
+  std::optional<wire::command_result> answered_before(const wire::instance_command& c) {
+    auto q = db->prepare("SELECT slave,action,name,result,message,output FROM audit WHERE command_id=?1 AND from_slave=1 ORDER BY seq DESC LIMIT 1");
+    q.bind(1, static_cast<std::int64_t>(c.command_id));
+    if (!q.step())
+      return std::nullopt;
+    wire::command_result r;
+    r.command_id = c.command_id;
+    r.slave = q.text(0);
+    r.action = q.text(1);
+    r.name = q.text(2);
+    r.error = q.text(3) == "ok" ? "" : q.text(3);
+    r.message = q.text(4);
+    r.output = q.text(5);
+    r.repeated = true;
+    return r;
+  }
+
+  audit_page latest(std::uint64_t limit) {
+    audit_page rows;
+    auto q = db->prepare("SELECT seq,at_ms,who,slave,action,name,detail,command_id,result,message FROM audit ORDER BY seq DESC LIMIT ?1");
+    q.bind(1, static_cast<std::int64_t>(std::min<std::uint64_t>(limit, cfg.max_audit_rows)));
+    while (q.step())
+      rows.push_back({static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)), q.text(2), q.text(3), q.text(4),
+                      q.text(5), q.text(6), static_cast<std::uint64_t>(q.int64(7)), q.text(8), q.text(9)});
+    if (auto ok = q.status(); !ok)
+      spdlog::error("commands: cannot read the audit log: {}", ok.why());
+    return rows;
+  }
+};
+
+using commands_self = commands_actor::stateful_pointer<commands_state>;
+
+/// What the admin gets for a result: the result itself, or an error with its code.
+wire::message answer_of(const wire::command_result& r) {
+  if (r.error.empty())
+    return r;
+  wire::error_code code = error_code::internal;
+  if (!wire::from_string(r.error, code))
+    return wire::make_error(error_code::internal, "the slave answered with an unknown error code '" + r.error + "': " + r.message);
+  return wire::make_error(code, r.message);
+}
+
+/// Refuses a command at the master; a state-changing one is logged.
+void refuse(commands_self self, const command_job& job, error_code code, std::string why, std::string field = {}) {
+  if (wire::changes_state(job.cmd.action))
+    self->state.audit(job.admin, job.cmd, std::string(wire::to_string(code)), why, false);
+  self->state.reply(job.to, wire::make_error(code, std::move(why), std::move(field)));
+}
+
+/// What is wrong with a command's fields for its action, if anything: (field, why).
+std::optional<std::pair<std::string, std::string>> check_fields(const wire::instance_command& c) {
+  auto known = std::find(std::begin(wire::command_actions), std::end(wire::command_actions), c.action);
+  if (known == std::end(wire::command_actions))
+    return std::pair{"action", "unknown action '" + c.action + "' (create, start, stop, restart, delete, list, command or log)"};
+  if (c.action != "list" && c.name.empty())
+    return std::pair{"name", "'" + c.action + "' needs the instance's name"};
+  if (c.action == "command" && c.text.empty())
+    return std::pair{"text", "'command' needs the console line to send"};
+  if (!c.scenario.empty() && c.action != "create")
+    return std::pair{"scenario", "only 'create' takes a scenario"};
+  if (!c.text.empty() && c.action != "command")
+    return std::pair{"text", "only 'command' takes text"};
+  if ((c.after != 0 || c.count != wire::default_log_lines) && c.action != "log")
+    return std::pair{c.after != 0 ? "after" : "count", "only 'log' takes after and count"};
+  if (c.action == "create" && c.slave.empty())
+    return std::pair{"slave", "'create' needs the slave that is to run the instance"};
+  return std::nullopt;
+}
+
+/// The master's list of every slave's instances, from the slaves' latest reports.
+void list_all(commands_self self, const command_job& job) {
+  auto r = wire::result_of(job.cmd, "");
+  std::size_t slaves = 0;
+  for (auto& [name, h] : self->state.hosts) {
+    ++slaves;
+    for (auto inst : h.instances) {
+      if (r.instances.size() == wire::max_host_instances)
+        break;
+      inst.slave = name;
+      if (!self->state.online(h))
+        inst.state = "unknown"; // its slave is offline: what it runs now is not known
+      r.instances.push_back(std::move(inst));
+    }
+  }
+  r.message = std::to_string(r.instances.size()) + " instance(s) on " + std::to_string(slaves) + " slave(s) that take commands";
+  self->state.reply(job.to, std::move(r));
+}
+
+/// Finds the slave of a command that names only its instance: the one slave reporting it.
+std::optional<std::string> slave_of(commands_self self, const command_job& job) {
+  std::vector<std::string> found;
+  for (auto& [name, h] : self->state.hosts)
+    for (auto& inst : h.instances)
+      if (inst.name == job.cmd.name)
+        found.push_back(name);
+  if (found.size() == 1)
+    return found.front();
+  if (found.empty())
+    refuse(self, job, error_code::not_found, "no slave reports an instance named '" + job.cmd.name + "'", "name");
+  else
+    refuse(self, job, error_code::invalid,
+           "instances named '" + job.cmd.name + "' run on several slaves (" + found.front() + ", " + found[1] + (found.size() > 2 ? ", ..." : "") +
+             "): name the slave",
+           "slave");
+  return std::nullopt;
+}
+
+void on_command(commands_self self, command_job& job) {
+  auto& st = self->state;
+  auto& c = job.cmd;
+  if (auto bad = check_fields(c))
+    return refuse(self, job, error_code::invalid, bad->second, bad->first);
+  if (c.action == "list" && c.slave.empty())
+    return list_all(self, job);
+  if (auto p = st.pending.find(c.command_id); p != st.pending.end()) {
+    // Sent again while its slave works on it: the same answer goes to both.
+    p->second.waiting.push_back(job.to);
+    return;
+  }
+  if (wire::changes_state(c.action))
+    if (auto before = st.answered_before(c))
+      return st.reply(job.to, answer_of(*before));
+  if (st.pending.size() >= max_in_flight)
+    return refuse(self, job, error_code::overloaded,
+                  std::to_string(max_in_flight) + " commands wait for their slaves' answers already; retry once some are answered");
+  if (c.slave.empty()) {
+    auto slave = slave_of(self, job);
+    if (!slave)
+      return;
+    c.slave = *slave;
+  }
+  auto h = st.hosts.find(c.slave);
+  if (h == st.hosts.end())
+    return refuse(self, job, error_code::unavailable,
+                  "slave '" + c.slave + "' has not reported since the master started (is `clusterio-slave run` running there, linked to this master?)",
+                  "slave");
+  if (!st.online(h->second))
+    return refuse(self, job, error_code::unavailable,
+                  "slave '" + c.slave + "' is offline: its last report came " +
+                    std::to_string((st.cfg.time->mono_ms() - h->second.reported_ms) / 1000) + " s ago",
+                  "slave");
+  st.out->reply(h->second.routing_id, wire::encode({st.next_relay_id++, c}));
+  auto route_back = job.to;
+  st.pending.emplace(c.command_id, in_flight{std::move(job), {route_back}, st.cfg.time->mono_ms() + st.cfg.command_timeout_ms});
+}
+
+void on_result(commands_self self, const std::string& slave, wire::command_result& r) {
+  auto& st = self->state;
+  auto p = st.pending.find(r.command_id);
+  if (p != st.pending.end() && p->second.job.cmd.slave != slave) {
+    spdlog::warn("commands: slave '{}' answered command {}, which went to '{}'; ignored", slave, r.command_id, p->second.job.cmd.slave);
+    return;
+  }
+  r.slave = slave;
+  if (p == st.pending.end()) {
+    // Its admin was told it timed out (or the master restarted since): the log says how it ended,
+    // and a repeat of the command is answered with this.
+    spdlog::info("commands: slave '{}' answered command {} ({} '{}') after its admin stopped waiting: {}", slave, r.command_id, r.action, r.name,
+                 r.error.empty() ? r.message : r.error + ": " + r.message);
+    wire::instance_command c{r.command_id, slave, r.action, r.name, "", ""};
+    if (wire::changes_state(r.action) && !st.answered_before(c))
+      st.audit("(late answer)", c, r.error.empty() ? "ok" : r.error, r.message, true, r.output);
+    return;
+  }
+  auto& job = p->second.job;
+  // A repeat the slave recognised is logged only if its first answer never reached this log
+  // (the master restarted meanwhile).
+  if (wire::changes_state(job.cmd.action) && (!r.repeated || !st.answered_before(job.cmd)))
+    st.audit(job.admin, job.cmd, r.error.empty() ? "ok" : r.error, r.message, true, r.output);
+  auto answer = answer_of(r);
+  for (auto& to : p->second.waiting)
+    st.reply(to, answer);
+  st.pending.erase(p);
+}
+
+void expire(commands_self self) {
+  auto& st = self->state;
+  auto now = st.cfg.time->mono_ms();
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    if (it->second.deadline_ms > now) {
+      ++it;
+      continue;
+    }
+    auto& c = it->second.job.cmd;
+    auto why = "slave '" + c.slave + "' did not answer within " + std::to_string(st.cfg.command_timeout_ms / 1000) + " s; '" + c.action +
+               "' may have been applied (see `clusterio-ctl instance list`); sending it again with the same command_id is safe";
+    if (wire::changes_state(c.action))
+      st.audit(it->second.job.admin, c, "unavailable", why, false);
+    for (auto& to : it->second.waiting)
+      st.reply(to, wire::make_error(error_code::unavailable, why));
+    it = st.pending.erase(it);
+  }
+}
+
+commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sql::database> db, commands_config cfg, outbox* out) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.cfg = cfg;
+  st.out = out;
+  self->delayed_send(self, sweep_interval, tick_atom::value);
+  return {
+    [self](host_report_atom, const route& to, const std::string& slave, wire::host_report& report) {
+      auto& h = self->state.hosts[slave];
+      if (h.routing_id != to.peer)
+        spdlog::info("commands: slave '{}' takes commands ({} instance(s))", slave, report.instances.size());
+      h.routing_id = to.peer;
+      h.reported_ms = self->state.cfg.time->mono_ms();
+      h.instances = std::move(report.instances);
+      self->state.reply(to, wire::ok{});
+    },
+    [self](command_atom, command_job& job) { on_command(self, job); },
+    [self](command_result_atom, const std::string& slave, wire::command_result& r) { on_result(self, slave, r); },
+    [self](tick_atom) {
+      expire(self);
+      self->delayed_send(self, sweep_interval, tick_atom::value);
+    },
+    [self](web_audit_atom, std::uint64_t limit) { return self->state.latest(limit); },
+  };
+}
+
+} // namespace
+
+result<commands_actor> spawn_commands(caf::actor_system& sys, const commands_config& cfg, outbox& out) {
+  auto opened = open_master_db(cfg.db_path, true, schema);
+  if (!opened)
+    return opened.error();
+  std::shared_ptr<sql::database> db = std::move(*opened);
+  if (cfg.own_thread)
+    return sys.spawn<caf::detached>(commands_fn, db, cfg, &out);
+  return sys.spawn(commands_fn, db, cfg, &out);
+}
+
+} // namespace clusterio

@@ -1,0 +1,305 @@
+// Instance commands from the master (messages/command.hpp): a real CURVE master, a real
+// `clusterio-slave run` with factorio-sim worlds, an admin client and clusterio-ctl. Each command,
+// each refusal, at most once across a repeated id and a restarted master, a slave gone offline,
+// and the audit log.
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "client/wire_client.hpp"
+#include "tests/support/master_fixture.hpp"
+#include "tests/support/slave_fixture.hpp"
+#include "tests/support/tcp_connection.hpp"
+
+using namespace clusterio;
+using namespace clusterio::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint64_t next_command_id = 1000;
+
+wire::instance_command command(const std::string& action, const std::string& name, const std::string& slave = {}) {
+  wire::instance_command c;
+  c.command_id = ++next_command_id;
+  c.action = action;
+  c.name = name;
+  c.slave = slave;
+  return c;
+}
+
+/// Sends a command and waits for its answer (a stop waits for the game to save and quit).
+wire::message send(wire_client& admin, const wire::instance_command& c) {
+  auto r = admin.call(c, 60s);
+  REQUIRE(r);
+  return r->body;
+}
+
+wire::command_result done(wire_client& admin, const wire::instance_command& c) {
+  auto m = send(admin, c);
+  if (auto* e = std::get_if<wire::error_reply>(&m))
+    FAIL("'" << c.action << " " << c.name << "' refused: " << wire::to_string(e->code) << ": " << e->message);
+  REQUIRE(std::holds_alternative<wire::command_result>(m));
+  return std::get<wire::command_result>(m);
+}
+
+/// The error a command is refused with.
+wire::error_reply refused(wire_client& admin, const wire::instance_command& c) {
+  auto m = send(admin, c);
+  INFO("'" << c.action << " " << c.name << "' answered '" << wire::type_of(m) << "'");
+  REQUIRE(std::holds_alternative<wire::error_reply>(m));
+  return std::get<wire::error_reply>(m);
+}
+
+/// The state the slave reports for an instance ("" if it does not list it).
+std::string state_of(wire_client& admin, const std::string& slave, const std::string& name) {
+  auto m = send(admin, command("list", "", slave));
+  auto* r = std::get_if<wire::command_result>(&m);
+  if (!r)
+    return "";
+  for (auto& i : r->instances)
+    if (i.name == name)
+      return i.state;
+  return "";
+}
+
+/// Waits until the slave has reported to the master (a list of it is answered).
+void wait_for_report(wire_client& admin, const std::string& slave) {
+  REQUIRE(eventually([&] { return std::holds_alternative<wire::command_result>(send(admin, command("list", "", slave))); }, 30s));
+}
+
+std::string http_get(int port, const std::string& path, const std::string& token = {}) {
+  tcp_connection c(port);
+  c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n");
+  return c.receive();
+}
+
+} // namespace
+
+TEST_CASE("instance commands: create, start, console, stop, restart, delete and list on a real slave, each refusal clear") {
+  master_fixture m;
+  m.start();
+  auto admin_cred = m.add_client("ops", "admin");
+  wire_client admin(m.control_endpoint(), admin_cred);
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  s.run(); // no instance yet: it waits for commands
+
+  wait_for_report(admin, "host-a");
+  auto create = command("create", "world1", "host-a");
+  create.scenario = "producer";
+  auto created = done(admin, create);
+  CHECK(created.slave == "host-a");
+  CHECK(created.message.find("created instance 'world1'") != std::string::npos);
+  CHECK(std::filesystem::exists(s.dir() + "/instances/world1/config.json"));
+  CHECK(state_of(admin, "host-a", "world1") == "stopped");
+
+  CHECK(refused(admin, command("create", "world1", "host-a")).code == wire::error_code::conflict);
+  CHECK(refused(admin, command("create", "world2", "nosuch")).code == wire::error_code::unavailable);
+  CHECK(refused(admin, command("create", "world2")).field == "slave");
+  auto bad_name = command("create", "../x", "host-a");
+  CHECK(refused(admin, bad_name).code == wire::error_code::invalid); // the codec refuses a label with '/'
+  CHECK(refused(admin, command("start", "nosuch")).code == wire::error_code::not_found);
+  CHECK(refused(admin, command("stop", "world1")).code == wire::error_code::conflict); // not running
+  CHECK(refused(admin, command("jump", "world1")).field == "action");
+
+  // Start, by name only: the master finds its slave.
+  auto start = command("start", "world1");
+  CHECK(done(admin, start).message == "started instance 'world1'");
+  s.wait_running("world1");
+  auto game = s.game_pid("world1");
+  CHECK(game > 0);
+  CHECK(refused(admin, command("start", "world1")).code == wire::error_code::conflict);
+  // The same command again (a retry): answered with the first result, not applied twice.
+  auto again = done(admin, start);
+  CHECK(again.repeated);
+  CHECK(s.game_pid("world1") == game);
+
+  auto console = command("command", "world1");
+  console.text = "/c rcon.print(6 * 7)";
+  CHECK(done(admin, console).output == "42");
+
+  // The game's console output: the latest lines, then only what follows a line's number.
+  // (The game's output reaches the slave a moment after the command's reply.)
+  wire::command_result log;
+  CHECK(eventually([&] {
+    log = done(admin, command("log", "world1"));
+    return !log.lines.empty() && log.lines.back().text.find("[COMMAND] <server> (command): rcon.print(6 * 7)") != std::string::npos;
+  }, 10s));
+  CHECK(log.lines.size() <= wire::default_log_lines);
+  CHECK(log.next_line == log.lines.back().seq);
+  auto chat = command("command", "world1");
+  chat.text = "hello from the master";
+  done(admin, chat);
+  auto more = command("log", "world1");
+  more.after = log.next_line;
+  wire::command_result next;
+  CHECK(eventually([&] { return !(next = done(admin, more)).lines.empty(); }, 10s));
+  REQUIRE(next.lines.size() == 1);
+  CHECK(next.lines[0].seq == log.next_line + 1);
+  CHECK(next.lines[0].text.find("[CHAT] <server>: hello from the master") != std::string::npos);
+  more.after = next.next_line;
+  CHECK(done(admin, more).lines.empty());
+  auto two = command("log", "world1");
+  two.count = 2;
+  CHECK(done(admin, two).lines.size() == 2);
+  auto bad = command("start", "world1");
+  bad.after = 3;
+  CHECK(refused(admin, bad).field == "after");
+  CHECK(eventually([&] { return state_of(admin, "host-a", "world1") == "running"; }, 20s));
+
+  // Delete refuses a running instance; restart gives it a new game process.
+  CHECK(refused(admin, command("delete", "world1")).code == wire::error_code::conflict);
+  CHECK(done(admin, command("restart", "world1")).message == "restarted instance 'world1'");
+  s.wait_running("world1");
+  CHECK(s.game_pid("world1") != game);
+
+  // Stop: the game saved and quit; a restarted slave leaves it stopped.
+  CHECK(done(admin, command("stop", "world1")).message == "stopped instance 'world1'");
+  CHECK(s.status("world1").value("state", "") == "stopped");
+  CHECK(nlohmann::json::parse(slurp(s.dir() + "/instances/world1/config.json")).value("enabled", true) == false);
+  CHECK(refused(admin, command("restart", "world1")).code == wire::error_code::conflict);
+
+  // Delete: the folder goes, and the master forgets the instance.
+  auto registered = [&] {
+    auto r = admin.call(wire::slaves_query{});
+    auto* list = r ? std::get_if<wire::slaves_reply>(&r->body) : nullptr;
+    return list && std::any_of(list->instances.begin(), list->instances.end(), [](auto& i) { return i.name == "world1"; });
+  };
+  CHECK(registered());
+  CHECK(done(admin, command("delete", "world1")).message == "deleted instance 'world1'");
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/world1"));
+  CHECK(eventually([&] { return !registered(); }, 10s));
+  CHECK(eventually([&] { return state_of(admin, "host-a", "world1").empty(); }, 10s));
+
+  // Only an admin may send commands.
+  wire_client slave_client(m.control_endpoint(), m.add_client("host-b", "slave"));
+  auto r = slave_client.call(command("list", ""));
+  REQUIRE(r);
+  REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
+  CHECK(std::get<wire::error_reply>(r->body).code == wire::error_code::unauthorized);
+
+  // The audit log: every state-changing command, who sent it and how it ended; the admin token only.
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  CHECK(http_status_of(http_get(m.http_port(), "/api/audit")) == 401);
+  auto reply = http_get(m.http_port(), "/api/audit?limit=1000", token);
+  REQUIRE(http_status_of(reply) == 200);
+  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
+  std::map<std::string, int> ok_by_action;
+  int refusals = 0;
+  for (auto& e : audit["entries"]) {
+    CHECK(e["who"] == "ops");
+    if (e["result"] == "ok")
+      ++ok_by_action[e["action"].get<std::string>()];
+    else
+      ++refusals;
+  }
+  CHECK(ok_by_action == std::map<std::string, int>{{"create", 1}, {"start", 1}, {"command", 2}, {"restart", 1}, {"stop", 1}, {"delete", 1}});
+  CHECK(refusals >= 8);
+  CHECK(audit["entries"][0]["action"] == "delete"); // newest first
+}
+
+TEST_CASE("instance commands: at most once across a restarted master, an offline slave is named, clusterio-ctl drives it all") {
+  master_fixture m(false, "\"heartbeat_ms\":1000,\"instance_timeout_ms\":3000");
+  m.start();
+  auto admin_cred = m.add_client("ops", "admin");
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  REQUIRE(s.cli({"config", "set", "heartbeat_ms", "1000"}).first == 0);
+  s.run();
+  {
+    wire_client admin(m.control_endpoint(), admin_cred);
+    wait_for_report(admin, "host-a");
+  }
+
+  auto ctl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{exe("tools/clusterio-ctl"), "--credential", m.data_dir() + "/ops.cred.json", "--master", m.control_endpoint(),
+                                  "instance"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto log = s.dir() + "/ctl.log";
+    ::unlink(log.c_str());
+    child_process p(argv, log);
+    auto st = p.wait(120000);
+    return std::pair{st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(log)};
+  };
+
+  auto [c0, o0] = ctl({"create", "host-a", "w", "--scenario", "producer"});
+  INFO(o0);
+  REQUIRE(c0 == 0);
+  CHECK(o0 == "host-a: created instance 'w' with scenario 'producer'\n");
+  auto [c1, o1] = ctl({"start", "w", "--json", "--command-id", "77"});
+  INFO(o1);
+  REQUIRE(c1 == 0);
+  auto started = nlohmann::json::parse(o1);
+  CHECK(started["message"] == "started instance 'w'");
+  CHECK(started["repeated"] == false);
+  s.wait_running("w");
+  auto game = s.game_pid("w");
+
+  // The master dies and comes back; the same command, sent again, is not applied again.
+  m.kill_hard();
+  m.start();
+  auto [c2, o2] = ctl({"start", "w", "--json", "--command-id", "77"});
+  INFO(o2);
+  REQUIRE(c2 == 0);
+  CHECK(nlohmann::json::parse(o2)["repeated"] == true);
+  CHECK(s.game_pid("w") == game);
+  // Commands that name only the instance need the slave's report to the new master.
+  wire_client admin(m.control_endpoint(), admin_cred);
+  REQUIRE(eventually([&] {
+    auto msg = send(admin, command("list", ""));
+    auto* r = std::get_if<wire::command_result>(&msg);
+    return r && r->instances.size() == 1;
+  }, 20s));
+
+  auto [c3, o3] = ctl({"command", "w", "/c rcon.print(game.tick > 0)"});
+  INFO(o3);
+  CHECK(c3 == 0);
+  CHECK(o3.find("host-a: sent to instance 'w'\ntrue") != std::string::npos);
+  auto [c4, o4] = ctl({"list"});
+  INFO(o4);
+  CHECK(c4 == 0);
+  CHECK(o4.find("host-a") != std::string::npos);
+  CHECK(o4.find("running") != std::string::npos);
+  auto [c9, o9] = ctl({"log", "w", "--lines", "3"});
+  INFO(o9);
+  CHECK(c9 == 0);
+  CHECK(o9.find("[COMMAND] <server> (command): rcon.print(game.tick > 0)") != std::string::npos);
+  auto [c5, o5] = ctl({"start", "w"});
+  CHECK(c5 == 1);
+  CHECK(o5.find("conflict: instance 'w' is running already") != std::string::npos);
+
+  // A slave that stops reporting is offline: its commands are refused at once, naming it.
+  // (Nothing is sent to it meanwhile: a command relayed to a stopped process waits for it.)
+  s.signal_service(SIGSTOP);
+  std::this_thread::sleep_for(4500ms); // past the master's 3 s
+  auto offline = refused(admin, command("stop", "w", "host-a"));
+  INFO(offline.message);
+  CHECK(offline.code == wire::error_code::unavailable);
+  CHECK(offline.message.find("slave 'host-a' is offline") != std::string::npos);
+  s.signal_service(SIGCONT);
+  wait_for_report(admin, "host-a");
+  auto [c6, o6] = ctl({"stop", "w"});
+  INFO(o6);
+  CHECK(c6 == 0);
+  CHECK(o6.find("stopped instance 'w'") != std::string::npos);
+
+  // The slave installs the mod zip the master serves to game clients (its web port), checked.
+  REQUIRE(s.cli({"config", "set", "master_http_port", std::to_string(m.http_port())}).first == 0);
+  std::filesystem::remove_all(s.dir() + "/sharedMods");
+  auto [c7, o7] = s.cli({"mod", "install", "--from-master"});
+  INFO(o7);
+  REQUIRE(c7 == 0);
+  CHECK(o7.find("downloaded clusterio_") != std::string::npos);
+  std::string file;
+  for (auto& e : std::filesystem::directory_iterator(s.dir() + "/sharedMods"))
+    file = e.path().filename().string();
+  REQUIRE(file.rfind("clusterio_", 0) == 0);
+  CHECK(slurp(s.dir() + "/sharedMods/" + file) == slurp(build_dir() + "/mod/" + file));
+  // A master whose web port does not answer: a clear error, nothing installed.
+  REQUIRE(s.cli({"config", "set", "master_http_port", std::to_string(free_port())}).first == 0);
+  auto [c8, o8] = s.cli({"mod", "install", "--from-master"});
+  CHECK(c8 == 1);
+  CHECK(o8.find("cannot get the master's mod: no answer from the master's web interface") != std::string::npos);
+}
