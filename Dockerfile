@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ninja-build \
       libcaf-dev cppzmq-dev libzmq3-dev libmsgpack-cxx-dev libboost-dev libspdlog-dev catch2 \
-      liblua5.2-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libmicrohttpd-dev libcpp-httplib-dev \
+      liblua5.2-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libmicrohttpd-dev libcpp-httplib-dev libsodium-dev \
       zip unzip zlib1g-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -30,7 +30,7 @@ FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libzmq5 libspdlog1.10 libfmt9 liblua5.2-0 libsqlite3-0 libmicrohttpd12 \
+      libcaf-core0.17 libzmq5 libsodium23 libspdlog1.10 libfmt9 liblua5.2-0 libsqlite3-0 libmicrohttpd12 \
       sqlite3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 845 --user-group --home-dir /var/lib/clusterio-slave --shell /usr/sbin/nologin clusterio \
@@ -45,9 +45,10 @@ COPY scripts/docker-entrypoint /usr/local/bin/docker-entrypoint
 
 USER clusterio
 WORKDIR /var/lib/clusterio-slave
-# /data: the master's database, key pair and admin token. /instances: the slave's worlds.
-# /factorio: a real Factorio headless install (empty: the image's factorio-sim is used).
-VOLUME ["/data", "/instances", "/factorio"]
+# Mount what the mode uses (docs/deploy.md §8); no VOLUME here, so that a container gets no
+# anonymous volumes for the modes it does not run. /data: the master's database, key pair and
+# admin token (the entrypoint keeps it 0700). /instances: the slave's worlds. /factorio: a real
+# Factorio headless install (empty: the image's factorio-sim is used).
 # control, bus, web (master); the first game ports (slave, UDP).
 EXPOSE 7100/tcp 7101/tcp 8080/tcp 34197-34206/udp
 STOPSIGNAL SIGTERM

@@ -45,6 +45,19 @@ key=$(json 'd["public_key"]' <"$tmp/credentials/host-a.cred.json")
 MODE=add-slave SLAVES="host-a" "$entry" >>"$tmp/add.log" 2>&1 || fail "add-slave again"
 [[ $(json 'd["public_key"]' <"$tmp/credentials/host-a.cred.json") == "$key" ]] || fail "add-slave replaced an existing credential"
 
+echo "== a credential the container's user cannot read is named, with the fix"
+# (As root only: a 0600 file of another user, read by uid 65534, as a host's file mounted into
+# the container is read by its uid 845. Root reads every file.)
+if [[ $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+  other=$(mktemp -d "${TMPDIR:-/tmp}/clusterio-cred.XXXXXX")
+  chmod 755 "$other"
+  install -m 600 "$tmp/credentials/host-a.cred.json" "$other/host-a.cred.json"
+  out=$(MODE=slave MASTER=127.0.0.1:1 INSTANCE=x CREDENTIAL=$other/host-a.cred.json \
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$entry" 2>&1) && fail "an unreadable credential was accepted"
+  rm -rf "$other"
+  [[ $out == *"cannot read the credential"*"chown 65534:65534 the file"* ]] || fail "unreadable credential: $out"
+fi
+
 start_master() {
   MODE=master CONTROL_PORT=$control_port BUS_PORT=$bus_port HTTP_PORT=$http_port BIND=127.0.0.1 "$entry" >>"$tmp/master.log" 2>&1 &
   master_pid=$!; pids+=("$master_pid")
@@ -68,7 +81,9 @@ stop() { # pid what: SIGTERM, expect exit status 0 within 60 s
 }
 
 echo "== MODE=master (first start makes the key)"
+chmod 755 "$tmp/data" # as a volume made elsewhere may come
 start_master
+[[ $(stat -c %a "$tmp/data") == 700 ]] || fail "the master's data folder is $(stat -c %a "$tmp/data"), not 700"
 [[ -f $tmp/data/master_key.json ]] || fail "no master key in the data folder"
 [[ $(ps -o comm= -p "$master_pid") == clusterio-maste* ]] || fail "the entrypoint did not exec the master (pid $master_pid is $(ps -o comm= -p "$master_pid"))"
 
@@ -84,6 +99,7 @@ for _ in $(seq 90); do
 done
 ((flowed)) || fail "no iron plates moved from host-a's producer to host-b's consumer"
 grep -q "first start: creating instance 'producer'" "$tmp/host-a.log" || fail "no first-start creation logged"
+grep -q "warning: PUBLIC_ADDRESS is not set" "$tmp/host-a.log" || fail "no warning about the missing PUBLIC_ADDRESS"
 grep -q "using factorio-sim" "$tmp/host-a.log" || fail "no factorio-sim fallback logged"
 [[ $(ps -o comm= -p "$slave_a") == clusterio-slav* ]] || fail "the entrypoint did not exec the slave"
 online=$(api /api/instances | json 'sorted(i["name"]+"@"+i["slave"] for i in d["instances"] if i["online"])')
