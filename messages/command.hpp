@@ -11,10 +11,18 @@
 // sent again with the same id (after a timeout, a dropped link, a restarted master) is answered
 // with the first one's result, never applied twice (docs/protocol.md §11.9).
 
+#include <random>
+
 #include "field.hpp"
 #include "limits.hpp"
 
 namespace clusterio::wire {
+
+/// A command id no other command of this cluster is likely to have: 63 random bits (getrandom).
+inline std::uint64_t new_command_id() {
+  std::random_device rd;
+  return ((std::uint64_t{rd()} << 32 | rd()) >> 1) | 1;
+}
 
 /// What instance_command.action may be.
 inline constexpr std::string_view command_actions[] = {"create", "start", "stop", "restart", "delete", "list", "command", "log"};

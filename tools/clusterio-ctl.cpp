@@ -21,7 +21,6 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -32,6 +31,7 @@
 #include "common/clock.hpp"
 #include "common/credentials.hpp"
 #include "client/wire_client.hpp"
+#include "messages/json.hpp"
 #include "messages/message.hpp"
 
 using namespace clusterio;
@@ -290,23 +290,6 @@ struct instance_options {
   bool follow = false; ///< log: print new lines as they come, until Ctrl-C
 };
 
-/// A command id no other command of this cluster is likely to have (63 random bits).
-std::uint64_t fresh_command_id() {
-  std::random_device rd;
-  return ((std::uint64_t{rd()} << 32 | rd()) >> 1) | 1;
-}
-
-nlohmann::json json_of(const wire::command_result& r) {
-  nlohmann::json instances = nlohmann::json::array();
-  for (auto& i : r.instances)
-    instances.push_back({{"slave", i.slave.empty() ? r.slave : i.slave}, {"name", i.name}, {"state", i.state}, {"game_port", i.game_port}});
-  nlohmann::json lines = nlohmann::json::array();
-  for (auto& l : r.lines)
-    lines.push_back({{"seq", l.seq}, {"text", l.text}});
-  return {{"command_id", r.command_id}, {"slave", r.slave},       {"action", r.action},       {"name", r.name},
-          {"message", r.message},       {"output", r.output},     {"repeated", r.repeated},   {"instances", instances},
-          {"lines", lines},             {"next_line", r.next_line}};
-}
 
 /// Sends an instance command and waits up to --wait seconds for its result. A try that gets no
 /// answer within the retry interval is sent again with the same command id, which the master
@@ -330,14 +313,19 @@ wire::command_result send_command(wire_client& c, const session& s, const instan
     auto why = "no answer from the master at " + s.control + " within " + std::to_string(io.wait_s) + " s; command " +
                std::to_string(io.cmd.command_id) + " may have been applied: send it again with --command-id " +
                std::to_string(io.cmd.command_id) + " (it is applied at most once)";
-    if (io.json)
-      std::cout << nlohmann::json{{"error", "unavailable"}, {"message", why}, {"command_id", io.cmd.command_id}}.dump() << "\n";
+    if (io.json) {
+      auto j = wire::to_json(wire::make_error(wire::error_code::unavailable, why));
+      j["command_id"] = io.cmd.command_id;
+      std::cout << j.dump() << "\n";
+    }
     throw failure(why);
   }
   if (auto* e = std::get_if<wire::error_reply>(&answer->body)) {
-    if (io.json)
-      std::cout << nlohmann::json{{"error", wire::to_string(e->code)}, {"field", e->field}, {"message", e->message}, {"command_id", io.cmd.command_id}}.dump()
-                << "\n";
+    if (io.json) {
+      auto j = wire::to_json(*e);
+      j["command_id"] = io.cmd.command_id;
+      std::cout << j.dump() << "\n";
+    }
     throw failure("'" + io.cmd.action + "' refused: " + std::string(wire::to_string(e->code)) + (e->field.empty() ? "" : " (" + e->field + ")") +
                     ": " + e->message,
                   refused_by_master);
@@ -347,7 +335,7 @@ wire::command_result send_command(wire_client& c, const session& s, const instan
 
 void print_result(const wire::command_result& r, bool json) {
   if (json) {
-    std::cout << json_of(r).dump() << std::endl;
+    std::cout << wire::to_json(r).dump() << std::endl;
   } else if (r.action == "log") {
     for (auto& l : r.lines)
       std::cout << l.text << "\n";
@@ -369,7 +357,7 @@ int instance_command(const options& o, instance_options& io) {
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
   if (io.cmd.command_id == 0)
-    io.cmd.command_id = fresh_command_id();
+    io.cmd.command_id = wire::new_command_id();
   auto r = send_command(c, s, io);
   print_result(r, io.json);
   if (!io.follow)
@@ -381,7 +369,7 @@ int instance_command(const options& o, instance_options& io) {
     for (int i = 0; i < 10 && !interrupted; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     io.cmd.after = r.next_line;
-    io.cmd.command_id = fresh_command_id();
+    io.cmd.command_id = wire::new_command_id();
     if (!interrupted) {
       r = send_command(c, s, io);
       print_result(r, io.json);

@@ -1,6 +1,7 @@
 #include "actors/master/commands.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -52,8 +53,23 @@ struct commands_state {
   std::map<std::string, host> hosts;
   std::unordered_map<std::uint64_t, in_flight> pending; ///< by command_id
   std::uint64_t next_relay_id = 1;
+  /// Answers to the web page's commands (route without a peer; its id is the command_id), the
+  /// oldest forgotten past max_web_answers.
+  std::unordered_map<std::uint64_t, wire::message> web_answers;
+  std::deque<std::uint64_t> web_order;
 
-  void reply(const route& to, wire::message m) { out->reply(to.peer, wire::encode({to.id, std::move(m)})); }
+  void reply(const route& to, wire::message m) {
+    if (!to.peer.empty()) {
+      out->reply(to.peer, wire::encode({to.id, std::move(m)}));
+      return;
+    }
+    if (web_answers.insert_or_assign(to.id, std::move(m)).second)
+      web_order.push_back(to.id);
+    while (web_order.size() > max_web_answers) {
+      web_answers.erase(web_order.front());
+      web_order.pop_front();
+    }
+  }
 
   bool online(const host& h) const { return cfg.time->mono_ms() - h.reported_ms <= cfg.host_timeout_ms; }
 
@@ -301,6 +317,21 @@ commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sq
       self->delayed_send(self, sweep_interval, tick_atom::value);
     },
     [self](web_audit_atom, std::uint64_t limit) { return self->state.latest(limit); },
+    [self](web_command_atom, const std::string& who, wire::instance_command& c) {
+      auto id = c.command_id;
+      command_job job{route{"", id}, who, std::move(c)};
+      on_command(self, job);
+      return id;
+    },
+    [self](web_command_state_atom, std::uint64_t id) {
+      auto& st = self->state;
+      web_command_state s;
+      if (auto a = st.web_answers.find(id); a != st.web_answers.end())
+        s = {web_command_state::done, a->second};
+      else if (st.pending.count(id))
+        s.state = web_command_state::pending;
+      return s;
+    },
   };
 }
 

@@ -3,7 +3,8 @@
 // the audit log. It owns what the master knows of each slave that takes commands (the routing
 // id of its `clusterio-slave run` process, when it last reported, its instances), the commands
 // in flight, and the `audit` table of master.db: every state-changing command, who sent it, when,
-// and its result (docs/webui.md, /api/audit).
+// and its result (docs/webui.md, /api/audit). Commands come from admins on the control socket
+// and from the web page (POST /api/commands), whose answers are kept until the page fetches them.
 //
 // A command is applied at most once (messages/command.hpp): one already answered by its slave is
 // answered again from the audit log, one in flight gets the same answer as the first, and the
@@ -47,10 +48,18 @@ struct audit_entry {
 };
 using audit_page = std::vector<audit_entry>;
 
+/// Where a command sent from the web page stands (GET /api/commands?id=).
+struct web_command_state {
+  enum { unknown, pending, done } state = unknown;
+  wire::message answer; ///< done: the command_result, or the error
+};
+
 using host_report_atom = caf::atom_constant<caf::atom("cl_hostrep")>;
 using command_atom = caf::atom_constant<caf::atom("cl_cmd")>;
 using command_result_atom = caf::atom_constant<caf::atom("cl_cmdres")>;
 using web_audit_atom = caf::atom_constant<caf::atom("web_audit")>;
+using web_command_atom = caf::atom_constant<caf::atom("web_cmd")>;
+using web_command_state_atom = caf::atom_constant<caf::atom("web_cmdst")>;
 
 using commands_actor = caf::typed_actor<
   /// From the gateway: a slave that takes commands reports its instances; reply ok.
@@ -62,7 +71,14 @@ using commands_actor = caf::typed_actor<
   /// To itself, every second: commands whose slave did not answer in time are answered.
   caf::reacts_to<tick_atom>,
   /// From the web server: the latest audit rows, newest first (at most `limit`).
-  caf::replies_to<web_audit_atom, std::uint64_t>::with<audit_page>>;
+  caf::replies_to<web_audit_atom, std::uint64_t>::with<audit_page>,
+  /// From the web server: an admin's command (who, command with its command_id set), taken at
+  /// once; its answer is kept for web_command_state_atom (the last max_web_answers).
+  caf::replies_to<web_command_atom, std::string, wire::instance_command>::with<std::uint64_t>,
+  caf::replies_to<web_command_state_atom, std::uint64_t>::with<web_command_state>>;
+
+/// Answers of commands from the web page kept for their page to fetch.
+inline constexpr std::size_t max_web_answers = 1000;
 
 struct commands_config {
   std::string db_path;
@@ -80,5 +96,7 @@ result<commands_actor> spawn_commands(caf::actor_system& sys, const commands_con
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::audit_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::web_command_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::instance_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::host_report)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(clusterio::wire::command_result)

@@ -37,8 +37,10 @@
 #include "common/files.hpp"
 #include "common/mod_zip.hpp"
 #include "common/outbox.hpp"
+#include "messages/json.hpp"
 #include "control/metrics.hpp"
 #include "web/http_params.hpp"
+#include "web/sessions.hpp"
 
 namespace clusterio {
 
@@ -179,23 +181,15 @@ json held_back_json(const wire::held_back_report& h) {
   return {{"items", items}, {"items_total", h.items_total}, {"signals_not_shown", h.signals_not_shown}};
 }
 
-bool same_token(const std::string& a, const std::string& b) {
-  // Constant time in the token's length: do not leak how much of a guess was right.
-  if (a.size() != b.size())
-    return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 /// What a request gets back.
 struct reply {
-  int status = 200;
+  reply(int s = 200, std::string b = {}, std::string t = "application/json; charset=utf-8") : status(s), body(std::move(b)), type(std::move(t)) {}
+  int status;
   std::string body;
-  std::string type = "application/json; charset=utf-8";
+  std::string type;
+  std::vector<std::pair<std::string, std::string>> headers; ///< more, e.g. Set-Cookie
 };
 
 reply json_reply(const json& j, int status = 200) { return {status, dump(j)}; }
@@ -203,10 +197,23 @@ reply unavailable(const failure& why) { return json_reply({{"error", why.what()}
 
 /// One request on a connection, from its head to its reply (libmicrohttpd's per-request pointer).
 struct exchange {
-  bool body_declared = false;  ///< its body is never read: the reply closes the connection
+  bool body_declared = false;  ///< it has a body: unless reads_body, unread, and the reply closes the connection
+  bool reads_body = false;     ///< an endpoint that takes a body (`actions`): read into `body`
+  std::string body;
   bool waiting = false;        ///< handed to a worker
   std::optional<reply> answer; ///< set by a worker before it resumes the connection
   bool sent = false;
+};
+
+/// What an endpoint that may change state needs of its request, read on the polling thread.
+struct web_request {
+  std::string method;
+  web::params query;
+  std::string body;
+  std::string session_token; ///< from the session cookie
+  std::string csrf;          ///< the X-CSRF-Token header
+  bool admin_token = false;  ///< Authorization: Bearer <the admin token>
+  bool https = false;        ///< X-Forwarded-Proto: https (a TLS proxy in front): cookies get Secure
 };
 
 /// A request for a worker; its connection is suspended until `answer` is set.
@@ -247,6 +254,9 @@ struct http_server::impl {
   metrics& counters;
   const outbox& out;
   std::map<std::string, std::function<reply(const web::params&)>> api;
+  /// Endpoints that may change state: they read a body and check who asks themselves.
+  std::map<std::string, std::function<reply(const web_request&)>> actions;
+  web::session_store sessions;
   std::optional<mod_identity> mod; ///< set by start() when cfg.mod_zip names one
   std::string mod_bytes;
 
@@ -270,6 +280,8 @@ struct http_server::impl {
     api["/api/health"] = [this](const web::params&) { return api_health(); };
     api["/api/audit"] = [this](const web::params& q) { return api_audit(q); };
     api["/api/mod"] = [this](const web::params&) { return api_mod(); };
+    actions["/api/session"] = [this](const web_request& r) { return api_session(r); };
+    actions["/api/commands"] = [this](const web_request& r) { return api_commands(r); };
     api["/metrics"] = [this](const web::params&) { return prometheus(); };
   }
 
@@ -291,6 +303,138 @@ struct http_server::impl {
       return json_reply({{"error", "this master serves no mod zip (none was found with it: build the mod, or install the package)"}}, 404);
     return json_reply({{"name", "clusterio"}, {"version", mod->version}, {"file", mod->file}, {"sha256", mod->sha256}, {"size", mod->size},
                        {"url", mod_url()}});
+  }
+
+  // ---- sign-in and commands (docs/webui.md, "Signing in and commands") ----
+
+  /// The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page
+  /// sends it), Secure behind a TLS proxy; Max-Age 0 ends it.
+  static std::string session_cookie_header(const std::string& token, std::uint64_t max_age_s, bool https) {
+    return std::string(web::session_cookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_s) +
+           (https ? "; Secure" : "");
+  }
+
+  /// Whether `r` may change state: the admin token, or a live session whose CSRF token the
+  /// request carries. The refusal otherwise.
+  std::optional<reply> not_admin(const web_request& r) {
+    if (r.admin_token)
+      return std::nullopt;
+    auto s = sessions.find(r.session_token, cfg.time->epoch_ms());
+    if (!s)
+      return json_reply({{"error", "sign in first (POST /api/session), or send Authorization: Bearer <admin token>"}}, 401);
+    if (!web::same_secret(r.csrf, s->csrf))
+      return json_reply({{"error", "missing or wrong X-CSRF-Token header (GET /api/session gives the session's)"}}, 403);
+    return std::nullopt;
+  }
+
+  /// GET: who the page is (viewer, or admin with the CSRF token to send); POST {"token"}: sign
+  /// in with the admin token; DELETE: sign out.
+  reply api_session(const web_request& r) {
+    auto now = cfg.time->epoch_ms();
+    if (r.method == MHD_HTTP_METHOD_GET || r.method == MHD_HTTP_METHOD_HEAD) {
+      auto s = sessions.find(r.session_token, now);
+      if (!s)
+        return json_reply({{"signed_in", false}, {"role", "viewer"}});
+      return json_reply({{"signed_in", true}, {"role", "admin"}, {"csrf", s->csrf}, {"expires_ms", s->expires_ms}});
+    }
+    if (r.method == MHD_HTTP_METHOD_POST) {
+      auto body = json::parse(r.body, nullptr, false);
+      if (!body.is_object() || !body.contains("token") || !body["token"].is_string())
+        return json_reply({{"error", "expected {\"token\": \"<admin token>\"}"}}, 400);
+      if (cfg.admin_token.empty() || !web::same_secret(body["token"].get<std::string>(), cfg.admin_token))
+        return json_reply({{"error", "wrong admin token"}}, 401);
+      auto started = sessions.start(now);
+      auto out = json_reply({{"signed_in", true}, {"role", "admin"}, {"csrf", started.csrf}, {"expires_ms", now + web::session_store::lifetime_ms}});
+      out.headers.push_back({"Set-Cookie", session_cookie_header(started.token, web::session_store::lifetime_ms / 1000, r.https)});
+      return out;
+    }
+    if (r.method == MHD_HTTP_METHOD_DELETE) {
+      if (auto refused = not_admin(r))
+        return *refused;
+      sessions.end(r.session_token);
+      auto out = json_reply({{"signed_in", false}, {"role", "viewer"}});
+      out.headers.push_back({"Set-Cookie", session_cookie_header("", 0, r.https)});
+      return out;
+    }
+    return json_reply({{"error", "GET, POST (sign in) or DELETE (sign out)"}}, 405);
+  }
+
+  /// POST: an instance command (docs/protocol.md §11.9), taken at once (202 with its
+  /// command_id); GET ?id=N: where it stands, and its result once its slave answered.
+  reply api_commands(const web_request& r) {
+    if (r.method == MHD_HTTP_METHOD_GET || r.method == MHD_HTTP_METHOD_HEAD) {
+      if (auto refused = not_admin_to_read(r))
+        return *refused;
+      auto id = web::uint_param(r.query, "id", 0);
+      if (!id || *id == 0)
+        return json_reply({{"error", id ? std::string("give ?id=<command_id>") : id.why()}}, 400);
+      auto st = ask<web_command_state>("commands", peers.commands, web_command_state_atom::value, *id);
+      if (!st)
+        return unavailable(st.error());
+      if (st->state == web_command_state::unknown)
+        return json_reply({{"error", "no command " + std::to_string(*id) + " from this page is known (the latest " +
+                                       std::to_string(max_web_answers) + " are kept)"}},
+                          404);
+      if (st->state == web_command_state::pending)
+        return json_reply({{"command_id", *id}, {"state", "pending"}});
+      auto answer = wire::to_json(st->answer);
+      answer["command_id"] = *id;
+      answer["state"] = "done";
+      return json_reply(answer);
+    }
+    if (r.method != MHD_HTTP_METHOD_POST)
+      return json_reply({{"error", "POST a command, or GET ?id=<command_id>"}}, 405);
+    if (auto refused = not_admin(r))
+      return *refused;
+    auto cmd = command_of(r.body);
+    if (!cmd)
+      return json_reply({{"error", cmd.why()}}, 400);
+    auto id = ask<std::uint64_t>("commands", peers.commands, web_command_atom::value, std::string("web"), *cmd);
+    if (!id)
+      return unavailable(id.error());
+    return json_reply({{"command_id", *id}, {"state", "pending"}}, 202);
+  }
+
+  /// GET /api/commands: results may hold console output, so the admin only (a session needs no
+  /// CSRF token to read).
+  std::optional<reply> not_admin_to_read(const web_request& r) {
+    if (r.admin_token || sessions.find(r.session_token, cfg.time->epoch_ms()))
+      return std::nullopt;
+    return json_reply({{"error", "sign in first (POST /api/session), or send Authorization: Bearer <admin token>"}}, 401);
+  }
+
+  /// A command from a JSON body: the fields of instance_command, checked as the wire checks
+  /// them; command_id is made when absent.
+  static result<wire::instance_command> command_of(const std::string& body) {
+    auto j = json::parse(body, nullptr, false);
+    if (!j.is_object())
+      return failure("the body must be a JSON object with the fields of instance_command (docs/protocol.md §11.9)");
+    wire::instance_command c;
+    try {
+      c.command_id = j.value("command_id", std::uint64_t{0});
+      c.slave = j.value("slave", "");
+      c.action = j.value("action", "");
+      c.name = j.value("name", "");
+      c.scenario = j.value("scenario", "");
+      c.text = j.value("text", "");
+      c.after = j.value("after", std::uint64_t{0});
+      c.count = j.value("count", static_cast<std::uint64_t>(wire::default_log_lines));
+    } catch (const json::exception& e) {
+      return failure(std::string("a field has the wrong type: ") + e.what());
+    }
+    for (auto [field, value] : {std::pair{"slave", &c.slave}, {"name", &c.name}, {"scenario", &c.scenario}})
+      if (!value->empty())
+        if (auto ok = wire::check_label(*value); !ok)
+          return ok.error().in(field);
+    if (auto ok = wire::check_label(c.action); !ok)
+      return ok.error().in("action");
+    if (auto ok = wire::check_text(c.text); !ok)
+      return ok.error().in("text");
+    if (c.count < 1 || c.count > wire::max_log_lines)
+      return failure("count: 1.." + std::to_string(wire::max_log_lines));
+    if (c.command_id == 0)
+      c.command_id = wire::new_command_id();
+    return c;
   }
 
   /// The audit log, newest first: admin only (console lines may carry what viewers must not see).
@@ -529,8 +673,10 @@ struct http_server::impl {
     for (auto& [name, value] : security_headers)
       MHD_add_response_header(res, name, value);
     MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, r.type.c_str());
+    for (auto& [name, value] : r.headers)
+      MHD_add_response_header(res, name.c_str(), value.c_str());
     // The unread body must not be taken for the next request on the connection.
-    if (ex.body_declared)
+    if (ex.body_declared && !ex.reads_body)
       MHD_add_response_header(res, MHD_HTTP_HEADER_CONNECTION, "close");
     auto queued = MHD_queue_response(c, static_cast<unsigned>(r.status), res);
     MHD_destroy_response(res);
@@ -550,14 +696,20 @@ struct http_server::impl {
     auto* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const std::string bearer = "Bearer ";
     std::string given = auth ? auth : "";
-    return !cfg.admin_token.empty() && given.compare(0, bearer.size(), bearer) == 0 && same_token(given.substr(bearer.size()), cfg.admin_token);
+    return !cfg.admin_token.empty() && given.compare(0, bearer.size(), bearer) == 0 && web::same_secret(given.substr(bearer.size()), cfg.admin_token);
+  }
+
+  /// Whether the request's session cookie names a live session.
+  bool signed_in(MHD_Connection* c) {
+    auto* cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+    return cookie && sessions.find(web::session_token_in(cookie), cfg.time->epoch_ms());
   }
 
   /// What the head alone decides, before any route: limits and the admin token.
   std::optional<reply> refusal(MHD_Connection* c, const std::string& url, const std::string& method, exchange& ex) {
     if (MHD_get_connection_values(c, MHD_HEADER_KIND, nullptr, nullptr) > static_cast<int>(max_header_fields))
       return json_reply({{"error", "more than " + std::to_string(max_header_fields) + " header fields"}}, 431);
-    // No endpoint takes a body, so none is read. One over the limit is refused whatever the
+    // Only the endpoints in `actions` read a body. One over the limit is refused whatever the
     // method and before the token check; a chunked one has no length to check before it is read.
     bool chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != nullptr;
     std::uint64_t length = 0;
@@ -571,19 +723,26 @@ struct http_server::impl {
       return json_reply({{"error", "a request body needs a Content-Length"}}, 411);
     if (length > max_request_body)
       return json_reply({{"error", "request body over " + std::to_string(max_request_body / 1024) + " KiB"}}, 413);
+    if (actions.count(url)) { // each decides who may do what (sign-in, session, CSRF)
+      ex.reads_body = true;
+      return std::nullopt;
+    }
     bool reads = method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD;
     if (reads && !admin_only.count(url))
+      return std::nullopt;
+    if (reads && signed_in(c)) // reading needs no CSRF token
       return std::nullopt;
     if (!has_admin_token(c))
       return json_reply({{"error", "this needs the admin token (Authorization: Bearer <token>)"}}, 401);
     if (reads)
       return std::nullopt;
-    return json_reply({{"error", "no endpoint changes state yet"}}, 405);
+    return json_reply({{"error", "this endpoint only reads (GET)"}}, 405);
   }
 
   /// Called for each request several times: when its head is in (`*context` still null), when
   /// it is complete, and after a worker has answered it.
-  MHD_Result on_request(MHD_Connection* c, const char* url, const char* method, std::size_t* upload_size, void** context) {
+  MHD_Result on_request(MHD_Connection* c, const char* url, const char* method, const char* upload_data, std::size_t* upload_size,
+                        void** context) {
     auto* ex = static_cast<exchange*>(*context);
     if (!ex) {
       ex = new exchange;
@@ -595,34 +754,53 @@ struct http_server::impl {
       // A reply queued now closes the connection (libmicrohttpd does so for a request that is
       // not complete yet), which a request with a body must do anyway. Without one, wait for
       // the next call, when the request is complete, so the connection can be kept.
-      if (!ex->body_declared)
+      if (!ex->body_declared || ex->reads_body)
         return MHD_YES;
-      return answer(c, *ex, url);
+      return answer(c, *ex, url, method);
     }
-    *upload_size = 0; // a body is never read: the reply closes the connection
+    if (ex->reads_body && *upload_size > 0) { // within max_request_body: the head said so
+      ex->body.append(upload_data, *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    *upload_size = 0; // a body not read: the reply closes the connection
     if (ex->sent)
       return MHD_YES;
     if (ex->answer)
       return send(c, *ex, std::move(*ex->answer));
-    return ex->waiting ? MHD_YES : answer(c, *ex, url);
+    return ex->waiting ? MHD_YES : answer(c, *ex, url, method);
   }
 
   /// Serves a file or hands the request to a worker.
-  MHD_Result answer(MHD_Connection* c, exchange& ex, const std::string& path) {
+  MHD_Result answer(MHD_Connection* c, exchange& ex, const std::string& path, const std::string& method) {
     for (auto& f : static_files)
       if (path == f.url)
         return send(c, ex, static_file_reply(f));
     if (mod && path == mod_url())
       return send(c, ex, {200, mod_bytes, "application/zip"});
+    web::params query;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_param, &query);
+    if (auto action = actions.find(path); action != actions.end()) {
+      auto header = [c](const char* name) {
+        auto* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+        return std::string(v ? v : "");
+      };
+      web_request r{method, std::move(query), std::move(ex.body), web::session_token_in(header(MHD_HTTP_HEADER_COOKIE)), header("X-CSRF-Token"),
+                    has_admin_token(c), header("X-Forwarded-Proto") == "https"};
+      return hand_over(c, ex, [handler = action->second, r = std::move(r)] { return handler(r); });
+    }
     auto route = api.find(path);
     if (route == api.end())
       return send(c, ex, json_reply({{"error", "no such page: " + path}}, 404));
-    web::params query;
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_param, &query);
+    return hand_over(c, ex, [handler = route->second, query = std::move(query)] { return handler(query); });
+  }
+
+  /// A request for a worker: its connection waits, suspended, for the answer.
+  MHD_Result hand_over(MHD_Connection* c, exchange& ex, std::function<reply()> work) {
     ex.waiting = true;
     {
       std::lock_guard lock(jobs_mutex);
-      jobs.push_back({c, &ex, [handler = route->second, query = std::move(query)] { return handler(query); }});
+      jobs.push_back({c, &ex, std::move(work)});
     }
     jobs_ready.notify_one();
     MHD_suspend_connection(c);
@@ -702,14 +880,7 @@ struct http_server::impl {
 
 result<std::string> load_or_create_admin_token(const std::string& data_dir) {
   auto path = data_dir + "/admin.token";
-  std::random_device rd; // getrandom(2) on Linux
-  std::string token;
-  static const char* hex = "0123456789abcdef";
-  for (int i = 0; i < 32; ++i) {
-    auto b = rd() & 0xff;
-    token += hex[b >> 4];
-    token += hex[b & 15];
-  }
+  auto token = web::random_hex(32);
   auto created = create_file_exclusive(path, token + "\n", 0600);
   if (!created)
     return created.error();
@@ -752,9 +923,9 @@ result<void> http_server::start() {
   if (found->ai_family == AF_INET6)
     flags |= MHD_USE_DUAL_STACK;
   using access_handler = MHD_Result (*)(void*, MHD_Connection*, const char*, const char*, const char*, const char*, std::size_t*, void**);
-  access_handler on_request = [](void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char*,
+  access_handler on_request = [](void* cls, MHD_Connection* c, const char* url, const char* method, const char*, const char* upload_data,
                                  std::size_t* upload_size, void** context) {
-    return static_cast<impl*>(cls)->on_request(c, url, method, upload_size, context);
+    return static_cast<impl*>(cls)->on_request(c, url, method, upload_data, upload_size, context);
   };
   MHD_RequestCompletedCallback on_completed = [](void* cls, MHD_Connection* c, void** context, MHD_RequestTerminationCode) {
     static_cast<impl*>(cls)->on_completed(c, context);

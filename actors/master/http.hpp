@@ -15,12 +15,15 @@
 // of the previous reply, else the connection is closed; 512 connections at once, 128 from one
 // address (more from one address are closed at once; more in all wait in the kernel's queue).
 //
-// Everything it serves is read-only. Any other method than GET/HEAD needs
-// `Authorization: Bearer <admin token>` (401 without it); no state-changing endpoint exists yet,
-// so an authorized one gets 405. The audit log (/api/audit) needs the token too. A declared body over 64 KiB gets 413 whatever the method and
-// before the token check, a chunked one 411; bodies are never read, so a request that has one
-// gets `Connection: close`. Responses carry a strict Content-Security-Policy; the page builds its
-// DOM with textContent only, so names sent by slaves are never parsed as HTML.
+// Viewers read; admins change state. Only /api/session (sign in and out: web/sessions.hpp) and
+// /api/commands (instance commands, relayed by the commands actor) change state; they read a
+// JSON body and take an admin as `Authorization: Bearer <admin token>`, or a session cookie
+// together with its CSRF token in `X-CSRF-Token`. Any other method than GET/HEAD elsewhere gets
+// 401 without the token, 405 with it; /api/audit and command results need an admin to read. A
+// declared body over 64 KiB gets 413 whatever the method and before the token check, a chunked
+// one 411; other endpoints never read a body, so a request that has one gets `Connection:
+// close`. Responses carry a strict Content-Security-Policy; the page builds its DOM with
+// textContent only, so names sent by slaves are never parsed as HTML.
 //
 //   stopped --start()--> serving --stop()--> stopped
 

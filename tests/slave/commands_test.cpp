@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <thread>
 
+#include <httplib.h>
+
 #include "client/wire_client.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/slave_fixture.hpp"
@@ -302,4 +304,96 @@ TEST_CASE("instance commands: at most once across a restarted master, an offline
   auto [c8, o8] = s.cli({"mod", "install", "--from-master"});
   CHECK(c8 == 1);
   CHECK(o8.find("cannot get the master's mod: no answer from the master's web interface") != std::string::npos);
+}
+
+TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF token, sign out") {
+  master_fixture m;
+  m.start();
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  s.run();
+  {
+    wire_client admin(m.control_endpoint(), m.add_client("ops", "admin"));
+    wait_for_report(admin, "host-a");
+  }
+  httplib::Client http("127.0.0.1", m.http_port());
+  http.set_read_timeout(30, 0);
+  auto json_of = [](const httplib::Result& r) { return nlohmann::json::parse(r->body); };
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  const std::string create = R"({"action":"create","slave":"host-a","name":"w3","scenario":"producer"})";
+
+  // A viewer: no session, and no state change.
+  CHECK(json_of(http.Get("/api/session"))["role"] == "viewer");
+  CHECK(http.Post("/api/commands", create, "application/json")->status == 401);
+  CHECK(http.Post("/api/session", R"({"token":"0000"})", "application/json")->status == 401);
+  CHECK(http.Post("/api/session", "not json", "application/json")->status == 400);
+
+  // Sign in: an HttpOnly, SameSite=Strict cookie, and the CSRF token every change must carry.
+  auto in = http.Post("/api/session", nlohmann::json{{"token", token}}.dump(), "application/json");
+  REQUIRE(in);
+  REQUIRE(in->status == 200);
+  auto set_cookie = in->get_header_value("Set-Cookie");
+  CHECK(set_cookie.find("HttpOnly") != std::string::npos);
+  CHECK(set_cookie.find("SameSite=Strict") != std::string::npos);
+  CHECK(set_cookie.find("Secure") == std::string::npos); // no TLS in front
+  auto csrf = json_of(in)["csrf"].get<std::string>();
+  httplib::Headers session{{"Cookie", set_cookie.substr(0, set_cookie.find(';'))}};
+  auto who = json_of(http.Get("/api/session", session));
+  CHECK(who["role"] == "admin");
+  CHECK(who["csrf"] == csrf);
+  CHECK(http.Post("/api/commands", session, create, "application/json")->status == 403); // no CSRF token
+  auto wrong = session;
+  wrong.emplace("X-CSRF-Token", std::string(64, 'a'));
+  CHECK(http.Post("/api/commands", wrong, create, "application/json")->status == 403);
+
+  // A command: taken at once, its result fetched by id.
+  auto with_csrf = session;
+  with_csrf.emplace("X-CSRF-Token", csrf);
+  auto result_of_command = [&](const httplib::Headers& h, const std::string& body) {
+    auto posted = http.Post("/api/commands", h, body, "application/json");
+    REQUIRE(posted);
+    INFO(posted->body);
+    REQUIRE(posted->status == 202);
+    auto id = json_of(posted)["command_id"].get<std::uint64_t>();
+    nlohmann::json state;
+    REQUIRE(eventually([&] {
+      state = json_of(http.Get("/api/commands?id=" + std::to_string(id), h));
+      return state["state"] == "done";
+    }, 60s));
+    return state;
+  };
+  auto created = result_of_command(with_csrf, create);
+  CHECK(created["t"] == "command_result");
+  CHECK(created["message"] == "created instance 'w3' with scenario 'producer'");
+  auto again = result_of_command(with_csrf, create);
+  CHECK(again["t"] == "error");
+  CHECK(again["code"] == "conflict");
+  CHECK(http.Post("/api/commands", with_csrf, R"({"action":"start","name":"../x"})", "application/json")->status == 400);
+  CHECK(http.Get("/api/commands?id=1")->status == 401); // results only for the admin
+
+  // Scripts use the admin token (no cookie, so no CSRF token).
+  httplib::Headers bearer{{"Authorization", "Bearer " + token}};
+  CHECK(result_of_command(bearer, R"({"action":"start","name":"w3"})")["message"] == "started instance 'w3'");
+  s.wait_running("w3");
+  CHECK(result_of_command(bearer, R"({"action":"stop","name":"w3"})")["message"] == "stopped instance 'w3'");
+
+  // Sign out: the session ends, and its cookie is cleared.
+  CHECK(http.Delete("/api/session", session)->status == 403); // needs the CSRF token too
+  auto out = http.Delete("/api/session", with_csrf);
+  REQUIRE(out);
+  CHECK(out->status == 200);
+  CHECK(out->get_header_value("Set-Cookie").find("Max-Age=0") != std::string::npos);
+  CHECK(json_of(http.Get("/api/session", session))["role"] == "viewer");
+  CHECK(http.Post("/api/commands", with_csrf, create, "application/json")->status == 401);
+
+  // Behind a TLS proxy the cookie is Secure.
+  auto tls = http.Post("/api/session", httplib::Headers{{"X-Forwarded-Proto", "https"}}, nlohmann::json{{"token", token}}.dump(),
+                       "application/json");
+  REQUIRE(tls);
+  CHECK(tls->get_header_value("Set-Cookie").find("; Secure") != std::string::npos);
+
+  // The audit log names the web page as who sent them.
+  auto audit = http.Get("/api/audit", bearer);
+  REQUIRE(audit);
+  for (auto& e : json_of(audit)["entries"])
+    CHECK(e["who"] == "web");
 }
