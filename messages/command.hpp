@@ -18,10 +18,11 @@
 
 namespace clusterio::wire {
 
-/// A command id no other command of this cluster is likely to have: 63 random bits (getrandom).
+/// A command id no other command of this cluster is likely to have: 53 random bits (getrandom),
+/// so that a web page's JavaScript reads it exactly from JSON.
 inline std::uint64_t new_command_id() {
   std::random_device rd;
-  return ((std::uint64_t{rd()} << 32 | rd()) >> 1) | 1;
+  return ((std::uint64_t{rd()} << 32 | rd()) >> 11) | 1;
 }
 
 /// What instance_command.action may be.
