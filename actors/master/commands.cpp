@@ -52,6 +52,11 @@ struct commands_state {
   std::shared_ptr<sql::database> db;
   std::map<std::string, host> hosts;
   std::unordered_map<std::uint64_t, in_flight> pending; ///< by command_id
+  /// Commands whose slave did not answer in time, the latest max_in_flight: a late answer to one
+  /// of them goes into the audit log; any other answer nobody asked for is dropped, so that a
+  /// slave cannot write the log or answer a command before an admin sends it.
+  std::unordered_map<std::uint64_t, command_job> timed_out;
+  std::deque<std::uint64_t> timed_out_order;
   std::uint64_t next_relay_id = 1;
   /// Answers to the web page's commands (route without a peer; its id is the command_id), the
   /// oldest forgotten past max_web_answers.
@@ -255,13 +260,18 @@ void on_result(commands_self self, const std::string& slave, wire::command_resul
   }
   r.slave = slave;
   if (p == st.pending.end()) {
-    // Its admin was told it timed out (or the master restarted since): the log says how it ended,
-    // and a repeat of the command is answered with this.
-    spdlog::info("commands: slave '{}' answered command {} ({} '{}') after its admin stopped waiting: {}", slave, r.command_id, r.action, r.name,
-                 r.error.empty() ? r.message : r.error + ": " + r.message);
-    wire::instance_command c{r.command_id, slave, r.action, r.name, "", ""};
-    if (wire::changes_state(r.action) && !st.answered_before(c))
-      st.audit("(late answer)", c, r.error.empty() ? "ok" : r.error, r.message, true, r.output);
+    auto late = st.timed_out.find(r.command_id);
+    if (late == st.timed_out.end() || late->second.cmd.slave != slave) {
+      spdlog::debug("commands: slave '{}' answered command {}, which it was not sent or which was answered; dropped", slave, r.command_id);
+      return;
+    }
+    // Its admin was told it timed out: the log says how it ended, and a repeat of the command is
+    // answered with this.
+    spdlog::info("commands: slave '{}' answered command {} ({} '{}') after its admin stopped waiting: {}", slave, r.command_id,
+                 late->second.cmd.action, late->second.cmd.name, r.error.empty() ? r.message : r.error + ": " + r.message);
+    if (wire::changes_state(late->second.cmd.action) && !st.answered_before(late->second.cmd))
+      st.audit(late->second.admin, late->second.cmd, r.error.empty() ? "ok" : r.error, r.message, true, r.output);
+    st.timed_out.erase(late);
     return;
   }
   auto& job = p->second.job;
@@ -290,6 +300,12 @@ void expire(commands_self self) {
       st.audit(it->second.job.admin, c, "unavailable", why, false);
     for (auto& to : it->second.waiting)
       st.reply(to, wire::make_error(error_code::unavailable, why));
+    if (st.timed_out.emplace(it->first, std::move(it->second.job)).second)
+      st.timed_out_order.push_back(it->first);
+    while (st.timed_out_order.size() > max_in_flight) {
+      st.timed_out.erase(st.timed_out_order.front());
+      st.timed_out_order.pop_front();
+    }
     it = st.pending.erase(it);
   }
 }

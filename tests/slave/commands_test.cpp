@@ -182,6 +182,11 @@ TEST_CASE("instance commands: create, start, console, stop, restart, delete and 
   REQUIRE(r);
   REQUIRE(std::holds_alternative<wire::error_reply>(r->body));
   CHECK(std::get<wire::error_reply>(r->body).code == wire::error_code::unauthorized);
+  // A result nobody asked for is dropped: it neither answers a command nor writes the log.
+  auto forged = wire::result_of(command("delete", "world1", "host-b"), "host-b");
+  forged.message = "deleted instance 'world1'";
+  slave_client.send(forged);
+  std::this_thread::sleep_for(500ms);
 
   // The audit log: every state-changing command, who sent it and how it ended; the admin token only.
   auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
