@@ -316,15 +316,16 @@ struct http_server::impl {
            (https ? "; Secure" : "");
   }
 
-  /// Whether `r` may change state: the admin token, or a live session whose CSRF token the
-  /// request carries. The refusal otherwise.
-  std::optional<reply> not_admin(const web_request& r) {
+  /// Whether `r` comes from an admin: the admin token, or a live session, whose CSRF token the
+  /// request must carry when it `changes` state (reading admin-only results needs none). The
+  /// refusal otherwise.
+  std::optional<reply> not_admin(const web_request& r, bool changes = true) {
     if (r.admin_token)
       return std::nullopt;
     auto s = sessions.find(r.session_token, cfg.time->epoch_ms());
     if (!s)
       return json_reply({{"error", "sign in first (POST /api/session), or send Authorization: Bearer <admin token>"}}, 401);
-    if (!web::same_secret(r.csrf, s->csrf))
+    if (changes && !web::same_secret(r.csrf, s->csrf))
       return json_reply({{"error", "missing or wrong X-CSRF-Token header (GET /api/session gives the session's)"}}, 403);
     return std::nullopt;
   }
@@ -365,7 +366,7 @@ struct http_server::impl {
   /// command_id); GET ?id=N: where it stands, and its result once its slave answered.
   reply api_commands(const web_request& r) {
     if (r.method == MHD_HTTP_METHOD_GET || r.method == MHD_HTTP_METHOD_HEAD) {
-      if (auto refused = not_admin_to_read(r))
+      if (auto refused = not_admin(r, false)) // results may hold console output
         return *refused;
       auto id = web::uint_param(r.query, "id", 0);
       if (!id || *id == 0)
@@ -395,14 +396,6 @@ struct http_server::impl {
     if (!id)
       return unavailable(id.error());
     return json_reply({{"command_id", *id}, {"state", "pending"}}, 202);
-  }
-
-  /// GET /api/commands: results may hold console output, so the admin only (a session needs no
-  /// CSRF token to read).
-  std::optional<reply> not_admin_to_read(const web_request& r) {
-    if (r.admin_token || sessions.find(r.session_token, cfg.time->epoch_ms()))
-      return std::nullopt;
-    return json_reply({{"error", "sign in first (POST /api/session), or send Authorization: Bearer <admin token>"}}, 401);
   }
 
   /// A command from a JSON body: the fields of instance_command, checked as the wire checks
