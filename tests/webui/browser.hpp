@@ -30,14 +30,14 @@ inline std::string chromium() {
 
 /// Loads the page in a fresh headless Chromium and returns the DOM after `budget_ms` of
 /// virtual time (the page's polling and fetches run in it).
-inline std::string dump_dom(const std::string& url, const std::string& work, int budget_ms = 6000) {
+inline std::string dump_dom(const std::string& url, int budget_ms = 6000) {
   auto profile = temp_dir("clusterio-chromium");
   auto [rc, dom] = run(chromium() +
                          " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
                          " --disable-component-update --disable-sync --window-size=1280,1600 --user-data-dir=" +
                          profile + " --virtual-time-budget=" + std::to_string(budget_ms) + " --dump-dom " + url,
-                       work + "/dom.html");
-  INFO("chromium stderr: " << slurp(work + "/dom.html.err"));
+                       profile + "/dom.html"); // not in `work`: tests running at once share that
+  INFO("chromium stderr: " << slurp(profile + "/dom.html.err"));
   REQUIRE(rc == 0);
   return dom;
 }

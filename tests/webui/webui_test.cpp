@@ -243,9 +243,7 @@ TEST_CASE("/api/instances comes in pages, and the page follows them to show ever
     CHECK(get(m, std::string("/api/instances?") + bad)->status == 400);
   }
 
-  auto work = build_dir() + "/artifacts";
-  std::system(("mkdir -p " + work).c_str());
-  auto dom = dump_dom(m.http_url() + "/", work, 15000);
+  auto dom = dump_dom(m.http_url() + "/", 15000);
   CHECK(dom.find("data-instance-id=\"1\"") != std::string::npos);
   CHECK(dom.find(">slave3-world-100<") != std::string::npos);
   CHECK(dom.find(" of 501 instances online") != std::string::npos);
@@ -377,7 +375,7 @@ TEST_CASE("a headless Chromium shows both instances, their UPS and a changing st
   std::system(("mkdir -p " + work).c_str());
   auto url = c.m.http_url() + "/";
 
-  auto dom = dump_dom(url, work);
+  auto dom = dump_dom(url);
   INFO("DOM:\n" << dom);
   CHECK(dom.find(">north-world<") != std::string::npos);
   CHECK(dom.find(">south-world<") != std::string::npos);
@@ -408,7 +406,7 @@ TEST_CASE("a headless Chromium shows both instances, their UPS and a changing st
   c.exported(c.north, {{"iron-plate", 50}});
   c.heartbeat(c.south, 30.5, 2);
   c.heartbeat(c.north, 59.5, 7); // taken out of the chests
-  dom = dump_dom(url, work);
+  dom = dump_dom(url);
   CHECK(row_count(dom, "iron-plate") == "150");
   CHECK(dom.find("<span class=\"ups\">30.5</span>") != std::string::npos);
   CHECK(dom.find("items held back") == std::string::npos);

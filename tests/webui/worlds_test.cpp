@@ -43,14 +43,14 @@ TEST_CASE("a headless Chromium shows two factorio-sim worlds, their UPS and a st
   std::system(("mkdir -p " + work).c_str());
   auto url = c.master.http_url() + "/";
 
-  auto dom = dump_dom(url, work);
+  auto dom = dump_dom(url);
   INFO("DOM:\n" << dom);
   CHECK(ups_shown(dom, "producer") > 50);
   CHECK(ups_shown(dom, "consumer") > 50);
   auto first = count_shown(dom, "iron-plate");
   CHECK(first >= 0);
   std::this_thread::sleep_for(3s);
-  dom = dump_dom(url, work);
+  dom = dump_dom(url);
   CHECK(count_shown(dom, "iron-plate") > first); // the producer's plates keep arriving
   screenshot(url, work + "/webui-worlds.png", "1280,1600");
 }
@@ -102,9 +102,7 @@ end))";
   CHECK(in_chest("s.name == 'steel-chest' and s.health == 0.5") == "2");
   CHECK(in_chest("s.name == 'iron-plate'") == "0");
 
-  auto work = build_dir() + "/artifacts";
-  std::system(("mkdir -p " + work).c_str());
-  auto dom = dump_dom(c.master.http_url() + "/", work);
+  auto dom = dump_dom(c.master.http_url() + "/");
   INFO("DOM:\n" << dom);
   CHECK(dom.find("<p class=\"held-items\">3 items held back in put-chests</p>") != std::string::npos);
   CHECK(dom.find(">1 × modular-armor</li>") != std::string::npos);
