@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.hpp"
+#include "messages/json.hpp"
 
 namespace clusterio {
 
@@ -26,14 +27,17 @@ result<command_journal> command_journal::open(const std::string& path) {
       x.id = e.at("id").get<std::uint64_t>();
       x.done = e.at("done").get<bool>();
       if (x.done) {
-        auto& r = e.at("result");
-        x.result.command_id = x.id;
-        x.result.slave = r.at("slave").get<std::string>();
-        x.result.action = r.at("action").get<std::string>();
-        x.result.name = r.at("name").get<std::string>();
-        x.result.error = r.at("error").get<std::string>();
-        x.result.message = r.at("message").get<std::string>();
-        x.result.output = r.at("output").get<std::string>();
+        auto r = e.at("result");
+        // Entries written before the journal kept whole results lack the id and spell "no
+        // error" as "".
+        r["command_id"] = x.id;
+        if (r.value("error", std::string()).empty())
+          r.erase("error");
+        auto m = wire::from_json(wire::command_result::type, std::move(r));
+        if (!m)
+          return failure("the command journal " + path + " has a bad result for command " + std::to_string(x.id) + " (" + m.why() +
+                         "); move it away to start afresh");
+        x.result = std::get<wire::command_result>(std::move(*m));
       }
       j.entries_.push_back(std::move(x));
     }
@@ -62,6 +66,7 @@ result<void> command_journal::finish(const wire::command_result& r) {
   it->done = true;
   it->result = r;
   it->result.instances.clear(); // a list is never journaled; nothing else carries instances
+  it->result.data.clear();      // a download is never journaled either
   return save();
 }
 
@@ -70,8 +75,7 @@ result<void> command_journal::save() const {
   for (auto& e : entries_) {
     json x{{"id", e.id}, {"done", e.done}};
     if (e.done)
-      x["result"] = {{"slave", e.result.slave},     {"action", e.result.action},   {"name", e.result.name},
-                     {"error", e.result.error},     {"message", e.result.message}, {"output", e.result.output}};
+      x["result"] = wire::to_json(e.result);
     list.push_back(std::move(x));
   }
   if (auto written = write_file_atomic(path_, json{{"entries", list}}.dump() + "\n", 0600); !written)

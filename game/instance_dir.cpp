@@ -1,6 +1,7 @@
 #include "game/instance_dir.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -197,6 +198,81 @@ std::vector<std::string> list_instances(const host_layout& h) {
       out.push_back(e.path().filename().string());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+namespace {
+
+result<std::uint64_t> setting_number(const wire::instance_setting& s, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(s.value.data(), s.value.data() + s.value.size(), n);
+  if (ec != std::errc() || end != s.value.data() + s.value.size() || n < min || n > max)
+    return wire::coded_failure(s.key + ": '" + s.value + "' is not a whole number in " + std::to_string(min) + ".." + std::to_string(max), wire::error_code::invalid);
+  return n;
+}
+
+} // namespace
+
+result<std::vector<wire::instance_setting>> instance_settings(const host_layout& h, const std::string& name) {
+  auto inst = load_instance(h, name);
+  if (!inst)
+    return wire::coded_failure(inst.why(), wire::error_code::not_found);
+  auto settings = nlohmann::json::parse(read_file(instance_path(h, name) + "/server-settings.json").value_or("{}"), nullptr, false);
+  if (!settings.is_object())
+    settings = nlohmann::json::object();
+  auto number = [&](const char* key, std::uint64_t fallback) {
+    auto& v = settings[key];
+    return std::to_string(v.is_number_unsigned() ? v.get<std::uint64_t>() : fallback);
+  };
+  auto& password = settings["game_password"];
+  auto& visibility = settings["visibility"];
+  bool is_public = visibility.is_object() && visibility.value("public", false);
+  return std::vector<wire::instance_setting>{{"game_port", std::to_string(inst->game_port)},
+                                             {"autosave_interval", number("autosave_interval", 10)},
+                                             {"max_players", number("max_players", 0)},
+                                             {"game_password", password.is_string() && !password.get<std::string>().empty() ? "(set)" : ""},
+                                             {"public", is_public ? "true" : "false"}};
+}
+
+result<void> change_instance_settings(const host_layout& h, const std::string& name, const std::vector<wire::instance_setting>& changes) {
+  auto invalid = [](std::string why) { return wire::coded_failure(std::move(why), wire::error_code::invalid); };
+  auto inst = load_instance(h, name);
+  if (!inst)
+    return wire::coded_failure(inst.why(), wire::error_code::not_found);
+  auto dir = instance_path(h, name);
+  auto settings = nlohmann::json::parse(read_file(dir + "/server-settings.json").value_or("{}"), nullptr, false);
+  if (!settings.is_object())
+    settings = nlohmann::json::object();
+  for (auto& c : changes) {
+    if (c.key == "game_port") {
+      auto port = setting_number(c, 1, 65535);
+      if (!port)
+        return port.error();
+      for (auto& other : list_instances(h))
+        if (auto cfg = load_instance(h, other); cfg && other != name && cfg->game_port == static_cast<int>(*port))
+          return wire::coded_failure("game_port: instance '" + other + "' of this host has port " + c.value, wire::error_code::conflict);
+      inst->game_port = static_cast<int>(*port);
+    } else if (c.key == "autosave_interval" || c.key == "max_players") {
+      auto n = c.key == "max_players" ? setting_number(c, 0, 65535) : setting_number(c, 1, 1440);
+      if (!n)
+        return n.error();
+      settings[c.key] = *n;
+    } else if (c.key == "game_password") {
+      settings["game_password"] = c.value;
+    } else if (c.key == "public") {
+      if (c.value != "true" && c.value != "false")
+        return invalid("public: 'true' or 'false', not '" + c.value + "'");
+      if (!settings["visibility"].is_object())
+        settings["visibility"] = {{"lan", true}};
+      settings["visibility"]["public"] = c.value == "true";
+    } else {
+      return invalid("unknown setting '" + c.key + "' (game_port, autosave_interval, max_players, game_password or public)");
+    }
+  }
+  if (auto written = write_file_atomic(dir + "/server-settings.json", settings.dump(2) + "\n", 0600); !written)
+    return wire::coded_failure(written.why(), wire::error_code::unavailable);
+  if (auto written = write_file_atomic(dir + "/config.json", to_json(*inst).dump(2) + "\n", 0600); !written)
+    return wire::coded_failure(written.why(), wire::error_code::unavailable);
+  return done();
 }
 
 std::string supervisor_claim_path(const host_layout& h, const std::string& name) { return instance_path(h, name) + "/supervisor.pid"; }

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "game/mod_files.hpp"
+#include "messages/command.hpp"
 
 namespace clusterio {
 
@@ -64,6 +65,15 @@ result<instance_config> load_instance(const host_layout& h, const std::string& n
 /// commands set it, so that a restarted slave runs what it ran before.
 result<void> set_instance_enabled(const host_layout& h, const std::string& name, bool enabled);
 std::vector<std::string> list_instances(const host_layout& h);
+
+/// An instance's settings, in the order of wire::instance_setting_keys: game_port from
+/// config.json, the rest from server-settings.json (as Factorio reads it: autosave_interval,
+/// max_players, game_password, visibility.public). A password reads "(set)" or "".
+result<std::vector<wire::instance_setting>> instance_settings(const host_layout& h, const std::string& name);
+/// Changes settings, each checked first: all are written, or none. A failure carries a
+/// wire::error_code (wire::code_of): invalid (an unknown key, a bad value), conflict (a game port another
+/// instance of this host has), unavailable (the disk).
+result<void> change_instance_settings(const host_layout& h, const std::string& name, const std::vector<wire::instance_setting>& changes);
 
 /// The file a slave process claims while it supervises the instance.
 std::string supervisor_claim_path(const host_layout& h, const std::string& name);

@@ -29,9 +29,6 @@ namespace clusterio::wire {
 
 namespace {
 
-/// An optional label with no value is left out: a label is never empty, so "" would not decode.
-bool left_out(const std::string& x, text_kind kind, presence p) { return p == presence::optional && kind == text_kind::label && x.empty(); }
-
 /// Counts the fields a message will write, for the map header.
 struct field_counter {
   std::uint32_t n = 0;
@@ -45,7 +42,7 @@ struct field_counter {
   void signals(const char*, signal_list&, std::size_t) { ++n; }
   void quality(const char*, std::string& x) { n += x != normal_quality; }
   void ids(const char*, std::vector<std::uint64_t>&, std::size_t) { ++n; }
-  template <class T> void list(const char*, std::vector<T>&, std::size_t) { ++n; }
+  template <class T> void list(const char*, std::vector<T>&, std::size_t, presence = presence::required) { ++n; }
 };
 
 class encoder {
@@ -116,7 +113,7 @@ public:
     for (auto v : x)
       w_.uint(v);
   }
-  template <class T> void list(const char* k, std::vector<T>& x, std::size_t) {
+  template <class T> void list(const char* k, std::vector<T>& x, std::size_t, presence = presence::required) {
     w_.str(k);
     w_.array(static_cast<std::uint32_t>(x.size()));
     for (auto& e : x)

@@ -6,13 +6,15 @@
 //   master -> slave    instance_command                     (the relayed command)
 //   slave  -> master   command_result                       (its outcome; not answered)
 //
-// `list` and `log` only read; every other action changes state, and is applied at most once: its
+// `list`, `log`, `settings` and `save-download` only read; every other action changes state, and
+// is applied at most once: its
 // command_id, chosen by the admin's tool, names it on the master and on the slave, and a command
 // sent again with the same id (after a timeout, a dropped link, a restarted master) is answered
 // with the first one's result, never applied twice (docs/protocol.md §11.9).
 
 #include <random>
 
+#include "error.hpp"
 #include "field.hpp"
 #include "limits.hpp"
 
@@ -26,10 +28,20 @@ inline std::uint64_t new_command_id() {
 }
 
 /// What instance_command.action may be.
-inline constexpr std::string_view command_actions[] = {"create", "start", "stop", "restart", "delete", "list", "command", "log"};
+inline constexpr std::string_view command_actions[] = {"create", "start",    "stop", "restart",     "delete",       "list",
+                                                       "command", "log",     "settings", "set", "save-upload", "save-download"};
 
 /// Whether an action changes anything (and so goes to the audit log and is applied at most once).
-inline bool changes_state(std::string_view action) { return action != "list" && action != "log"; }
+inline bool changes_state(std::string_view action) {
+  return action != "list" && action != "log" && action != "settings" && action != "save-download";
+}
+
+/// An instance's settings (`settings` reads them, `set` changes them; a running instance takes a
+/// change at its next start). Values are text: game_port 1..65535, autosave_interval minutes
+/// 1..1440, max_players 0..65535 (0: no limit), game_password any text ("" none; read back as
+/// "(set)"), public "true" or "false" (listed on the public server browser).
+inline constexpr std::string_view instance_setting_keys[] = {"game_port", "autosave_interval", "max_players", "game_password", "public"};
+inline constexpr std::size_t max_settings = std::size(instance_setting_keys);
 
 /// Instances a slave reports, and lists in one command_result, at most.
 inline constexpr std::size_t max_host_instances = 1000;
@@ -46,6 +58,17 @@ struct console_line {
 template <class V> void describe(V& v, console_line& x) {
   v.u64("seq", x.seq, 1);
   v.text("text", x.text, text_kind::text);
+}
+
+/// One setting of an instance: a key of instance_setting_keys and its value.
+struct instance_setting {
+  std::string key;   ///< label
+  std::string value; ///< text
+  friend bool operator==(const instance_setting& a, const instance_setting& b) { return a.key == b.key && a.value == b.value; }
+};
+template <class V> void describe(V& v, instance_setting& x) {
+  v.text("key", x.key, text_kind::label);
+  v.text("value", x.value, text_kind::text);
 }
 
 /// One instance of a slave, as the slave sees it.
@@ -85,7 +108,26 @@ struct instance_command {
   std::string text;             ///< text, optional: command: the console line, e.g. "/c rcon.print(1)"
   std::uint64_t after = 0;      ///< log, optional: only lines numbered above this (0: the latest)
   std::uint64_t count = default_log_lines; ///< log, optional: lines at most, 1..max_log_lines
+  std::vector<instance_setting> settings;  ///< set: what to change
+  /// save-upload: the save's file name (a label ending in .zip); save-download, optional: which
+  /// save (default: the newest, the one a start loads).
+  std::string save;
+  std::uint64_t offset = 0; ///< save-upload, save-download: where this piece starts in the file
+  std::uint64_t size = 0;   ///< save-upload: the whole file's bytes, 1..max_save_bytes
+  std::string sha256;       ///< save-upload: the whole file's SHA-256, lowercase hex (a label)
+  std::string data;         ///< save-upload: this piece, base64, 1..max_save_chunk_bytes bytes
 };
+
+/// The fields a command and its result share: settings, and a piece of a save.
+template <class V, class T> void describe_settings_and_save(V& v, T& x) {
+  v.list("settings", x.settings, max_settings, presence::optional);
+  v.text("save", x.save, text_kind::label, presence::optional);
+  v.u64("offset", x.offset, 0, max_save_bytes, presence::optional);
+  v.u64("size", x.size, 0, max_save_bytes, presence::optional);
+  v.text("sha256", x.sha256, text_kind::label, presence::optional);
+  v.text("data", x.data, text_kind::base64, presence::optional);
+}
+
 template <class V> void describe(V& v, instance_command& x) {
   v.u64("command_id", x.command_id, 1);
   v.text("slave", x.slave, text_kind::label, presence::optional);
@@ -95,6 +137,7 @@ template <class V> void describe(V& v, instance_command& x) {
   v.text("text", x.text, text_kind::text, presence::optional);
   v.u64("after", x.after, 0, UINT64_MAX, presence::optional);
   v.u64("count", x.count, 1, max_log_lines, presence::optional);
+  describe_settings_and_save(v, x);
 }
 
 /// The outcome of an instance_command. From the slave to the master; from the master to the
@@ -113,6 +156,12 @@ struct command_result {
   std::vector<hosted_instance> instances; ///< list: the slave's instances
   std::vector<console_line> lines;        ///< log: console lines, oldest first
   std::uint64_t next_line = 0;            ///< log: ask with `after` = this for the lines that follow
+  std::vector<instance_setting> settings; ///< settings, set: the instance's settings (after the change)
+  std::string save;         ///< label, optional: save-upload, save-download: the save's file name
+  std::uint64_t offset = 0; ///< save-upload: bytes received so far; save-download: where `data` starts
+  std::uint64_t size = 0;   ///< save-upload, save-download: the whole file's bytes
+  std::string sha256;       ///< label, optional: save-download: the whole file's SHA-256 (with offset 0)
+  std::string data;         ///< save-download: the piece from `offset`, base64 (empty at the end)
 };
 /// The result of `c` as `slave` applies it, before anything is filled in.
 inline command_result result_of(const instance_command& c, std::string slave) {
@@ -121,6 +170,13 @@ inline command_result result_of(const instance_command& c, std::string slave) {
   r.slave = std::move(slave);
   r.action = c.action;
   r.name = c.name;
+  return r;
+}
+
+/// `r` refused or failed: `code` and why (an error result; the master answers an error_reply).
+inline command_result failed(command_result r, error_code code, std::string why) {
+  r.error = std::string(to_string(code));
+  r.message = fit_text(why);
   return r;
 }
 
@@ -136,6 +192,7 @@ template <class V> void describe(V& v, command_result& x) {
   v.list("instances", x.instances, max_host_instances);
   v.list("lines", x.lines, max_log_lines);
   v.u64("next_line", x.next_line, 0, UINT64_MAX, presence::optional);
+  describe_settings_and_save(v, x);
 }
 
 } // namespace clusterio::wire

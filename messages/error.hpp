@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.hpp"
+
 namespace clusterio::wire {
 
 enum class error_code {
@@ -29,5 +31,15 @@ struct error {
 
   std::string to_string() const;
 };
+
+/// A failure carrying the code a command's answer is to have (a failure's code 0 means "none",
+/// so the code is kept one above its value: `invalid` is 0).
+inline failure coded_failure(std::string what, error_code code) { return failure(std::move(what), static_cast<int>(code) + 1); }
+
+/// The code coded_failure gave `f`, or `otherwise` when it has none.
+inline error_code code_of(const failure& f, error_code otherwise) {
+  auto c = f.code() - 1;
+  return c >= 0 && c <= static_cast<int>(error_code::conflict) ? static_cast<error_code>(c) : otherwise;
+}
 
 } // namespace clusterio::wire

@@ -193,6 +193,24 @@ result<void> check_text(std::string_view s) {
   return done();
 }
 
+result<void> check_base64(std::string_view s) {
+  if (s.size() > max_save_chunk_text)
+    return failure("base64 longer than " + std::to_string(max_save_chunk_text) + " characters");
+  if (s.size() % 4 != 0)
+    return failure("base64 of a length that is not a multiple of 4");
+  std::size_t padding = 0;
+  while (padding < s.size() && s[s.size() - 1 - padding] == '=')
+    ++padding;
+  if (padding > 2)
+    return failure("base64 with more than two '=' at its end");
+  for (std::size_t i = 0; i < s.size() - padding; ++i) {
+    auto c = s[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+      return failure("base64 with a character outside A-Z a-z 0-9 + / (at " + std::to_string(i) + ")");
+  }
+  return done();
+}
+
 std::string fit_text(std::string_view s) {
   constexpr std::string_view cut_mark = " [cut]";
   std::string out;

@@ -19,9 +19,9 @@
 //                                             unique by (type, name, quality)
 //     v.quality(key, x.f)                     optional quality name, left out when normal
 //     v.ids(key, x.f, entries)                list of unsigned integers
-//     v.list(key, x.f, entries)               list of maps, each a described struct
+//     v.list(key, x.f, entries, presence)     list of maps, each a described struct
 // An optional field left out keeps the struct's default; the encoder writes every field but a
-// normal quality and an empty optional label.
+// normal quality and an empty optional label or base64 field (left_out).
 
 #include <cstddef>
 #include <cstdint>
@@ -39,9 +39,16 @@ enum class text_kind {
   label,   ///< instance/slave/tool/channel name: 1..max_label_bytes of [A-Za-z0-9_.-]
   text,    ///< free text: 0..max_text_bytes of UTF-8 without NUL
   address, ///< "" or host:port, a host of 1..max_host_bytes of [A-Za-z0-9._:[]-] and a port 1..65535
+  base64,  ///< bytes as standard base64 (RFC 4648, padded): 0..max_save_chunk_text characters
 };
 
 enum class presence { required, optional };
+
+/// Whether a text field is left out of a message: an empty optional label or base64 field (a
+/// label is never empty, so "" would not decode; empty data says nothing).
+inline bool left_out(const std::string& x, text_kind kind, presence p) {
+  return p == presence::optional && (kind == text_kind::label || kind == text_kind::base64) && x.empty();
+}
 
 /// The quality of an item that names none. It is never spelled on the wire: an item of normal
 /// quality is [name, count], so that peers and files from before qualities read the same.
@@ -119,5 +126,7 @@ result<void> check_text(std::string_view s);
 std::string fit_text(std::string_view s);
 /// Checks an address players join (text_kind::address); a failure says what is wrong with it.
 result<void> check_address(std::string_view s);
+/// Checks base64 (text_kind::base64); a failure says what is wrong with it.
+result<void> check_base64(std::string_view s);
 
 } // namespace clusterio::wire

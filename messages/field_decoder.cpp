@@ -274,6 +274,8 @@ result<void> field_decoder::check_text_value(const msgpack_value& v, text_kind k
       return check_label(s);
     case text_kind::address:
       return check_address(s);
+    case text_kind::base64:
+      return check_base64(s);
     case text_kind::text:
       break;
   }

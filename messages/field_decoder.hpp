@@ -78,8 +78,8 @@ public:
   void quality(std::string_view k, std::string& x);
   void ids(std::string_view k, std::vector<std::uint64_t>& x, std::size_t entries);
 
-  template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries) {
-    const msgpack_value* a = find_array(k, entries);
+  template <class T> void list(std::string_view k, std::vector<T>& x, std::size_t entries, presence p = presence::required) {
+    const msgpack_value* a = find_array(k, entries, p);
     if (!a)
       return;
     std::vector<T> out(a->n);

@@ -17,7 +17,7 @@ public:
   void f64(const char* k, double& x, double, double, presence = presence::required) { out_[k] = x; }
   void flag(const char* k, bool& x, presence = presence::required) { out_[k] = x; }
   void text(const char* k, std::string& x, text_kind kind, presence p = presence::required) {
-    if (!(p == presence::optional && kind == text_kind::label && x.empty()))
+    if (!left_out(x, kind, p))
       out_[k] = x;
   }
   void code(const char* k, error_code& x) { out_[k] = std::string(to_string(x)); }
@@ -33,7 +33,7 @@ public:
   }
   void quality(const char* k, std::string& x) { out_[k] = x; }
   void ids(const char* k, std::vector<std::uint64_t>& x, std::size_t) { out_[k] = x; }
-  template <class T> void list(const char* k, std::vector<T>& x, std::size_t) {
+  template <class T> void list(const char* k, std::vector<T>& x, std::size_t, presence = presence::required) {
     auto& a = out_[k] = nlohmann::json::array();
     for (auto& e : x) {
       nlohmann::json o = nlohmann::json::object();
@@ -59,6 +59,24 @@ nlohmann::json to_json(const message& m) {
       return out;
     },
     m);
+}
+
+result<message> from_json(std::string_view type, nlohmann::json fields) {
+  if (!fields.is_object())
+    return failure("expected a JSON object with the fields of " + std::string(type));
+  if (fields.contains("v") || fields.contains("id"))
+    return failure("\"v\" and \"id\" are a frame's, not fields of " + std::string(type));
+  if (fields.contains("t") && fields["t"] != type)
+    return failure("t: expected \"" + std::string(type) + "\"");
+  fields["t"] = type;
+  fields["v"] = protocol_version;
+  fields["id"] = 1;
+  std::vector<std::uint8_t> bytes;
+  nlohmann::json::to_msgpack(fields, bytes);
+  auto d = decode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  if (!d.ok)
+    return failure(d.err.field.empty() ? d.err.message : d.err.field + ": " + d.err.message);
+  return std::move(d.value.body);
 }
 
 } // namespace clusterio::wire

@@ -14,4 +14,11 @@ namespace clusterio::wire {
 /// The message's fields, plus "t": its type.
 nlohmann::json to_json(const message& m);
 
+/// A message of `type` from its fields as JSON (with or without "t", so to_json's output reads
+/// back), checked exactly as the wire checks a frame (it
+/// is one: the fields go through the codec's decoder), so a web client's command is held to the
+/// same limits as a tool's. Only for messages without items or signals, whose JSON shape is
+/// not their wire shape. A failure names the field.
+result<message> from_json(std::string_view type, nlohmann::json fields);
+
 } // namespace clusterio::wire

@@ -103,6 +103,15 @@ inline constexpr std::uint64_t max_bus_parts = (max_long_list_entries + max_bus_
 /// A stored level never exceeds this (2^62): sums of transfers can't overflow int64.
 inline constexpr std::int64_t max_stock = std::int64_t{1} << 62;
 
+/// A save an admin uploads to an instance, or downloads from it (instance_command
+/// `save-upload`, `save-download`): at most max_save_bytes in all, carried in pieces of at most
+/// max_save_chunk_bytes (base64 in a `data` field: some 700 KB, so that a piece and its
+/// command fit max_request_bytes).
+inline constexpr std::uint64_t max_save_bytes = std::uint64_t{1} << 30;
+inline constexpr std::size_t max_save_chunk_bytes = 512u << 10;
+inline constexpr std::size_t max_save_chunk_text = (max_save_chunk_bytes + 2) / 3 * 4;
+static_assert(max_save_chunk_text + 4096 <= max_request_bytes);
+
 /// Circuit signal values are int32, as in Factorio.
 inline constexpr std::int64_t min_signal_value = -2147483648LL;
 inline constexpr std::int64_t max_signal_value = 2147483647LL;

@@ -10,6 +10,10 @@
 //   clusterio-ctl --credential admin.cred.json instance command NAME '/c rcon.print(1+1)'
 //   clusterio-ctl --credential admin.cred.json instance log NAME [--lines N] [--follow]
 //   clusterio-ctl --credential admin.cred.json instance list [SLAVE]      (each with --json)
+//   clusterio-ctl --credential admin.cred.json instance settings NAME
+//   clusterio-ctl --credential admin.cred.json instance set NAME max_players=8 public=true
+//   clusterio-ctl --credential admin.cred.json instance save-upload NAME FILE.zip [--save S.zip]
+//   clusterio-ctl --credential admin.cred.json instance save-download NAME [--save S.zip] [-o FILE]
 //
 // Every request has a timeout: a dead or unreachable master is an error within --timeout ms,
 // never a hang. Exit status: 0 done, 1 the master refused (error reply), 2 no answer or bad use.
@@ -18,6 +22,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <optional>
@@ -29,7 +34,10 @@
 #include <zmq.hpp>
 
 #include "common/clock.hpp"
+#include "common/base64.hpp"
 #include "common/credentials.hpp"
+#include "common/files.hpp"
+#include "common/sha256.hpp"
 #include "client/wire_client.hpp"
 #include "messages/json.hpp"
 #include "messages/message.hpp"
@@ -288,6 +296,8 @@ struct instance_options {
   bool json = false;
   int wait_s = 90;
   bool follow = false; ///< log: print new lines as they come, until Ctrl-C
+  std::vector<std::string> settings; ///< set: key=value
+  std::string file;                  ///< save-upload: the file to send; save-download: where to write
 };
 
 
@@ -340,6 +350,11 @@ void print_result(const wire::command_result& r, bool json) {
     for (auto& l : r.lines)
       std::cout << l.text << "\n";
     std::cout.flush();
+  } else if (r.action == "settings" || (r.action == "set" && !r.settings.empty())) {
+    if (r.action == "set")
+      std::cout << r.slave << ": " << r.message << (r.repeated ? " (answered before: not applied again)" : "") << "\n";
+    for (auto& kv : r.settings)
+      std::printf("%-18s %s\n", kv.key.c_str(), kv.value.c_str());
   } else if (r.action == "list") {
     std::printf("%-20s %-24s %-10s %s\n", "slave", "instance", "state", "game-port");
     for (auto& i : r.instances)
@@ -353,9 +368,80 @@ void print_result(const wire::command_result& r, bool json) {
   }
 }
 
+/// save-upload: the file in pieces, each a command of its own (applied at most once, so a piece
+/// sent again after a timeout is harmless); the last one makes the slave check the whole save.
+int save_upload(wire_client& c, const session& s, instance_options& io) {
+  auto bytes = read_file(io.file);
+  if (!bytes)
+    throw failure(bytes.why());
+  if (bytes->empty() || bytes->size() > wire::max_save_bytes)
+    throw failure(io.file + ": " + std::to_string(bytes->size()) + " bytes; saves of 1.." + std::to_string(wire::max_save_bytes) +
+                    " bytes are taken");
+  if (io.cmd.save.empty())
+    io.cmd.save = std::filesystem::path(io.file).filename().string();
+  io.cmd.size = bytes->size();
+  io.cmd.sha256 = sha256_hex(*bytes);
+  wire::command_result r;
+  for (std::uint64_t offset = 0; offset < bytes->size(); offset += wire::max_save_chunk_bytes) {
+    io.cmd.command_id = wire::new_command_id();
+    io.cmd.offset = offset;
+    io.cmd.data = base64_encode(std::string_view(*bytes).substr(offset, wire::max_save_chunk_bytes));
+    r = send_command(c, s, io);
+    if (!io.json)
+      std::cerr << "\r" << r.slave << ": " << std::min<std::uint64_t>(offset + wire::max_save_chunk_bytes, bytes->size()) << " of " << bytes->size()
+                << " bytes sent" << std::flush;
+  }
+  if (!io.json)
+    std::cerr << "\n";
+  print_result(r, io.json);
+  return 0;
+}
+
+/// save-download: the save in pieces, checked against the size and SHA-256 of the first.
+int save_download(wire_client& c, const session& s, instance_options& io) {
+  std::string bytes;
+  wire::command_result first;
+  do {
+    io.cmd.command_id = wire::new_command_id();
+    io.cmd.offset = bytes.size();
+    auto r = send_command(c, s, io);
+    if (bytes.empty()) {
+      first = r;
+      io.cmd.save = r.save; // the latest when none was named: the same file from now on
+    } else if (r.size != first.size) {
+      throw failure("save '" + r.save + "' changed while it was downloaded (" + std::to_string(first.size) + " bytes, now " +
+                      std::to_string(r.size) + "): try again",
+                    refused_by_master);
+    }
+    auto piece = base64_decode(r.data);
+    if (!piece || (piece->empty() && bytes.size() < first.size))
+      throw failure("a bad piece of save '" + r.save + "' at " + std::to_string(bytes.size()), refused_by_master);
+    bytes += *piece;
+  } while (bytes.size() < first.size);
+  if (sha256_hex(bytes) != first.sha256)
+    throw failure("save '" + first.save + "' changed while it was downloaded (its SHA-256 differs): try again", refused_by_master);
+  auto out = io.file.empty() ? first.save : io.file;
+  if (auto written = write_file_atomic(out, bytes, 0600); !written)
+    throw failure(written.why());
+  first.data.clear();
+  first.message = "downloaded save '" + first.save + "' (" + std::to_string(bytes.size()) + " bytes) to " + out;
+  print_result(first, io.json);
+  return 0;
+}
+
 int instance_command(const options& o, instance_options& io) {
   auto s = open_session(o);
   wire_client c(s.control, s.cred);
+  if (io.cmd.action == "save-upload")
+    return save_upload(c, s, io);
+  if (io.cmd.action == "save-download")
+    return save_download(c, s, io);
+  for (auto& kv : io.settings) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      throw failure("'" + kv + "': give settings as key=value (" + std::to_string(wire::max_settings) + " keys: see `instance settings`)");
+    io.cmd.settings.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+  }
   if (io.cmd.command_id == 0)
     io.cmd.command_id = wire::new_command_id();
   auto r = send_command(c, s, io);
@@ -444,6 +530,23 @@ int main(int argc, char** argv) {
   inst_log->add_flag("--follow", io.follow, "Then print new lines as they come (once a second) until Ctrl-C");
   inst_log->add_option("--slave", io.cmd.slave, "Its slave (needed only when several slaves have an instance of this name)");
   by_name.push_back(inst_log);
+  auto by_name_sub = [&](const char* action, const char* help) {
+    auto* sub = instance_cmd->add_subcommand(action, help);
+    sub->add_option("NAME", io.cmd.name, "Instance name")->required();
+    sub->add_option("--slave", io.cmd.slave, "Its slave (needed only when several slaves have an instance of this name)");
+    by_name.push_back(sub);
+    return sub;
+  };
+  by_name_sub("settings", "Print an instance's settings");
+  by_name_sub("set", "Change settings (game_port, autosave_interval, max_players, game_password, public); a running instance takes them at its next start")
+    ->add_option("SETTINGS", io.settings, "key=value, e.g. max_players=8 public=true")
+    ->required();
+  auto* inst_upload = by_name_sub("save-upload", "Upload a save to a stopped instance: its next start loads it");
+  inst_upload->add_option("FILE", io.file, "The save (a zip)")->required()->check(CLI::ExistingFile);
+  inst_upload->add_option("--save", io.cmd.save, "Its file name on the instance (default: FILE's)");
+  auto* inst_download = by_name_sub("save-download", "Download an instance's save (default: its latest)");
+  inst_download->add_option("--save", io.cmd.save, "Which save (see the instance's saves/)");
+  inst_download->add_option("-o,--output", io.file, "Where to write it (default: the save's name, here)");
   auto* inst_list = instance_cmd->add_subcommand("list", "List the instances of one slave, or of every slave that takes commands");
   inst_list->add_option("SLAVE", io.cmd.slave, "Only this slave (asked directly; default: every slave's latest report)");
 

@@ -59,18 +59,28 @@ struct commands_state {
   std::deque<std::uint64_t> timed_out_order;
   std::uint64_t next_relay_id = 1;
   /// Answers to the web page's commands (route without a peer; its id is the command_id), the
-  /// oldest forgotten past max_web_answers.
+  /// oldest forgotten past max_web_answers or max_web_answer_bytes of save pieces.
   std::unordered_map<std::uint64_t, wire::message> web_answers;
   std::deque<std::uint64_t> web_order;
+  std::size_t web_answer_bytes = 0;
+
+  static std::size_t bytes_of(const wire::message& m) {
+    auto* r = std::get_if<wire::command_result>(&m);
+    return r ? r->data.size() : 0;
+  }
 
   void reply(const route& to, wire::message m) {
     if (!to.peer.empty()) {
       out->reply(to.peer, wire::encode({to.id, std::move(m)}));
       return;
     }
-    if (web_answers.insert_or_assign(to.id, std::move(m)).second)
+    web_answer_bytes += bytes_of(m);
+    if (auto [at, added] = web_answers.try_emplace(to.id, std::move(m)); added)
       web_order.push_back(to.id);
-    while (web_order.size() > max_web_answers) {
+    else
+      web_answer_bytes -= bytes_of(std::exchange(at->second, std::move(m)));
+    while (web_order.size() > max_web_answers || (web_answer_bytes > max_web_answer_bytes && web_order.size() > 1)) {
+      web_answer_bytes -= bytes_of(web_answers[web_order.front()]);
       web_answers.erase(web_order.front());
       web_order.pop_front();
     }
@@ -82,7 +92,11 @@ struct commands_state {
   /// answer still goes out.
   void audit(const std::string& who, const wire::instance_command& c, const std::string& result, const std::string& message,
              bool from_slave, const std::string& output = {}) {
-    auto detail = c.action == "create" ? c.scenario : c.action == "command" ? c.text : std::string();
+    std::string detail = c.action == "create" ? c.scenario : c.action == "command" ? c.text : std::string();
+    if (c.action == "save-upload")
+      detail = c.save + " (" + std::to_string(c.size) + " bytes, sha256 " + c.sha256 + ")";
+    for (auto& s : c.settings) // a password is not for the log
+      detail += (detail.empty() ? "" : ", ") + s.key + "=" + (s.key == "game_password" ? (s.value.empty() ? "(none)" : "(set)") : s.value);
     auto ins = db->prepare("INSERT INTO audit(at_ms,who,command_id,slave,action,name,detail,result,message,output,from_slave) "
                            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
     ins.bind(1, static_cast<std::int64_t>(cfg.time->epoch_ms()))
@@ -147,28 +161,70 @@ wire::message answer_of(const wire::command_result& r) {
   return wire::make_error(code, r.message);
 }
 
+/// Bytes of a piece of a save `data` carries (base64 of at most max_save_chunk_bytes).
+std::uint64_t data_bytes(const std::string& base64) {
+  auto padding = static_cast<std::uint64_t>(std::count(base64.end() - std::min<std::size_t>(base64.size(), 2), base64.end(), '='));
+  return base64.size() / 4 * 3 - padding;
+}
+
+/// Whether the audit log takes this command: every state change, but of an upload only the
+/// piece that completes it (or one that failed), not each of its up to 2,048 pieces.
+bool audited(const wire::instance_command& c, bool failed) {
+  if (!wire::changes_state(c.action))
+    return false;
+  return c.action != "save-upload" || failed || c.offset + data_bytes(c.data) >= c.size;
+}
+
 /// Refuses a command at the master; a state-changing one is logged.
 void refuse(commands_self self, const command_job& job, error_code code, std::string why, std::string field = {}) {
-  if (wire::changes_state(job.cmd.action))
+  if (audited(job.cmd, true))
     self->state.audit(job.admin, job.cmd, std::string(wire::to_string(code)), why, false);
   self->state.reply(job.to, wire::make_error(code, std::move(why), std::move(field)));
 }
 
 /// What is wrong with a command's fields for its action, if anything: (field, why).
 std::optional<std::pair<std::string, std::string>> check_fields(const wire::instance_command& c) {
+  using actions = std::vector<std::string_view>; // owned: an initializer_list in a tuple would dangle
   auto known = std::find(std::begin(wire::command_actions), std::end(wire::command_actions), c.action);
-  if (known == std::end(wire::command_actions))
-    return std::pair{"action", "unknown action '" + c.action + "' (create, start, stop, restart, delete, list, command or log)"};
+  if (known == std::end(wire::command_actions)) {
+    std::string all;
+    for (auto a : wire::command_actions)
+      all += (all.empty() ? "" : ", ") + std::string(a);
+    return std::pair{"action", "unknown action '" + c.action + "' (" + all + ")"};
+  }
   if (c.action != "list" && c.name.empty())
     return std::pair{"name", "'" + c.action + "' needs the instance's name"};
+  // Each optional field, and the actions that take it.
+  const std::tuple<const char*, bool, actions> uses[] = {
+    {"scenario", !c.scenario.empty(), {"create"}},
+    {"text", !c.text.empty(), {"command"}},
+    {"after", c.after != 0, {"log"}},
+    {"count", c.count != wire::default_log_lines, {"log"}},
+    {"settings", !c.settings.empty(), {"set"}},
+    {"save", !c.save.empty(), {"save-upload", "save-download"}},
+    {"offset", c.offset != 0, {"save-upload", "save-download"}},
+    {"size", c.size != 0, {"save-upload"}},
+    {"sha256", !c.sha256.empty(), {"save-upload"}},
+    {"data", !c.data.empty(), {"save-upload"}},
+  };
+  for (auto& [field, given, takers] : uses)
+    if (given && std::find(takers.begin(), takers.end(), c.action) == takers.end()) {
+      std::string names;
+      for (auto a : takers)
+        names += (names.empty() ? "'" : " and '") + std::string(a) + "'";
+      return std::pair{field, "only " + names + " take" + (takers.size() == 1 ? "s " : " ") + field};
+    }
   if (c.action == "command" && c.text.empty())
     return std::pair{"text", "'command' needs the console line to send"};
-  if (!c.scenario.empty() && c.action != "create")
-    return std::pair{"scenario", "only 'create' takes a scenario"};
-  if (!c.text.empty() && c.action != "command")
-    return std::pair{"text", "only 'command' takes text"};
-  if ((c.after != 0 || c.count != wire::default_log_lines) && c.action != "log")
-    return std::pair{c.after != 0 ? "after" : "count", "only 'log' takes after and count"};
+  if (c.action == "set" && c.settings.empty())
+    return std::pair{"settings", "'set' needs at least one setting"};
+  if (c.action == "save-upload") {
+    for (auto [field, missing] : {std::pair{"save", c.save.empty()}, {"size", c.size == 0}, {"sha256", c.sha256.empty()}, {"data", c.data.empty()}})
+      if (missing)
+        return std::pair{field, std::string("'save-upload' needs save, size, sha256 and data")};
+    if (c.sha256.size() != 64 || c.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return std::pair{"sha256", std::string("64 lowercase hex digits")};
+  }
   if (c.action == "create" && c.slave.empty())
     return std::pair{"slave", "'create' needs the slave that is to run the instance"};
   return std::nullopt;
@@ -269,7 +325,7 @@ void on_result(commands_self self, const std::string& slave, wire::command_resul
     // answered with this.
     spdlog::info("commands: slave '{}' answered command {} ({} '{}') after its admin stopped waiting: {}", slave, r.command_id,
                  late->second.cmd.action, late->second.cmd.name, r.error.empty() ? r.message : r.error + ": " + r.message);
-    if (wire::changes_state(late->second.cmd.action) && !st.answered_before(late->second.cmd))
+    if (audited(late->second.cmd, !r.error.empty()) && !st.answered_before(late->second.cmd))
       st.audit(late->second.admin, late->second.cmd, r.error.empty() ? "ok" : r.error, r.message, true, r.output);
     st.timed_out.erase(late);
     return;
@@ -277,7 +333,7 @@ void on_result(commands_self self, const std::string& slave, wire::command_resul
   auto& job = p->second.job;
   // A repeat the slave recognised is logged only if its first answer never reached this log
   // (the master restarted meanwhile).
-  if (wire::changes_state(job.cmd.action) && (!r.repeated || !st.answered_before(job.cmd)))
+  if (audited(job.cmd, !r.error.empty()) && (!r.repeated || !st.answered_before(job.cmd)))
     st.audit(job.admin, job.cmd, r.error.empty() ? "ok" : r.error, r.message, true, r.output);
   auto answer = answer_of(r);
   for (auto& to : p->second.waiting)
@@ -296,7 +352,7 @@ void expire(commands_self self) {
     auto& c = it->second.job.cmd;
     auto why = "slave '" + c.slave + "' did not answer within " + std::to_string(st.cfg.command_timeout_ms / 1000) + " s; '" + c.action +
                "' may have been applied (see `clusterio-ctl instance list`); sending it again with the same command_id is safe";
-    if (wire::changes_state(c.action))
+    if (audited(c, true))
       st.audit(it->second.job.admin, c, "unavailable", why, false);
     for (auto& to : it->second.waiting)
       st.reply(to, wire::make_error(error_code::unavailable, why));

@@ -79,6 +79,8 @@ using commands_actor = caf::typed_actor<
 
 /// Answers of commands from the web page kept for their page to fetch.
 inline constexpr std::size_t max_web_answers = 1000;
+/// Bytes of save pieces (`save-download`) among them: some 90 pieces of 512 KiB.
+inline constexpr std::size_t max_web_answer_bytes = 64u << 20;
 
 struct commands_config {
   std::string db_path;

@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/base64.hpp"
 #include "game/command_journal.hpp"
+#include "game/save_files.hpp"
 
 namespace clusterio {
 
@@ -121,10 +123,11 @@ void complete(manager_pointer self, wire::command_result r) {
 }
 
 void fail(manager_pointer self, wire::command_result r, error_code code, std::string why) {
-  r.error = std::string(wire::to_string(code));
-  r.message = std::move(why);
-  complete(self, std::move(r));
+  complete(self, wire::failed(std::move(r), code, std::move(why)));
 }
+
+/// A failure whose code is a wire::error_code (game/'s instance folders and saves give one).
+error_code code_of(const failure& f) { return wire::code_of(f, error_code::unavailable); }
 
 void succeed(manager_pointer self, wire::command_result r, std::string what) {
   r.message = std::move(what);
@@ -234,6 +237,42 @@ void console(manager_pointer self, const wire::instance_command& c, wire::comman
       [self, r](caf::error& e) { fail(self, r, error_code::unavailable, "no reply from the game: " + caf::to_string(e)); });
 }
 
+/// `set`: changes settings; a running instance takes them at its next start.
+void configure(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
+  auto& st = self->state;
+  if (c.settings.empty())
+    return fail(self, r, error_code::invalid, "'set' needs at least one setting");
+  if (auto changed = change_instance_settings(st.host->layout, c.name, c.settings); !changed)
+    return fail(self, r, code_of(changed.error()), "instance '" + c.name + "': " + changed.why());
+  r.settings = instance_settings(st.host->layout, c.name).value_or({});
+  std::string keys;
+  for (auto& s : c.settings)
+    keys += (keys.empty() ? "" : ", ") + s.key;
+  succeed(self, r, "changed " + keys + " of instance '" + c.name + "'" + (st.running.count(c.name) ? " (taken at its next start)" : ""));
+}
+
+/// `save-upload`: one piece of a save; the last one puts it into saves/, where the next start
+/// loads it (the newest save).
+void upload(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
+  auto& st = self->state;
+  if (st.running.count(c.name) || other_process(st, c.name))
+    return fail(self, r, error_code::conflict, "instance '" + c.name + "' is running: stop it first (the game saves over its save on the way out)");
+  if (auto inst = load_instance(st.host->layout, c.name); !inst)
+    return fail(self, r, error_code::not_found, inst.why());
+  auto bytes = base64_decode(c.data);
+  if (!bytes)
+    return fail(self, r, error_code::invalid, "data is not base64");
+  auto wrote = write_save_piece(instance_path(st.host->layout, c.name), c.save, c.offset, c.size, c.sha256, *bytes);
+  if (!wrote)
+    return fail(self, r, code_of(wrote.error()), "instance '" + c.name + "': " + wrote.why());
+  r.save = c.save;
+  r.offset = wrote->received;
+  r.size = c.size;
+  succeed(self, r, wrote->complete ? "uploaded save '" + c.save + "' (" + std::to_string(c.size) + " bytes) to instance '" + c.name +
+                                       "': its next start loads it"
+                                   : std::to_string(wrote->received) + " of " + std::to_string(c.size) + " bytes received");
+}
+
 void apply(manager_pointer self, const wire::instance_command& c) {
   auto r = result_of(self->state, c);
   if (c.action == "create")
@@ -246,13 +285,41 @@ void apply(manager_pointer self, const wire::instance_command& c) {
     return remove(self, c, std::move(r));
   if (c.action == "command")
     return console(self, c, std::move(r));
+  if (c.action == "set")
+    return configure(self, c, std::move(r));
+  if (c.action == "save-upload")
+    return upload(self, c, std::move(r));
   fail(self, std::move(r), error_code::invalid, "unknown action '" + c.action + "'");
 }
 
 /// A result refused before anything was applied (not journaled).
-wire::command_result refused(wire::command_result r, error_code code, std::string why) {
-  r.error = std::string(wire::to_string(code));
-  r.message = wire::fit_text(why);
+wire::command_result refused(wire::command_result r, error_code code, std::string why) { return wire::failed(std::move(r), code, std::move(why)); }
+
+/// `settings`: an instance's settings (read only: not journaled).
+wire::command_result read_settings(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
+  auto settings = instance_settings(self->state.host->layout, c.name);
+  if (!settings)
+    return refused(std::move(r), code_of(settings.error()), settings.why());
+  r.settings = std::move(*settings);
+  r.message = std::to_string(r.settings.size()) + " setting(s)";
+  return r;
+}
+
+/// `save-download`: a piece of a save (read only: not journaled).
+wire::command_result download(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
+  auto& layout = self->state.host->layout;
+  if (auto inst = load_instance(layout, c.name); !inst)
+    return refused(std::move(r), error_code::not_found, inst.why());
+  auto piece = read_save_piece(instance_path(layout, c.name), c.save, c.offset);
+  if (!piece)
+    return refused(std::move(r), code_of(piece.error()), "instance '" + c.name + "': " + piece.why());
+  r.save = piece->save;
+  r.size = piece->size;
+  r.offset = c.offset;
+  r.sha256 = piece->sha256;
+  r.data = base64_encode(piece->bytes);
+  r.message = std::to_string(piece->bytes.size()) + " bytes of save '" + piece->save + "' from " + std::to_string(c.offset) + " of " +
+              std::to_string(piece->size);
   return r;
 }
 
@@ -285,6 +352,10 @@ caf::result<wire::command_result> on_command(manager_pointer self, wire::instanc
   }
   if (c.action == "log")
     return console_log(self, c, std::move(r));
+  if (c.action == "settings")
+    return read_settings(self, c, std::move(r));
+  if (c.action == "save-download")
+    return download(self, c, std::move(r));
   if (st.stopping)
     return refused(r, error_code::unavailable, "the slave is shutting down");
   if (auto* seen = st.journal->find(c.command_id)) {

@@ -35,6 +35,7 @@
 #include "common/files.hpp"
 #include "game/game_process.hpp"
 #include "game/ipc.hpp"
+#include "game/save_files.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -195,23 +196,6 @@ void on_link_down(supervisor_pointer self, const caf::down_msg& down) {
 }
 
 // ---- the process ---------------------------------------------------------------------------------
-
-std::string latest_save(const std::string& dir) {
-  std::string best;
-  fs::file_time_type best_time;
-  std::error_code ec;
-  for (auto& e : fs::directory_iterator(dir + "/saves", ec)) {
-    auto name = e.path().filename().string();
-    if (e.path().extension() != ".zip" || name.find(".tmp.zip") != std::string::npos)
-      continue;
-    auto t = e.last_write_time(ec);
-    if (best.empty() || t > best_time) {
-      best = e.path().string();
-      best_time = t;
-    }
-  }
-  return best;
-}
 
 /// A server left running by a slave that died (it got SIGTERM and is saving): its pid if it
 /// is still alive and really runs this instance.

@@ -320,12 +320,7 @@ void on_command(uplink_pointer self, std::uint64_t frame_id, wire::instance_comm
   auto send = [self, frame_id](wire::command_result r) {
     self->state.sockets->out().reply({}, wire::encode({frame_id, std::move(r)}));
   };
-  auto failed = [cmd](wire::error_code code, std::string why) {
-    auto r = wire::result_of(cmd, cmd.slave);
-    r.error = std::string(wire::to_string(code));
-    r.message = wire::fit_text(why);
-    return r;
-  };
+  auto failed = [cmd](wire::error_code code, std::string why) { return wire::failed(wire::result_of(cmd, cmd.slave), code, std::move(why)); };
   if (!st.commands)
     return send(failed(wire::error_code::unsupported, "this slave process takes no commands: only `clusterio-slave run` does"));
   self->request(st.commands, command_answer_timeout, command_atom::value, cmd)

@@ -308,11 +308,18 @@ std::vector<frame> samples() {
   s.push_back({77, sample_instance(UINT64_MAX)});
   s.push_back({77, host_report{{{"world-1", "running", 34197, "host-a"}, {label64, "stopped", 0, label64}}}});
   s.push_back({16, host_report{{}}});
-  s.push_back({77, instance_command{UINT64_MAX, "host-a", "command", "world-1", "producer", text1024, UINT64_MAX, max_log_lines}});
-  s.push_back({17, instance_command{1, "", "list", "", "", "", 0, 1}}); // empty optional labels are left out
+  const std::vector<instance_setting> settings{{"game_port", "34100"}, {"autosave_interval", "10"}, {"max_players", "0"},
+                                               {"game_password", text1024}, {label64, ""}};
+  const std::string sha(64, 'f');
+  const std::string piece = std::string(max_save_chunk_text - 4, 'A') + "AA==";
+  s.push_back({77, instance_command{UINT64_MAX, "host-a", "command", "world-1", "producer", text1024, UINT64_MAX, max_log_lines, settings, label64,
+                                    max_save_bytes, max_save_bytes, sha, piece}});
+  // empty optional labels and base64 are left out
+  s.push_back({17, instance_command{1, "", "list", "", "", "", 0, 1, {}, "", 0, 0, "", ""}});
   s.push_back({77, command_result{5, "host-a", "command", "w", "conflict", text1024, text1024, true, {{"w", "running", 65535, label64}},
-                                  {{1, "Starting RCON interface"}, {UINT64_MAX, text1024}, {7, ""}}, UINT64_MAX}});
-  s.push_back({18, command_result{1, "", "list", "", "", "", "", false, {}, {}, 0}});
+                                  {{1, "Starting RCON interface"}, {UINT64_MAX, text1024}, {7, ""}}, UINT64_MAX, settings, label64,
+                                  max_save_bytes, max_save_bytes, sha, piece}});
+  s.push_back({18, command_result{1, "", "list", "", "", "", "", false, {}, {}, 0, {}, "", 0, 0, "", ""}});
   return s;
 }
 
@@ -379,11 +386,11 @@ struct field_lister {
   void signals(const char* k, signal_list&, std::size_t entries) { add(k, fkind::signals, presence::required).entries = entries; }
   void quality(const char* k, std::string&) { add(k, fkind::quality, presence::optional); }
   void ids(const char* k, std::vector<std::uint64_t>&, std::size_t entries) { add(k, fkind::ids, presence::required).entries = entries; }
-  template <class T> void list(const char* k, std::vector<T>&, std::size_t entries) {
+  template <class T> void list(const char* k, std::vector<T>&, std::size_t entries, presence p = presence::required) {
     field_lister sub;
     T x{};
     describe(sub, x);
-    auto& f = add(k, fkind::list, presence::required);
+    auto& f = add(k, fkind::list, p);
     f.entries = entries;
     f.sub = std::move(sub.out);
   }
@@ -504,6 +511,9 @@ std::vector<std::pair<std::string, std::string>> bad_texts(text_kind k) {
               {"port 65536", "host:65536"}, {"port not a number", "h:8x"}, {"no host", ":34197"},
               {"256-byte host", std::string(256, 'h') + ":1"}, {"space", "my host:1"}, {"slash", "a/b:1"},
               {"1024 bytes", text1024}, {"port padded with zeros", "h:000001"}};
+    case text_kind::base64:
+      return {{"not a multiple of 4", "AAA"}, {"a character outside the alphabet", "AA*A"}, {"three '='", "A==="}, {"'=' inside", "A=AA"},
+              {"URL-safe alphabet", "AA-_"},  {"space", "AA A"}, {"too long", std::string(max_save_chunk_text + 4, 'A')}};
   }
   return {};
 }
@@ -518,6 +528,7 @@ std::vector<std::string> good_texts(text_kind k) {
     case text_kind::label: return {"a", label64, "A.b-c_9", "x.."};
     case text_kind::text: return {"", text1024, "tabs\tand\nnewlines", "ケーブル"};
     case text_kind::address: return {"", "10.0.0.5:34197", "host.example:1", "::1:65535", "[::1]:34197", std::string(255, 'h') + ":1"};
+    case text_kind::base64: return {"", "AAAA", "AA==", "A+/=", std::string(max_save_chunk_text, 'A')};
   }
   return {};
 }

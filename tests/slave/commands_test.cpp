@@ -6,12 +6,16 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <httplib.h>
 
 #include "client/wire_client.hpp"
+#include "common/base64.hpp"
+#include "common/sha256.hpp"
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/slave_fixture.hpp"
 #include "tests/support/tcp_connection.hpp"
@@ -77,6 +81,18 @@ std::string http_get(int port, const std::string& path, const std::string& token
   tcp_connection c(port);
   c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + "\r\n");
   return c.receive();
+}
+
+/// Runs `clusterio-ctl instance ARGS...` as the admin "ops": its exit status and output.
+std::pair<int, std::string> instance_ctl(master_fixture& m, slave_fixture& s, std::vector<std::string> args) {
+  std::vector<std::string> argv{exe("tools/clusterio-ctl"), "--credential", m.data_dir() + "/ops.cred.json", "--master", m.control_endpoint(),
+                                "instance"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto log = s.dir() + "/ctl.log";
+  ::unlink(log.c_str());
+  child_process p(argv, log);
+  auto st = p.wait(120000);
+  return std::pair{st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(log)};
 }
 
 } // namespace
@@ -220,16 +236,7 @@ TEST_CASE("instance commands: at most once across a restarted master, an offline
     wait_for_report(admin, "host-a");
   }
 
-  auto ctl = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv{exe("tools/clusterio-ctl"), "--credential", m.data_dir() + "/ops.cred.json", "--master", m.control_endpoint(),
-                                  "instance"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto log = s.dir() + "/ctl.log";
-    ::unlink(log.c_str());
-    child_process p(argv, log);
-    auto st = p.wait(120000);
-    return std::pair{st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(log)};
-  };
+  auto ctl = [&](std::vector<std::string> args) { return instance_ctl(m, s, std::move(args)); };
 
   auto [c0, o0] = ctl({"create", "host-a", "w", "--scenario", "producer"});
   INFO(o0);
@@ -401,4 +408,146 @@ TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF tok
   REQUIRE(audit);
   for (auto& e : json_of(audit)["entries"])
     CHECK(e["who"] == "web");
+}
+
+TEST_CASE("instance commands: settings, and saves moved between instances in checked pieces") {
+  master_fixture m;
+  m.start();
+  auto admin_cred = m.add_client("ops", "admin");
+  wire_client admin(m.control_endpoint(), admin_cred);
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  s.run();
+  wait_for_report(admin, "host-a");
+  for (auto name : {"src", "dst"}) {
+    auto create = command("create", name, "host-a");
+    create.scenario = "producer";
+    done(admin, create);
+  }
+  auto ctl = [&](std::vector<std::string> args) { return instance_ctl(m, s, std::move(args)); };
+
+  // Settings: read, changed (a password is written for the game, never shown), each checked.
+  auto settings = done(admin, command("settings", "src"));
+  REQUIRE(settings.settings.size() == wire::max_settings);
+  CHECK(settings.settings[0].key == "game_port");
+  auto dst_port = done(admin, command("settings", "dst")).settings[0].value;
+  CHECK(dst_port != settings.settings[0].value);
+  auto [c0, o0] = ctl({"set", "src", "max_players=8", "public=true", "game_password=hunter2", "autosave_interval=2"});
+  INFO(o0);
+  REQUIRE(c0 == 0);
+  CHECK(o0.find("changed max_players, public, game_password, autosave_interval of instance 'src'") != std::string::npos);
+  CHECK(o0.find("game_password      (set)") != std::string::npos);
+  CHECK(o0.find("hunter2") == std::string::npos);
+  auto server_settings = nlohmann::json::parse(slurp(s.dir() + "/instances/src/server-settings.json"));
+  CHECK(server_settings["max_players"] == 8);
+  CHECK(server_settings["visibility"]["public"] == true);
+  CHECK(server_settings["game_password"] == "hunter2");
+  CHECK(server_settings["autosave_interval"] == 2);
+  auto set = [&](std::string key, std::string value) {
+    auto c = command("set", "src");
+    c.settings = {{std::move(key), std::move(value)}};
+    return c;
+  };
+  CHECK(refused(admin, set("game_port", dst_port)).code == wire::error_code::conflict);
+  CHECK(refused(admin, set("autosave_interval", "0")).code == wire::error_code::invalid);
+  CHECK(refused(admin, set("public", "yes")).code == wire::error_code::invalid);
+  CHECK(refused(admin, set("motd", "hi")).code == wire::error_code::invalid);
+  CHECK(done(admin, set("game_port", "34190")).settings[0].value == "34190");
+  CHECK(nlohmann::json::parse(slurp(s.dir() + "/instances/src/config.json"))["game_port"] == 34190);
+
+  // A world with a mark in it, saved by its stop.
+  done(admin, command("start", "src"));
+  s.wait_running("src");
+  auto mark = command("command", "src");
+  mark.text = "/c storage.moved_mark = 4242";
+  done(admin, mark);
+  auto running_upload = command("save-upload", "src");
+  running_upload.save = "x.zip";
+  running_upload.size = 4;
+  running_upload.sha256 = std::string(64, 'a');
+  running_upload.data = "AAAAAA==";
+  CHECK(refused(admin, running_upload).code == wire::error_code::conflict); // the game would save over it
+  done(admin, command("stop", "src"));
+
+  // Download (the latest save), upload to the other instance, start it: the mark is there.
+  auto saved = s.dir() + "/moved.zip";
+  auto [c1, o1] = ctl({"save-download", "src", "-o", saved});
+  INFO(o1);
+  REQUIRE(c1 == 0);
+  CHECK(o1.find("downloaded save 'src.zip'") != std::string::npos);
+  CHECK(slurp(saved) == slurp(s.dir() + "/instances/src/saves/src.zip"));
+  auto [c2, o2] = ctl({"save-upload", "dst", saved, "--save", "from-src.zip"});
+  INFO(o2);
+  REQUIRE(c2 == 0);
+  CHECK(o2.find("uploaded save 'from-src.zip'") != std::string::npos);
+  CHECK(slurp(s.dir() + "/instances/dst/saves/from-src.zip") == slurp(saved));
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/dst/upload.part"));
+  done(admin, command("start", "dst"));
+  s.wait_running("dst");
+  auto read_mark = command("command", "dst");
+  read_mark.text = "/c rcon.print(storage.moved_mark)";
+  CHECK(done(admin, read_mark).output == "4242");
+  done(admin, command("stop", "dst"));
+
+  // A save in several pieces, one sent twice; then what is refused, with nothing kept.
+  {
+    std::ofstream blob(s.dir() + "/blob", std::ios::binary);
+    for (std::size_t i = 0; i < wire::max_save_chunk_bytes * 2 + 1000; ++i)
+      blob.put(static_cast<char>((i * 7919) >> 3));
+  }
+  REQUIRE(std::system(("cd '" + s.dir() + "' && zip -q -0 big.zip blob").c_str()) == 0); // stored: over two pieces
+  auto whole = slurp(s.dir() + "/big.zip");
+  REQUIRE(whole.size() > wire::max_save_chunk_bytes * 2);
+  auto zip = slurp(saved);
+  std::string big(wire::max_save_chunk_bytes * 2 + 10, 'b');
+  auto piece = [&](std::uint64_t offset, std::size_t length, const std::string& of, const std::string& name) {
+    auto c = command("save-upload", "dst");
+    c.save = name;
+    c.offset = offset;
+    c.size = of.size();
+    c.sha256 = sha256_hex(of);
+    c.data = base64_encode(of.substr(offset, length));
+    return c;
+  };
+  auto first = piece(0, wire::max_save_chunk_bytes, whole, "big.zip");
+  CHECK(done(admin, first).offset == wire::max_save_chunk_bytes);
+  CHECK(done(admin, first).repeated);
+  auto gap = piece(wire::max_save_chunk_bytes * 2, 10, whole, "big.zip");
+  CHECK(refused(admin, gap).message.find("bytes were received: send the piece that follows them") != std::string::npos);
+  done(admin, piece(wire::max_save_chunk_bytes, wire::max_save_chunk_bytes, whole, "big.zip"));
+  auto other = piece(wire::max_save_chunk_bytes * 2, 10, big, "other.zip");
+  CHECK(refused(admin, other).code == wire::error_code::conflict);
+  auto last = done(admin, piece(wire::max_save_chunk_bytes * 2, whole.size() - wire::max_save_chunk_bytes * 2, whole, "big.zip"));
+  CHECK(last.message.find("uploaded save 'big.zip'") != std::string::npos);
+  CHECK(slurp(s.dir() + "/instances/dst/saves/big.zip") == whole);
+
+  auto damaged = piece(0, 1000, std::string(1000, 'x'), "bad.zip");
+  damaged.sha256 = sha256_hex("something else");
+  auto r1 = refused(admin, damaged);
+  CHECK(r1.code == wire::error_code::invalid);
+  CHECK(r1.message.find("its SHA-256 is") != std::string::npos);
+  auto not_zip = refused(admin, piece(0, 1000, std::string(1000, 'x'), "bad.zip"));
+  CHECK(not_zip.message.find("it is not a zip") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/dst/saves/bad.zip"));
+  auto too_large = piece(0, 10, zip, "huge.zip");
+  too_large.size = wire::max_save_bytes + 1;
+  CHECK(refused(admin, too_large).field == "size");
+  auto past_end = piece(0, 10, zip, "short.zip");
+  past_end.size = 5;
+  CHECK(refused(admin, past_end).code == wire::error_code::invalid);
+  auto bad_name = piece(0, 10, zip, "notes.txt");
+  CHECK(refused(admin, bad_name).message.find("does not end in .zip") != std::string::npos);
+  auto [c3, o3] = ctl({"save-download", "dst", "--save", "nosuch.zip"});
+  CHECK(c3 == 1);
+  CHECK(o3.find("not_found") != std::string::npos);
+
+  // The audit log has one row per upload, not one per piece, and no password.
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  auto reply = http_get(m.http_port(), "/api/audit?limit=1000", token);
+  REQUIRE(http_status_of(reply) == 200);
+  CHECK(reply.find("hunter2") == std::string::npos);
+  int uploads_ok = 0;
+  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
+  for (auto& e : audit["entries"])
+    uploads_ok += e["action"] == "save-upload" && e["result"] == "ok";
+  CHECK(uploads_ok == 2); // from-src.zip and big.zip
 }
