@@ -29,6 +29,9 @@ const config_keys<master_config>& master_config_keys() {
       .add("webui_dir", &c::webui_dir, "the page's files", "source tree's `webui/`")
       .flag_alias("--webui")
       .add("admin_token", &c::admin_token, "web: token for non-GET requests; empty = `<data>/admin.token`, made at first start")
+      .add("viewers_sign_in", &c::viewers_sign_in,
+           "web: the page and its API show the cluster to signed-in users only (a web user of either role, or the admin token; "
+           "`/api/health` and the mod stay open)")
       .add("insecure", &c::insecure, "no CURVE (demo only)")
       .add("policy", &c::policy, "demand policy: `fair`, `first-come`, `dole`")
       .add("demand_window_ms", &c::demand_window_ms, "how long an instance's ask counts as demand (fair)")

@@ -18,6 +18,7 @@ struct master_config {
   int http_port = 8080;                ///< web interface and /metrics
   std::string webui_dir = CLUSTERIO_WEBUI_DIR; ///< the web page's files (default: the source tree's webui/)
   std::string admin_token;             ///< web: needed for non-GET requests; "" = <data>/admin.token, made at first start
+  bool viewers_sign_in = false;        ///< web: the page shows the cluster to signed-in users only
   bool insecure = false;               ///< no CURVE (local demo only: anyone may do anything)
   std::string policy = "fair";         ///< demand policy: fair | first-come | dole
   std::uint64_t demand_window_ms = 5000;     ///< fair: how long an instance's ask counts

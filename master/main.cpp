@@ -25,6 +25,7 @@
 #include "master/config.hpp"
 #include "messages/field.hpp"
 #include "store/allow_list.hpp"
+#include "store/web_users.hpp"
 
 using namespace clusterio;
 
@@ -174,8 +175,8 @@ int run(const std::string& data_dir, master_config cfg) {
   auto mod_zip = bundled_mod_zip();
   if (mod_zip.empty())
     spdlog::warn("no clusterio mod zip found with this master: /api/mod and the page's mod download are off");
-  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token, &machine_clock(), mod_zip}, {actors->storage, actors->registry, actors->signal_bus, actors->commands},
-                  counters, out);
+  http_server web(sys, {cfg.bind, cfg.http_port, cfg.webui_dir, cfg.admin_token, &machine_clock(), mod_zip, data_dir + "/master.db", cfg.viewers_sign_in},
+                  {actors->storage, actors->registry, actors->signal_bus, actors->commands}, counters, out);
   if (auto started = web.start(); !started)
     return stop(started.error());
   spdlog::info("master ready: control port {}, bus port {}, http port {}, policy {}, durability {}{}", gw.control_port(), gw.bus_port(),
@@ -233,6 +234,41 @@ int add_client(const std::string& data_dir, const std::string& name, role r, std
   return 0;
 }
 
+/// add-user (password from standard input), remove-user, users.
+int web_user_command(const std::string& data_dir, const std::string& what, const std::string& name, const std::string& role_text) {
+  if (auto made = make_private_dir(data_dir); !made)
+    return fail(made.error());
+  auto users = web_users::open(data_dir + "/master.db");
+  if (!users)
+    return fail(users.error());
+  if (what == "list") {
+    auto all = (*users)->list();
+    if (!all)
+      return fail(all.error());
+    for (auto& u : *all)
+      std::cout << u.name << " " << to_string(u.role) << "\n";
+    return 0;
+  }
+  if (auto label = wire::check_label(name); !label)
+    return fail(label.error().in("bad user name '" + name + "'"));
+  if (what == "remove") {
+    if (auto removed = (*users)->remove(name); !removed)
+      return fail(removed.error());
+    std::cout << "removed web user '" << name << "'; their sessions end within 12 h (at once when the master restarts)\n";
+    return 0;
+  }
+  std::string password;
+  if (!std::getline(std::cin, password))
+    return fail("give the password on standard input (one line), e.g. from a file: clusterio-master add-user " + name + " ... < pw.txt");
+  if (!password.empty() && password.back() == '\r')
+    password.pop_back();
+  auto role = role_text == "admin" ? web_role::admin : web_role::viewer;
+  if (auto set = (*users)->set(name, role, password); !set)
+    return fail(set.error());
+  std::cout << "web user '" << name << "' (" << to_string(role) << ") may sign in to the page\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -268,6 +304,17 @@ int main(int argc, char** argv) {
   auto* remove_cmd = app.add_subcommand("remove-client", "Revoke a slave's or tool's credential");
   remove_cmd->add_option("NAME", client_name, "Client name")->required();
   remove_cmd->add_option("--data", data_dir, "Data directory")->required();
+
+  auto* user_cmd = app.add_subcommand("add-user", "Let a person sign in to the web page: the password is read from standard input (one line)");
+  std::string user_role = "viewer";
+  user_cmd->add_option("NAME", client_name, "User name")->required();
+  user_cmd->add_option("--role", user_role, "viewer (reads) or admin (runs instances)")->check(CLI::IsMember({"viewer", "admin"}));
+  user_cmd->add_option("--data", data_dir, "Data directory")->required();
+  auto* remove_user_cmd = app.add_subcommand("remove-user", "Remove a web user (their sessions end within 12 h, or at a restart)");
+  remove_user_cmd->add_option("NAME", client_name, "User name")->required();
+  remove_user_cmd->add_option("--data", data_dir, "Data directory")->required();
+  auto* users_cmd = app.add_subcommand("users", "List the web users and their roles");
+  users_cmd->add_option("--data", data_dir, "Data directory")->required();
 
   auto* defaults_cmd = app.add_subcommand("config-defaults", "Print the default config file");
   defaults_cmd->add_flag("--markdown", markdown, "Print the table of keys, flags and defaults instead (as in the README)");
@@ -305,6 +352,8 @@ int main(int argc, char** argv) {
     return add_client(data_dir, client_name, role::slave, out_path, master_address, replace);
   if (tool_cmd->parsed())
     return add_client(data_dir, client_name, *parse_role(role_text), out_path, master_address, replace);
+  if (user_cmd->parsed() || remove_user_cmd->parsed() || users_cmd->parsed())
+    return web_user_command(data_dir, user_cmd->parsed() ? "add" : remove_user_cmd->parsed() ? "remove" : "list", client_name, user_role);
   if (remove_cmd->parsed()) {
     auto clients = allow_list::open(data_dir + "/master.db");
     if (!clients)

@@ -31,18 +31,7 @@ result<void> allow_list::replace(const entry& e) {
   return st.bind(1, e.name).bind(2, to_string(e.role)).bind(3, e.public_key).run();
 }
 
-result<void> allow_list::remove(const std::string& name) {
-  auto st = db_->prepare("DELETE FROM clients WHERE name=?1 RETURNING name");
-  st.bind(1, name);
-  bool found = st.step();
-  auto status = st.status();
-  st.reset();
-  if (!status)
-    return status;
-  if (!found)
-    return failure("no client named '" + name + "'");
-  return done();
-}
+result<void> allow_list::remove(const std::string& name) { return delete_named(*db_, "clients", name, "client"); }
 
 bool allow_list::changed() {
   auto st = db_->prepare("PRAGMA data_version");

@@ -28,4 +28,17 @@ result<std::unique_ptr<sql::database>> open_master_db(const std::string& path, b
   return opened;
 }
 
+result<void> delete_named(sql::database& db, std::string_view table, const std::string& name, std::string_view what) {
+  auto st = db.prepare("DELETE FROM " + std::string(table) + " WHERE name=?1 RETURNING name");
+  st.bind(1, name);
+  bool found = st.step();
+  auto status = st.status();
+  st.reset();
+  if (!status)
+    return status;
+  if (!found)
+    return failure("no " + std::string(what) + " named '" + name + "'");
+  return done();
+}
+
 } // namespace clusterio

@@ -7,7 +7,7 @@
 
 namespace clusterio::web {
 
-session_store::started session_store::start(std::uint64_t now_ms) {
+session_store::started session_store::start(std::uint64_t now_ms, bool admin, std::string who, bool web_user) {
   started s{random_hex(32), random_hex(32)};
   std::lock_guard lock(mu_);
   for (auto it = sessions_.begin(); it != sessions_.end();)
@@ -17,7 +17,7 @@ session_store::started session_store::start(std::uint64_t now_ms) {
                                    [](const auto& a, const auto& b) { return a.second.expires_ms < b.second.expires_ms; });
     sessions_.erase(oldest);
   }
-  sessions_[sha256_hex(s.token)] = {s.csrf, now_ms + lifetime_ms};
+  sessions_[sha256_hex(s.token)] = {s.csrf, now_ms + lifetime_ms, admin, std::move(who), web_user};
   return s;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Sign-in sessions of the web page: an admin exchanges the admin token for a session, kept by the
-// browser in an HttpOnly, SameSite=Strict cookie; every state change made with the cookie must
+// Sign-in sessions of the web page: an admin exchanges the admin token, or a user their password,
+// for a session, kept by the browser in an HttpOnly, SameSite=Strict cookie; every state change made with the cookie must
 // also carry the session's CSRF token in a header (X-CSRF-Token), which only the page, reading
 // GET /api/session, can know. Thread-safe (the web server's workers share one store). Bounded:
 // at most max_sessions live ones, each for `lifetime_ms`; the store keeps only SHA-256s of the
@@ -26,6 +26,9 @@ public:
   struct session {
     std::string csrf;
     std::uint64_t expires_ms = 0;
+    bool admin = false; ///< else a viewer
+    std::string who;    ///< the user's name, or "web" for the admin token (the audit log's `who`)
+    bool web_user = false; ///< signed in as a web user (whose role is looked up at each request), not with the token
   };
   struct started {
     std::string token; ///< for the cookie
@@ -33,7 +36,7 @@ public:
   };
 
   /// A new session (the oldest is ended when max_sessions live).
-  started start(std::uint64_t now_ms);
+  started start(std::uint64_t now_ms, bool admin, std::string who, bool web_user);
   /// The live session of `token`.
   std::optional<session> find(const std::string& token, std::uint64_t now_ms);
   void end(const std::string& token);

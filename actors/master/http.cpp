@@ -20,6 +20,7 @@
 #include <sstream>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <netdb.h>
@@ -39,6 +40,7 @@
 #include "common/outbox.hpp"
 #include "messages/json.hpp"
 #include "control/metrics.hpp"
+#include "store/web_users.hpp"
 #include "web/http_params.hpp"
 #include "web/sessions.hpp"
 
@@ -54,8 +56,10 @@ constexpr auto ask_timeout = std::chrono::seconds(3);
 /// Threads that answer the API (each blocks on its actor questions); the polling thread only
 /// reads requests, serves the page's files and sends replies, so a slow actor never holds it.
 constexpr std::size_t http_workers = 4;
-/// Request bodies are refused (413) beyond this: the API has no endpoint that takes one.
+/// Request bodies are refused (413) beyond this...
 constexpr std::size_t max_request_body = 64 * 1024;
+/// ...but an admin's command may carry a piece of a save (base64) in its JSON.
+constexpr std::size_t max_command_body = wire::max_request_bytes;
 /// What one connection may hold: its request line and headers must fit (libmicrohttpd's pool,
 /// which also holds the reply's header). Beyond it libmicrohttpd answers 431 and closes.
 constexpr std::size_t connection_memory = 32 * 1024;
@@ -83,6 +87,9 @@ constexpr std::uint64_t default_audit_rows = 100;
 constexpr std::uint64_t max_audit_page = 1000;
 /// GET endpoints that need the admin token.
 const std::set<std::string> admin_only{"/api/audit"};
+/// What anyone may read even when viewers must sign in (http_config::viewers_sign_in): a health
+/// probe, and the mod game clients download.
+const std::set<std::string> open_to_all{"/api/health", "/api/mod"};
 /// The storage table's rate column covers this many minutes unless the request says otherwise.
 constexpr std::uint64_t default_rate_minutes = 5;
 /// How far back graphs go unless the request says otherwise, and at most (one year).
@@ -259,6 +266,7 @@ struct http_server::impl {
   /// Endpoints that may change state: they read a body and check who asks themselves.
   std::map<std::string, std::function<reply(const web_request&)>> actions;
   web::session_store sessions;
+  std::unique_ptr<web_users> users; ///< the page's users (master.db), for sign-in by password
   std::optional<mod_identity> mod; ///< set by start() when cfg.mod_zip names one
   std::string mod_bytes;
 
@@ -316,44 +324,93 @@ struct http_server::impl {
            (https ? "; Secure" : "");
   }
 
-  /// Whether `r` comes from an admin: the admin token, or a live session, whose CSRF token the
-  /// request must carry when it `changes` state (reading admin-only results needs none). The
-  /// refusal otherwise.
-  std::optional<reply> not_admin(const web_request& r, bool changes = true) {
+  /// Who sent `r` ("web" for the admin token, else the session's user), if they may: the admin
+  /// token, or a live session (an admin's when `need_admin`), whose CSRF token the request must
+  /// carry when it `changes` state (reading admin-only results needs none). The refusal
+  /// otherwise.
+  std::variant<std::string, reply> caller(const web_request& r, bool need_admin, bool changes) {
     if (r.admin_token)
-      return std::nullopt;
-    auto s = sessions.find(r.session_token, cfg.time->epoch_ms());
+      return std::string("web");
+    auto s = live_session(r.session_token);
     if (!s)
       return json_reply({{"error", "sign in first (POST /api/session), or send Authorization: Bearer <admin token>"}}, 401);
+    if (need_admin && !s->admin)
+      return json_reply({{"error", "'" + s->who + "' is a viewer: this needs an admin"}}, 403);
     if (changes && !web::same_secret(r.csrf, s->csrf))
       return json_reply({{"error", "missing or wrong X-CSRF-Token header (GET /api/session gives the session's)"}}, 403);
+    return s->who;
+  }
+  std::optional<reply> not_admin(const web_request& r, bool changes = true) {
+    auto who = caller(r, true, changes);
+    if (auto* refused = std::get_if<reply>(&who))
+      return std::move(*refused);
     return std::nullopt;
   }
 
-  /// GET: who the page is (viewer, or admin with the CSRF token to send); POST {"token"}: sign
-  /// in with the admin token; DELETE: sign out.
+  /// The live session of `token`, as its user stands now: a web user removed since (or whose
+  /// role cannot be read) is signed out, one whose role changed has the new one.
+  std::optional<web::session_store::session> live_session(const std::string& token) {
+    auto s = sessions.find(token, cfg.time->epoch_ms());
+    if (!s || !s->web_user)
+      return s;
+    auto role = users ? users->role_of(s->who) : result<std::optional<web_role>>(std::optional<web_role>());
+    if (!role)
+      spdlog::error("http: cannot read web user '{}': {}; their session ends", s->who, role.why());
+    if (!role || !*role) {
+      sessions.end(token);
+      return std::nullopt;
+    }
+    s->admin = **role == web_role::admin;
+    return s;
+  }
+
+  /// A session's description, as sign-in and GET /api/session give it.
+  static json session_json(const web::session_store::session& s) {
+    return {{"signed_in", true}, {"role", s.admin ? "admin" : "viewer"}, {"user", s.who}, {"csrf", s.csrf}, {"expires_ms", s.expires_ms}};
+  }
+
+  /// GET: who the page is (not signed in, or the session's user and role with the CSRF token to
+  /// send); POST {"token"} (the admin token) or {"user", "password"} (a web user's): sign in;
+  /// DELETE: sign out.
   reply api_session(const web_request& r) {
     auto now = cfg.time->epoch_ms();
     if (r.method == MHD_HTTP_METHOD_GET || r.method == MHD_HTTP_METHOD_HEAD) {
-      auto s = sessions.find(r.session_token, now);
+      auto s = live_session(r.session_token);
       if (!s)
-        return json_reply({{"signed_in", false}, {"role", "viewer"}});
-      return json_reply({{"signed_in", true}, {"role", "admin"}, {"csrf", s->csrf}, {"expires_ms", s->expires_ms}});
+        return json_reply({{"signed_in", false}, {"role", "viewer"}, {"sign_in_required", cfg.viewers_sign_in}});
+      return json_reply(session_json(*s));
     }
     if (r.method == MHD_HTTP_METHOD_POST) {
       auto body = json::parse(r.body, nullptr, false);
-      if (!body.is_object() || !body.contains("token") || !body["token"].is_string())
-        return json_reply({{"error", "expected {\"token\": \"<admin token>\"}"}}, 400);
-      if (cfg.admin_token.empty() || !web::same_secret(body["token"].get<std::string>(), cfg.admin_token))
-        return json_reply({{"error", "wrong admin token"}}, 401);
-      auto started = sessions.start(now);
-      auto out = json_reply({{"signed_in", true}, {"role", "admin"}, {"csrf", started.csrf}, {"expires_ms", now + web::session_store::lifetime_ms}});
+      auto text = [&](const char* key) { return body.is_object() && body.contains(key) && body[key].is_string(); };
+      bool admin = false, web_user = false;
+      std::string who;
+      if (text("token")) {
+        if (cfg.admin_token.empty() || !web::same_secret(body["token"].get<std::string>(), cfg.admin_token))
+          return json_reply({{"error", "wrong admin token"}}, 401);
+        admin = true;
+        who = "web";
+      } else if (text("user") && text("password")) {
+        if (!users)
+          return json_reply({{"error", "this master has no web users (clusterio-master add-user)"}}, 401);
+        auto user = users->check(body["user"].get<std::string>(), body["password"].get<std::string>());
+        if (!user)
+          return json_reply({{"error", user.why()}}, 401);
+        admin = user->role == web_role::admin;
+        who = user->name;
+        web_user = true;
+      } else {
+        return json_reply({{"error", "expected {\"token\": \"<admin token>\"} or {\"user\": ..., \"password\": ...}"}}, 400);
+      }
+      auto started = sessions.start(now, admin, who, web_user);
+      auto out = json_reply(session_json({started.csrf, now + web::session_store::lifetime_ms, admin, who, web_user}));
       out.headers.push_back({"Set-Cookie", session_cookie_header(started.token, web::session_store::lifetime_ms / 1000, r.https)});
       return out;
     }
     if (r.method == MHD_HTTP_METHOD_DELETE) {
-      if (auto refused = not_admin(r))
-        return *refused;
+      auto who = caller(r, false, true);
+      if (auto* refused = std::get_if<reply>(&who))
+        return std::move(*refused);
       sessions.end(r.session_token);
       auto out = json_reply({{"signed_in", false}, {"role", "viewer"}});
       out.headers.push_back({"Set-Cookie", session_cookie_header("", 0, r.https)});
@@ -387,12 +444,13 @@ struct http_server::impl {
     }
     if (r.method != MHD_HTTP_METHOD_POST)
       return json_reply({{"error", "POST a command, or GET ?id=<command_id>"}}, 405);
-    if (auto refused = not_admin(r))
-      return *refused;
+    auto who = caller(r, true, true);
+    if (auto* refused = std::get_if<reply>(&who))
+      return std::move(*refused);
     auto cmd = command_of(r.body);
     if (!cmd)
       return json_reply({{"error", cmd.why()}}, 400);
-    auto id = ask<std::uint64_t>("commands", peers.commands, web_command_atom::value, std::string("web"), *cmd);
+    auto id = ask<std::uint64_t>("commands", peers.commands, web_command_atom::value, std::get<std::string>(who), *cmd);
     if (!id)
       return unavailable(id.error());
     return json_reply({{"command_id", *id}, {"state", "pending"}}, 202);
@@ -404,32 +462,12 @@ struct http_server::impl {
     auto j = json::parse(body, nullptr, false);
     if (!j.is_object())
       return failure("the body must be a JSON object with the fields of instance_command (docs/protocol.md §11.9)");
-    wire::instance_command c;
-    try {
-      c.command_id = j.value("command_id", std::uint64_t{0});
-      c.slave = j.value("slave", "");
-      c.action = j.value("action", "");
-      c.name = j.value("name", "");
-      c.scenario = j.value("scenario", "");
-      c.text = j.value("text", "");
-      c.after = j.value("after", std::uint64_t{0});
-      c.count = j.value("count", static_cast<std::uint64_t>(wire::default_log_lines));
-    } catch (const json::exception& e) {
-      return failure(std::string("a field has the wrong type: ") + e.what());
-    }
-    for (auto [field, value] : {std::pair{"slave", &c.slave}, {"name", &c.name}, {"scenario", &c.scenario}})
-      if (!value->empty())
-        if (auto ok = wire::check_label(*value); !ok)
-          return ok.error().in(field);
-    if (auto ok = wire::check_label(c.action); !ok)
-      return ok.error().in("action");
-    if (auto ok = wire::check_text(c.text); !ok)
-      return ok.error().in("text");
-    if (c.count < 1 || c.count > wire::max_log_lines)
-      return failure("count: 1.." + std::to_string(wire::max_log_lines));
-    if (c.command_id == 0)
-      c.command_id = wire::new_command_id();
-    return c;
+    if (!j.contains("command_id"))
+      j["command_id"] = wire::new_command_id();
+    auto m = wire::from_json(wire::instance_command::type, std::move(j));
+    if (!m)
+      return m.error();
+    return std::get<wire::instance_command>(std::move(*m));
   }
 
   /// The audit log, newest first: admin only (console lines may carry what viewers must not see).
@@ -694,10 +732,16 @@ struct http_server::impl {
     return !cfg.admin_token.empty() && given.compare(0, bearer.size(), bearer) == 0 && web::same_secret(given.substr(bearer.size()), cfg.admin_token);
   }
 
-  /// Whether the request's session cookie names a live session.
-  bool signed_in(MHD_Connection* c) {
+  /// The live session the request's cookie names, if any.
+  std::optional<web::session_store::session> session_of(MHD_Connection* c) {
     auto* cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
-    return cookie && sessions.find(web::session_token_in(cookie), cfg.time->epoch_ms());
+    if (!cookie)
+      return std::nullopt;
+    return live_session(web::session_token_in(cookie));
+  }
+  bool signed_in_admin(MHD_Connection* c) {
+    auto s = session_of(c);
+    return s && s->admin;
   }
 
   /// What the head alone decides, before any route: limits and the admin token.
@@ -716,16 +760,19 @@ struct http_server::impl {
     ex.body_declared = chunked || length > 0;
     if (chunked)
       return json_reply({{"error", "a request body needs a Content-Length"}}, 411);
-    if (length > max_request_body)
-      return json_reply({{"error", "request body over " + std::to_string(max_request_body / 1024) + " KiB"}}, 413);
+    auto body_limit = url == "/api/commands" && (has_admin_token(c) || signed_in_admin(c)) ? max_command_body : max_request_body;
+    if (length > body_limit)
+      return json_reply({{"error", "request body over " + std::to_string(body_limit / 1024) + " KiB"}}, 413);
     if (actions.count(url)) { // each decides who may do what (sign-in, session, CSRF)
       ex.reads_body = true;
       return std::nullopt;
     }
     bool reads = method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD;
+    if (reads && cfg.viewers_sign_in && api.count(url) && !open_to_all.count(url) && !has_admin_token(c) && !session_of(c))
+      return json_reply({{"error", "this master shows the cluster to signed-in users only: sign in (POST /api/session)"}}, 401);
     if (reads && !admin_only.count(url))
       return std::nullopt;
-    if (reads && signed_in(c)) // reading needs no CSRF token
+    if (reads && signed_in_admin(c)) // reading needs no CSRF token
       return std::nullopt;
     if (!has_admin_token(c))
       return json_reply({{"error", "this needs the admin token (Authorization: Bearer <token>)"}}, 401);
@@ -904,6 +951,12 @@ result<void> http_server::start() {
       return zip.error().in("the mod zip to serve");
     g.mod = std::move(zip->first);
     g.mod_bytes = std::move(zip->second);
+  }
+  if (!g.cfg.db_path.empty()) {
+    auto users = web_users::open(g.cfg.db_path);
+    if (!users)
+      return users.error().in("the web users");
+    g.users = std::move(*users);
   }
   auto where = g.cfg.bind + ":" + std::to_string(g.cfg.port);
   addrinfo hints{};

@@ -15,10 +15,12 @@
 // of the previous reply, else the connection is closed; 512 connections at once, 128 from one
 // address (more from one address are closed at once; more in all wait in the kernel's queue).
 //
-// Viewers read; admins change state. Only /api/session (sign in and out: web/sessions.hpp) and
-// /api/commands (instance commands, relayed by the commands actor) change state; they read a
-// JSON body and take an admin as `Authorization: Bearer <admin token>`, or a session cookie
-// together with its CSRF token in `X-CSRF-Token`. Any other method than GET/HEAD elsewhere gets
+// Viewers read; admins change state. Only /api/session (sign in and out: web/sessions.hpp, with
+// the admin token or a web user's password: store/web_users.hpp) and /api/commands (instance
+// commands, relayed by the commands actor) change state; they read a JSON body and take an admin
+// as `Authorization: Bearer <admin token>`, or an admin's session cookie together with its CSRF
+// token in `X-CSRF-Token`. With `viewers_sign_in` the API's reads need a session (any role) or
+// the admin token as well, but for /api/health and /api/mod. Any other method than GET/HEAD elsewhere gets
 // 401 without the token, 405 with it; /api/audit and command results need an admin to read. A
 // declared body over 64 KiB gets 413 whatever the method and before the token check, a chunked
 // one 411; other endpoints never read a body, so a request that has one gets `Connection:
@@ -53,6 +55,8 @@ struct http_config {
   std::string admin_token; ///< needed for any non-GET request; "" refuses them all
   const clock* time = &machine_clock(); ///< `now_ms` in the JSON replies
   std::string mod_zip;     ///< served at /mod/<file> with /api/mod; "": none
+  std::string db_path;     ///< master.db, for the web users who sign in by password; "": none
+  bool viewers_sign_in = false; ///< the API's reads need a session or the admin token too
 };
 
 struct http_peers {
