@@ -36,6 +36,7 @@
 
   async function getJson(url) {
     const res = await fetch(url, { cache: "no-store" });
+    if (res.status === 401) throw Object.assign(new Error("sign in to see the cluster (below, under Control)"), { signIn: true });
     if (!res.ok) throw new Error(url + ": HTTP " + res.status);
     return res.json();
   }
@@ -330,7 +331,7 @@
       const online = inst.instances.filter(i => i.online).length;
       setStatus(true, online + " of " + inst.instances.length + " instances online · updated " + new Date().toLocaleTimeString());
     } catch (e) {
-      setStatus(false, "cannot reach the master: " + e.message);
+      setStatus(false, e.signIn ? e.message : "cannot reach the master: " + e.message);
     }
   }
 

@@ -1,11 +1,25 @@
 // The control panel driven as a person would: headless Chromium (Debian's) through
 // puppeteer-core, by clicks and typing only. Run by control_test.cpp against a real master and
-// slave: node control_page.js URL ADMIN_TOKEN SLAVE. Prints each step; exits 1 on the first
+// slave: node control_page.js URL ADMIN_TOKEN SLAVE FILES (FILES holds other.zip, a save to
+// upload, and downloads/, where the browser saves). Prints each step; exits 1 on the first
 // failure, naming it.
 "use strict";
+const fs = require("fs");
+const path = require("path");
 const puppeteer = require("puppeteer-core");
 
-const [url, token, slave] = process.argv.slice(2);
+const [url, token, slave, files] = process.argv.slice(2);
+const downloads = path.join(files, "downloads");
+
+/// Waits for a finished download of that name; its bytes.
+async function downloaded(name) {
+  const file = path.join(downloads, name);
+  for (let i = 0; i < 300; i++) {
+    if (fs.existsSync(file) && !fs.existsSync(file + ".crdownload")) return fs.readFileSync(file);
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error("no download " + name + " in " + downloads);
+}
 const instance = "clicked";
 let page = null; // for the failure's report
 
@@ -17,6 +31,8 @@ let page = null; // for the failure's report
   });
   try {
     page = await browser.newPage();
+    const cdp = await browser.target().createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
     page.on("console", m => console.log("page console: " + m.text()));
     page.setDefaultTimeout(30000);
     page.on("dialog", d => d.accept()); // the delete confirmation
@@ -65,9 +81,48 @@ let page = null; // for the failure's report
     await page.click(row + " .show-log");
     await waitText(row + " .console-log", "rcon.print(6 * 7)");
 
+    step("follow the console: a line the game prints later appears by itself");
+    await page.click(row + " .follow");
+    await page.$eval(row + " .console-line", e => { e.value = ""; });
+    await page.click(row + " .console-line", { clickCount: 3 });
+    await page.keyboard.press("Backspace");
+    await page.type(row + " .console-line", "hello from the page");
+    await page.click(row + " .send");
+    await waitText(row + " .console-log", "[CHAT] <server>: hello from the page");
+
+    step("change a setting");
+    await page.click(row + " .more");
+    await page.waitForSelector(row + " form.settings input[name=max_players]");
+    await page.click(row + " form.settings input[name=max_players]", { clickCount: 3 });
+    await page.keyboard.press("Backspace");
+    await page.type(row + " form.settings input[name=max_players]", "7");
+    await page.click(row + " .save-settings");
+    await waitText("#control-message", "changed max_players of instance '" + instance + "' (taken at its next start)");
+    await page.waitForFunction(s => document.querySelector(s).value === "7", {}, row + " form.settings input[name=max_players]");
+
     step("stop it, then delete it (confirmed)");
     await page.click(row + " .stop");
     await waitText(row + " .state", "stopped", 60000);
+
+    step("download its latest save: the world the stop saved");
+    await page.click(row + " .download-save");
+    await waitText(row + " .save-status", "downloaded save " + instance + ".zip");
+    const world = await downloaded(instance + ".zip");
+    if (world.subarray(0, 4).toString("latin1") !== "PK\x03\x04") throw new Error("the downloaded save is not a zip");
+
+    step("upload a save; it is the latest now, and downloads byte for byte");
+    const upload = await page.$(row + " .save-file");
+    await upload.uploadFile(path.join(files, "other.zip"));
+    await page.click(row + " .upload-save");
+    await waitText(row + " .save-status", "uploaded save 'other.zip'");
+    await page.click(row + " .download-save");
+    await waitText(row + " .save-status", "downloaded save other.zip");
+    if (!(await downloaded("other.zip")).equals(fs.readFileSync(path.join(files, "other.zip"))))
+      throw new Error("the save downloaded differs from the one uploaded");
+
+    step("the audit log shows the changes");
+    await waitText("#audit-log", "save-upload");
+    await waitText("#audit-log", "max_players=7");
     await page.click(row + " .delete");
     await page.waitForFunction(s => !document.querySelector(s), {}, row);
     await waitText("#control-message", "deleted instance '" + instance + "'");

@@ -16,7 +16,7 @@ using namespace clusterio;
 using namespace clusterio::test;
 using namespace std::chrono_literals;
 
-TEST_CASE("the control panel in headless Chromium: sign in, create, start, console, stop, delete, sign out, by clicks") {
+TEST_CASE("the control panel in headless Chromium: sign in, create, start, console, settings, saves, stop, delete, sign out, by clicks") {
   master_fixture m;
   m.start();
   slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
@@ -34,8 +34,12 @@ TEST_CASE("the control panel in headless Chromium: sign in, create, start, conso
 
   auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
   auto work = build_dir() + "/artifacts";
-  std::system(("mkdir -p " + work).c_str());
-  auto [rc, out] = run("node " + source_dir() + "/tests/webui/control_page.js " + m.http_url() + "/ " + token + " host-a", work + "/control.txt", 240);
+  auto files = work + "/control-files";
+  // A save to upload (a zip, as saves are) and the folder the browser downloads into.
+  REQUIRE(std::system(("rm -rf " + files + " && mkdir -p " + files + "/downloads && cd " + files +
+                       " && printf 'not a world, but a zip' > level.txt && zip -q other.zip level.txt").c_str()) == 0);
+  auto [rc, out] = run("node " + source_dir() + "/tests/webui/control_page.js " + m.http_url() + "/ " + token + " host-a " + files,
+                       work + "/control.txt", 300);
   INFO(out << slurp(work + "/control.txt.err"));
   CHECK(rc == 0);
   CHECK(out.find("ok\n") != std::string::npos);
