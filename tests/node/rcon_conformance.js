@@ -25,17 +25,28 @@ async function main() {
     `[path]\nread-data=${build}/factorio-sim/data\nwrite-data=${dir}\n`);
   const created = spawnSync(exe, ["-c", `${dir}/config.ini`, "--create", `${dir}/saves/w.zip`]);
   assert.strictEqual(created.status, 0, String(created.stdout));
-  const rconPort = await freePort();
-  const proc = spawn(exe, ["-c", `${dir}/config.ini`, "--start-server", `${dir}/saves/w.zip`,
-    "--port", String(await freePort()), "--rcon-port", String(rconPort), "--rcon-password", "pw"]);
-  let out = "";
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no RCON start line:\n" + out)), 10000);
-    proc.stdout.on("data", d => {
-      out += d;
-      if (out.includes("Starting RCON interface")) { clearTimeout(timer); resolve(); }
+  // A free port can be taken by another test before the server binds it: then try new ports
+  // (a few times, never forever).
+  let proc, rconPort;
+  for (let attempt = 1; ; attempt++) {
+    rconPort = await freePort();
+    proc = spawn(exe, ["-c", `${dir}/config.ini`, "--start-server", `${dir}/saves/w.zip`,
+      "--port", String(await freePort()), "--rcon-port", String(rconPort), "--rcon-password", "pw"]);
+    let out = "";
+    const started = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no RCON start line:\n" + out)), 10000);
+      proc.stdout.on("data", d => {
+        out += d;
+        if (out.includes("Starting RCON interface")) { clearTimeout(timer); resolve(true); }
+        else if (out.includes("Can't bind socket") && attempt < 5) { clearTimeout(timer); resolve(false); }
+      });
     });
-  });
+    if (started) break;
+    if (proc.exitCode === null && proc.signalCode === null) { // else its exit event has been emitted
+      proc.kill("SIGKILL");
+      await new Promise(resolve => proc.on("exit", resolve));
+    }
+  }
   try {
     // Wrong password: rejected with id -1, as Factorio does.
     await assert.rejects(Rcon.connect({ host: "127.0.0.1", port: rconPort, password: "nope", timeout: 5000 }));

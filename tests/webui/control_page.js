@@ -23,6 +23,20 @@ async function downloaded(name) {
 const instance = "clicked";
 let page = null; // for the failure's report
 
+/// Clicks an element. The panel re-renders as its polls answer, so an element found a moment ago
+/// can be gone by the click: then it is found again (a few times, not forever).
+async function press(selector, options) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.waitForSelector(selector);
+      return await page.click(selector, options);
+    } catch (e) {
+      if (attempt >= 5 || !/not clickable|detached|not an Element/.test(e.message)) throw e;
+      await new Promise(r => setTimeout(r, 200));
+    }
+  }
+}
+
 (async () => {
   const browser = await puppeteer.launch({
     executablePath: "/usr/bin/chromium",
@@ -47,15 +61,15 @@ let page = null; // for the failure's report
 
     step("a wrong token is refused");
     await page.type("#token", "not-the-token");
-    await page.click("#sign-in");
+    await press("#sign-in");
     await waitText(".sign-in .error", "wrong admin token");
 
     step("sign in with the admin token");
     await page.$eval("#token", e => { e.value = ""; });
-    await page.click("#token", { clickCount: 3 });
+    await press("#token", { clickCount: 3 });
     await page.keyboard.press("Backspace");
     await page.type("#token", token);
-    await page.click("#sign-in");
+    await press("#sign-in");
     await page.waitForSelector("#sign-out");
 
     step("create an instance on " + slave);
@@ -63,12 +77,12 @@ let page = null; // for the failure's report
     await page.waitForSelector(form);
     await page.type(form + " .new-name", instance);
     await page.type(form + " .new-scenario", "producer");
-    await page.click(form + " .create");
+    await press(form + " .create");
     const row = `li.control-instance[data-name="${instance}"]`;
     await waitText(row + " .state", "stopped");
 
     step("start it; it comes online with its UPS on the page");
-    await page.click(row + " .start");
+    await press(row + " .start");
     await waitText(row + " .state", "running", 60000);
     await page.waitForFunction(name => [...document.querySelectorAll("article.instance")].some(
       a => a.querySelector("h3 span").textContent === name && a.querySelector(".badge").textContent === "online" &&
@@ -76,36 +90,36 @@ let page = null; // for the failure's report
 
     step("a console command and its reply");
     await page.type(row + " .console-line", "/c rcon.print(6 * 7)");
-    await page.click(row + " .send");
+    await press(row + " .send");
     await waitText(row + " .console-output", "42");
-    await page.click(row + " .show-log");
+    await press(row + " .show-log");
     await waitText(row + " .console-log", "rcon.print(6 * 7)");
 
     step("follow the console: a line the game prints later appears by itself");
-    await page.click(row + " .follow");
+    await press(row + " .follow");
     await page.$eval(row + " .console-line", e => { e.value = ""; });
-    await page.click(row + " .console-line", { clickCount: 3 });
+    await press(row + " .console-line", { clickCount: 3 });
     await page.keyboard.press("Backspace");
     await page.type(row + " .console-line", "hello from the page");
-    await page.click(row + " .send");
+    await press(row + " .send");
     await waitText(row + " .console-log", "[CHAT] <server>: hello from the page");
 
     step("change a setting");
-    await page.click(row + " .more");
+    await press(row + " .more");
     await page.waitForSelector(row + " form.settings input[name=max_players]");
-    await page.click(row + " form.settings input[name=max_players]", { clickCount: 3 });
+    await press(row + " form.settings input[name=max_players]", { clickCount: 3 });
     await page.keyboard.press("Backspace");
     await page.type(row + " form.settings input[name=max_players]", "7");
-    await page.click(row + " .save-settings");
+    await press(row + " .save-settings");
     await waitText("#control-message", "changed max_players of instance '" + instance + "' (taken at its next start)");
     await page.waitForFunction(s => document.querySelector(s).value === "7", {}, row + " form.settings input[name=max_players]");
 
     step("stop it, then delete it (confirmed)");
-    await page.click(row + " .stop");
+    await press(row + " .stop");
     await waitText(row + " .state", "stopped", 60000);
 
     step("download its latest save: the world the stop saved");
-    await page.click(row + " .download-save");
+    await press(row + " .download-save");
     await waitText(row + " .save-status", "downloaded save " + instance + ".zip");
     const world = await downloaded(instance + ".zip");
     if (world.subarray(0, 4).toString("latin1") !== "PK\x03\x04") throw new Error("the downloaded save is not a zip");
@@ -113,9 +127,9 @@ let page = null; // for the failure's report
     step("upload a save; it is the latest now, and downloads byte for byte");
     const upload = await page.$(row + " .save-file");
     await upload.uploadFile(path.join(files, "other.zip"));
-    await page.click(row + " .upload-save");
+    await press(row + " .upload-save");
     await waitText(row + " .save-status", "uploaded save 'other.zip'");
-    await page.click(row + " .download-save");
+    await press(row + " .download-save");
     await waitText(row + " .save-status", "downloaded save other.zip");
     if (!(await downloaded("other.zip")).equals(fs.readFileSync(path.join(files, "other.zip"))))
       throw new Error("the save downloaded differs from the one uploaded");
@@ -123,12 +137,12 @@ let page = null; // for the failure's report
     step("the audit log shows the changes");
     await waitText("#audit-log", "save-upload");
     await waitText("#audit-log", "max_players=7");
-    await page.click(row + " .delete");
+    await press(row + " .delete");
     await page.waitForFunction(s => !document.querySelector(s), {}, row);
     await waitText("#control-message", "deleted instance '" + instance + "'");
 
     step("sign out: the controls are gone");
-    await page.click("#sign-out");
+    await press("#sign-out");
     await page.waitForSelector("#sign-in");
     if (await page.$("button.start, form.new-instance")) throw new Error("controls left after signing out");
     console.log("ok");
