@@ -24,4 +24,11 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+std::size_t base64_decoded_size(std::string_view text) {
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=')
+    ++padding;
+  return text.size() / 4 * 3 - padding;
+}
+
 } // namespace clusterio

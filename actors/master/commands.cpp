@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/base64.hpp"
 #include "common/outbox.hpp"
 #include "common/sqlite.hpp"
 #include "store/master_db.hpp"
@@ -161,18 +162,12 @@ wire::message answer_of(const wire::command_result& r) {
   return wire::make_error(code, r.message);
 }
 
-/// Bytes of a piece of a save `data` carries (base64 of at most max_save_chunk_bytes).
-std::uint64_t data_bytes(const std::string& base64) {
-  auto padding = static_cast<std::uint64_t>(std::count(base64.end() - std::min<std::size_t>(base64.size(), 2), base64.end(), '='));
-  return base64.size() / 4 * 3 - padding;
-}
-
 /// Whether the audit log takes this command: every state change, but of an upload only the
 /// piece that completes it (or one that failed), not each of its up to 2,048 pieces.
 bool audited(const wire::instance_command& c, bool failed) {
   if (!wire::changes_state(c.action))
     return false;
-  return c.action != "save-upload" || failed || c.offset + data_bytes(c.data) >= c.size;
+  return c.action != "save-upload" || failed || c.offset + base64_decoded_size(c.data) >= c.size;
 }
 
 /// Refuses a command at the master; a state-changing one is logged.
