@@ -4,7 +4,8 @@
 // signed-in viewer sees who they are and "Sign out"; an admin (a session cookie plus the CSRF
 // token the API gives) sees, per slave a "new instance" form and per instance its commands, settings, saves and a
 // console with the game's live output; below, the audit log.
-import { html, render, useState, useEffect, useCallback } from "/vendor/htm-preact.module.js";
+import { html, useState, useEffect, useCallback } from "/vendor/htm-preact.module.js";
+import { api } from "/api.js";
 
 const LIST_MS = 3000; // how often the instances of every slave are listed
 const POLL_MS = 500;  // how often a command's result is asked for
@@ -12,15 +13,6 @@ const FOLLOW_MS = 1000; // how often a followed console asks for new lines
 const LOG_KEEP = 200;   // console lines a followed console shows at most
 const PIECE = 512 * 1024; // bytes of a save per command (the wire's max_save_chunk_bytes)
 const SETTINGS = ["game_port", "autosave_interval", "max_players", "game_password", "public"];
-
-async function api(method, url, csrf, body) {
-  const headers = { "Content-Type": "application/json" };
-  if (csrf) headers["X-CSRF-Token"] = csrf;
-  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error || url + ": HTTP " + res.status);
-  return data;
-}
 
 /// Sends an instance command and waits for its slave's answer; throws with the error's message.
 async function runCommand(csrf, command) {
@@ -123,7 +115,7 @@ function SignIn({ onSignedIn, required }) {
 }
 
 /// A signed-in viewer: who, and sign-out; no controls.
-function Viewer({ session, onSignedOut }) {
+function SignedInViewer({ session, onSignedOut }) {
   const [message, setMessage] = useState("");
   const signOut = () => api("DELETE", "/api/session", session.csrf).then(onSignedOut, e => setMessage(e.message));
   return html`<p>Signed in as ${session.user} (viewer) <button id="sign-out" onClick=${signOut}>Sign out</button>
@@ -303,7 +295,7 @@ function AuditLog({ csrf }) {
   </div>`;
 }
 
-function App() {
+export function Control() {
   const [session, setSession] = useState(null);
   useEffect(() => { api("GET", "/api/session").then(setSession, () => setSession({ signed_in: false })); }, []);
   if (!session) return html`<p class="muted">…</p>`;
@@ -311,7 +303,5 @@ function App() {
   if (!session.signed_in) return html`<${SignIn} onSignedIn=${setSession} required=${session.sign_in_required} />`;
   return session.role === "admin"
     ? html`<${Panel} session=${session} onSignedOut=${signedOut} />`
-    : html`<${Viewer} session=${session} onSignedOut=${signedOut} />`;
+    : html`<${SignedInViewer} session=${session} onSignedOut=${signedOut} />`;
 }
-
-render(html`<${App} />`, document.getElementById("control"));

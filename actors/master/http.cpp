@@ -118,6 +118,7 @@ constexpr static_file static_files[] = {
   {"/index.html", "index.html", "text/html; charset=utf-8"},
   {"/app.js", "app.js", "text/javascript; charset=utf-8"},
   {"/control.js", "control.js", "text/javascript; charset=utf-8"},
+  {"/api.js", "api.js", "text/javascript; charset=utf-8"},
   {"/vendor/htm-preact.module.js", "node_modules/htm/preact/standalone.module.js", "text/javascript; charset=utf-8"},
   {"/style.css", "style.css", "text/css; charset=utf-8"},
   {"/vendor/uPlot.iife.min.js", "node_modules/uplot/dist/uPlot.iife.min.js", "text/javascript; charset=utf-8"},

@@ -88,6 +88,25 @@ async function press(selector, options) {
       a => a.querySelector("h3 span").textContent === name && a.querySelector(".badge").textContent === "online" &&
            Number(a.querySelector(".ups").textContent) > 0), { timeout: 60000 }, instance);
 
+    step("storage: its exports in the table, sorted and searched by clicks and typing");
+    const storageRows = () => page.$$eval("#storage-rows tr", trs => trs.map(tr => ({ name: tr.dataset.item, count: Number(tr.dataset.count) })));
+    await page.waitForFunction(() => document.querySelectorAll("#storage-rows tr").length >= 2, { timeout: 60000 });
+    await press("button[data-sort=count]"); // the first click on a count sorts the largest first
+    await page.waitForSelector("button[data-sort=count].sorted:not(.asc)");
+    let shown = await storageRows();
+    if (!shown.every((r, i) => i === 0 || shown[i - 1].count >= r.count)) throw new Error("not largest first: " + JSON.stringify(shown));
+    await press("button[data-sort=name]");
+    await page.waitForSelector("button[data-sort=name].sorted.asc");
+    shown = await storageRows();
+    if (!shown.every((r, i) => i === 0 || shown[i - 1].name.localeCompare(r.name) <= 0)) throw new Error("not by name: " + JSON.stringify(shown));
+    const wanted = shown[shown.length - 1].name;
+    await page.type("#search", wanted);
+    await page.waitForFunction(w => [...document.querySelectorAll("#storage-rows tr")].every(tr => tr.dataset.item.includes(w)), {}, wanted);
+    if ((await storageRows()).length >= shown.length) throw new Error("the search left every row: " + wanted);
+    await press("#search", { clickCount: 3 });
+    await page.keyboard.press("Backspace");
+    await page.waitForFunction(n => document.querySelectorAll("#storage-rows tr").length >= n, {}, shown.length);
+
     step("a console command and its reply");
     await page.type(row + " .console-line", "/c rcon.print(6 * 7)");
     await press(row + " .send");
