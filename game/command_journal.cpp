@@ -12,7 +12,13 @@ namespace clusterio {
 using json = nlohmann::json;
 
 result<command_journal> command_journal::open(const std::string& path) {
-  command_journal j(path);
+  auto claim = file_claim::take(path + ".lock");
+  if (!claim)
+    return failure("the command journal " + path + " " +
+                   (claim.error().code() == file_claim::held ? "is in use by another slave process (" + claim.why() +
+                                                                 "): one `clusterio-slave run` per slave folder"
+                                                             : "cannot be claimed: " + claim.why()));
+  command_journal j(path, std::move(*claim));
   if (!file_exists(path))
     return j;
   auto text = read_file(path);

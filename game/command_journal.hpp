@@ -5,12 +5,16 @@
 // id met again is not applied again: a done one is answered with its result, one still applying
 // in this process waits for it, and one left "applying" by a slave process that died meanwhile is
 // answered with an error saying its outcome is unknown. Keeps the latest max_entries commands.
+// One process at a time writes a journal (a claim on `<path>.lock`): two `clusterio-slave run`
+// of one slave folder, each with its own copy, could apply a command twice.
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "common/files.hpp"
 #include "common/result.hpp"
 #include "messages/command.hpp"
 
@@ -26,8 +30,8 @@ public:
     wire::command_result result; ///< when done
   };
 
-  /// Reads the journal at `path` (none there: empty). A journal that cannot be read is a failure:
-  /// starting without it could apply a command twice.
+  /// Claims and reads the journal at `path` (none there: empty). A journal that cannot be read,
+  /// or that another process holds, is a failure: going on without it could apply a command twice.
   static result<command_journal> open(const std::string& path);
 
   /// The entry of command `id`, if the journal has it.
@@ -38,10 +42,11 @@ public:
   result<void> finish(const wire::command_result& r);
 
 private:
-  explicit command_journal(std::string path) : path_(std::move(path)) {}
+  command_journal(std::string path, file_claim claim) : path_(std::move(path)), claim_(std::make_unique<file_claim>(std::move(claim))) {}
   result<void> save() const;
 
   std::string path_;
+  std::unique_ptr<file_claim> claim_; ///< held while the journal is open
   std::deque<entry> entries_; ///< oldest first
 };
 

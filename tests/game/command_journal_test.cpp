@@ -79,3 +79,16 @@ TEST_CASE("the command journal keeps the latest commands only, and refuses a dam
     CHECK(bad.why().find(path) != std::string::npos);
   }
 }
+
+TEST_CASE("the command journal is written by one process at a time") {
+  auto path = temp_journal();
+  {
+    auto first = command_journal::open(path);
+    REQUIRE(first);
+    // A claim is per open file: a second opening conflicts as another process's would.
+    auto second = command_journal::open(path);
+    REQUIRE_FALSE(second);
+    CHECK(second.why().find("is in use by another slave process (held by process " + std::to_string(::getpid()) + ")") != std::string::npos);
+  }
+  CHECK(command_journal::open(path)); // free again once the first is closed
+}
