@@ -336,6 +336,24 @@ void on_result(commands_self self, const std::string& slave, wire::command_resul
   st.pending.erase(p);
 }
 
+/// A slave's new process (a new routing id: "<name>.<pid>") gets the commands the old one left
+/// unanswered at once, instead of their admins waiting for command_timeout_ms: its journal
+/// answers those the old process applied or was applying, and it applies those never read.
+void resend_in_flight(commands_self self, const std::string& slave) {
+  auto& st = self->state;
+  auto& h = st.hosts[slave];
+  std::size_t sent = 0;
+  for (auto& [id, f] : st.pending) {
+    if (f.job.cmd.slave != slave)
+      continue;
+    st.out->reply(h.routing_id, wire::encode({st.next_relay_id++, f.job.cmd}));
+    f.deadline_ms = st.cfg.time->mono_ms() + st.cfg.command_timeout_ms;
+    ++sent;
+  }
+  if (sent > 0)
+    spdlog::info("commands: slave '{}' reports from a new process: {} command(s) it had not answered sent to it again", slave, sent);
+}
+
 void expire(commands_self self) {
   auto& st = self->state;
   auto now = st.cfg.time->mono_ms();
@@ -370,11 +388,14 @@ commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sq
   return {
     [self](host_report_atom, const route& to, const std::string& slave, wire::host_report& report) {
       auto& h = self->state.hosts[slave];
+      bool new_process = !h.routing_id.empty() && h.routing_id != to.peer;
       if (h.routing_id != to.peer)
         spdlog::info("commands: slave '{}' takes commands ({} instance(s))", slave, report.instances.size());
       h.routing_id = to.peer;
       h.reported_ms = self->state.cfg.time->mono_ms();
       h.instances = std::move(report.instances);
+      if (new_process)
+        resend_in_flight(self, slave);
       self->state.reply(to, wire::ok{});
     },
     [self](command_atom, command_job& job) { on_command(self, job); },

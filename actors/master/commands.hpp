@@ -8,9 +8,10 @@
 //
 // A command is applied at most once (messages/command.hpp): one already answered by its slave is
 // answered again from the audit log, one in flight gets the same answer as the first, and the
-// slave itself refuses to apply an id twice (its command journal). A slave that does not answer
-// within command_timeout_ms gets its admin an `unavailable` error saying that the command may
-// have been applied and that sending it again with the same id is safe.
+// slave itself refuses to apply an id twice (its command journal). A slave whose process is
+// replaced (it reports under a new routing id) gets its unanswered commands again at once. A slave
+// that does not answer within command_timeout_ms gets its admin an `unavailable` error saying that
+// the command may have been applied and that sending it again with the same id is safe.
 //
 // Runs detached in the master (its own thread): it writes master.db.
 

@@ -162,6 +162,10 @@ void create(manager_pointer self, const wire::instance_command& c, wire::command
     with_scenario.scenario = c.scenario;
   if (auto made = create_instance(with_scenario, c.name); !made)
     return fail(self, r, error_code::unavailable, "cannot create instance '" + c.name + "': " + made.why());
+  // Stopped until started: `clusterio-slave create` makes instances that `run` starts, but one
+  // the master created waits for its start command, across a slave restart too.
+  if (auto disabled = set_instance_enabled(layout, c.name, false); !disabled)
+    spdlog::warn("instance '{}': created, but a restarted slave will start it: {}", c.name, disabled.why());
   succeed(self, r, "created instance '" + c.name + "'" + (c.scenario.empty() ? "" : " with scenario '" + c.scenario + "'"));
 }
 

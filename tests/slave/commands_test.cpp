@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <httplib.h>
@@ -316,6 +317,91 @@ TEST_CASE("instance commands: at most once across a restarted master, an offline
   auto [c8, o8] = s.cli({"mod", "install", "--from-master"});
   CHECK(c8 == 1);
   CHECK(o8.find("cannot get the master's mod: no answer from the master's web interface") != std::string::npos);
+}
+
+TEST_CASE("instance commands: a slave killed mid-command answers from its next process, nothing applied twice") {
+  master_fixture m;
+  m.start();
+  auto admin_cred = m.add_client("ops", "admin");
+  wire_client admin(m.control_endpoint(), admin_cred);
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  REQUIRE(s.cli({"config", "set", "heartbeat_ms", "1000"}).first == 0);
+  s.run();
+  wait_for_report(admin, "host-a");
+  // A second `run` of the same slave folder is refused: one process at a time writes its journal.
+  auto [code, out] = s.cli({"run"});
+  CHECK(code == 1);
+  CHECK(out.find("is in use by another slave process") != std::string::npos);
+  auto create = command("create", "w", "host-a");
+  create.scenario = "producer";
+  done(admin, create);
+
+  // Sends a command from a client of its own; the answer, and how long it took.
+  auto in_background = [&](wire::instance_command c) {
+    return std::async(std::launch::async, [&m, admin_cred, c] {
+      wire_client other(m.control_endpoint(), admin_cred);
+      auto sent = std::chrono::steady_clock::now();
+      auto r = other.call(c, 90s);
+      return std::pair{r ? std::optional<wire::message>(r->body) : std::nullopt, std::chrono::steady_clock::now() - sent};
+    });
+  };
+  // The master's command_timeout_ms is 60 s: an answer well before it came from the next process.
+  auto quick = std::chrono::seconds(40);
+
+  // 1. Relayed, never read: the process is stopped when the command reaches it, then killed.
+  s.signal_service(SIGSTOP);
+  auto start = command("start", "w", "host-a");
+  auto started = in_background(start);
+  std::this_thread::sleep_for(500ms); // the master relays it into the stopped process's socket
+  s.kill_service();
+  s.run();
+  auto [answer, took] = started.get();
+  REQUIRE(answer);
+  if (auto* e = std::get_if<wire::error_reply>(&*answer))
+    FAIL("refused: " << wire::to_string(e->code) << ": " << e->message);
+  REQUIRE(std::holds_alternative<wire::command_result>(*answer));
+  CHECK(std::get<wire::command_result>(*answer).message == "started instance 'w'");
+  CHECK(took < quick);
+  s.wait_running("w");
+  CHECK(s.service_log().find("command " + std::to_string(start.command_id) + ": start 'w': started instance 'w'") != std::string::npos);
+  auto repeat = done(admin, start); // and never again
+  CHECK(repeat.repeated);
+
+  // 2. Killed while applying it: a console command that keeps the game busy for seconds.
+  auto busy = command("command", "w", "host-a");
+  busy.text = "/c local n = 0 for i = 1, 400000000 do n = n + 1 end rcon.print(n)";
+  auto running = in_background(busy);
+  auto journal = s.dir() + "/command-journal.json";
+  REQUIRE(eventually([&] {
+    auto j = nlohmann::json::parse(slurp(journal), nullptr, false);
+    if (!j.is_object())
+      return false;
+    for (auto& e : j["entries"])
+      if (e.value("id", std::uint64_t{0}) == busy.command_id && !e.value("done", true))
+        return true;
+    return false;
+  }, 10s));
+  s.kill_service();
+  s.run();
+  auto [unknown, took2] = running.get();
+  REQUIRE(unknown);
+  INFO("answer: " << wire::type_of(*unknown));
+  REQUIRE(std::holds_alternative<wire::error_reply>(*unknown));
+  CHECK(std::get<wire::error_reply>(*unknown).code == wire::error_code::internal);
+  CHECK(std::get<wire::error_reply>(*unknown).message.find("whether it was applied is unknown") != std::string::npos);
+  CHECK(took2 < quick);
+  s.wait_running("w", 60000); // its game saved and quit; the new process starts it again
+
+  // The log of each: one row, from the slave's answer.
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  auto reply = http_get(m.http_port(), "/api/audit?limit=100", token);
+  REQUIRE(http_status_of(reply) == 200);
+  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
+  std::map<std::string, int> rows;
+  for (auto& e : audit["entries"])
+    ++rows[e["action"].get<std::string>() + " " + e["result"].get<std::string>()];
+  CHECK(rows == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}, {"command internal", 1}});
+
 }
 
 TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF token, sign out") {
