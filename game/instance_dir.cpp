@@ -72,17 +72,10 @@ result<std::string> factorio_binary(const host_layout& h) {
   return bin;
 }
 
-result<void> create_instance(const host_layout& h, const std::string& name) {
-  if (auto named = check_instance_name(name); !named)
-    return named;
-  auto bin = factorio_binary(h);
-  if (!bin)
-    return bin.error();
+namespace {
+/// The folder and map of create_instance, once the folder is known to be new.
+result<void> make_instance(const host_layout& h, const std::string& name, const map_options& map, const std::string& bin) {
   auto dir = instance_path(h, name);
-  if (file_exists(dir))
-    return failure("instance '" + name + "' already exists at " + dir);
-  if (auto mod = check_clusterio_mod(h, name); !mod)
-    return mod;
   // Private: it holds the RCON password, and script-output, which the slave reads as the game's word.
   if (auto made = make_private_dir(dir); !made)
     return made;
@@ -131,16 +124,54 @@ result<void> create_instance(const host_layout& h, const std::string& name) {
     for (auto& e : fs::directory_iterator(own_mods, ec))
       fs::copy(e.path(), dir + "/mods/" + e.path().filename().string(), fs::copy_options::overwrite_existing | fs::copy_options::recursive, ec);
 
-  std::vector<std::string> argv{*bin, "-c", abs_dir + "/config.ini", "--create", abs_dir + "/saves/" + name + ".zip"};
+  std::vector<std::string> argv{bin, "-c", abs_dir + "/config.ini", "--create", abs_dir + "/saves/" + name + ".zip"};
   if (!h.scenario.empty()) {
     argv.push_back("--scenario");
     argv.push_back(h.scenario);
   }
+  for (auto [json, file, flag] : {std::tuple{&map.map_gen_settings, "map-gen-settings.json", "--map-gen-settings"},
+                                  std::tuple{&map.map_settings, "map-settings.json", "--map-settings"}}) {
+    if (json->empty())
+      continue;
+    if (auto written = write_file_atomic(dir + "/" + file, *json + "\n"); !written)
+      return written;
+    argv.push_back(flag);
+    argv.push_back(abs_dir + "/" + file);
+  }
+  if (map.seed != 0) {
+    argv.push_back("--map-gen-seed");
+    argv.push_back(std::to_string(map.seed));
+  }
   auto log = dir + "/create.log";
   if (run_to_end(argv, log) != 0)
-    return failure("creating the map failed; see " + log + ":\n" + read_file(log).value_or(""));
+    return failure("creating the map failed:\n" + read_file(log).value_or(""));
   return done();
 }
+} // namespace
+
+result<void> create_instance(const host_layout& h, const std::string& name, const map_options& map) {
+  if (auto named = check_instance_name(name); !named)
+    return named;
+  for (auto* json : {&map.map_gen_settings, &map.map_settings})
+    if (!json->empty())
+      if (auto object = wire::check_json_object(*json); !object)
+        return object.error().in(json == &map.map_settings ? "map settings" : "map gen settings");
+  auto bin = factorio_binary(h);
+  if (!bin)
+    return bin.error();
+  auto dir = instance_path(h, name);
+  if (file_exists(dir))
+    return failure("instance '" + name + "' already exists at " + dir);
+  if (auto mod = check_clusterio_mod(h, name); !mod)
+    return mod;
+  auto made = make_instance(h, name, map, *bin);
+  if (!made) {
+    std::error_code ec;
+    fs::remove_all(dir, ec); // nothing half-done: the name stays free to create again
+  }
+  return made;
+}
+
 
 result<void> check_clusterio_mod(const host_layout& h, const std::string& name) {
   auto dir = instance_path(h, name);

@@ -46,9 +46,16 @@ result<void> check_instance_name(const std::string& name);
 
 std::string instance_path(const host_layout& h, const std::string& name);
 
-/// Creates the folder, configs and a new map (runs the factorio binary with --create).
-/// A failure says why (with the game's output when the game failed).
-result<void> create_instance(const host_layout& h, const std::string& name);
+/// A new map's settings, as Factorio's --create takes them; each optional.
+struct map_options {
+  std::string map_gen_settings; ///< a JSON object, to map-gen-settings.json (--map-gen-settings)
+  std::string map_settings;     ///< a JSON object, to map-settings.json (--map-settings)
+  std::uint64_t seed = 0;       ///< --map-gen-seed, overriding map_gen_settings' seed; 0: none
+};
+
+/// Creates the folder, configs and a new map (runs the factorio binary with --create). A
+/// failure says why (with the game's output when the game failed) and leaves no folder behind.
+result<void> create_instance(const host_layout& h, const std::string& name, const map_options& map = {});
 
 /// Before a start: puts the clusterio mod the instance should run into its mods/ as the only
 /// clusterio version there — the newest in its instanceMods/ if there is one (the operator's

@@ -105,6 +105,11 @@ struct instance_command {
   std::string action;           ///< one of command_actions
   std::string name;             ///< label: the instance (all actions but list)
   std::string scenario;         ///< label, optional: create on factorio-sim: the map's scenario
+  /// create, optional: the new map's settings as Factorio's --create takes them, JSON objects
+  /// (map-gen-settings.json, map-settings.json), and a seed overriding the settings' (0: none).
+  std::string map_gen_settings;
+  std::string map_settings;
+  std::uint64_t map_gen_seed = 0;
   std::string text;             ///< text, optional: command: the console line, e.g. "/c rcon.print(1)"
   std::uint64_t after = 0;      ///< log, optional: only lines numbered above this (0: the latest)
   std::uint64_t count = default_log_lines; ///< log, optional: lines at most, 1..max_log_lines
@@ -134,6 +139,9 @@ template <class V> void describe(V& v, instance_command& x) {
   v.text("action", x.action, text_kind::label);
   v.text("name", x.name, text_kind::label, presence::optional);
   v.text("scenario", x.scenario, text_kind::label, presence::optional);
+  v.text("map_gen_settings", x.map_gen_settings, text_kind::json, presence::optional);
+  v.text("map_settings", x.map_settings, text_kind::json, presence::optional);
+  v.u64("map_gen_seed", x.map_gen_seed, 0, UINT32_MAX, presence::optional);
   v.text("text", x.text, text_kind::text, presence::optional);
   v.u64("after", x.after, 0, UINT64_MAX, presence::optional);
   v.u64("count", x.count, 1, max_log_lines, presence::optional);

@@ -2,6 +2,8 @@
 
 #include "messages/field.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "messages/limits.hpp"
 #include "messages/message.hpp"
 
@@ -208,6 +210,38 @@ result<void> check_base64(std::string_view s) {
     if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
       return failure("base64 with a character outside A-Z a-z 0-9 + / (at " + std::to_string(i) + ")");
   }
+  return done();
+}
+
+result<void> check_json_object(std::string_view s) {
+  if (s.size() > max_json_text_bytes)
+    return failure("JSON longer than " + std::to_string(max_json_text_bytes) + " bytes");
+  if (s.find('\0') != std::string_view::npos || !valid_utf8(s))
+    return failure("JSON that is not valid UTF-8 text");
+  // Nesting first, outside strings: the parser need not meet a hostile depth.
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_json_depth)
+        return failure("JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  auto doc = nlohmann::json::parse(s, nullptr, false);
+  if (doc.is_discarded())
+    return failure("not valid JSON");
+  if (!doc.is_object())
+    return failure("JSON that is not an object ({...})");
   return done();
 }
 

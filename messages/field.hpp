@@ -40,14 +40,15 @@ enum class text_kind {
   text,    ///< free text: 0..max_text_bytes of UTF-8 without NUL
   address, ///< "" or host:port, a host of 1..max_host_bytes of [A-Za-z0-9._:[]-] and a port 1..65535
   base64,  ///< bytes as standard base64 (RFC 4648, padded): 0..max_save_chunk_text characters
+  json,    ///< a JSON object as text: 2..max_json_text_bytes of UTF-8, nested at most max_json_depth
 };
 
 enum class presence { required, optional };
 
-/// Whether a text field is left out of a message: an empty optional label or base64 field (a
-/// label is never empty, so "" would not decode; empty data says nothing).
+/// Whether a text field is left out of a message: an empty optional label, base64 or JSON field
+/// (a label or JSON object is never empty, so "" would not decode; empty data says nothing).
 inline bool left_out(const std::string& x, text_kind kind, presence p) {
-  return p == presence::optional && (kind == text_kind::label || kind == text_kind::base64) && x.empty();
+  return p == presence::optional && kind != text_kind::text && kind != text_kind::name && kind != text_kind::address && x.empty();
 }
 
 /// The quality of an item that names none. It is never spelled on the wire: an item of normal
@@ -128,5 +129,7 @@ std::string fit_text(std::string_view s);
 result<void> check_address(std::string_view s);
 /// Checks base64 (text_kind::base64); a failure says what is wrong with it.
 result<void> check_base64(std::string_view s);
+/// Checks a JSON object as text (text_kind::json); a failure says what is wrong with it.
+result<void> check_json_object(std::string_view s);
 
 } // namespace clusterio::wire

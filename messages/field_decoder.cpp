@@ -276,6 +276,8 @@ result<void> field_decoder::check_text_value(const msgpack_value& v, text_kind k
       return check_address(s);
     case text_kind::base64:
       return check_base64(s);
+    case text_kind::json:
+      return check_json_object(s);
     case text_kind::text:
       break;
   }

@@ -33,6 +33,11 @@ inline constexpr std::size_t max_host_bytes = 255;
 /// Free text (error messages, states): at most this many bytes of valid UTF-8.
 inline constexpr std::size_t max_text_bytes = 1024;
 
+/// A JSON object carried as text (a new map's settings): at most this many bytes, nested at most
+/// this deep. Factorio's full map-gen-settings are a few KiB and four levels deep.
+inline constexpr std::size_t max_json_text_bytes = 65536;
+inline constexpr std::size_t max_json_depth = 32;
+
 /// `source` of a signal frame as a client sends it. The master publishes it as
 /// `<client name>/<source>`, which must stay free text (max_text_bytes), the longest client name
 /// (a label) included: receivers drop a frame they cannot decode.

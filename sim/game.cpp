@@ -93,7 +93,40 @@ int game::dump_api() {
   return 0;
 }
 
+/// The new map's settings as LuaSurface::map_gen_settings gives them: the file's object (a
+/// partial one is enough, as in the game), its seed overridden by --map-gen-seed, random if
+/// neither gives one; a file that is not a JSON object is an error, as in the game.
+std::optional<std::string> game::map_gen_settings(std::string& out) {
+  nlohmann::json settings = nlohmann::json::object();
+  for (auto* file : {&opts_.map_gen_settings, &opts_.map_settings}) {
+    if (file->empty())
+      continue;
+    std::ifstream in(*file);
+    if (!in)
+      return "cannot read " + *file;
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object())
+      return "Error while loading " + *file + ": not a JSON object";
+    if (file == &opts_.map_gen_settings)
+      settings = std::move(doc);
+  }
+  if (opts_.map_gen_seed != 0)
+    settings["seed"] = opts_.map_gen_seed;
+  else if (!settings["seed"].is_number_unsigned())
+    settings["seed"] = static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  for (auto* side : {"width", "height"})
+    if (!settings.contains(side))
+      settings[side] = 2000000;
+  out = settings.dump();
+  return std::nullopt;
+}
+
 int game::create() {
+  std::string map_gen;
+  if (auto err = map_gen_settings(map_gen)) {
+    log_at("Error", "MainLoop.cpp:0", *err);
+    return 1;
+  }
   std::string scenario_name, source;
   if (!opts_.scenario.empty()) {
     fs::path sp = opts_.scenario;
@@ -108,7 +141,7 @@ int game::create() {
   }
   std::string file = with_zip(opts_.create);
   log_at("Info", "MainLoop.cpp:0", "Creating new map " + fs::absolute(file).string());
-  if (auto err = lua_.new_game(scenario_name, source)) {
+  if (auto err = lua_.new_game(scenario_name, source, map_gen)) {
     log_at("Error", "MainLoop.cpp:0", "Creating the map failed: " + *err);
     return 1;
   }

@@ -36,6 +36,7 @@ public:
 
 private:
   int create();
+  std::optional<std::string> map_gen_settings(std::string& out);
   int dump_api();
   int serve();
   /// The save to host (--start-server, or the newest with --start-server-load-latest).

@@ -315,10 +315,12 @@ std::optional<std::string> lua_host::load_mods(const std::vector<mod_source>& mo
 }
 
 std::optional<std::string> lua_host::new_game(const std::string& scenario_name,
-                                              const std::string& scenario_source) {
+                                              const std::string& scenario_source,
+                                              const std::string& map_gen_settings) {
   lua_pushstring(L_, scenario_name.c_str());
   lua_pushlstring(L_, scenario_source.data(), scenario_source.size());
-  return call("new_game", 2, 0);
+  lua_pushlstring(L_, map_gen_settings.data(), map_gen_settings.size());
+  return call("new_game", 3, 0);
 }
 
 std::optional<std::string> lua_host::load_game(const zip_entries& save) {

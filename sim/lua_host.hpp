@@ -42,9 +42,11 @@ public:
   /// Runs the settings and data stages of every mod (base first) and prepares control stages.
   std::optional<std::string> load_mods(const std::vector<mod_source>& mods);
 
-  /// A new map: runs control.lua of every mod and the scenario, then on_init.
+  /// A new map: runs control.lua of every mod and the scenario, then on_init. `map_gen_settings`
+  /// is a JSON object: the first surface's.
   std::optional<std::string> new_game(const std::string& scenario_name,
-                                      const std::string& scenario_source);
+                                      const std::string& scenario_source,
+                                      const std::string& map_gen_settings);
 
   /// Restores a save written by `save_game`.
   std::optional<std::string> load_game(const zip_entries& save);

@@ -56,6 +56,8 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
       {"--rcon-password", str(o.rcon_password)}, {"--server-settings", str(o.server_settings)},
       {"--mod-directory", str(o.mod_directory)}, {"--scenario", str(o.scenario)},
       {"--dump-api", str(o.dump_api)},
+      {"--map-gen-settings", str(o.map_gen_settings)}, {"--map-settings", str(o.map_settings)},
+      {"--map-gen-seed", [&o](const std::string& v) { return to_u64("--map-gen-seed", v, UINT32_MAX, o.map_gen_seed); }},
       {"--stop-after-ticks", u64("--stop-after-ticks", o.stop_after_ticks)},
       {"--autosave-interval-ticks", u64("--autosave-interval-ticks", o.autosave_ticks)},
       {"--ups", [&o](const std::string& v) -> std::optional<std::string> {
@@ -70,8 +72,7 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
        }},
       // Real flags the sim accepts and does not need.
       {"--bind", str(ignored)},
-      {"--map-gen-settings", str(ignored)}, {"--map-settings", str(ignored)},
-      {"--map-gen-seed", str(ignored)}, {"--console-log", str(ignored)},
+      {"--console-log", str(ignored)},
       {"--server-adminlist", str(ignored)}, {"--server-banlist", str(ignored)},
       {"--server-whitelist", str(ignored)}, {"--server-id", str(ignored)},
       {"--executable-path", str(ignored)}};

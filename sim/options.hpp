@@ -21,6 +21,9 @@ struct options {
   std::string rcon_password;      // --rcon-password
   std::string server_settings;    // --server-settings
   std::string mod_directory;      // --mod-directory
+  std::string map_gen_settings;   // --map-gen-settings FILE (with --create)
+  std::string map_settings;       // --map-settings FILE (with --create; checked, not used)
+  uint64_t map_gen_seed = 0;      // --map-gen-seed N (with --create); 0 = none
   // sim-only
   std::string scenario;           // --scenario NAME|PATH (with --create, stored in the save)
   double ups = 60;                // --ups N; 0 = as fast as possible

@@ -122,19 +122,27 @@ function SignedInViewer({ session, onSignedOut }) {
     <span class="error">${message}</span></p>`;
 }
 
+/// A new instance: its name, and for its new map a scenario (factorio-sim) or Factorio's map
+/// settings (JSON objects, as map-gen-settings.json and map-settings.json) and seed.
 function NewInstance({ slave, run }) {
-  const [name, setName] = useState("");
-  const [scenario, setScenario] = useState("");
+  const [fields, setFields] = useState({ name: "", scenario: "", map_gen_seed: "", map_gen_settings: "", map_settings: "" });
+  const field = (key, props) => html`<input class=${"new-" + key.replace(/_/g, "-")} value=${fields[key]}
+    onInput=${e => setFields(f => ({ ...f, [key]: e.target.value }))} ...${props} />`;
+  const text = (key, label) => html`<label>${label} <textarea class=${"new-" + key.replace(/_/g, "-")} rows="3" placeholder="{}"
+    value=${fields[key]} onInput=${e => setFields(f => ({ ...f, [key]: e.target.value }))}></textarea></label>`;
   const submit = e => {
     e.preventDefault();
-    const command = { action: "create", slave, name };
-    if (scenario) command.scenario = scenario;
-    run(command).then(() => setName(""));
+    const command = { action: "create", slave, name: fields.name };
+    for (const key of ["scenario", "map_gen_settings", "map_settings"]) if (fields[key].trim()) command[key] = fields[key].trim();
+    if (fields.map_gen_seed) command.map_gen_seed = Number(fields.map_gen_seed);
+    run(command).then(r => r && setFields(f => ({ ...f, name: "" })));
   };
   return html`<form class="new-instance" data-slave=${slave} onSubmit=${submit}>
-    <input class="new-name" placeholder="new instance" aria-label="New instance name" value=${name} onInput=${e => setName(e.target.value)} />
-    <input class="new-scenario" placeholder="scenario (factorio-sim)" aria-label="Scenario" value=${scenario} onInput=${e => setScenario(e.target.value)} />
+    ${field("name", { placeholder: "new instance", "aria-label": "New instance name" })}
+    ${field("scenario", { placeholder: "scenario (factorio-sim)", "aria-label": "Scenario" })}
+    ${field("map_gen_seed", { placeholder: "map seed (optional)", "aria-label": "Map seed", inputmode: "numeric" })}
     <button type="submit" class="create">Create</button>
+    <details><summary>Map settings (JSON)</summary>${text("map_gen_settings", "map-gen-settings")}${text("map_settings", "map-settings")}</details>
   </form>`;
 }
 

@@ -192,6 +192,9 @@ std::optional<std::pair<std::string, std::string>> check_fields(const wire::inst
   // Each optional field, and the actions that take it.
   const std::tuple<const char*, bool, actions> uses[] = {
     {"scenario", !c.scenario.empty(), {"create"}},
+    {"map_gen_settings", !c.map_gen_settings.empty(), {"create"}},
+    {"map_settings", !c.map_settings.empty(), {"create"}},
+    {"map_gen_seed", c.map_gen_seed != 0, {"create"}},
     {"text", !c.text.empty(), {"command"}},
     {"after", c.after != 0, {"log"}},
     {"count", c.count != wire::default_log_lines, {"log"}},

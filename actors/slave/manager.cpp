@@ -160,7 +160,7 @@ void create(manager_pointer self, const wire::instance_command& c, wire::command
   auto with_scenario = layout;
   if (!c.scenario.empty())
     with_scenario.scenario = c.scenario;
-  if (auto made = create_instance(with_scenario, c.name); !made)
+  if (auto made = create_instance(with_scenario, c.name, {c.map_gen_settings, c.map_settings, c.map_gen_seed}); !made)
     return fail(self, r, error_code::unavailable, "cannot create instance '" + c.name + "': " + made.why());
   // Stopped until started: `clusterio-slave create` makes instances that `run` starts, but one
   // the master created waits for its start command, across a slave restart too.

@@ -212,9 +212,18 @@ local function filtered(surface_index, f)
   return out
 end
 
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy(x) end
+  return out
+end
+
 E.new_surface_proxy = W.class("LuaSurface", {
   name = function(st) return st.name end,
   index = function(st) return st.index end,
+  -- What the map was created with (--map-gen-settings, --map-gen-seed); a copy, as in the game.
+  map_gen_settings = function(st) return copy(st.map_gen_settings) end,
 }, {}, {
   create_entity = function(st, _, params)
     local force = params.force or "player"
@@ -235,7 +244,7 @@ E.new_force_proxy = W.class("LuaForce", {
 }, {}, {})
 
 function E.add_surface(name)
-  local st = { name = name, index = #E.surfaces + 1 }
+  local st = { name = name, index = #E.surfaces + 1, map_gen_settings = { seed = 0, width = 2000000, height = 2000000 } }
   st.proxy = E.new_surface_proxy(st)
   E.surfaces[st.index] = st
 end
@@ -269,7 +278,8 @@ function E.dump()
   table.sort(list, function(a, b) return a.unit < b.unit end)
   table.sort(boxes, function(a, b) return a.owner.unit < b.owner.unit end)
   return { entities = list, next_unit = E.next_unit, segments = F.dump(boxes),
-           groups = S.dump_groups(), next_item_number = I.next_item_number }
+           groups = S.dump_groups(), next_item_number = I.next_item_number,
+           map_gen_settings = E.surfaces[1].map_gen_settings }
 end
 
 --- Saves of the first format kept items as {name=count} and one fluid per tank.
@@ -289,6 +299,7 @@ function E.restore(data)
   E.next_unit = data.next_unit
   I.next_item_number = data.next_item_number or 1
   S.restore_groups(data.groups)
+  if data.map_gen_settings then E.surfaces[1].map_gen_settings = data.map_gen_settings end
   for _, d in ipairs(data.entities) do
     local st = E.create(d.name, d.surface, d.force, { x = d.x, y = d.y }, d.unit)
     st.description, st.custom_status, st.circuit = d.description, d.custom_status, d.circuit

@@ -247,10 +247,11 @@ local function run_on_load(name, env)
   end
 end
 
-function SIM.new_game(scenario_name, scenario_source)
+function SIM.new_game(scenario_name, scenario_source, map_gen_settings)
   world.tick, world.achievements = 0, true
   world.scenario_name, world.scenario_source = scenario_name, scenario_source
   E.reset()
+  E.surfaces[1].map_gen_settings = native.json_to_table(map_gen_settings)
   PL.players = {}
   run_controls()
   for _, n in ipairs(env_order) do call_hook(envs[n], "__on_init") end

@@ -312,10 +312,11 @@ std::vector<frame> samples() {
                                                {"game_password", text1024}, {label64, ""}};
   const std::string sha(64, 'f');
   const std::string piece = std::string(max_save_chunk_text - 4, 'A') + "AA==";
-  s.push_back({77, instance_command{UINT64_MAX, "host-a", "command", "world-1", "producer", text1024, UINT64_MAX, max_log_lines, settings, label64,
-                                    max_save_bytes, max_save_bytes, sha, piece}});
-  // empty optional labels and base64 are left out
-  s.push_back({17, instance_command{1, "", "list", "", "", "", 0, 1, {}, "", 0, 0, "", ""}});
+  const std::string json_max = "{\"a\":\"" + std::string(max_json_text_bytes - 8, 'x') + "\"}";
+  s.push_back({77, instance_command{UINT64_MAX, "host-a", "command", "world-1", "producer", json_max, json_max, UINT32_MAX, text1024, UINT64_MAX,
+                                    max_log_lines, settings, label64, max_save_bytes, max_save_bytes, sha, piece}});
+  // empty optional labels, base64 and JSON are left out
+  s.push_back({17, instance_command{1, "", "list", "", "", "", "", 0, "", 0, 1, {}, "", 0, 0, "", ""}});
   s.push_back({77, command_result{5, "host-a", "command", "w", "conflict", text1024, text1024, true, {{"w", "running", 65535, label64}},
                                   {{1, "Starting RCON interface"}, {UINT64_MAX, text1024}, {7, ""}}, UINT64_MAX, settings, label64,
                                   max_save_bytes, max_save_bytes, sha, piece}});
@@ -514,6 +515,10 @@ std::vector<std::pair<std::string, std::string>> bad_texts(text_kind k) {
     case text_kind::base64:
       return {{"not a multiple of 4", "AAA"}, {"a character outside the alphabet", "AA*A"}, {"three '='", "A==="}, {"'=' inside", "A=AA"},
               {"URL-safe alphabet", "AA-_"},  {"space", "AA A"}, {"too long", std::string(max_save_chunk_text + 4, 'A')}};
+    case text_kind::json:
+      return {{"not JSON", "{width: 50}"}, {"a list", "[1]"}, {"a number", "5"}, {"truncated", "{\"a\": "},
+              {"33 levels", "{\"a\":" + std::string(32, '[') + std::string(32, ']') + "}"},
+              {"too long", "{\"a\": \"" + std::string(max_json_text_bytes, 'x') + "\"}"}, {"invalid UTF-8", "{\"a\": \"\xff\"}"}};
   }
   return {};
 }
@@ -529,6 +534,9 @@ std::vector<std::string> good_texts(text_kind k) {
     case text_kind::text: return {"", text1024, "tabs\tand\nnewlines", "ケーブル"};
     case text_kind::address: return {"", "10.0.0.5:34197", "host.example:1", "::1:65535", "[::1]:34197", std::string(255, 'h') + ":1"};
     case text_kind::base64: return {"", "AAAA", "AA==", "A+/=", std::string(max_save_chunk_text, 'A')};
+    case text_kind::json:
+      return {"{}", "{\"width\": 50, \"height\": 50, \"seed\": 7}", "{\"a\":" + std::string(31, '[') + std::string(31, ']') + "}",
+              "{\"brackets in a string\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}"};
   }
   return {};
 }

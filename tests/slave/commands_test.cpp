@@ -319,6 +319,55 @@ TEST_CASE("instance commands: at most once across a restarted master, an offline
   CHECK(o8.find("cannot get the master's mod: no answer from the master's web interface") != std::string::npos);
 }
 
+TEST_CASE("instance commands: a new map's settings at create, and a failed create leaves nothing behind") {
+  master_fixture m;
+  m.start();
+  auto admin_cred = m.add_client("ops", "admin");
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  s.run();
+  {
+    wire_client admin(m.control_endpoint(), admin_cred);
+    wait_for_report(admin, "host-a");
+  }
+  auto ctl = [&](std::vector<std::string> args) { return instance_ctl(m, s, std::move(args)); };
+  auto gen = s.dir() + "/gen.json", settings = s.dir() + "/settings.json", bad = s.dir() + "/bad.json";
+  std::ofstream(gen) << R"({"width": 50, "height": 60, "seed": 1, "peaceful_mode": true})";
+  std::ofstream(settings) << R"({"pollution": {"enabled": false}})";
+  std::ofstream(bad) << R"({"width": 50,})";
+
+  auto [c1, o1] = ctl({"create", "host-a", "small", "--scenario", "producer", "--map-gen-settings", gen, "--map-settings", settings,
+                       "--map-gen-seed", "4000000000"});
+  INFO(o1);
+  REQUIRE(c1 == 0);
+  CHECK(nlohmann::json::parse(slurp(s.dir() + "/instances/small/map-gen-settings.json"))["height"] == 60);
+  CHECK(nlohmann::json::parse(slurp(s.dir() + "/instances/small/map-settings.json"))["pollution"]["enabled"] == false);
+  REQUIRE(ctl({"start", "small"}).first == 0);
+  s.wait_running("small");
+  // The game made the map with them: the seed given at create overrides the file's.
+  auto [c2, o2] = ctl({"command", "small", "/c local g = game.surfaces[1].map_gen_settings rcon.print(g.seed .. ' ' .. g.width .. ' ' .. g.height .. ' ' .. tostring(g.peaceful_mode))"});
+  INFO(o2);
+  CHECK(o2.find("4000000000 50 60 true") != std::string::npos);
+  REQUIRE(ctl({"stop", "small"}).first == 0);
+
+  // Settings that are not a JSON object are refused at the master, naming the field.
+  auto [c3, o3] = ctl({"create", "host-a", "other", "--map-gen-settings", bad});
+  INFO(o3);
+  CHECK(c3 == 1);
+  CHECK(o3.find("invalid") != std::string::npos);
+  CHECK(o3.find("map_gen_settings") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/other"));
+  // A map the game cannot make: the error says why, no folder is left, and the name is free.
+  auto [c4, o4] = ctl({"create", "host-a", "other", "--scenario", "nosuch"});
+  INFO(o4);
+  CHECK(c4 == 1);
+  CHECK(o4.find("creating the map failed") != std::string::npos);
+  CHECK(o4.find("scenario not found") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/other"));
+  auto [c5, o5] = ctl({"create", "host-a", "other", "--scenario", "producer"});
+  INFO(o5);
+  CHECK(c5 == 0);
+}
+
 TEST_CASE("instance commands: a slave killed mid-command answers from its next process, nothing applied twice") {
   master_fixture m;
   m.start();

@@ -77,6 +77,7 @@ async function press(selector, options) {
     await page.waitForSelector(form);
     await page.type(form + " .new-name", instance);
     await page.type(form + " .new-scenario", "producer");
+    await page.type(form + " .new-map-gen-seed", "12345");
     await press(form + " .create");
     const row = `li.control-instance[data-name="${instance}"]`;
     await waitText(row + " .state", "stopped");
@@ -111,6 +112,12 @@ async function press(selector, options) {
     await page.type(row + " .console-line", "/c rcon.print(6 * 7)");
     await press(row + " .send");
     await waitText(row + " .console-output", "42");
+    await page.$eval(row + " .console-line", e => { e.value = ""; });
+    await press(row + " .console-line", { clickCount: 3 });
+    await page.keyboard.press("Backspace");
+    await page.type(row + " .console-line", "/c rcon.print(game.surfaces[1].map_gen_settings.seed)");
+    await press(row + " .send");
+    await waitText(row + " .console-output", "12345"); // the seed typed at create
     await press(row + " .show-log");
     await waitText(row + " .console-log", "rcon.print(6 * 7)");
 
