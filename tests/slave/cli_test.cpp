@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,6 +106,17 @@ TEST_CASE("slave CLI: create, list, start, stop, delete") {
   CHECK(list.find("world") != std::string::npos);
   CHECK(list.find("stopped") != std::string::npos);
   CHECK(s.cli({"create", "world"}).first == 1); // exists already
+  // Factorio's map settings: written beside the instance's config for the game's --create; ones
+  // that are not a JSON object are refused before anything is made.
+  std::ofstream(s.dir() + "/gen.json") << R"({"width": 64, "height": 64})";
+  std::ofstream(s.dir() + "/bad.json") << "[64, 64]";
+  REQUIRE(s.cli({"create", "small", "--map-gen-settings", s.dir() + "/gen.json", "--map-gen-seed", "7"}).first == 0);
+  CHECK(slurp(s.dir() + "/instances/small/map-gen-settings.json") == "{\"width\": 64, \"height\": 64}\n");
+  auto [bc, bout] = s.cli({"create", "odd", "--map-settings", s.dir() + "/bad.json"});
+  CHECK(bc == 1);
+  CHECK(bout.find("map settings: JSON that is not an object") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/odd"));
+  REQUIRE(s.cli({"delete", "small"}).first == 0);
 
   s.start("world"); // the master is unreachable: the game runs anyway
   REQUIRE(eventually([&] { return s.status("world").value("state", "") == "running"; }));
