@@ -396,8 +396,8 @@ void on_down(manager_pointer self, const caf::down_msg& down) {
   st.running.erase(it);
   ended.claim.reset(); // the folder is free: a restart claims it again
   std::string why_not;
-  if (ended.restart && !st.stopping)
-    why_not = start_instance(self, name);
+  if (ended.restart)
+    why_not = st.stopping ? "the slave is shutting down (it starts the instance again when it runs next)" : start_instance(self, name);
   for (auto& r : ended.on_end) {
     if (!why_not.empty())
       fail(self, r, error_code::unavailable, "instance '" + name + "' stopped, but cannot start again: " + why_not);

@@ -451,6 +451,20 @@ TEST_CASE("instance commands: a slave killed mid-command answers from its next p
     ++rows[e["action"].get<std::string>() + " " + e["result"].get<std::string>()];
   CHECK(rows == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}, {"command internal", 1}});
 
+  // 3. A restart whose slave shuts down while the game stops: not "restarted", since it is not.
+  auto slow = command("command", "w", "host-a");
+  slow.text = "/c local n = 0 for i = 1, 200000000 do n = n + 1 end rcon.print(n)";
+  auto slowed = in_background(slow); // the game is busy: its stop waits for this
+  std::this_thread::sleep_for(300ms);
+  auto restarting = in_background(command("restart", "w", "host-a"));
+  std::this_thread::sleep_for(300ms);
+  s.signal_service(SIGTERM);
+  auto [restarted, took3] = restarting.get();
+  REQUIRE(restarted);
+  REQUIRE(std::holds_alternative<wire::error_reply>(*restarted));
+  INFO(std::get<wire::error_reply>(*restarted).message);
+  CHECK(std::get<wire::error_reply>(*restarted).message.find("the slave is shutting down") != std::string::npos);
+  slowed.wait();
 }
 
 TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF token, sign out") {
