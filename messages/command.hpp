@@ -14,6 +14,7 @@
 
 #include <random>
 
+#include "common/base64.hpp"
 #include "error.hpp"
 #include "field.hpp"
 #include "limits.hpp"
@@ -122,6 +123,9 @@ struct instance_command {
   std::string sha256;       ///< save-upload: the whole file's SHA-256, lowercase hex (a label)
   std::string data;         ///< save-upload: this piece, base64, 1..max_save_chunk_bytes bytes
 };
+
+/// Whether a `save-upload` piece is the last of its save (the one that checks and keeps it).
+inline bool completes_upload(const instance_command& c) { return c.offset + base64_decoded_size(c.data) >= c.size; }
 
 /// The fields a command and its result share: settings, and a piece of a save.
 template <class V, class T> void describe_settings_and_save(V& v, T& x) {

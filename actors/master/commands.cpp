@@ -9,7 +9,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/base64.hpp"
 #include "common/outbox.hpp"
 #include "common/sqlite.hpp"
 #include "store/master_db.hpp"
@@ -167,7 +166,7 @@ wire::message answer_of(const wire::command_result& r) {
 bool audited(const wire::instance_command& c, bool failed) {
   if (!wire::changes_state(c.action))
     return false;
-  return c.action != "save-upload" || failed || c.offset + base64_decoded_size(c.data) >= c.size;
+  return c.action != "save-upload" || failed || wire::completes_upload(c);
 }
 
 /// Refuses a command at the master; a state-changing one is logged.

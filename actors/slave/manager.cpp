@@ -255,26 +255,30 @@ void configure(manager_pointer self, const wire::instance_command& c, wire::comm
   succeed(self, r, "changed " + keys + " of instance '" + c.name + "'" + (st.running.count(c.name) ? " (taken at its next start)" : ""));
 }
 
+/// A result refused before anything was applied.
+wire::command_result refused(wire::command_result r, error_code code, std::string why) { return wire::failed(std::move(r), code, std::move(why)); }
+
 /// `save-upload`: one piece of a save; the last one puts it into saves/, where the next start
-/// loads it (the newest save).
-void upload(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
+/// loads it (the newest save). Only that one is journaled (see on_command).
+wire::command_result upload(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
   auto& st = self->state;
   if (st.running.count(c.name) || other_process(st, c.name))
-    return fail(self, r, error_code::conflict, "instance '" + c.name + "' is running: stop it first (the game saves over its save on the way out)");
+    return refused(std::move(r), error_code::conflict, "instance '" + c.name + "' is running: stop it first (the game saves over its save on the way out)");
   if (auto inst = load_instance(st.host->layout, c.name); !inst)
-    return fail(self, r, error_code::not_found, inst.why());
+    return refused(std::move(r), error_code::not_found, inst.why());
   auto bytes = base64_decode(c.data);
   if (!bytes)
-    return fail(self, r, error_code::invalid, "data is not base64");
+    return refused(std::move(r), error_code::invalid, "data is not base64");
   auto wrote = write_save_piece(instance_path(st.host->layout, c.name), c.save, c.offset, c.size, c.sha256, *bytes);
   if (!wrote)
-    return fail(self, r, code_of(wrote.error()), "instance '" + c.name + "': " + wrote.why());
+    return refused(std::move(r), code_of(wrote.error()), "instance '" + c.name + "': " + wrote.why());
   r.save = c.save;
   r.offset = wrote->received;
   r.size = c.size;
-  succeed(self, r, wrote->complete ? "uploaded save '" + c.save + "' (" + std::to_string(c.size) + " bytes) to instance '" + c.name +
-                                       "': its next start loads it"
-                                   : std::to_string(wrote->received) + " of " + std::to_string(c.size) + " bytes received");
+  r.message = wrote->complete ? "uploaded save '" + c.save + "' (" + std::to_string(c.size) + " bytes) to instance '" + c.name +
+                                  "': its next start loads it"
+                              : std::to_string(wrote->received) + " of " + std::to_string(c.size) + " bytes received";
+  return r;
 }
 
 void apply(manager_pointer self, const wire::instance_command& c) {
@@ -292,12 +296,9 @@ void apply(manager_pointer self, const wire::instance_command& c) {
   if (c.action == "set")
     return configure(self, c, std::move(r));
   if (c.action == "save-upload")
-    return upload(self, c, std::move(r));
+    return complete(self, upload(self, c, std::move(r)));
   fail(self, std::move(r), error_code::invalid, "unknown action '" + c.action + "'");
 }
-
-/// A result refused before anything was applied (not journaled).
-wire::command_result refused(wire::command_result r, error_code code, std::string why) { return wire::failed(std::move(r), code, std::move(why)); }
 
 /// `settings`: an instance's settings (read only: not journaled).
 wire::command_result read_settings(manager_pointer self, const wire::instance_command& c, wire::command_result r) {
@@ -362,6 +363,11 @@ caf::result<wire::command_result> on_command(manager_pointer self, wire::instanc
     return download(self, c, std::move(r));
   if (st.stopping)
     return refused(r, error_code::unavailable, "the slave is shutting down");
+  // A piece that does not complete its upload is not journaled: applied again, it writes the same
+  // bytes at the same place. (Journaled, a 1 GiB upload's 2,048 pieces would push every other
+  // command out of the journal's memory.) The piece that completes it is: again, it would fail.
+  if (c.action == "save-upload" && !wire::completes_upload(c))
+    return upload(self, c, std::move(r));
   if (auto* seen = st.journal->find(c.command_id)) {
     if (seen->done) {
       auto again = seen->result;

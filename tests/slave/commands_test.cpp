@@ -659,15 +659,27 @@ TEST_CASE("instance commands: settings, and saves moved between instances in che
   };
   auto first = piece(0, wire::max_save_chunk_bytes, whole, "big.zip");
   CHECK(done(admin, first).offset == wire::max_save_chunk_bytes);
-  CHECK(done(admin, first).repeated);
+  auto again = done(admin, first); // a piece that does not complete the save is written again
+  CHECK(again.offset == wire::max_save_chunk_bytes);
+  CHECK_FALSE(again.repeated);
   auto gap = piece(wire::max_save_chunk_bytes * 2, 10, whole, "big.zip");
   CHECK(refused(admin, gap).message.find("bytes were received: send the piece that follows them") != std::string::npos);
   done(admin, piece(wire::max_save_chunk_bytes, wire::max_save_chunk_bytes, whole, "big.zip"));
   auto other = piece(wire::max_save_chunk_bytes * 2, 10, big, "other.zip");
   CHECK(refused(admin, other).code == wire::error_code::conflict);
-  auto last = done(admin, piece(wire::max_save_chunk_bytes * 2, whole.size() - wire::max_save_chunk_bytes * 2, whole, "big.zip"));
+  auto completing = piece(wire::max_save_chunk_bytes * 2, whole.size() - wire::max_save_chunk_bytes * 2, whole, "big.zip");
+  auto last = done(admin, completing);
   CHECK(last.message.find("uploaded save 'big.zip'") != std::string::npos);
   CHECK(slurp(s.dir() + "/instances/dst/saves/big.zip") == whole);
+  CHECK(done(admin, completing).repeated); // the piece that completes it: at most once
+  // Only that piece is in the slave's journal, so that big uploads do not push other commands out.
+  auto journal = nlohmann::json::parse(slurp(s.dir() + "/command-journal.json"));
+  int pieces_journaled = 0;
+  for (auto& e : journal["entries"])
+    if (e["done"] == true && e["result"]["action"] == "save-upload" && e["result"].value("error", "").empty())
+      pieces_journaled += e["result"]["message"].get<std::string>().find("bytes received") != std::string::npos;
+  CHECK(pieces_journaled == 0);
+  CHECK(journal.dump().find(std::to_string(completing.command_id)) != std::string::npos);
 
   auto damaged = piece(0, 1000, std::string(1000, 'x'), "bad.zip");
   damaged.sha256 = sha256_hex("something else");
