@@ -106,4 +106,13 @@ function W.int32(v, what)
   return v
 end
 
+--- A copy of a plain table, nested tables copied too: what the game hands out when a mod reads a
+--- table-valued property, so that changing it changes nothing in the object.
+function W.copy(t)
+  if type(t) ~= "table" then return t end
+  local out = {}
+  for k, v in pairs(t) do out[k] = W.copy(v) end
+  return out
+end
+
 return W

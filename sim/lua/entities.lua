@@ -212,18 +212,11 @@ local function filtered(surface_index, f)
   return out
 end
 
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy(x) end
-  return out
-end
-
 E.new_surface_proxy = W.class("LuaSurface", {
   name = function(st) return st.name end,
   index = function(st) return st.index end,
   -- What the map was created with (--map-gen-settings, --map-gen-seed); a copy, as in the game.
-  map_gen_settings = function(st) return copy(st.map_gen_settings) end,
+  map_gen_settings = function(st) return W.copy(st.map_gen_settings) end,
 }, {}, {
   create_entity = function(st, _, params)
     local force = params.force or "player"

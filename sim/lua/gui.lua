@@ -14,12 +14,7 @@ local element_types = { frame = true, flow = true, label = true, button = true, 
 local add_keys = { type = true, name = true, caption = true, tooltip = true, elem_type = true,
   tags = true, anchor = true, direction = true, style = true, column_count = true, fluid = true }
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local out = {}
-  for k, v in pairs(t) do out[k] = copy(v) end
-  return out
-end
+local copy = W.copy
 
 local function check_anchor(a)
   if type(a) ~= "table" then error("anchor must be a GuiAnchor table", 4) end
