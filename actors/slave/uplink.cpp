@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <unistd.h>
@@ -70,35 +71,27 @@ void set_link_options(zmq::socket_t& s, const uplink_config& cfg) {
   s.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(wire::max_frame_bytes));
 }
 
-/// The SUB socket on the master's bus, kept connected and subscribed to the topics the uplink
-/// actor wants. ZeroMQ reconnects a SUB by itself after a network failure, but not after a
-/// protocol error (such as a frame over maxmsgsize): that connection stays closed, and nothing
-/// would say so. A socket monitor sees every disconnection; the SUB is then made anew (at most
-/// once a second), which connects and subscribes to the current topics again. Used by the
-/// socket thread only.
-class bus_link {
+/// A socket kept connected to one of the master's endpoints. ZeroMQ reconnects by itself after
+/// a network failure, but not after a protocol error (such as a frame over maxmsgsize): that
+/// connection stays closed, and nothing would say so. A socket monitor sees every disconnection;
+/// the socket is then made anew (at most once a second) and `prepare` sets it up again before it
+/// connects. Used by the socket thread only.
+class watched_socket {
 public:
   static constexpr std::uint64_t renew_every_ms = 1000;
+  using prepare_fn = std::function<void(zmq::socket_t&)>;
 
-  bus_link(zmq::context_t& ctx, const uplink_config& cfg) : ctx_(ctx), cfg_(cfg) { open(); }
-  ~bus_link() { close(); }
+  watched_socket(zmq::context_t& ctx, zmq::socket_type type, const uplink_config& cfg, std::string endpoint, std::string what,
+                 prepare_fn prepare)
+    : ctx_(ctx), type_(type), cfg_(cfg), endpoint_(std::move(endpoint)), what_(std::move(what)), prepare_(std::move(prepare)) {
+    open();
+  }
+  ~watched_socket() { close(); }
 
-  zmq::socket_t& sub() { return *sub_; }
+  zmq::socket_t& socket() { return *socket_; }
   zmq::socket_t& monitor() { return *monitor_; }
 
-  /// Subscribes to `wanted` only, each topic once (ZeroMQ's SUB sends the master every
-  /// subscription, repeats included, and the master counts them). A topic in `renew` and already
-  /// subscribed is subscribed again, which makes the master send its snapshot anew.
-  void subscribe_only(const std::set<std::string>& wanted, const std::set<std::string>& renew) {
-    for (auto& t : topics_)
-      if (!wanted.count(t) || renew.count(t))
-        sub_->set(zmq::sockopt::unsubscribe, t);
-    for (auto& t : wanted)
-      if (!topics_.count(t) || renew.count(t))
-        sub_->set(zmq::sockopt::subscribe, t);
-    topics_ = wanted;
-  }
-  /// Reads the monitor's events; returns true when the SUB was made anew (the caller's poll
+  /// Reads the monitor's events; returns true when the socket was made anew (the caller's poll
   /// items then name the new sockets).
   bool check() {
     zmq::message_t event, endpoint;
@@ -110,42 +103,74 @@ public:
     auto now = cfg_.time->mono_ms();
     if (!lost_ || now - renewed_ms_ < renew_every_ms)
       return false;
-    spdlog::warn("uplink: the bus connection to {} closed; connecting again", cfg_.bus_endpoint);
+    spdlog::warn("uplink: the {} connection to {} closed; connecting again", what_, endpoint_);
     close();
     open();
-    for (auto& t : topics_)
-      sub_->set(zmq::sockopt::subscribe, t);
     renewed_ms_ = now;
     return true;
   }
 
 private:
   void open() {
-    sub_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
-    set_link_options(*sub_, cfg_);
-    auto address = "inproc://uplink-bus-monitor." + std::to_string(++generation_);
-    if (zmq_socket_monitor(sub_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+    socket_ = std::make_unique<zmq::socket_t>(ctx_, type_);
+    set_link_options(*socket_, cfg_);
+    auto address = "inproc://uplink-monitor." + what_ + "." + std::to_string(++generation_);
+    if (zmq_socket_monitor(socket_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
       throw zmq::error_t();
     monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
     monitor_->set(zmq::sockopt::linger, 0);
     monitor_->connect(address);
-    allow_ipv6_for(*sub_, cfg_.bus_endpoint);
-    sub_->connect(cfg_.bus_endpoint);
+    prepare_(*socket_);
+    allow_ipv6_for(*socket_, endpoint_);
+    socket_->connect(endpoint_);
     lost_ = false;
   }
   void close() {
-    zmq_socket_monitor(sub_->handle(), nullptr, 0);
+    zmq_socket_monitor(socket_->handle(), nullptr, 0);
     monitor_.reset();
-    sub_.reset();
+    socket_.reset();
   }
 
   zmq::context_t& ctx_;
+  zmq::socket_type type_;
   const uplink_config& cfg_;
-  std::unique_ptr<zmq::socket_t> sub_, monitor_;
-  std::set<std::string> topics_;
+  std::string endpoint_, what_;
+  prepare_fn prepare_;
+  std::unique_ptr<zmq::socket_t> socket_, monitor_;
   unsigned generation_ = 0;
   bool lost_ = false;
   std::uint64_t renewed_ms_ = 0;
+};
+
+/// The SUB socket on the master's bus, kept connected (watched_socket) and subscribed to the
+/// topics the uplink actor wants: a new socket subscribes to them again.
+class bus_link {
+public:
+  bus_link(zmq::context_t& ctx, const uplink_config& cfg)
+    : sub_(ctx, zmq::socket_type::sub, cfg, cfg.bus_endpoint, "bus", [this](zmq::socket_t& s) {
+        for (auto& t : topics_)
+          s.set(zmq::sockopt::subscribe, t);
+      }) {}
+
+  watched_socket& sub() { return sub_; }
+
+  /// Subscribes to `wanted` only, each topic once (ZeroMQ's SUB sends the master every
+  /// subscription, repeats included, and the master counts them). A topic in `renew` and already
+  /// subscribed is subscribed again, which makes the master send its snapshot anew.
+  void subscribe_only(const std::set<std::string>& wanted, const std::set<std::string>& renew) {
+    auto& s = sub_.socket();
+    for (auto& t : topics_)
+      if (!wanted.count(t) || renew.count(t))
+        s.set(zmq::sockopt::unsubscribe, t);
+    for (auto& t : wanted)
+      if (!topics_.count(t) || renew.count(t))
+        s.set(zmq::sockopt::subscribe, t);
+    topics_ = wanted;
+  }
+
+private:
+  std::set<std::string> topics_; // before sub_: its first socket subscribes to none
+  watched_socket sub_;
 };
 
 /// The socket thread: owns the DEALER and the SUB. Outbound frames come through an outbox; the
@@ -179,30 +204,34 @@ public:
 private:
   void run() {
     zmq::context_t ctx(1);
-    zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
-    set_link_options(dealer, cfg_);
-    // "<name>.<pid>": unique per process (two `start` processes of one slave must not share a
-    // routing id), and in insecure mode the master takes the part before the last '.' as our
-    // name, so that we keep it across a master restart without a new hello.
-    dealer.set(zmq::sockopt::routing_id, cfg_.name + "." + std::to_string(::getpid()));
-    dealer.set(zmq::sockopt::sndhwm, send_hwm);
-    dealer.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
-    allow_ipv6_for(dealer, cfg_.control_endpoint);
-    dealer.connect(cfg_.control_endpoint);
+    watched_socket control(ctx, zmq::socket_type::dealer, cfg_, cfg_.control_endpoint, "control", [this](zmq::socket_t& s) {
+      // "<name>.<pid>": unique per process (two `start` processes of one slave must not share a
+      // routing id), and in insecure mode the master takes the part before the last '.' as our
+      // name, so that we keep it across a master restart without a new hello.
+      s.set(zmq::sockopt::routing_id, cfg_.name + "." + std::to_string(::getpid()));
+      s.set(zmq::sockopt::sndhwm, send_hwm);
+      s.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
+    });
     bus_link bus(ctx, cfg_);
-    zmq::pollitem_t items[] = {{dealer.handle(), 0, ZMQ_POLLIN, 0}, {bus.sub().handle(), 0, ZMQ_POLLIN, 0}, {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0},
-                               {bus.monitor().handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{control.socket().handle(), 0, ZMQ_POLLIN, 0}, {bus.sub().socket().handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, out_.wake_fd(), ZMQ_POLLIN, 0},      {control.monitor().handle(), 0, ZMQ_POLLIN, 0},
+                               {bus.sub().monitor().handle(), 0, ZMQ_POLLIN, 0}};
     std::vector<outbox::item> pending;
     std::vector<wire::decoded> decoded;       // the messages of a frame from the master
     wire::batcher batch(wire::max_request_bytes / 2); // of `pending`, to leave in one frame
     bool master_reads_batches = false;        // its welcome says so (the first hello's answer)
     while (!stop_) {
       try {
-        zmq::poll(items, 4, std::chrono::milliseconds(100));
-        if (bus.check()) {
-          items[1].socket = bus.sub().handle();
-          items[3].socket = bus.monitor().handle();
+        zmq::poll(items, std::size(items), std::chrono::milliseconds(100));
+        if (control.check()) {
+          items[0].socket = control.socket().handle();
+          items[3].socket = control.monitor().handle();
         }
+        if (bus.sub().check()) {
+          items[1].socket = bus.sub().socket().handle();
+          items[4].socket = bus.sub().monitor().handle();
+        }
+        auto& dealer = control.socket();
         zmq::message_t m;
         for (int n = 0; n < 1000 && dealer.recv(m, zmq::recv_flags::dontwait); ++n) {
           wire::decode_frame(m.to_string_view(), decoded);
@@ -217,9 +246,9 @@ private:
             caf::anon_send(owner_, frame_in_atom::value, std::move(f));
           }
         }
-        for (int n = 0; n < 1000 && bus.sub().recv(m, zmq::recv_flags::dontwait); ++n) {
+        for (int n = 0; n < 1000 && bus.sub().socket().recv(m, zmq::recv_flags::dontwait); ++n) {
           zmq::message_t body;
-          if (!m.more() || !bus.sub().recv(body))
+          if (!m.more() || !bus.sub().socket().recv(body))
             continue;
           auto d = wire::decode(body.to_string_view());
           spdlog::trace("uplink: bus message on '{}'{}", m.to_string_view(), d.ok ? "" : ": " + d.err.to_string());

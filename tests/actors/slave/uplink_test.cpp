@@ -1,8 +1,9 @@
-// The uplink's bus link against a stand-in bus (an XPUB socket on loopback, no CURVE): after a
-// frame over the size a slave accepts, ZeroMQ closes the connection and would not open it again;
-// the uplink must connect and subscribe again by itself, and go on receiving. It subscribes to
-// the channels its members receive on, and only to those, and gives each member only its own.
-// It joins the parts of a full inventory snapshot, and gives its members none with a part missing.
+// The uplink's links against a stand-in master (an XPUB and a ROUTER socket on loopback, no
+// CURVE): after a frame over the size a slave accepts, on the bus or the control connection,
+// ZeroMQ closes the connection and would not open it again; the uplink must connect (and
+// subscribe) again by itself, and go on. It subscribes to the channels its members receive on,
+// and only to those, and gives each member only its own. It joins the parts of a full inventory
+// snapshot, and gives its members none with a part missing.
 
 #include <algorithm>
 #include <atomic>
@@ -68,11 +69,12 @@ uplink_listener::behavior_type recording_listener(uplink_listener::pointer, reco
   };
 }
 
-/// A bare XPUB on loopback standing in for the master's bus, and an uplink connected to it. Its
-/// control socket goes nowhere: only the bus is under test.
+/// A bare XPUB and ROUTER on loopback standing in for the master's bus and control socket (which
+/// answers nothing), and an uplink connected to them.
 struct stand_in_bus {
   zmq::context_t ctx;
   zmq::socket_t bus{ctx, zmq::socket_type::xpub};
+  zmq::socket_t control{ctx, zmq::socket_type::router};
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<uplink_sockets> sockets;
@@ -82,11 +84,28 @@ struct stand_in_bus {
     bus.set(zmq::sockopt::linger, 0);
     bus.set(zmq::sockopt::xpub_verbose, 1);
     bus.bind("tcp://127.0.0.1:*");
+    control.set(zmq::sockopt::linger, 0);
+    control.set(zmq::sockopt::router_handover, 1); // as the master's: a new connection takes over its routing id
+    control.bind("tcp://127.0.0.1:*");
     sys = std::make_unique<caf::actor_system>(cfg);
-    uplink = spawn_uplink(*sys, {"tcp://127.0.0.1:" + std::to_string(test::free_port()), bus.get(zmq::sockopt::last_endpoint), std::nullopt, "slave1"},
-                          sockets);
+    uplink = spawn_uplink(*sys, {control.get(zmq::sockopt::last_endpoint), bus.get(zmq::sockopt::last_endpoint), std::nullopt, "slave1"}, sockets);
   }
   ~stand_in_bus() { caf::anon_send_exit(uplink, caf::exit_reason::user_shutdown); }
+
+  /// The routing id of the next frame the uplink sends on its control connection (it probes an
+  /// unanswering master with hellos), or "" when none comes within 10 s.
+  std::string next_control_frame() {
+    zmq::pollitem_t item{control.handle(), 0, ZMQ_POLLIN, 0};
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until) {
+      if (zmq::poll(&item, 1, 100ms) <= 0)
+        continue;
+      zmq::message_t id, body;
+      if (control.recv(id, zmq::recv_flags::dontwait) && id.more() && control.recv(body))
+        return id.to_string();
+    }
+    return "";
+  }
 };
 
 /// The subscription messages (a byte, 1 or 0, then the topic) that reach the stand-in bus until
@@ -146,6 +165,27 @@ TEST_CASE("after a frame too large, the uplink connects to the bus again and rec
   }, 10s, 200ms));
 
   caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("after a frame too large on the control connection, the uplink connects again") {
+  stand_in_bus b;
+  auto id = b.next_control_frame();
+  REQUIRE(!id.empty());
+  b.control.send(zmq::buffer(id), zmq::send_flags::sndmore);
+  b.control.send(zmq::buffer(std::string(wire::max_frame_bytes + 1, 'x')));
+  // ZeroMQ closes that connection for good; the uplink sees it and makes its DEALER anew, whose
+  // probes (a hello a second) reach the master again. What came before the cut is passed over.
+  auto drained_until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < drained_until) {
+    zmq::message_t m;
+    if (!b.control.recv(m, zmq::recv_flags::dontwait)) {
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    while (m.more() && b.control.recv(m)) {
+    }
+  }
+  CHECK(b.next_control_frame() == id); // the same process, the same routing id
 }
 
 TEST_CASE("the uplink subscribes to the channels its members receive on, and gives each member only its channels") {
