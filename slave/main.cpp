@@ -17,6 +17,7 @@
 #include "client/master_web.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
+#include "common/map_flags.hpp"
 #include "game/instance_dir.hpp"
 #include "game/mod_files.hpp"
 #include "slave/config.hpp"
@@ -301,11 +302,8 @@ int main(int argc, char** argv) {
 
   auto* create_cmd = app.add_subcommand("create", "Create an instance: folder, configs and a new map");
   create_cmd->add_option("NAME", name, "Instance name")->required();
-  std::string map_gen_file, map_settings_file;
   map_options map;
-  create_cmd->add_option("--map-gen-settings", map_gen_file, "Factorio's map-gen-settings.json for the new map (a JSON object)")->check(CLI::ExistingFile);
-  create_cmd->add_option("--map-settings", map_settings_file, "Factorio's map-settings.json for the new map (a JSON object)")->check(CLI::ExistingFile);
-  create_cmd->add_option("--map-gen-seed", map.seed, "The new map's seed (overrides the map gen settings' seed)")->check(CLI::Range(1u, UINT32_MAX));
+  add_map_flags(*create_cmd, map.map_gen_settings, map.map_settings, map.seed);
   auto* start_cmd = app.add_subcommand("start", "Run one instance in the foreground until Ctrl-C");
   start_cmd->add_option("NAME", name, "Instance name")->required();
   app.add_subcommand("run", "Run every enabled instance, supervised (as a service); INSTANCE=name creates it first");
@@ -342,13 +340,6 @@ int main(int argc, char** argv) {
     return fail(cfg.error());
 
   if (create_cmd->parsed()) {
-    for (auto [file, json] : {std::pair{&map_gen_file, &map.map_gen_settings}, std::pair{&map_settings_file, &map.map_settings}})
-      if (!file->empty()) {
-        auto text = read_file(*file);
-        if (!text)
-          return fail(text.error());
-        *json = std::move(*text);
-      }
     if (auto created = create_instance(cfg->layout(), name, map); !created)
       return fail(created.error());
     std::cout << "created instance '" << name << "' in " << instance_path(cfg->layout(), name) << "\n";

@@ -38,6 +38,7 @@
 #include "common/base64.hpp"
 #include "common/credentials.hpp"
 #include "common/files.hpp"
+#include "common/map_flags.hpp"
 #include "common/sha256.hpp"
 #include "client/wire_client.hpp"
 #include "messages/json.hpp"
@@ -299,7 +300,6 @@ struct instance_options {
   bool follow = false; ///< log: print new lines as they come, until Ctrl-C
   std::vector<std::string> settings; ///< set: key=value
   std::string file;                  ///< save-upload: the file to send; save-download: where to write
-  std::string map_gen_file, map_settings_file; ///< create: JSON files of the new map's settings
 };
 
 
@@ -438,13 +438,6 @@ int instance_command(const options& o, instance_options& io) {
     return save_upload(c, s, io);
   if (io.cmd.action == "save-download")
     return save_download(c, s, io);
-  for (auto [file, json] : {std::pair{&io.map_gen_file, &io.cmd.map_gen_settings}, std::pair{&io.map_settings_file, &io.cmd.map_settings}})
-    if (!file->empty()) {
-      auto text = read_file(*file);
-      if (!text)
-        throw failure(text.why());
-      *json = std::move(*text);
-    }
   for (auto& kv : io.settings) {
     auto eq = kv.find('=');
     if (eq == std::string::npos)
@@ -520,12 +513,7 @@ int main(int argc, char** argv) {
   inst_create->add_option("SLAVE", io.cmd.slave, "The slave that is to run it")->required();
   inst_create->add_option("NAME", io.cmd.name, "Instance name")->required();
   inst_create->add_option("--scenario", io.cmd.scenario, "factorio-sim: the map's scenario");
-  inst_create->add_option("--map-gen-settings", io.map_gen_file, "Factorio's map-gen-settings.json for the new map (a JSON object)")
-    ->check(CLI::ExistingFile);
-  inst_create->add_option("--map-settings", io.map_settings_file, "Factorio's map-settings.json for the new map (a JSON object)")
-    ->check(CLI::ExistingFile);
-  inst_create->add_option("--map-gen-seed", io.cmd.map_gen_seed, "The new map's seed (overrides the map gen settings' seed)")
-    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{UINT32_MAX}));
+  add_map_flags(*inst_create, io.cmd.map_gen_settings, io.cmd.map_settings, io.cmd.map_gen_seed);
   std::vector<CLI::App*> by_name;
   for (auto [action, help] : {std::pair{"start", "Start an instance"}, {"stop", "Stop an instance (the game saves and quits)"},
                               {"restart", "Stop an instance, then start it"}, {"delete", "Delete a stopped instance and its saves"}}) {
