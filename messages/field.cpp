@@ -218,26 +218,17 @@ result<void> check_json_object(std::string_view s) {
     return failure("JSON longer than " + std::to_string(max_json_text_bytes) + " bytes");
   if (s.find('\0') != std::string_view::npos || !valid_utf8(s))
     return failure("JSON that is not valid UTF-8 text");
-  // Nesting first, outside strings: the parser need not meet a hostile depth.
-  std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_json_depth)
-        return failure("JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  auto doc = nlohmann::json::parse(s, nullptr, false);
+  // The parser keeps its nesting on the heap; the callback only bounds it.
+  bool too_deep = false;
+  auto within_depth = [&too_deep](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    if ((event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start) &&
+        depth >= static_cast<int>(max_json_depth))
+      too_deep = true;
+    return !too_deep;
+  };
+  auto doc = nlohmann::json::parse(s, within_depth, false);
+  if (too_deep)
+    return failure("JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   if (doc.is_discarded())
     return failure("not valid JSON");
   if (!doc.is_object())
