@@ -36,6 +36,29 @@ nlohmann::json to_json(const instance_config& i) {
           {"enabled", i.enabled}, {"ups", i.ups}};
 }
 
+/// What the game said went wrong, from its whole output: its "Error" lines, or when it printed
+/// none, its last lines. The lines before them (version, paths, mods) only push the cause past the
+/// length an answer can carry.
+std::string game_errors(std::string_view output) {
+  std::vector<std::string_view> lines, errors;
+  for (std::size_t at = 0; at < output.size();) {
+    auto end = std::min(output.find('\n', at), output.size());
+    if (auto line = output.substr(at, end - at); !line.empty()) {
+      lines.push_back(line);
+      if (line.find(" Error ") != std::string_view::npos)
+        errors.push_back(line);
+    }
+    at = end + 1;
+  }
+  constexpr std::size_t last_lines = 5;
+  if (errors.empty())
+    errors.assign(lines.end() - static_cast<std::ptrdiff_t>(std::min(lines.size(), last_lines)), lines.end());
+  std::string out;
+  for (auto line : errors)
+    out.append(out.empty() ? "" : "\n").append(line);
+  return out;
+}
+
 /// Runs a program to completion, output appended to `log`. Returns its exit code or -1.
 int run_to_end(const std::vector<std::string>& argv, const std::string& log) {
   std::ofstream out(log, std::ios::app);
@@ -144,7 +167,7 @@ result<void> make_instance(const host_layout& h, const std::string& name, const 
   }
   auto log = dir + "/create.log";
   if (run_to_end(argv, log) != 0)
-    return failure("creating the map failed:\n" + read_file(log).value_or(""));
+    return failure("creating the map failed:\n" + game_errors(read_file(log).value_or("")));
   return done();
 }
 } // namespace

@@ -362,6 +362,7 @@ TEST_CASE("instance commands: a new map's settings at create, and a failed creat
   CHECK(c4 == 1);
   CHECK(o4.find("creating the map failed") != std::string::npos);
   CHECK(o4.find("scenario not found") != std::string::npos);
+  CHECK(o4.find("Program arguments") == std::string::npos); // the cause, not the game's preamble
   CHECK_FALSE(std::filesystem::exists(s.dir() + "/instances/other"));
   auto [c5, o5] = ctl({"create", "host-a", "other", "--scenario", "producer"});
   INFO(o5);
