@@ -43,6 +43,7 @@ struct in_flight {
   command_job job;
   std::vector<route> waiting; ///< the admin's request, and any repeat of it sent meanwhile
   std::uint64_t deadline_ms = 0;
+  std::uint64_t resend_ms = 0; ///< when to send it to its slave again, if still unanswered
 };
 
 struct commands_state {
@@ -265,6 +266,14 @@ std::optional<std::string> slave_of(commands_self self, const command_job& job) 
   return std::nullopt;
 }
 
+/// Sends a command to its slave's current process, and when to send it again if unanswered. A
+/// repeat is safe: the slave's journal answers a command it applied with its first answer, one it
+/// is applying when that ends, and applies one it never read (read-only commands run again).
+void relay(commands_state& st, const host& h, in_flight& f) {
+  st.out->reply(h.routing_id, wire::encode({st.next_relay_id++, f.job.cmd}));
+  f.resend_ms = st.cfg.time->mono_ms() + st.cfg.command_resend_ms;
+}
+
 void on_command(commands_self self, command_job& job) {
   auto& st = self->state;
   auto& c = job.cmd;
@@ -299,9 +308,10 @@ void on_command(commands_self self, command_job& job) {
                   "slave '" + c.slave + "' is offline: its last report came " +
                     std::to_string((st.cfg.time->mono_ms() - h->second.reported_ms) / 1000) + " s ago",
                   "slave");
-  st.out->reply(h->second.routing_id, wire::encode({st.next_relay_id++, c}));
   auto route_back = job.to;
-  st.pending.emplace(c.command_id, in_flight{std::move(job), {route_back}, st.cfg.time->mono_ms() + st.cfg.command_timeout_ms});
+  auto& f = st.pending.emplace(c.command_id, in_flight{std::move(job), {route_back}, st.cfg.time->mono_ms() + st.cfg.command_timeout_ms})
+              .first->second;
+  relay(st, h->second, f);
 }
 
 void on_result(commands_self self, const std::string& slave, wire::command_result& r) {
@@ -348,12 +358,27 @@ void resend_in_flight(commands_self self, const std::string& slave) {
   for (auto& [id, f] : st.pending) {
     if (f.job.cmd.slave != slave)
       continue;
-    st.out->reply(h.routing_id, wire::encode({st.next_relay_id++, f.job.cmd}));
+    relay(st, h, f);
     f.deadline_ms = st.cfg.time->mono_ms() + st.cfg.command_timeout_ms;
     ++sent;
   }
   if (sent > 0)
     spdlog::info("commands: slave '{}' reports from a new process: {} command(s) it had not answered sent to it again", slave, sent);
+}
+
+/// Commands unanswered for command_resend_ms go to their slave again while it reports: the
+/// command, or its answer, may have been lost with a connection that broke and was made again by
+/// the same process (the same routing id, so nothing else tells).
+void resend_due(commands_self self) {
+  auto& st = self->state;
+  auto now = st.cfg.time->mono_ms();
+  for (auto& [id, f] : st.pending) {
+    auto h = st.hosts.find(f.job.cmd.slave);
+    if (f.resend_ms > now || h == st.hosts.end() || !st.online(h->second))
+      continue;
+    spdlog::debug("commands: command {} ({} '{}') unanswered by slave '{}'; sent again", id, f.job.cmd.action, f.job.cmd.name, f.job.cmd.slave);
+    relay(st, h->second, f);
+  }
 }
 
 void expire(commands_self self) {
@@ -404,6 +429,7 @@ commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sq
     [self](command_result_atom, const std::string& slave, wire::command_result& r) { on_result(self, slave, r); },
     [self](tick_atom) {
       expire(self);
+      resend_due(self);
       self->delayed_send(self, sweep_interval, tick_atom::value);
     },
     [self](web_audit_atom, std::uint64_t limit) { return self->state.latest(limit); },

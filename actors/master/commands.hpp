@@ -9,8 +9,10 @@
 // A command is applied at most once (messages/command.hpp): one already answered by its slave is
 // answered again from the audit log, one in flight gets the same answer as the first, and the
 // slave itself refuses to apply an id twice (its command journal). A slave whose process is
-// replaced (it reports under a new routing id) gets its unanswered commands again at once. A slave
-// that does not answer within command_timeout_ms gets its admin an `unavailable` error saying that
+// replaced (it reports under a new routing id) gets its unanswered commands again at once, and
+// every command_resend_ms while it reports: a command or its answer lost with a connection that
+// broke and was made again by the same process is answered in seconds. A slave that does not
+// answer within command_timeout_ms gets its admin an `unavailable` error saying that
 // the command may have been applied and that sending it again with the same id is safe.
 //
 // Runs detached in the master (its own thread): it writes master.db.
@@ -87,6 +89,7 @@ struct commands_config {
   std::string db_path;
   std::uint64_t host_timeout_ms = 15000;    ///< a slave that has not reported for this long is offline
   std::uint64_t command_timeout_ms = 60000; ///< a relayed command's slave must answer within this
+  std::uint64_t command_resend_ms = 5000;   ///< an unanswered command is sent to its slave again this often
   std::uint64_t max_audit_rows = 100000;    ///< older rows are deleted
   const clock* time = &machine_clock();
   bool own_thread = true; ///< detached; false: on the scheduler (deterministic tests)

@@ -20,6 +20,7 @@
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/slave_fixture.hpp"
 #include "tests/support/tcp_connection.hpp"
+#include "tests/support/tcp_relay.hpp"
 
 using namespace clusterio;
 using namespace clusterio::test;
@@ -94,6 +95,26 @@ std::pair<int, std::string> instance_ctl(master_fixture& m, slave_fixture& s, st
   child_process p(argv, log);
   auto st = p.wait(120000);
   return std::pair{st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(log)};
+}
+
+/// Sends a command from a client of its own, in the background: the answer (none if the call
+/// failed), and how long it took.
+std::future<std::pair<std::optional<wire::message>, std::chrono::steady_clock::duration>>
+send_in_background(const master_fixture& m, const credential& cred, const wire::instance_command& c) {
+  return std::async(std::launch::async, [endpoint = m.control_endpoint(), cred, c] {
+    wire_client other(endpoint, cred);
+    auto sent = std::chrono::steady_clock::now();
+    auto r = other.call(c, 90s);
+    return std::pair{r ? std::optional<wire::message>(r->body) : std::nullopt, std::chrono::steady_clock::now() - sent};
+  });
+}
+
+/// How many times `part` occurs in `text`.
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size()))
+    ++n;
+  return n;
 }
 
 } // namespace
@@ -386,15 +407,7 @@ TEST_CASE("instance commands: a slave or a master killed mid-command, each comma
   create.scenario = "producer";
   done(admin, create);
 
-  // Sends a command from a client of its own; the answer, and how long it took.
-  auto in_background = [&](wire::instance_command c) {
-    return std::async(std::launch::async, [&m, admin_cred, c] {
-      wire_client other(m.control_endpoint(), admin_cred);
-      auto sent = std::chrono::steady_clock::now();
-      auto r = other.call(c, 90s);
-      return std::pair{r ? std::optional<wire::message>(r->body) : std::nullopt, std::chrono::steady_clock::now() - sent};
-    });
-  };
+  auto in_background = [&](const wire::instance_command& c) { return send_in_background(m, admin_cred, c); };
   // The master's command_timeout_ms is 60 s: an answer well before it came from the next process.
   auto quick = std::chrono::seconds(40);
 
@@ -486,6 +499,70 @@ TEST_CASE("instance commands: a slave or a master killed mid-command, each comma
   INFO(std::get<wire::error_reply>(*restarted).message);
   CHECK(std::get<wire::error_reply>(*restarted).message.find("the slave is shutting down") != std::string::npos);
   slowed.wait();
+}
+
+TEST_CASE("instance commands: a command or its answer lost with a broken connection is sent again and answered in seconds") {
+  master_fixture m;
+  m.start();
+  auto admin_cred = m.add_client("ops", "admin");
+  wire_client admin(m.control_endpoint(), admin_cred);
+  // The slave's control connection goes through a relay the test breaks; its process stays the
+  // same, so it connects again under the same routing id and nothing else tells the master.
+  tcp_relay link(m.control_port());
+  slave_fixture s("host-a", "127.0.0.1:" + std::to_string(link.port()), m.add_client("host-a", "slave"), m.bus_port());
+  REQUIRE(s.cli({"config", "set", "heartbeat_ms", "1000"}).first == 0);
+  s.run();
+  wait_for_report(admin, "host-a");
+  // The master's command_timeout_ms is 60 s and it sends an unanswered command again every 5 s.
+  auto quick = std::chrono::seconds(30);
+  auto answer_of = [&](auto& background) {
+    auto [answer, took] = background.get();
+    REQUIRE(answer);
+    if (auto* e = std::get_if<wire::error_reply>(&*answer))
+      FAIL("refused: " << wire::to_string(e->code) << ": " << e->message);
+    REQUIRE(std::holds_alternative<wire::command_result>(*answer));
+    INFO("answered after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    if (took >= quick)
+      FAIL("slow; slave log:\n" << s.service_log() << "\nmaster log:\n" << m.log());
+    return std::get<wire::command_result>(*answer);
+  };
+
+  // 1. The command is lost on its way to the slave, then the connection breaks.
+  link.lose_from_server(true);
+  auto create = command("create", "w", "host-a");
+  create.scenario = "producer";
+  auto creating = send_in_background(m, admin_cred, create);
+  REQUIRE(eventually([&] { return link.lost() > 0; }, 10s));
+  std::this_thread::sleep_for(500ms); // the master has relayed it into the lost bytes
+  CHECK(s.service_log().find("command " + std::to_string(create.command_id) + ":") == std::string::npos);
+  link.cut();
+  auto created = answer_of(creating);
+  CHECK(created.message.find("created instance 'w'") != std::string::npos);
+  CHECK_FALSE(created.repeated); // the slave first read it when it came again
+
+  // 2. The slave applies a command, and its answer is lost on its way to the master.
+  link.lose_from_client(true);
+  auto start = command("start", "w", "host-a");
+  auto starting = send_in_background(m, admin_cred, start);
+  auto applied = "command " + std::to_string(start.command_id) + ": start 'w': started instance 'w'";
+  REQUIRE(eventually([&] { return s.service_log().find(applied) != std::string::npos; }, 20s));
+  std::this_thread::sleep_for(500ms); // its answer has gone into the lost bytes
+  link.cut();
+  auto started = answer_of(starting);
+  CHECK(started.message == "started instance 'w'");
+  CHECK(started.repeated); // the journal's answer to the command sent again
+  s.wait_running("w");
+  CHECK(count_of(s.service_log(), applied) == 1); // applied once
+
+  // One audit row each, from the slave's answers.
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  auto reply = http_get(m.http_port(), "/api/audit?limit=100", token);
+  REQUIRE(http_status_of(reply) == 200);
+  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
+  std::map<std::string, int> rows;
+  for (auto& e : audit["entries"])
+    ++rows[e["action"].get<std::string>() + " " + e["result"].get<std::string>()];
+  CHECK(rows == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}});
 }
 
 TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF token, sign out") {

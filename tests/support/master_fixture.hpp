@@ -35,6 +35,8 @@ public:
   /// The web interface's base URL, e.g. "http://127.0.0.1:41234".
   std::string http_url() const { return "http" + tcp_endpoint(host_, http_port_).substr(3); }
   int http_port() const { return http_port_; }
+  int control_port() const { return control_port_; }
+  int bus_port() const { return bus_port_; }
   const std::string& data_dir() const { return data_; }
   std::string log() const { return slurp(data_ + "/master.log"); }
   pid_t pid() const { return proc_ ? proc_->pid() : -1; }
