@@ -37,6 +37,9 @@ const config_keys<master_config>& master_config_keys() {
       .add("demand_window_ms", &c::demand_window_ms, "how long an instance's ask counts as demand (fair)")
       .add("instance_timeout_ms", &c::instance_timeout_ms, "an instance is offline after this much silence")
       .add("heartbeat_ms", &c::heartbeat_ms, "how often slaves heartbeat")
+      .add("command_timeout_ms", &c::command_timeout_ms,
+           "an admin's instance command waits this long for its slave's answer, then gets `unavailable` (a start that loads a "
+           "large save can take longer; `clusterio-ctl instance --wait` waits 90 s unless told)")
       .add("durability", &c::durability,
            "`full`: fsync each commit; `process`: survives `kill -9`, not power loss (faster when saturated: `docs/benchmarks.md`)")
       .add("commit_gather_us", &c::commit_gather_us,
@@ -74,6 +77,8 @@ result<void> master_config::validate() const {
     return failure("heartbeat_ms must be 100..600000");
   if (instance_timeout_ms < heartbeat_ms)
     return failure("instance_timeout_ms must be at least heartbeat_ms");
+  if (command_timeout_ms < 10000 || command_timeout_ms > 3600000)
+    return failure("command_timeout_ms must be 10000..3600000");
   if (commit_gather_us > max_commit_gather_us)
     return failure("commit_gather_us must be 0.." + std::to_string(max_commit_gather_us));
   if (inventory_interval_ms < 10 || inventory_interval_ms > 1000)

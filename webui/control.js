@@ -17,7 +17,8 @@ const SETTINGS = ["game_port", "autosave_interval", "max_players", "game_passwor
 /// Sends an instance command and waits for its slave's answer; throws with the error's message.
 async function runCommand(csrf, command) {
   const { command_id } = await api("POST", "/api/commands", csrf, command);
-  for (let i = 0; i < 240; i++) { // the master answers every command within 60 s
+  // The master answers every command within its command_timeout_ms (at most an hour).
+  for (let i = 0; i < 3600 * 1000 / POLL_MS + 60; i++) {
     const state = await api("GET", "/api/commands?id=" + command_id, csrf);
     if (state.state === "done") {
       if (state.t === "error") throw new Error(state.code + ": " + state.message);

@@ -21,7 +21,7 @@ using wire::error_code;
 
 constexpr auto sweep_interval = std::chrono::seconds(1);
 /// Commands in flight at most: an admin sending to a slave that does not answer cannot grow the
-/// table without bound in the 60 s before they time out.
+/// table without bound in the command_timeout_ms before they time out.
 constexpr std::size_t max_in_flight = 1000;
 
 constexpr const char* schema = R"sql(

@@ -57,6 +57,9 @@ TEST_CASE("master CLI: every config key is a flag, and a flag wins over the file
   auto [code2, out2] = master_cli({"run", "--data", dir + "/data", "--max-item-names", "0"}, dir);
   CHECK(code2 == 1);
   CHECK(out2.find("max_item_names must be") != std::string::npos);
+  auto [code3, out3] = master_cli({"run", "--data", dir + "/data", "--command-timeout-ms", "5000"}, dir);
+  CHECK(code3 == 1);
+  CHECK(out3.find("command_timeout_ms must be 10000..3600000") != std::string::npos);
 }
 
 TEST_CASE("master CLI: bad config values are refused with the key named") {
