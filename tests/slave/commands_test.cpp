@@ -565,6 +565,42 @@ TEST_CASE("instance commands: a command or its answer lost with a broken connect
   CHECK(rows == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}});
 }
 
+TEST_CASE("instance commands: a slave that does not answer within command_timeout_ms, its late answer logged and given to a repeat") {
+  master_fixture m(false, "\"command_timeout_ms\":10000");
+  m.start();
+  wire_client admin(m.control_endpoint(), m.add_client("ops", "admin"));
+  slave_fixture s("host-a", m, m.add_client("host-a", "slave"));
+  REQUIRE(s.cli({"config", "set", "heartbeat_ms", "1000"}).first == 0);
+  s.run();
+  wait_for_report(admin, "host-a");
+  auto create = command("create", "w", "host-a");
+  create.scenario = "producer";
+  done(admin, create);
+
+  s.signal_service(SIGSTOP);
+  auto start = command("start", "w", "host-a");
+  auto sent = std::chrono::steady_clock::now();
+  auto late = refused(admin, start);
+  auto waited = std::chrono::steady_clock::now() - sent;
+  INFO(late.message);
+  CHECK(late.code == wire::error_code::unavailable);
+  CHECK(late.message.find("did not answer within 10 s") != std::string::npos);
+  CHECK(waited >= 9s);
+  CHECK(waited < 30s);
+
+  // The slave goes on: it applies the command once (it was sent to it more than once meanwhile),
+  // its answer goes into the audit log, and the same command sent again is answered with it.
+  s.signal_service(SIGCONT);
+  auto applied = "command " + std::to_string(start.command_id) + ": start 'w': started instance 'w'";
+  REQUIRE(eventually([&] { return s.service_log().find(applied) != std::string::npos; }, 20s));
+  REQUIRE(eventually([&] { return m.log().find("after its admin stopped waiting") != std::string::npos; }, 10s));
+  auto again = done(admin, start);
+  CHECK(again.repeated);
+  CHECK(again.message == "started instance 'w'");
+  s.wait_running("w");
+  CHECK(count_of(s.service_log(), applied) == 1);
+}
+
 TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF token, sign out") {
   master_fixture m;
   m.start();
