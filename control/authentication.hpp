@@ -37,9 +37,9 @@ public:
   zap_verdict decide(const std::vector<std::string_view>& request);
 
   /// Who sent a frame: the client whose key is `user_id` (the ZAP user id of its connection;
-  /// may be null), or in insecure mode the name its routing id has (from its hello, or a slave's
-  /// "<name>.<pid>", else "anonymous"). A peer with an empty name: unknown, or revoked since
-  /// it connected.
+  /// may be null), or in insecure mode the name its routing id has (from its hello, or the part
+  /// before the last dot of a slave's "<name>.<pid>-<random>", else "anonymous"). A peer with an
+  /// empty name: unknown, or revoked since it connected.
   peer identify(const std::string& routing_id, const char* user_id) const;
 
   /// A hello from `routing_id`: in insecure mode, `name` is what the peer goes by from now on.

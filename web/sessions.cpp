@@ -1,8 +1,8 @@
 #include "web/sessions.hpp"
 
 #include <algorithm>
-#include <random>
 
+#include "common/random_hex.hpp"
 #include "common/sha256.hpp"
 
 namespace clusterio::web {
@@ -49,18 +49,6 @@ std::string session_token_in(std::string_view cookie_header) {
     cookie_header.remove_prefix(semi + 1);
   }
   return {};
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::random_device rd; // getrandom(2) on Linux
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    auto b = rd() & 0xff;
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
 }
 
 bool same_secret(std::string_view a, std::string_view b) {

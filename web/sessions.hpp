@@ -49,9 +49,6 @@ private:
 /// The session token in a Cookie header ("a=b; clusterio_session=TOKEN"), or "".
 std::string session_token_in(std::string_view cookie_header);
 
-/// `bytes` random bytes (getrandom), as lowercase hex.
-std::string random_hex(std::size_t bytes);
-
 /// Whether two secrets are equal, in a time that does not depend on where they differ.
 bool same_secret(std::string_view a, std::string_view b);
 

@@ -16,7 +16,6 @@
 #include <set>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <unordered_map>
 #include <utility>
@@ -38,6 +37,7 @@
 #include "common/files.hpp"
 #include "common/mod_zip.hpp"
 #include "common/outbox.hpp"
+#include "common/random_hex.hpp"
 #include "messages/json.hpp"
 #include "control/metrics.hpp"
 #include "store/web_users.hpp"
@@ -923,7 +923,7 @@ struct http_server::impl {
 
 result<std::string> load_or_create_admin_token(const std::string& data_dir) {
   auto path = data_dir + "/admin.token";
-  auto token = web::random_hex(32);
+  auto token = random_hex(32);
   auto created = create_file_exclusive(path, token + "\n", 0600);
   if (!created)
     return created.error();

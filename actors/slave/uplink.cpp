@@ -16,6 +16,7 @@
 
 #include "common/clock.hpp"
 #include "common/outbox.hpp"
+#include "common/random_hex.hpp"
 #include "common/zmq_endpoint.hpp"
 #include "messages/batch.hpp"
 #include "messages/inventory_parts.hpp"
@@ -177,7 +178,7 @@ private:
 /// bus topics are set apart (a full outbox must not lose a change of them).
 class uplink_sockets {
 public:
-  uplink_sockets(const uplink_config& cfg) : cfg_(cfg) {}
+  uplink_sockets(const uplink_config& cfg) : cfg_(cfg), routing_id_(cfg.name + "." + std::to_string(::getpid()) + "-" + random_hex(4)) {}
   ~uplink_sockets() {
     stop_ = true;
     if (thread_.joinable())
@@ -205,10 +206,7 @@ private:
   void run() {
     zmq::context_t ctx(1);
     watched_socket control(ctx, zmq::socket_type::dealer, cfg_, cfg_.control_endpoint, "control", [this](zmq::socket_t& s) {
-      // "<name>.<pid>": unique per process (two `start` processes of one slave must not share a
-      // routing id), and in insecure mode the master takes the part before the last '.' as our
-      // name, so that we keep it across a master restart without a new hello.
-      s.set(zmq::sockopt::routing_id, cfg_.name + "." + std::to_string(::getpid()));
+      s.set(zmq::sockopt::routing_id, routing_id_);
       s.set(zmq::sockopt::sndhwm, send_hwm);
       s.set(zmq::sockopt::immediate, 1); // no queueing towards a master that is not there
     });
@@ -284,6 +282,11 @@ private:
   }
 
   uplink_config cfg_;
+  /// "<name>.<pid>-<random>": this process's own (two `start` processes of one slave must not
+  /// share one, and a restarted container's slave has the same pid), so that the master tells a
+  /// new process from the old; in insecure mode the master takes the part before the last '.' as
+  /// our name, so that we keep it across a master restart without a new hello.
+  std::string routing_id_;
   uplink_impl owner_;
   outbox out_{10000};
   std::mutex topics_mu_;
