@@ -36,7 +36,16 @@ struct host {
   std::string routing_id;
   std::uint64_t reported_ms = 0; ///< monotonic
   std::vector<wire::hosted_instance> instances;
+  /// Processes a newer one took over from (the latest few): one that reports again while the
+  /// newer one does is not a restart but a second process under this slave's credential.
+  std::deque<std::string> replaced;
+  std::uint64_t conflict_logged_ms = 0; ///< monotonic; 0: never
 };
+
+/// Replaced routing ids a slave's record keeps.
+constexpr std::size_t max_replaced = 8;
+/// How often a second process under one slave's credential is logged at most.
+constexpr std::uint64_t conflict_log_interval_ms = 60000;
 
 /// A command relayed to its slave, waiting for the answer.
 struct in_flight {
@@ -348,7 +357,7 @@ void on_result(commands_self self, const std::string& slave, wire::command_resul
   st.pending.erase(p);
 }
 
-/// A slave's new process (a new routing id: "<name>.<pid>") gets the commands the old one left
+/// A slave's new process (a new routing id: "<name>.<pid>-<random>") gets the commands the old one left
 /// unanswered at once, instead of their admins waiting for command_timeout_ms: its journal
 /// answers those the old process applied or was applying, and it applies those never read.
 void resend_in_flight(commands_self self, const std::string& slave) {
@@ -364,6 +373,24 @@ void resend_in_flight(commands_self self, const std::string& slave) {
   }
   if (sent > 0)
     spdlog::info("commands: slave '{}' reports from a new process: {} command(s) it had not answered sent to it again", slave, sent);
+}
+
+/// A slave's process that another one took over from reports again while the other still does:
+/// two hosts share the slave's credential (or a process was thought dead and lives on). Commands
+/// go to one of them, the one that took over; the other's reports are refused, and it says so.
+void refuse_second_process(commands_self self, const route& to, const std::string& slave) {
+  auto& st = self->state;
+  auto& h = st.hosts[slave];
+  auto now = st.cfg.time->mono_ms();
+  if (h.conflict_logged_ms == 0 || now - h.conflict_logged_ms >= conflict_log_interval_ms) {
+    spdlog::warn("commands: two processes report as slave '{}' ({} and {}): do two hosts share its credential? Commands go to {}", slave,
+                 h.routing_id, to.peer, h.routing_id);
+    h.conflict_logged_ms = now;
+  }
+  st.reply(to, wire::make_error(error_code::conflict,
+                                "another process reports as slave '" + slave + "' (" + h.routing_id +
+                                  ") and takes its commands: two hosts share this slave's credential, or this process was replaced; "
+                                  "give each host its own (`clusterio-master add-slave`)"));
 }
 
 /// Commands unanswered for command_resend_ms go to their slave again while it reports: the
@@ -414,16 +441,24 @@ commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sq
   self->delayed_send(self, sweep_interval, tick_atom::value);
   return {
     [self](host_report_atom, const route& to, const std::string& slave, wire::host_report& report) {
-      auto& h = self->state.hosts[slave];
+      auto& st = self->state;
+      auto& h = st.hosts[slave];
       bool new_process = !h.routing_id.empty() && h.routing_id != to.peer;
+      if (new_process && st.online(h) && std::find(h.replaced.begin(), h.replaced.end(), to.peer) != h.replaced.end())
+        return refuse_second_process(self, to, slave);
       if (h.routing_id != to.peer)
         spdlog::info("commands: slave '{}' takes commands ({} instance(s))", slave, report.instances.size());
+      if (new_process) {
+        h.replaced.push_back(h.routing_id);
+        if (h.replaced.size() > max_replaced)
+          h.replaced.pop_front();
+      }
       h.routing_id = to.peer;
-      h.reported_ms = self->state.cfg.time->mono_ms();
+      h.reported_ms = st.cfg.time->mono_ms();
       h.instances = std::move(report.instances);
       if (new_process)
         resend_in_flight(self, slave);
-      self->state.reply(to, wire::ok{});
+      st.reply(to, wire::ok{});
     },
     [self](command_atom, command_job& job) { on_command(self, job); },
     [self](command_result_atom, const std::string& slave, wire::command_result& r) { on_result(self, slave, r); },

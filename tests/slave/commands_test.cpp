@@ -601,6 +601,37 @@ TEST_CASE("instance commands: a slave that does not answer within command_timeou
   CHECK(count_of(s.service_log(), applied) == 1);
 }
 
+TEST_CASE("instance commands: two hosts under one slave's credential, one takes the commands and both are told") {
+  master_fixture m(false, "\"heartbeat_ms\":1000,\"instance_timeout_ms\":3000");
+  m.start();
+  wire_client admin(m.control_endpoint(), m.add_client("ops", "admin"));
+  auto cred = m.add_client("host-a", "slave");
+  slave_fixture first("host-a", m, cred);
+  first.run();
+  wait_for_report(admin, "host-a");
+  auto create = command("create", "w1", "host-a");
+  create.scenario = "producer";
+  done(admin, create); // the first host's list has w1, the second's nothing
+  auto lists_w1 = [&] { return !done(admin, command("list", "", "host-a")).instances.empty(); };
+
+  // The second takes over (for all the master knows, a restart); when the first reports again,
+  // it is refused, and the master and the first host's log say why.
+  slave_fixture second("host-a", m, cred);
+  second.run();
+  REQUIRE(eventually([&] { return m.log().find("two processes report as slave 'host-a'") != std::string::npos; }, 20s));
+  REQUIRE(eventually([&] { return first.service_log().find("the master refused this host's report: conflict") != std::string::npos; }, 10s));
+  CHECK(first.service_log().find("two hosts share this slave's credential") != std::string::npos);
+  // Commands go to the one that took over, and stay there while both report.
+  CHECK_FALSE(lists_w1());
+  std::this_thread::sleep_for(3s);
+  CHECK_FALSE(lists_w1());
+  CHECK(count_of(m.log(), "two processes report as slave 'host-a'") == 1); // logged once a minute at most
+
+  // Once the second is gone, the first takes the commands again.
+  second.kill_service();
+  CHECK(eventually([&] { return lists_w1(); }, 20s));
+}
+
 TEST_CASE("the web API: sign in for a session cookie, commands with its CSRF token, sign out") {
   master_fixture m;
   m.start();
