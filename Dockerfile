@@ -18,7 +18,7 @@ RUN apt-get update \
       zip unzip zlib1g-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# The web page's one npm dependency (uPlot), pinned by the lock file.
+# The web page's npm dependencies (uPlot, htm with Preact, js-sha256), pinned by the lock file.
 COPY webui/package.json webui/package-lock.json webui/
 RUN cd webui && npm ci --no-audit --no-fund --omit=dev
 COPY . .

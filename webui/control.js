@@ -6,12 +6,14 @@
 // console with the game's live output; below, the audit log.
 import { html, useState, useEffect, useCallback } from "/vendor/htm-preact.module.js";
 import { api } from "/api.js";
+import { sha256 } from "/vendor/sha256.module.js";
 
 const LIST_MS = 3000; // how often the instances of every slave are listed
 const POLL_MS = 500;  // how often a command's result is asked for
 const FOLLOW_MS = 1000; // how often a followed console asks for new lines
 const LOG_KEEP = 200;   // console lines a followed console shows at most
 const PIECE = 512 * 1024; // bytes of a save per command (the wire's max_save_chunk_bytes)
+const HASH_PIECE = 8 << 20; // bytes js-sha256 digests between two turns of the page's event loop
 const SETTINGS = ["game_port", "autosave_interval", "max_players", "game_password", "public"];
 
 /// Sends an instance command and waits for its slave's answer; throws with the error's message.
@@ -43,12 +45,20 @@ function fromBase64(text) {
   return bytes;
 }
 
-/// SHA-256 as lowercase hex. Browsers compute it only on https or localhost pages.
+/// SHA-256 as lowercase hex. Browsers give crypto.subtle only to https and localhost pages; on
+/// plain http elsewhere (a master on the LAN) js-sha256 computes it, a piece at a time so that
+/// the page stays responsive through a large save.
 async function sha256Hex(bytes) {
-  if (!window.crypto || !window.crypto.subtle)
-    throw new Error("this browser computes a save's SHA-256 only on an https (or localhost) page: use clusterio-ctl instance save-upload");
-  const digest = new Uint8Array(await window.crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, b => b.toString(16).padStart(2, "0")).join("");
+  if (window.crypto && window.crypto.subtle) {
+    const digest = new Uint8Array(await window.crypto.subtle.digest("SHA-256", bytes));
+    return Array.from(digest, b => b.toString(16).padStart(2, "0")).join("");
+  }
+  const hash = sha256.create();
+  for (let at = 0; at < bytes.length; at += HASH_PIECE) {
+    hash.update(bytes.subarray(at, at + HASH_PIECE));
+    await new Promise(r => setTimeout(r));
+  }
+  return hash.hex();
 }
 
 /// Uploads a save in pieces (each its own command), reporting progress.
@@ -81,7 +91,7 @@ async function downloadSave(run, inst, progress) {
     progress(received + " of " + first.size + " bytes received");
   } while (received < first.size);
   const blob = new Blob(pieces, { type: "application/zip" });
-  if (window.crypto && window.crypto.subtle && await sha256Hex(new Uint8Array(await blob.arrayBuffer())) !== first.sha256)
+  if (await sha256Hex(new Uint8Array(await blob.arrayBuffer())) !== first.sha256)
     throw new Error("the save changed while it was downloaded (its SHA-256 differs): try again");
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);

@@ -120,6 +120,7 @@ constexpr static_file static_files[] = {
   {"/control.js", "control.js", "text/javascript; charset=utf-8"},
   {"/api.js", "api.js", "text/javascript; charset=utf-8"},
   {"/vendor/htm-preact.module.js", "node_modules/htm/preact/standalone.module.js", "text/javascript; charset=utf-8"},
+  {"/vendor/sha256.module.js", "node_modules/js-sha256/build/sha256.min.mjs", "text/javascript; charset=utf-8"},
   {"/style.css", "style.css", "text/css; charset=utf-8"},
   {"/vendor/uPlot.iife.min.js", "node_modules/uplot/dist/uPlot.iife.min.js", "text/javascript; charset=utf-8"},
   {"/vendor/uPlot.min.css", "node_modules/uplot/dist/uPlot.min.css", "text/css; charset=utf-8"},
