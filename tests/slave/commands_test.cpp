@@ -97,6 +97,18 @@ std::pair<int, std::string> instance_ctl(master_fixture& m, slave_fixture& s, st
   return std::pair{st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(log)};
 }
 
+/// The audit log's latest 100 rows, counted by "<action> <result>".
+std::map<std::string, int> audit_rows(const master_fixture& m) {
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  auto reply = http_get(m.http_port(), "/api/audit?limit=100", token);
+  REQUIRE(http_status_of(reply) == 200);
+  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
+  std::map<std::string, int> rows;
+  for (auto& e : audit["entries"])
+    ++rows[e["action"].get<std::string>() + " " + e["result"].get<std::string>()];
+  return rows;
+}
+
 /// Sends a command from a client of its own, in the background: the answer (none if the call
 /// failed), and how long it took.
 std::future<std::pair<std::optional<wire::message>, std::chrono::steady_clock::duration>>
@@ -456,14 +468,7 @@ TEST_CASE("instance commands: a slave or a master killed mid-command, each comma
   s.wait_running("w", 60000); // its game saved and quit; the new process starts it again
 
   // The log of each: one row, from the slave's answer.
-  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
-  auto reply = http_get(m.http_port(), "/api/audit?limit=100", token);
-  REQUIRE(http_status_of(reply) == 200);
-  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
-  std::map<std::string, int> rows;
-  for (auto& e : audit["entries"])
-    ++rows[e["action"].get<std::string>() + " " + e["result"].get<std::string>()];
-  CHECK(rows == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}, {"command internal", 1}});
+  CHECK(audit_rows(m) == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}, {"command internal", 1}});
 
   // 3. The master killed while the slave applies a command: clusterio-ctl sends it again (same id)
   // to the next master, which relays it; the slave's journal answers it. Applied once.
@@ -480,7 +485,8 @@ TEST_CASE("instance commands: a slave or a master killed mid-command, each comma
   CHECK(nlohmann::json::parse(o4)["output"] == "1");
   auto [c5, o5] = instance_ctl(m, s, {"command", "w", "/c rcon.print(storage.runs)"});
   CHECK(o5.find("\n1") != std::string::npos);
-  reply = http_get(m.http_port(), "/api/audit?limit=100", token);
+  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
+  auto reply = http_get(m.http_port(), "/api/audit?limit=100", token);
   auto row = reply.find("\"command_id\":4242");
   CHECK(row != std::string::npos);
   CHECK(row == reply.rfind("\"command_id\":4242")); // one row
@@ -555,14 +561,7 @@ TEST_CASE("instance commands: a command or its answer lost with a broken connect
   CHECK(count_of(s.service_log(), applied) == 1); // applied once
 
   // One audit row each, from the slave's answers.
-  auto token = slurp(m.data_dir() + "/admin.token").substr(0, 64);
-  auto reply = http_get(m.http_port(), "/api/audit?limit=100", token);
-  REQUIRE(http_status_of(reply) == 200);
-  auto audit = nlohmann::json::parse(reply.substr(reply.find("\r\n\r\n") + 4));
-  std::map<std::string, int> rows;
-  for (auto& e : audit["entries"])
-    ++rows[e["action"].get<std::string>() + " " + e["result"].get<std::string>()];
-  CHECK(rows == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}});
+  CHECK(audit_rows(m) == std::map<std::string, int>{{"create ok", 1}, {"start ok", 1}});
 }
 
 TEST_CASE("instance commands: a slave that does not answer within command_timeout_ms, its late answer logged and given to a repeat") {
