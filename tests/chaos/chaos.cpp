@@ -7,7 +7,10 @@
 //     restarts (by its slave) from a save that holds everything it did: no rollback;
 //   - a slave's links cut for a while: SIGSTOP of the slave process (its sockets to the master
 //     and to its games go silent; the master marks its instances offline after
-//     instance_timeout_ms), then SIGCONT.
+//     instance_timeout_ms), then SIGCONT;
+//   - a slave's control connection dying with messages in flight: its relay (tcp_relay) loses
+//     what the master sends, what the slave sends, or both, for a while, then breaks the
+//     connection; the slave's process connects again under the same routing id.
 // Then the faults stop, everything comes back, transfers must resume, production and consumption
 // stop, and once nothing moves the exact ledger must balance: for each name, produced = in
 // put-chests/tanks + unacknowledged batches + storage + reservations + in get-chests/tanks + mod
@@ -42,16 +45,19 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-enum class fault { kill_master, kill_slave, kill_world, cut_links };
+enum class fault { kill_master, kill_slave, kill_world, cut_links, lose_in_flight };
+constexpr std::size_t fault_kinds = 5;
 
 /// How likely each fault is, in the order of `fault`.
-const std::vector<double> fault_weights{2, 3, 3, 3};
+const std::vector<double> fault_weights{2, 3, 3, 3, 3};
 /// Seconds between two faults, and how long the lasting ones last.
 constexpr double gap_min = 1.0, gap_max = 3.5;
 constexpr double master_down_min = 1.0, master_down_max = 4.0;
 constexpr double slave_down_min = 0.5, slave_down_max = 3.0;
 /// Up to twice the master's instance_timeout_ms: some cuts make the instances go offline.
 constexpr double cut_min = 1.0, cut_max = 6.0;
+/// How long a control connection loses what is sent on it before it breaks.
+constexpr double lose_min = 0.2, lose_max = 3.0;
 constexpr int instance_timeout_ms = 3000;
 constexpr int heartbeat_ms = 1000; ///< as the slaves' (tests/support/slave_fixture.cpp)
 /// A world that was killed comes back after the slave's crash backoff (up to 30 s).
@@ -62,7 +68,7 @@ double seconds_since(steady::time_point t) { return std::chrono::duration<double
 class soak {
 public:
   soak(cluster& c, std::uint32_t seed)
-    : c_(c), rng_(seed), started_(steady::now()), slave_down_(c.slaves.size()), cut_(c.slaves.size()) {}
+    : c_(c), rng_(seed), started_(steady::now()), slave_down_(c.slaves.size()), cut_(c.slaves.size()), losing_(c.slaves.size()) {}
 
   /// Injects `faults` faults, one after another with random gaps; lasting ones overlap.
   void inject(int faults) {
@@ -76,6 +82,7 @@ public:
       auto slave = slaves(rng_);
       auto& world = c_.worlds[worlds(rng_)];
       double length = unit(rng_);
+      double way = unit(rng_); // which way a losing connection loses
       pause(gap);
       switch (kind) {
         case fault::kill_master:
@@ -91,6 +98,8 @@ public:
           say(i, "kill -9 of " + slave_name(slave) + ", down for " + fixed(length) + " s");
           if (slave_down_[slave])
             restart_slave(slave);
+          if (losing_[slave])
+            break_link(slave); // the next process must not lose its handshake
           c_.slaves[slave]->kill_service(); // a cut slave dies too: nothing to restore but the process
           cut_[slave].reset();
           slave_down_[slave] = deadline(length);
@@ -102,6 +111,18 @@ public:
           c_.slaves[slave]->signal_service(SIGSTOP);
           cut_[slave] = deadline(length);
           break;
+        case fault::lose_in_flight: {
+          length = lose_min + length * (lose_max - lose_min);
+          bool from_master = way < 2.0 / 3, from_slave = way >= 1.0 / 3;
+          say(i, "control connection of " + slave_name(slave) + " loses what " +
+                   (from_master && from_slave ? "both sides send" : from_master ? "the master sends" : "the slave sends") + " for " +
+                   fixed(length) + " s, then breaks");
+          bring_up(slave);
+          c_.links[slave]->lose_from_server(from_master);
+          c_.links[slave]->lose_from_client(from_slave);
+          losing_[slave] = deadline(length);
+          break;
+        }
         case fault::kill_world:
           say(i, "kill -9 of world " + world.name + " right after a save");
           bring_up(world.slave);
@@ -124,7 +145,7 @@ public:
 
   std::string summary() const {
     return std::to_string(counts_[0]) + " master kills, " + std::to_string(counts_[1]) + " slave kills, " + std::to_string(counts_[2]) +
-           " world kills, " + std::to_string(counts_[3]) + " link cuts";
+           " world kills, " + std::to_string(counts_[3]) + " link cuts, " + std::to_string(counts_[4]) + " connections broken with messages lost";
   }
 
 private:
@@ -132,8 +153,8 @@ private:
   std::mt19937 rng_;
   steady::time_point started_;
   std::optional<steady::time_point> master_down_;
-  std::vector<std::optional<steady::time_point>> slave_down_, cut_; ///< by slave index
-  std::size_t counts_[4] = {0, 0, 0, 0};
+  std::vector<std::optional<steady::time_point>> slave_down_, cut_, losing_; ///< by slave index
+  std::size_t counts_[fault_kinds] = {};
 
   static steady::time_point deadline(double s) {
     return steady::now() + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
@@ -160,12 +181,19 @@ private:
     c_.slaves[s]->signal_service(SIGCONT);
     cut_[s].reset();
   }
+  /// Ends a losing connection: it breaks (what it lost stays lost), and the next one is whole.
+  void break_link(std::size_t s) {
+    c_.links[s]->cut();
+    losing_[s].reset();
+  }
   /// The slave's process runs, with its links up.
   void bring_up(std::size_t s) {
     if (slave_down_[s])
       restart_slave(s);
     if (cut_[s])
       restore_links(s);
+    if (losing_[s])
+      break_link(s);
   }
 
   /// Every process not killed on purpose must run: one that ended by itself is a crash.
@@ -189,6 +217,8 @@ private:
         restart_slave(s);
       if (cut_[s] && *cut_[s] <= now)
         restore_links(s);
+      if (losing_[s] && *losing_[s] <= now)
+        break_link(s);
     }
   }
 

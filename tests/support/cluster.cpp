@@ -48,7 +48,8 @@ cluster::cluster(std::size_t slave_count, std::vector<world_spec> layout, const 
   for (std::size_t i = 0; i < slave_count; ++i) {
     auto name = "slave-" + std::to_string(i);
     creds.push_back(master.add_client(name, "slave"));
-    slaves.push_back(std::make_unique<slave_fixture>(name, master, creds.back()));
+    links.push_back(std::make_unique<tcp_relay>(master.control_port()));
+    slaves.push_back(std::make_unique<slave_fixture>(name, "127.0.0.1:" + std::to_string(links.back()->port()), creds.back(), master.bus_port()));
     // Instances take what is in sharedMods/ when they are created (below).
     for (auto& m : shared_mods)
       write_mod_folder(slaves.back()->dir() + "/sharedMods", m);

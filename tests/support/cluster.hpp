@@ -16,6 +16,7 @@
 #include "tests/support/master_fixture.hpp"
 #include "tests/support/mod_folder.hpp"
 #include "tests/support/slave_fixture.hpp"
+#include "tests/support/tcp_relay.hpp"
 
 namespace clusterio::test {
 
@@ -62,6 +63,9 @@ public:
 
   master_fixture master;
   std::vector<credential> creds; ///< the slaves' credentials, by slave index
+  /// Each slave's control connection goes through its relay, by slave index, so that a test can
+  /// lose what is in flight on it and break it (tcp_relay).
+  std::vector<std::unique_ptr<tcp_relay>> links;
   std::vector<std::unique_ptr<slave_fixture>> slaves;
   std::vector<world_spec> worlds;
 
