@@ -357,9 +357,9 @@ void on_result(commands_self self, const std::string& slave, wire::command_resul
   st.pending.erase(p);
 }
 
-/// A slave's new process (a new routing id: "<name>.<pid>-<random>") gets the commands the old one left
-/// unanswered at once, instead of their admins waiting for command_timeout_ms: its journal
-/// answers those the old process applied or was applying, and it applies those never read.
+/// A slave's new process (a new routing id: "<name>.<pid>-<random>") gets the commands the old
+/// one left unanswered at once, instead of their admins waiting for command_resend_ms: its
+/// journal answers those the old process applied or was applying, and it applies those never read.
 void resend_in_flight(commands_self self, const std::string& slave) {
   auto& st = self->state;
   auto& h = st.hosts[slave];
