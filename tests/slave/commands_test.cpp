@@ -624,7 +624,8 @@ TEST_CASE("instance commands: two hosts under one slave's credential, one takes 
   CHECK_FALSE(lists_w1());
   std::this_thread::sleep_for(3s);
   CHECK_FALSE(lists_w1());
-  CHECK(count_of(m.log(), "two processes report as slave 'host-a'") == 1); // logged once a minute at most
+  CHECK(count_of(m.log(), "two processes report as slave 'host-a'") == 1); // each logged once a minute at most
+  CHECK(count_of(first.service_log(), "the master refused this host's report") == 1);
 
   // Once the second is gone, the first takes the commands again.
   second.kill_service();
