@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <unistd.h>
 #include <thread>
@@ -74,12 +76,17 @@ void set_link_options(zmq::socket_t& s, const uplink_config& cfg) {
 
 /// A socket kept connected to one of the master's endpoints. ZeroMQ reconnects by itself after
 /// a network failure, but not after a protocol error (such as a frame over maxmsgsize): that
-/// connection stays closed, and nothing would say so. A socket monitor sees every disconnection;
-/// the socket is then made anew (at most once a second) and `prepare` sets it up again before it
-/// connects. Used by the socket thread only.
+/// connection stays closed, and nothing would say so. A socket monitor sees every disconnection
+/// and every reconnection ZeroMQ schedules (ZMQ_EVENT_CONNECT_RETRIED, which follows an ordinary
+/// disconnection at once and a protocol error never); a disconnection with no reconnection
+/// scheduled within repair_wait_ms has the socket made anew (at most once a second), and
+/// `prepare` sets it up again before it connects. Renewing after every disconnection instead tore
+/// down connections a restarted master was still accepting, again and again. Used by the socket
+/// thread only.
 class watched_socket {
 public:
   static constexpr std::uint64_t renew_every_ms = 1000;
+  static constexpr std::uint64_t repair_wait_ms = 1000;
   using prepare_fn = std::function<void(zmq::socket_t&)>;
 
   watched_socket(zmq::context_t& ctx, zmq::socket_type type, const uplink_config& cfg, std::string endpoint, std::string what,
@@ -96,13 +103,19 @@ public:
   /// items then name the new sockets).
   bool check() {
     zmq::message_t event, endpoint;
+    auto now = cfg_.time->mono_ms();
     while (monitor_->recv(event, zmq::recv_flags::dontwait)) {
       if (event.more())
         (void)monitor_->recv(endpoint, zmq::recv_flags::dontwait);
-      lost_ = true;
+      std::uint16_t id = 0; // a monitor event: its number (16 bits), then a value (32 bits)
+      if (event.size() >= sizeof id)
+        std::memcpy(&id, event.data(), sizeof id);
+      if (id == ZMQ_EVENT_DISCONNECTED && !lost_ms_)
+        lost_ms_ = now;
+      else if (id == ZMQ_EVENT_CONNECT_RETRIED)
+        lost_ms_.reset(); // ZeroMQ connects again by itself
     }
-    auto now = cfg_.time->mono_ms();
-    if (!lost_ || now - renewed_ms_ < renew_every_ms)
+    if (!lost_ms_ || now - *lost_ms_ < repair_wait_ms || now - renewed_ms_ < renew_every_ms)
       return false;
     spdlog::warn("uplink: the {} connection to {} closed; connecting again", what_, endpoint_);
     close();
@@ -116,7 +129,7 @@ private:
     socket_ = std::make_unique<zmq::socket_t>(ctx_, type_);
     set_link_options(*socket_, cfg_);
     auto address = "inproc://uplink-monitor." + what_ + "." + std::to_string(++generation_);
-    if (zmq_socket_monitor(socket_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+    if (zmq_socket_monitor(socket_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED) != 0)
       throw zmq::error_t();
     monitor_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
     monitor_->set(zmq::sockopt::linger, 0);
@@ -124,7 +137,7 @@ private:
     prepare_(*socket_);
     allow_ipv6_for(*socket_, endpoint_);
     socket_->connect(endpoint_);
-    lost_ = false;
+    lost_ms_.reset();
   }
   void close() {
     zmq_socket_monitor(socket_->handle(), nullptr, 0);
@@ -139,7 +152,7 @@ private:
   prepare_fn prepare_;
   std::unique_ptr<zmq::socket_t> socket_, monitor_;
   unsigned generation_ = 0;
-  bool lost_ = false;
+  std::optional<std::uint64_t> lost_ms_; ///< when a disconnection no reconnection followed was seen (monotonic)
   std::uint64_t renewed_ms_ = 0;
 };
 
