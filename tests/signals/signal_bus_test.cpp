@@ -22,15 +22,16 @@ TEST_CASE("each channel's sum reaches its subscribers, with the sources and seqs
   bus_subscriber frames(m.bus_endpoint(), add_client(m, "frames", "subscriber"), "signal-src/");
   REQUIRE(publish_until_seen(a, frames, {"warm", "", 0, {{"signal-A", 1}}}, 1) != 0);
   // 100 frames from each of two publishers as fast as they are answered: far more changes than
-  // 50 ms intervals.
+  // 50 ms intervals. Each source's seq shows in the sum (signal-A is a's less one, signal-B is
+  // b's), so only the last state sums to `final_sum`.
   auto t0 = mono_ms();
   for (std::uint64_t seq = 100; seq < 200; ++seq) {
     auto v = static_cast<std::int64_t>(seq);
     REQUIRE(std::holds_alternative<wire::ok>(a.call(wire::signal_frame{"sum", "", seq, {{"signal-A", v}, {"iron-plate", 1}}})->body));
-    REQUIRE(std::holds_alternative<wire::ok>(b.call(wire::signal_frame{"sum", "w", seq, {{"signal-A", -1}, {"iron-plate", 2, "item", "rare"}}})->body));
+    REQUIRE(std::holds_alternative<wire::ok>(b.call(wire::signal_frame{"sum", "w", seq, {{"signal-A", -1}, {"signal-B", v}, {"iron-plate", 2, "item", "rare"}}})->body));
   }
   auto elapsed = mono_ms() - t0;
-  const wire::signal_list final_sum{{"iron-plate", 1}, {"iron-plate", 2, "item", "rare"}, {"signal-A", 198}};
+  const wire::signal_list final_sum{{"iron-plate", 1}, {"iron-plate", 2, "item", "rare"}, {"signal-A", 198}, {"signal-B", 199}};
   std::size_t received = 0;
   auto last = wait_sum(sub, [&](const wire::signal_sum& s) {
     received += s.channel == "sum";
