@@ -15,7 +15,7 @@
 
 #include "common/result.hpp"
 #include "control/peer.hpp"
-#include "control/warning_limit.hpp"
+#include "common/warning_limit.hpp"
 #include "store/allow_list.hpp"
 
 namespace clusterio {

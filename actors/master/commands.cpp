@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -11,6 +12,7 @@
 
 #include "common/outbox.hpp"
 #include "common/sqlite.hpp"
+#include "common/warning_limit.hpp"
 #include "store/master_db.hpp"
 
 namespace clusterio {
@@ -39,13 +41,10 @@ struct host {
   /// Processes a newer one took over from (the latest few): one that reports again while the
   /// newer one does is not a restart but a second process under this slave's credential.
   std::deque<std::string> replaced;
-  std::uint64_t conflict_logged_ms = 0; ///< monotonic; 0: never
 };
 
 /// Replaced routing ids a slave's record keeps.
 constexpr std::size_t max_replaced = 8;
-/// How often a second process under one slave's credential is logged at most.
-constexpr std::uint64_t conflict_log_interval_ms = 60000;
 
 /// A command relayed to its slave, waiting for the answer.
 struct in_flight {
@@ -73,6 +72,9 @@ struct commands_state {
   std::unordered_map<std::uint64_t, wire::message> web_answers;
   std::deque<std::uint64_t> web_order;
   std::size_t web_answer_bytes = 0;
+  /// Of second processes under one slave's credential, whose every report is refused: one line a
+  /// minute per slave.
+  std::optional<warning_limit> conflicts;
 
   static std::size_t bytes_of(const wire::message& m) {
     auto* r = std::get_if<wire::command_result>(&m);
@@ -381,12 +383,9 @@ void resend_in_flight(commands_self self, const std::string& slave) {
 void refuse_second_process(commands_self self, const route& to, const std::string& slave) {
   auto& st = self->state;
   auto& h = st.hosts[slave];
-  auto now = st.cfg.time->mono_ms();
-  if (h.conflict_logged_ms == 0 || now - h.conflict_logged_ms >= conflict_log_interval_ms) {
+  if (st.conflicts->admit(slave, "commands: two processes report as one slave"))
     spdlog::warn("commands: two processes report as slave '{}' ({} and {}): do two hosts share its credential? Commands go to {}", slave,
                  h.routing_id, to.peer, h.routing_id);
-    h.conflict_logged_ms = now;
-  }
   st.reply(to, wire::make_error(error_code::conflict,
                                 "another process reports as slave '" + slave + "' (" + h.routing_id +
                                   ") and takes its commands: two hosts share this slave's credential, or this process was replaced; "
@@ -438,6 +437,7 @@ commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sq
   st.db = std::move(db);
   st.cfg = cfg;
   st.out = out;
+  st.conflicts.emplace(*cfg.time, 1);
   self->delayed_send(self, sweep_interval, tick_atom::value);
   return {
     [self](host_report_atom, const route& to, const std::string& slave, wire::host_report& report) {
@@ -465,6 +465,7 @@ commands_actor::behavior_type commands_fn(commands_self self, std::shared_ptr<sq
     [self](tick_atom) {
       expire(self);
       resend_due(self);
+      self->state.conflicts->report_suppressed();
       self->delayed_send(self, sweep_interval, tick_atom::value);
     },
     [self](web_audit_atom, std::uint64_t limit) { return self->state.latest(limit); },

@@ -24,7 +24,7 @@
 #include "control/metrics.hpp"
 #include "control/rate_limit.hpp"
 #include "control/routing.hpp"
-#include "control/warning_limit.hpp"
+#include "common/warning_limit.hpp"
 #include "messages/batch.hpp"
 
 namespace clusterio {

@@ -12,7 +12,7 @@
 #include "actors/master/storage_ledger.hpp"
 #include "common/outbox.hpp"
 #include "control/metrics.hpp"
-#include "control/warning_limit.hpp"
+#include "common/warning_limit.hpp"
 #include "store/storage_db.hpp"
 
 namespace clusterio {

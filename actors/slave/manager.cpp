@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/base64.hpp"
+#include "common/warning_limit.hpp"
 #include "game/command_journal.hpp"
 #include "game/save_files.hpp"
 
@@ -45,15 +46,11 @@ struct manager_state {
   std::unordered_map<std::uint64_t, std::vector<result_promise>> waiting;
   uplink_actor uplink;
   bool stopping = false;
-  /// When a refusal of this host's report was last logged (monotonic ms; 0: never), and how many
-  /// came since: a refusal repeats with every report (a second host under this slave's
-  /// credential is refused until it goes), so it is logged once a minute with the count.
-  std::uint64_t refusal_logged_ms = 0;
-  std::uint64_t refusals_unlogged = 0;
+  /// Of the master's refusals of this host's report, by error code: a refusal repeats with every
+  /// report (a second host under this slave's credential is refused until it goes), so one line
+  /// a minute, then the count.
+  warning_limit refusals{machine_clock(), 1};
 };
-
-/// How often a refused report is logged at most.
-constexpr std::uint64_t refusal_log_interval_ms = 60000;
 
 using manager_pointer = manager_impl::stateful_pointer<manager_state>;
 
@@ -99,22 +96,15 @@ void report_host(manager_pointer self) {
   auto& st = self->state;
   if (!st.host)
     return;
+  st.refusals.report_suppressed();
   self->request(st.uplink, uplink_answer_timeout, call_atom::value, wire::message{wire::host_report{hosted(self)}})
     .then(
       [self](wire::message& m) {
         auto* e = std::get_if<wire::error_reply>(&m);
         if (!e || e->code == error_code::unavailable)
           return;
-        auto& st = self->state;
-        auto now = machine_clock().mono_ms();
-        if (st.refusal_logged_ms != 0 && now - st.refusal_logged_ms < refusal_log_interval_ms) {
-          ++st.refusals_unlogged;
-          return;
-        }
-        spdlog::warn("the master refused this host's report: {}: {}{}", wire::to_string(e->code), e->message,
-                     st.refusals_unlogged == 0 ? "" : " (and " + std::to_string(st.refusals_unlogged) + " more since this was last logged)");
-        st.refusal_logged_ms = now;
-        st.refusals_unlogged = 0;
+        if (self->state.refusals.admit(wire::to_string(e->code), "the master refused this host's report"))
+          spdlog::warn("the master refused this host's report: {}: {}", wire::to_string(e->code), e->message);
       },
       [](caf::error&) {});
 }

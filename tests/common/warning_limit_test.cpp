@@ -1,4 +1,4 @@
-// The limit on warnings (control/warning_limit.cpp) on a clock the test moves: a few lines per
+// The limit on warnings (common/warning_limit.cpp) on a clock the test moves: a few lines per
 // client and cause per minute, then one line with the count of the rest; clients and causes
 // apart; and a table that stays within its bound.
 
@@ -11,7 +11,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "control/warning_limit.hpp"
+#include "common/warning_limit.hpp"
 #include "tests/support/manual_clock.hpp"
 
 using namespace clusterio;
@@ -50,7 +50,7 @@ TEST_CASE("a few warnings per client and cause a minute, then one line with the 
   captured_log log;
   test::manual_clock time;
   warning_limit limit(time);
-  CHECK(admitted(limit, "a", "gateway: bad frame", 1000) == static_cast<int>(warning_limit::lines_per_window));
+  CHECK(admitted(limit, "a", "gateway: bad frame", 1000) == static_cast<int>(warning_limit::default_lines_per_window));
   limit.report_suppressed();
   CHECK(log.take().empty()); // the minute is not over
 
@@ -74,14 +74,14 @@ TEST_CASE("a warning after its minute is over reports the count at once and star
   time.advance(warning_limit::window_ms + 5000);
   CHECK(limit.admit("a", "gateway: bad frame"));
   CHECK(log.take() == "gateway: bad frame: 5 similar warnings about 'a' suppressed in the last 65 s\n");
-  CHECK(admitted(limit, "a", "gateway: bad frame", 10) == static_cast<int>(warning_limit::lines_per_window) - 1);
+  CHECK(admitted(limit, "a", "gateway: bad frame", 10) == static_cast<int>(warning_limit::default_lines_per_window) - 1);
 }
 
 TEST_CASE("clients and causes are limited apart") {
   captured_log log;
   test::manual_clock time;
   warning_limit limit(time);
-  auto few = static_cast<int>(warning_limit::lines_per_window);
+  auto few = static_cast<int>(warning_limit::default_lines_per_window);
   CHECK(admitted(limit, "a", "gateway: bad frame", 100) == few);
   CHECK(admitted(limit, "b", "gateway: bad frame", 100) == few);
   CHECK(admitted(limit, "a", "gateway: unknown CURVE key", 100) == few);
@@ -91,7 +91,7 @@ TEST_CASE("clients and causes are limited apart") {
 TEST_CASE("the table stays within its bound: windows over are forgotten, else all are, each after its count") {
   captured_log log;
   test::manual_clock time;
-  warning_limit limit(time, 3);
+  warning_limit limit(time, warning_limit::default_lines_per_window, 3);
   admitted(limit, "a", "c", 7);
   time.advance(warning_limit::window_ms);
   admitted(limit, "b", "c", 1);
@@ -105,7 +105,7 @@ TEST_CASE("the table stays within its bound: windows over are forgotten, else al
   admitted(limit, "f", "c", 1); // all within their minute: all go, with their counts
   CHECK(limit.keys() == 1);
   CHECK(log.take() == "c: 6 similar warnings about 'b' suppressed in the last 0 s\n");
-  CHECK(admitted(limit, "b", "c", 10) == static_cast<int>(warning_limit::lines_per_window));
+  CHECK(admitted(limit, "b", "c", 10) == static_cast<int>(warning_limit::default_lines_per_window));
 }
 
 TEST_CASE("what is still counted is reported when the limit goes (the master stopping)") {
@@ -117,4 +117,15 @@ TEST_CASE("what is still counted is reported when the limit goes (the master sto
     time.advance(1500);
   }
   CHECK(log.take() == "gateway: bad frame: 3 similar warnings about 'a' suppressed in the last 2 s\n");
+}
+
+TEST_CASE("a limit of one line a minute: a warning that repeats with every report") {
+  captured_log log;
+  test::manual_clock time;
+  warning_limit limit(time, 1);
+  CHECK(admitted(limit, "host-a", "refused", 30) == 1);
+  CHECK(admitted(limit, "host-b", "refused", 30) == 1);
+  time.advance(warning_limit::window_ms);
+  CHECK(limit.admit("host-a", "refused"));
+  CHECK(log.take() == "refused: 29 similar warnings about 'host-a' suppressed in the last 60 s\n");
 }

@@ -1,10 +1,11 @@
 #pragma once
 // Limits the warnings that outside input can cause, so that a client sending bad frames, or an
-// address knocking with unknown keys, cannot flood the master's log: per (client, cause), the
-// first lines_per_window warnings of each minute are logged, the rest only counted, and the
-// count is logged as one line "N similar warnings ... suppressed" once the minute is over.
+// address knocking with unknown keys, cannot flood a log: per (client, cause), the first few
+// warnings of each minute are logged, the rest only counted, and the count is logged as one line
+// "N similar warnings ... suppressed" once the minute is over. A warning that repeats with every
+// report (two hosts under one credential) takes one line a minute.
 //
-// Not thread-safe: the gateway's socket thread and the storage actor each have their own.
+// Not thread-safe: each user (the gateway's socket thread, an actor) has its own.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,15 +19,17 @@ namespace clusterio {
 
 class warning_limit {
 public:
-  /// Warnings logged per (client, cause) per window; the rest are counted.
-  static constexpr std::uint32_t lines_per_window = 5;
+  /// Warnings logged per (client, cause) per window by default; the rest are counted.
+  static constexpr std::uint32_t default_lines_per_window = 5;
   static constexpr std::uint64_t window_ms = 60000;
   /// (client, cause) pairs kept: the clients are outside input (names, addresses), so the table
   /// must not grow with them.
   static constexpr std::size_t default_max_keys = 4096;
 
-  /// `time`: the gateway's clock (it must outlive the limit).
-  explicit warning_limit(const clock& time, std::size_t max_keys = default_max_keys) : time_(time), max_keys_(max_keys) {}
+  /// `time` must outlive the limit.
+  explicit warning_limit(const clock& time, std::uint32_t lines_per_window = default_lines_per_window,
+                         std::size_t max_keys = default_max_keys)
+    : time_(time), lines_per_window_(lines_per_window), max_keys_(max_keys) {}
   /// Reports what is still counted: a master stopping during a flood says how big it was.
   ~warning_limit();
   warning_limit(const warning_limit&) = delete;
@@ -59,6 +62,7 @@ private:
   void close_windows(std::uint64_t now, bool all);
 
   const clock& time_;
+  std::uint32_t lines_per_window_;
   std::size_t max_keys_;
   std::uint64_t last_sweep_ms_ = 0;
   table windows_;

@@ -1,4 +1,4 @@
-#include "control/warning_limit.hpp"
+#include "common/warning_limit.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,7 +31,7 @@ bool warning_limit::admit(std::string_view client, std::string_view cause) {
     it->second = window{now, 0, 0, client.size()};
   }
   auto& w = it->second;
-  if (w.logged < lines_per_window) {
+  if (w.logged < lines_per_window_) {
     ++w.logged;
     return true;
   }
