@@ -13,8 +13,10 @@
 // 6. signals: frames of ~800 KB on a channel no world listens to, then many sources
 // 7. the log: bad frames and unknown CURVE keys
 // 8. a signal `source` too long for the bus, `seq` 2^64-1
+// 9. clients that do not read: bus connections on a busy channel, control connections asking
+//    for the inventory thousands of times
 //
-// usage: abuse [--only 1,3,...]   (the attacks to run, by number; default all eight)
+// usage: abuse [--only 1,3,...]   (the attacks to run, by number; default all nine)
 //
 // Meanwhile, every 100 ms, the resident memory of the master and of each slave process is read
 // from /proc, and the page's data is fetched the way the page does (GET /api/instances and /,
@@ -41,6 +43,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -531,6 +534,58 @@ std::string log_flood(bench& b) {
   return s;
 }
 
+std::string unread(bench& b) {
+  auto key = b.client("deaf", "subscriber");
+  // A busy channel: a sum of 50 signals every 10 ms.
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    wire_client pub(b.control(), b.client("deaf-pub", "publisher"));
+    for (std::uint64_t seq = 1; !stop && seq <= 10000; ++seq) {
+      wire::signal_list values;
+      for (int i = 0; i < 50; ++i)
+        values.push_back({"signal-" + std::to_string(i), static_cast<std::int64_t>(seq), "virtual"});
+      (void)pub.call(wire::signal_frame{"deaf", "", seq, std::move(values)}, 1s);
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  auto before = resident_mib(b.c.master.pid());
+  auto ports = [&] {
+    auto control = tcp_connections_on(b.c.master.control_port());
+    auto bus = tcp_connections_on(b.c.master.bus_port());
+    return tcp_backlog{control.connections + bus.connections, control.queued_bytes + bus.queued_bytes};
+  };
+  auto at_start = ports();
+  // The largest backlog in the master's sockets while the deaf clients hold on, and the last
+  // before they let go.
+  tcp_backlog most = at_start, late;
+  auto t0 = mono_ms();
+  std::thread sampler([&] {
+    for (auto until = t0 + 45000; mono_ms() < until && !stop; std::this_thread::sleep_for(500ms)) {
+      auto now = ports();
+      most.connections = std::max(most.connections, now.connections);
+      most.queued_bytes = std::max(most.queued_bytes, now.queued_bytes);
+      if (mono_ms() < t0 + 39000)
+        late = now;
+    }
+  });
+  auto bus_deaf = std::async(std::launch::async, [&] { subscribe_without_reading(b.bus(), key, "signal/deaf", 20, 40s); });
+  ask_without_reading(b.control(), key, wire::inventory_query{}, 20, 20000, 40s);
+  bus_deaf.get();
+  stop = true;
+  publisher.join();
+  sampler.join();
+  std::this_thread::sleep_for(1s);
+  auto after = resident_mib(b.c.master.pid());
+  char s[768];
+  std::snprintf(s, sizeof s,
+                "20 bus connections on a channel summed every 10 ms and 20 control connections sending 20000 inventory queries "
+                "each, none reading, for 40 s: the master's sockets held %zu connections (%.1f MB unsent) before, at most %zu (%.1f "
+                "MB), %zu (%.1f MB) after 39 s; master RSS %+.1f MB after",
+                at_start.connections, mb(at_start.queued_bytes), most.connections, mb(most.queued_bytes), late.connections,
+                mb(late.queued_bytes), after - before);
+  return s;
+}
+
 std::string source_and_seq(bench& b) {
   wire_client pub(b.control(), b.client("edge-pub", "publisher"));
   wire::signal_list one{{"signal-A", 1, "virtual"}};
@@ -560,16 +615,17 @@ int main(int argc, char** argv) {
     {6, "attack 6 signal flood", signal_flood},
     {7, "attack 7 log flood", log_flood},
     {8, "attack 8 signal source and seq", source_and_seq},
+    {9, "attack 9 clients that do not read", unread},
   };
-  std::set<int> kinds{1, 2, 3, 4, 5, 6, 7, 8};
+  std::set<int> kinds{1, 2, 3, 4, 5, 6, 7, 8, 9};
   if (argc == 3 && std::string(argv[1]) == "--only") {
     kinds.clear();
     std::stringstream list(argv[2]);
     for (std::string k; std::getline(list, k, ',');)
       kinds.insert(std::atoi(k.c_str()));
   }
-  if ((argc != 1 && argc != 3) || kinds.empty() || *kinds.begin() < 1 || *kinds.rbegin() > 8) {
-    std::cerr << "usage: abuse [--only KINDS]   (KINDS: attack numbers 1 to 8, comma-separated; default all)\n";
+  if ((argc != 1 && argc != 3) || kinds.empty() || *kinds.begin() < 1 || *kinds.rbegin() > 9) {
+    std::cerr << "usage: abuse [--only KINDS]   (KINDS: attack numbers 1 to 9, comma-separated; default all)\n";
     return 2;
   }
 

@@ -1,5 +1,6 @@
 #include "actors/master/gateway.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -45,7 +46,12 @@ constexpr std::int64_t zmq_max_message = 4 * static_cast<std::int64_t>(wire::max
 constexpr std::uint64_t allow_list_check_ms = 1000;
 /// A slave's traffic is reported to the registry at most this often.
 constexpr std::uint64_t seen_report_ms = 1000;
-constexpr int socket_hwm = 100000;
+/// Frames ZeroMQ queues per peer: in, on the control socket (then it stops reading that peer);
+/// out, replies on the control socket and bus messages per subscriber (then the reply or
+/// message is dropped). A peer that reads has a handful waiting; one that does not would hold
+/// the master's memory with what waits for it (and stalled_peer_timeout_ms ends it).
+constexpr int control_in_hwm = 100000;
+constexpr int peer_out_hwm = 1000;
 /// ZeroMQ I/O threads: they do the CURVE encryption, which for the bus is per subscriber (a
 /// signal frame fanned out to 100 subscribers is encrypted 100 times); two share that load.
 constexpr int zmq_io_threads = 2;
@@ -61,6 +67,23 @@ constexpr const char* bus_domain = "clusterio-bus";
 constexpr std::size_t gather_enough = 16;
 /// Peers remembered as reading batches; past this the set starts again (see note_batch_peer).
 constexpr std::size_t max_batch_peers = 4096;
+/// What one client's queries (slaves, inventory, statistics) may cost in reply bytes: refilled at
+/// 1 MiB a second, holding at most two of the largest replies. A query is taken while the client
+/// is in credit and its reply charged as it goes out. Without it a subscriber asking for a
+/// 16 MiB inventory at its message rate kept the storage busy encoding, and whatever it did not
+/// read waited in the master's memory.
+constexpr double query_reply_bytes_per_s = 1 << 20;
+constexpr double query_reply_burst_bytes = 2.0 * wire::max_frame_bytes;
+/// Queries of one connection whose replies have not gone out (more are `overloaded`), and how
+/// long one is waited for: a reply the outbox dropped (it was full) never comes.
+constexpr std::size_t max_open_queries = 64;
+constexpr std::uint64_t open_query_forget_ms = 60000;
+/// A connection whose peer takes nothing for this long (what the master sent stays
+/// unacknowledged, or the peer's receive window stays shut) is closed, and what waited to be
+/// sent on it freed (TCP_USER_TIMEOUT). A peer that stops reading shuts its window once its
+/// queues are full; without this, every reply or bus message for it piled up in the master up
+/// to the high-water mark. (ZMTP heartbeats do not see it: the PING waits behind the data.)
+constexpr int stalled_peer_timeout_ms = 30000;
 
 std::string portless(const std::string& endpoint) {
   // "tcp://host:0" asks ZeroMQ for an ephemeral port, which it spells "tcp://host:*".
@@ -87,6 +110,15 @@ struct gateway::impl {
   zmq::socket_t zap{ctx, zmq::socket_type::rep};
   std::unique_ptr<authentication> auth; ///< set by start()
   rate_limit limits;
+  rate_limit query_replies{query_reply_bytes_per_s, *cfg.time, query_reply_burst_bytes}; ///< bytes, by client name
+  /// A query handed to its actor whose reply has not gone out.
+  struct open_query {
+    std::uint64_t id;   ///< the request's
+    std::string client; ///< whose budget its reply is charged to
+    std::uint64_t at_ms;
+  };
+  /// By connection (routing id). Each reply is charged to query_replies as it goes.
+  std::unordered_map<std::string, std::vector<open_query>> open_queries;
   warning_limit warnings; ///< of what clients send and keys that knock
   bus_subscriptions subscriptions;
   router routes;
@@ -135,8 +167,14 @@ struct gateway::impl {
         return caf::anon_send(peers.registry, heartbeat_atom::value, to, std::get<wire::heartbeat>(std::move(m)));
       case destination::drop_instance:
         return caf::anon_send(peers.registry, drop_instance_atom::value, to, std::get<wire::delete_instance>(m).instance_id);
-      case destination::registry_query: return caf::anon_send(peers.registry, query_atom::value, query_job{to, std::move(m)});
-      case destination::storage_query: return caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
+      case destination::registry_query:
+        if (!admit_query(to, who, m))
+          return;
+        return caf::anon_send(peers.registry, query_atom::value, query_job{to, std::move(m)});
+      case destination::storage_query:
+        if (!admit_query(to, who, m))
+          return;
+        return caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
       case destination::exports: return exports.push_back({to, std::get<wire::export_batch>(std::move(m))});
       case destination::requests: return requests.push_back({to, std::get<wire::request_items>(std::move(m))});
       case destination::confirms: return confirms.push_back({to, std::get<wire::confirm_grants>(std::move(m))});
@@ -149,6 +187,52 @@ struct gateway::impl {
         return caf::anon_send(peers.commands, command_result_atom::value, who.name, std::get<wire::command_result>(std::move(m)));
       case destination::refused: return; // answered by handle_message
     }
+  }
+
+  /// Whether a query may go to its actor: one whose reply can be large (slaves, inventory,
+  /// statistics) while the client is in credit (query_replies) and its connection has room for
+  /// it (max_open_queries); it is then remembered until its reply is charged. Answers a refusal.
+  bool admit_query(const route& to, const peer& who, const wire::message& m) {
+    if (!std::holds_alternative<wire::slaves_query>(m) && !std::holds_alternative<wire::inventory_query>(m) &&
+        !std::holds_alternative<wire::stats_query>(m))
+      return true;
+    auto& open = open_queries[to.peer];
+    auto now = cfg.time->mono_ms();
+    if (open.size() >= max_open_queries)
+      open.erase(std::remove_if(open.begin(), open.end(), [now](const open_query& q) { return now - q.at_ms >= open_query_forget_ms; }),
+                 open.end());
+    std::string refusal;
+    if (open.size() >= max_open_queries)
+      refusal = std::to_string(max_open_queries) + " queries of this connection wait for their replies; read them first";
+    else if (!query_replies.in_credit(who.name))
+      refusal = "the replies to the queries of client '" + who.name + "' came to more than " +
+                std::to_string(static_cast<std::uint64_t>(query_reply_bytes_per_s) >> 20) + " MiB a second; ask again in a few seconds";
+    if (refusal.empty()) {
+      open.push_back({to.id, who.name, now});
+      return true;
+    }
+    if (open.empty())
+      open_queries.erase(to.peer);
+    if (cfg.counters)
+      metrics::bump(&cfg.counters->throttled_frames);
+    reply_error(to.peer, to.id, error_code::overloaded, std::move(refusal));
+    return false;
+  }
+
+  /// Charges a reply going out to `rid` to the client whose query it answers, if it answers one.
+  void charge_query_reply(const std::string& rid, std::string_view payload) {
+    auto it = open_queries.find(rid);
+    if (it == open_queries.end())
+      return;
+    auto id = wire::readable_id(payload);
+    auto& open = it->second;
+    auto q = std::find_if(open.begin(), open.end(), [id](const open_query& o) { return o.id == id; });
+    if (q == open.end())
+      return;
+    query_replies.charge(q->client, static_cast<double>(payload.size()));
+    open.erase(q);
+    if (open.empty())
+      open_queries.erase(it);
   }
 
   /// The bus orders, bounds, keeps, publishes and answers it.
@@ -418,7 +502,11 @@ struct gateway::impl {
       if (it.publish) {
         bus.send(zmq::buffer(it.address), zmq::send_flags::sndmore);
         bus.send(zmq::buffer(it.payload), zmq::send_flags::dontwait);
-      } else if (!batch_peers.empty() && batch_peers.count(it.address)) {
+        continue;
+      }
+      if (!open_queries.empty())
+        charge_query_reply(it.address, it.payload);
+      if (!batch_peers.empty() && batch_peers.count(it.address)) {
         batches.try_emplace(it.address, wire::max_frame_bytes / 2)
           .first->second.add(it.payload, [this, rid = std::string_view(it.address)](std::string_view f) { send_raw(rid, f); });
       } else {
@@ -464,15 +552,17 @@ result<void> gateway::start() {
     g.control.set(zmq::sockopt::router_mandatory, 1);
     g.control.set(zmq::sockopt::router_handover, 1); // a restarted client takes over its routing id
     g.control.set(zmq::sockopt::maxmsgsize, zmq_max_message);
-    g.control.set(zmq::sockopt::rcvhwm, socket_hwm);
-    g.control.set(zmq::sockopt::sndhwm, socket_hwm);
-    g.bus.set(zmq::sockopt::sndhwm, socket_hwm);
+    g.control.set(zmq::sockopt::rcvhwm, control_in_hwm);
+    g.control.set(zmq::sockopt::sndhwm, peer_out_hwm);
+    g.bus.set(zmq::sockopt::sndhwm, peer_out_hwm);
     g.bus.set(zmq::sockopt::xpub_verbose, 1); // every subscription, not just the first: each new subscriber gets its snapshot
     // What a subscriber sends: its CURVE handshake (a few hundred bytes), then subscriptions,
     // each a byte and a topic prefix. Anything longer makes ZeroMQ drop the connection; a
     // shorter subscription to no topic shuts the subscriber out (control/bus_subscriptions.hpp).
     // ZeroMQ files a connection's subscriptions before the gateway reads them, so few may wait.
     g.bus.set(zmq::sockopt::maxmsgsize, bus_max_message);
+    for (auto* s : {&g.control, &g.bus})
+      s->set(zmq::sockopt::tcp_maxrt, stalled_peer_timeout_ms);
     g.bus.set(zmq::sockopt::rcvhwm, bus_subscriptions_queued);
     if (!g.cfg.insecure) {
       g.zap.bind("inproc://zeromq.zap.01");

@@ -4,6 +4,8 @@
 #include <memory>
 #include <thread>
 
+#include <zmq.hpp>
+
 #include "common/clock.hpp"
 #include "messages/inventory_parts.hpp"
 #include "messages/limits.hpp"
@@ -110,6 +112,55 @@ std::vector<std::optional<wire::frame>> call_pipelined(wire_client& c, std::size
     }
   }
   return replies;
+}
+
+namespace {
+
+/// A socket of `cred` whose receive queue holds one message: once that is full, its ZeroMQ
+/// stops reading the connection, as a peer that does not read would.
+zmq::socket_t non_reading_socket(zmq::context_t& ctx, zmq::socket_type type, const credential& cred) {
+  zmq::socket_t s(ctx, type);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::rcvhwm, 1);
+  s.set(zmq::sockopt::rcvbuf, 4096);
+  s.set(zmq::sockopt::sndtimeo, 1000);
+  s.set(zmq::sockopt::curve_serverkey, cred.master_public_key);
+  s.set(zmq::sockopt::curve_publickey, cred.keys.public_key);
+  s.set(zmq::sockopt::curve_secretkey, cred.keys.secret_key);
+  return s;
+}
+
+} // namespace
+
+void ask_without_reading(const std::string& endpoint, const credential& cred, const wire::message& request, std::size_t connections,
+                         std::size_t per_connection, std::chrono::milliseconds hold) {
+  zmq::context_t ctx(1);
+  std::vector<zmq::socket_t> sockets;
+  for (std::size_t i = 0; i < connections; ++i) {
+    sockets.push_back(non_reading_socket(ctx, zmq::socket_type::dealer, cred));
+    sockets.back().connect(endpoint);
+  }
+  auto until = mono_ms() + static_cast<std::uint64_t>(hold.count());
+  std::uint64_t id = 1;
+  for (std::size_t n = 0; n < per_connection && mono_ms() < until; ++n)
+    for (auto& s : sockets) {
+      auto frame = wire::encode({id++, request});
+      (void)s.send(zmq::buffer(frame), zmq::send_flags::none); // at most 1 s (sndtimeo), then skipped
+    }
+  if (auto now = mono_ms(); now < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(until - now));
+}
+
+void subscribe_without_reading(const std::string& endpoint, const credential& cred, const std::string& topic, std::size_t connections,
+                               std::chrono::milliseconds hold) {
+  zmq::context_t ctx(1);
+  std::vector<zmq::socket_t> sockets;
+  for (std::size_t i = 0; i < connections; ++i) {
+    sockets.push_back(non_reading_socket(ctx, zmq::socket_type::sub, cred));
+    sockets.back().set(zmq::sockopt::subscribe, topic);
+    sockets.back().connect(endpoint);
+  }
+  std::this_thread::sleep_for(hold);
 }
 
 namespace {

@@ -50,6 +50,18 @@ void knock_with_unknown_keys(const std::string& endpoint, const credential& know
 std::vector<std::optional<wire::frame>> call_pipelined(wire_client& c, std::size_t count, const std::function<wire::message(std::size_t)>& make,
                                                        std::size_t window, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+/// `connections` control connections of `cred`, each sending `request` `per_connection` times
+/// as fast as the master takes them and never reading a reply, held open for `hold` from the
+/// first send: the replies wait at the master, unless it gives up on the connection. (The
+/// clients do not see it give up: their ZeroMQ stopped reading.)
+void ask_without_reading(const std::string& endpoint, const credential& cred, const wire::message& request, std::size_t connections,
+                         std::size_t per_connection, std::chrono::milliseconds hold);
+
+/// `connections` bus connections of `cred` subscribed to `topic`, never reading, held open for
+/// `hold`.
+void subscribe_without_reading(const std::string& endpoint, const credential& cred, const std::string& topic, std::size_t connections,
+                               std::chrono::milliseconds hold);
+
 // HTTP, anonymous, on 127.0.0.1:`port`.
 
 /// What http_header_flood saw on one connection.

@@ -145,6 +145,27 @@ double peak_resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmHWM")
 void reset_peak_resident(pid_t pid) { std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5"; }
 pid_t parent_of(pid_t pid) { return static_cast<pid_t>(std::stol(proc_status(pid, "PPid"))); }
 
+tcp_backlog tcp_connections_on(int port) {
+  tcp_backlog b;
+  for (auto path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line); // the header
+    // "sl local_address rem_address st tx_queue:rx_queue ...", addresses as HEXADDR:HEXPORT.
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues;
+      if (!(fields >> slot >> local >> remote >> state >> queues) || state != "01")
+        continue;
+      if (std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16) != port)
+        continue;
+      ++b.connections;
+      b.queued_bytes += std::stoul(queues.substr(0, queues.find(':')), nullptr, 16);
+    }
+  }
+  return b;
+}
+
 namespace {
 /// utime + stime of a stat file of /proc, in seconds; 0 if it cannot be read.
 double stat_cpu_seconds(const std::string& path) {
