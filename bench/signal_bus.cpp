@@ -26,9 +26,15 @@
 // got it, frame send -> `ok`), the oldest change each sum carries, when the last subscriber
 // converged, the bench's own CPU and what decoding costs, the master's peak RSS.
 //
+// With --clients K the P sources share K client connections (source k on client k mod K, named
+// "bench-pub-<client>/w<k>"), and each client sends its sources' frames of a tick together, in one
+// batch frame (docs/protocol.md §3.1), as a slave does with its worlds' frames: a cluster of K
+// hosts rather than P. The JSON line then also says "clients":K.
+//
 // usage: signal-bus [--seconds 10] [--publishers 50] [--rate 60] [--signals 50] [--subscribers 100]
-//                   [--channels 1] [--insecure] [--min-interval-ms M (the master's
-//                   signal_min_interval_ms; default: the master's default, 5)]
+//                   [--channels 1] [--clients K (default: one a source)] [--insecure]
+//                   [--min-interval-ms M (the master's signal_min_interval_ms; default: the
+//                   master's default, 5)]
 
 #include <algorithm>
 #include <array>
@@ -45,6 +51,7 @@
 #include <memory>
 #include <deque>
 #include <thread>
+#include <utility>
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -55,6 +62,8 @@
 #include <zmq_addon.hpp>
 
 #include "common/credentials.hpp"
+#include "messages/batch.hpp"
+#include "messages/limits.hpp"
 #include "messages/message.hpp"
 #include "messages/signal_sums.hpp"
 #include "tests/support/master_fixture.hpp"
@@ -69,6 +78,9 @@ constexpr int socket_hwm = 100000;
 struct params {
   double seconds = 10;
   int publishers = 50, rate = 60, signals = 50, subscribers = 100, channels = 1;
+  int clients = 0; ///< connections the sources share; 0: one a source
+  /// The publishing connections.
+  std::size_t connections() const { return static_cast<std::size_t>(clients > 0 ? clients : publishers); }
   bool insecure = false;
   int min_interval_ms = -1; ///< -1: the master's default
 };
@@ -97,9 +109,16 @@ std::unique_ptr<zmq::socket_t> make_socket(zmq::context_t& ctx, zmq::socket_type
 
 /// "bench-3." : the dot keeps "signal/bench-1." from being a prefix of "signal/bench-10.".
 std::string channel_name(int i) { return "bench-" + std::to_string(i) + "."; }
-/// The publisher's client name, which the master makes its frames' source (CURVE: the
-/// credential's name; insecure: the routing id up to its last dot).
-std::string publisher_name(std::size_t k) { return "bench-pub-" + std::to_string(k); }
+/// A publishing client's name (CURVE: its credential's; insecure: its routing id up to the last
+/// dot), which the master puts before its frames' source.
+std::string publisher_name(std::size_t c) { return "bench-pub-" + std::to_string(c); }
+/// What source k's frames carry as their `source`: nothing with a connection a source (the
+/// master names it after the client), else "w<k>".
+std::string sent_source(const params& p, std::size_t k) { return p.clients > 0 ? "w" + std::to_string(k) : std::string(); }
+/// Source k as the master names it in a sum.
+std::string source_name(const params& p, std::size_t k) {
+  return p.clients > 0 ? publisher_name(k % p.connections()) + "/" + sent_source(p, k) : publisher_name(k);
+}
 
 struct subscriber_result {
   std::vector<std::uint32_t> staleness_us; ///< of the sums received in the window
@@ -144,16 +163,21 @@ bool parse_params(int argc, char** argv, params& p) {
     else if (a == "--signals") p.signals = static_cast<int>(next());
     else if (a == "--subscribers") p.subscribers = static_cast<int>(next());
     else if (a == "--channels") p.channels = static_cast<int>(next());
+    else if (a == "--clients") p.clients = static_cast<int>(next());
     else if (a == "--insecure") p.insecure = true;
     else if (a == "--min-interval-ms") p.min_interval_ms = static_cast<int>(next());
     else {
       std::cerr << "usage: signal-bus [--seconds S] [--publishers P] [--rate F] [--signals S] [--subscribers N] [--channels K] [--insecure] "
-                   "[--min-interval-ms M]\n";
+                   "[--clients K] [--min-interval-ms M]\n";
       return false;
     }
   }
   if (p.publishers < 1 || p.rate < 1 || p.signals < 1 || p.subscribers < 1 || p.channels < 1 || p.seconds <= 0 || p.seconds > 3600) {
     std::cerr << "signal-bus: every count must be positive (and --seconds at most 3600)\n";
+    return false;
+  }
+  if (p.clients < 0 || p.clients > p.publishers) {
+    std::cerr << "signal-bus: --clients is 1..publishers\n";
     return false;
   }
   if (p.min_interval_ms > 1000) {
@@ -339,23 +363,27 @@ struct publishers {
   std::size_t cursor = 0;
 };
 
-/// Reads the answers waiting on socket k (ok, or an error counted as refused).
+/// Reads the answers waiting on socket k (ok, or an error counted as refused); a client that
+/// sends batches gets its answers in batches.
 void drain(publishers& pubs, std::size_t k, shared_run& run) {
+  std::vector<wire::decoded> answers;
   for (zmq::message_t reply; pubs.awaited[k] > 0 && pubs.sockets[k]->recv(reply, zmq::recv_flags::dontwait);) {
     auto at = now_us();
-    --pubs.awaited[k];
-    ++run.answered;
+    wire::decode_frame(reply.to_string_view(), answers);
     if (!pubs.answered[k]) {
       pubs.answered[k] = true;
       ++run.publishers_live;
     }
-    auto d = wire::decode(reply.to_string_view());
-    if (auto it = run.in_flight.find(d.ok ? d.value.id : d.id); it != run.in_flight.end()) {
-      run.answer_us.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(at - it->second, 0xffffffffu)));
-      run.in_flight.erase(it);
+    for (auto& d : answers) {
+      pubs.awaited[k] -= std::min<std::uint32_t>(pubs.awaited[k], 1);
+      ++run.answered;
+      if (auto it = run.in_flight.find(d.ok ? d.value.id : d.id); it != run.in_flight.end()) {
+        run.answer_us.push_back(static_cast<std::uint32_t>(std::min<std::uint64_t>(at - it->second, 0xffffffffu)));
+        run.in_flight.erase(it);
+      }
+      if (!d.ok || !std::holds_alternative<wire::ok>(d.value.body))
+        ++run.refused;
     }
-    if (!d.ok || !std::holds_alternative<wire::ok>(d.value.body))
-      ++run.refused;
   }
 }
 
@@ -376,8 +404,8 @@ void drain_some(publishers& pubs, shared_run& run, std::size_t most) {
   }
 }
 
-/// The last frame each publisher sent (its values follow from its seq: fill_values): the truth
-/// the final sums are checked against.
+/// The last frame each source sent (its values follow from its seq: fill_values): the truth the
+/// final sums are checked against.
 struct last_frame {
   bool sent = false;
   std::uint64_t seq = 0;
@@ -398,8 +426,9 @@ void fill_values(wire::signal_list& signals, std::uint64_t seq, std::size_t k) {
     signals[i].value = static_cast<std::int64_t>((seq + i * 7919 + k * 104729) % 1000000) + 1;
 }
 
-/// The publisher thread: frames evenly spread, each publisher at `rate`, seq = send time (µs);
-/// replies drained. Once stopped, waits (bounded) for the answers to every frame sent.
+/// The publisher thread: each connection's turns evenly spread, `rate` a second; at its turn a
+/// connection sends a frame of each of its sources (several in one batch frame), seq = send
+/// time (µs); replies drained. Once stopped, waits (bounded) for the answers to every frame sent.
 void publish(publishers& pubs, const params& p, shared_run& run, std::vector<last_frame>& last) {
   // The offered load must not depend on how the bench's 100 receiving threads are scheduled
   // (the sources stand for other machines): the publishing thread runs at nice -5 where it may
@@ -407,35 +436,63 @@ void publish(publishers& pubs, const params& p, shared_run& run, std::vector<las
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), -5) != 0)
     std::cerr << "signal-bus: the publishing thread runs at the default priority (" << std::strerror(errno) << ")\n";
   wire::signal_frame f{"", "", 0, frame_signals(p.signals)};
-  auto interval_us = 1e6 / (static_cast<double>(p.rate) * static_cast<double>(p.publishers));
+  auto connections = pubs.sockets.size();
+  auto interval_us = 1e6 / (static_cast<double>(p.rate) * static_cast<double>(connections));
   auto start = now_us();
   std::uint64_t n = 0;
   std::uint64_t id = 1;
+  std::vector<std::string> encoded;
+  std::vector<std::pair<std::size_t, std::uint64_t>> turn; // (source, seq) of the frames encoded
   while (!run.stop_pub) {
     auto due = start + static_cast<std::uint64_t>(static_cast<double>(n) * interval_us);
     auto now = now_us();
     if (due > now)
       std::this_thread::sleep_for(microseconds(std::min<std::uint64_t>(due - now, 100000)));
-    auto k = static_cast<std::size_t>(n % pubs.sockets.size());
+    auto c = static_cast<std::size_t>(n % connections);
     ++n;
-    auto seq = std::max(now_us(), last[k].seq + 1);
-    if (seq >= run.window_start && seq < run.window_end && seq > due)
-      run.late_max_us = std::max(run.late_max_us, seq - due);
-    f.seq = seq;
-    f.channel = channel_name(static_cast<int>(k) % p.channels);
-    fill_values(f.signals, seq, k);
-    auto bytes = wire::encode({id++, f});
-    if (pubs.sockets[k]->send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
-      ++run.sent;
-      if (pubs.awaited[k]++ == 0)
-        pubs.waiting.push_back(k);
-      last[k].sent = true;
-      last[k].seq = seq;
-      if (seq >= run.window_start && seq < run.window_end) {
-        ++run.sent_in_window;
-        run.in_flight.emplace(id - 1, seq);
-      }
+    encoded.clear();
+    turn.clear();
+    auto first_id = id;
+    for (auto k = c; k < last.size(); k += connections) {
+      auto seq = std::max(now_us(), last[k].seq + 1);
+      if (seq >= run.window_start && seq < run.window_end && seq > due)
+        run.late_max_us = std::max(run.late_max_us, seq - due);
+      f.seq = seq;
+      f.source = sent_source(p, k);
+      f.channel = channel_name(static_cast<int>(k) % p.channels);
+      fill_values(f.signals, seq, k);
+      encoded.push_back(wire::encode({id++, f}));
+      turn.emplace_back(k, seq);
     }
+    // One frame, as the master reads them: a batch holds what fits a request.
+    wire::batcher batch(wire::max_request_bytes / 2);
+    std::size_t sent = 0;  // frames of this turn handed to the socket (or dropped), in order
+    std::size_t added = 0; // given to the batcher since its last frame: what the next one holds
+    auto send = [&](std::string_view frame) {
+      auto in_frame = std::exchange(added, 0);
+      if (!pubs.sockets[c]->send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
+        sent += in_frame; // dropped (the socket's queue is full): neither sent nor awaited
+        return;
+      }
+      if (pubs.awaited[c] == 0)
+        pubs.waiting.push_back(c);
+      pubs.awaited[c] += static_cast<std::uint32_t>(in_frame);
+      for (auto end = sent + in_frame; sent < end; ++sent) {
+        auto [k, seq] = turn[sent];
+        ++run.sent;
+        last[k].sent = true;
+        last[k].seq = seq;
+        if (seq >= run.window_start && seq < run.window_end) {
+          ++run.sent_in_window;
+          run.in_flight.emplace(first_id + sent, seq);
+        }
+      }
+    };
+    for (auto& e : encoded) {
+      batch.add(e, send); // a frame it sends here holds the messages before this one
+      ++added;
+    }
+    batch.flush(send);
     drain_some(pubs, run, 32);
   }
   run.sources_stopped_us = now_us();
@@ -455,7 +512,7 @@ std::vector<wire::signal_sum> true_sums(const params& p, const std::vector<last_
       continue;
     auto c = k % truth.size();
     fill_values(frames[k], last[k].seq, k);
-    truth[c].sources.push_back({publisher_name(k), last[k].seq});
+    truth[c].sources.push_back({source_name(p, k), last[k].seq});
     lists[c].push_back(&frames[k]);
   }
   for (std::size_t c = 0; c < truth.size(); ++c) {
@@ -538,9 +595,10 @@ void report(const params& p, shared_run& run, std::vector<subscriber_result>& re
             << "% (sums of " << (delivered ? bytes / delivered : 0) << " bytes, each generation decoded once for all subscribers: " << decode_sampled
             << " decodes over the whole run, " << (decode_sampled ? static_cast<double>(decode_ns) / static_cast<double>(decode_sampled) / 1000 : 0.0)
             << " µs each); master peak RSS " << master_peak_mib << " MiB\n";
-  std::printf("{\"bench\":\"signal-bus\",\"sources\":%d,\"frames_per_s\":%d,\"subscribers\":%d,\"channels\":%d,\"curve\":%s,"
+  auto clients = p.clients > 0 ? ",\"clients\":" + std::to_string(p.clients) : std::string();
+  std::printf("{\"bench\":\"signal-bus\",\"sources\":%d,\"frames_per_s\":%d,\"subscribers\":%d,\"channels\":%d%s,\"curve\":%s,"
               "\"staleness_p50_ms\":%.3f,\"staleness_p99_ms\":%.3f,\"stale_at_end\":%d,\"deliveries_per_s\":%.0f,\"master_cpu_pct\":%.0f}\n",
-              p.publishers, p.rate, p.subscribers, p.channels, p.insecure ? "false" : "true", pct(0.50), pct(0.99), stale,
+              p.publishers, p.rate, p.subscribers, p.channels, clients.c_str(), p.insecure ? "false" : "true", pct(0.50), pct(0.99), stale,
               static_cast<double>(delivered) / p.seconds, master_cpu_s / p.seconds * 100);
   std::fflush(stdout);
 }
@@ -563,7 +621,7 @@ int main(int argc, char** argv) {
   if (p.min_interval_ms >= 0)
     config += ",\"signal_min_interval_ms\":" + std::to_string(p.min_interval_ms);
   test::master_fixture master(p.insecure, config);
-  std::vector<std::optional<credential>> pub_creds(static_cast<std::size_t>(p.publishers)), sub_creds(static_cast<std::size_t>(p.subscribers));
+  std::vector<std::optional<credential>> pub_creds(p.connections()), sub_creds(static_cast<std::size_t>(p.subscribers));
   if (!p.insecure) {
     for (std::size_t k = 0; k < pub_creds.size(); ++k)
       pub_creds[k] = master.add_client(publisher_name(k), "publisher");
@@ -591,7 +649,7 @@ int main(int argc, char** argv) {
   pubs.answered.assign(pubs.sockets.size(), false);
 
   shared_run run;
-  std::vector<last_frame> last(pubs.sockets.size());
+  std::vector<last_frame> last(static_cast<std::size_t>(p.publishers));
   std::vector<subscriber_result> results(subs.size());
   decoded_sums sums;
   std::vector<std::thread> threads;
@@ -601,10 +659,11 @@ int main(int argc, char** argv) {
 
   // Warm up until every publisher has an answer and every subscriber a sum (bounded: 20 s;
   // 500 CURVE handshakes take a while), then 1 s more, then measure.
-  for (int i = 0; i < 400 && (run.subscribers_live < p.subscribers || run.publishers_live < p.publishers); ++i)
+  auto connections = static_cast<int>(p.connections());
+  for (int i = 0; i < 400 && (run.subscribers_live < p.subscribers || run.publishers_live < connections); ++i)
     std::this_thread::sleep_for(milliseconds(50));
-  if (run.subscribers_live < p.subscribers || run.publishers_live < p.publishers)
-    std::cerr << "signal-bus: warm-up incomplete: " << run.publishers_live.load() << "/" << p.publishers << " publishers answered, "
+  if (run.subscribers_live < p.subscribers || run.publishers_live < connections)
+    std::cerr << "signal-bus: warm-up incomplete: " << run.publishers_live.load() << "/" << connections << " publishing clients answered, "
               << run.subscribers_live.load() << "/" << p.subscribers << " subscribers received a sum\n";
   std::this_thread::sleep_for(milliseconds(1000));
   auto cpu0 = test::cpu_seconds(master.pid());
