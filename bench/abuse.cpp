@@ -538,22 +538,9 @@ std::string unread(bench& b) {
   auto key = b.client("deaf", "subscriber");
   // A busy channel: a sum of 50 signals every 10 ms.
   std::atomic<bool> stop{false};
-  std::thread publisher([&] {
-    wire_client pub(b.control(), b.client("deaf-pub", "publisher"));
-    for (std::uint64_t seq = 1; !stop && seq <= 10000; ++seq) {
-      wire::signal_list values;
-      for (int i = 0; i < 50; ++i)
-        values.push_back({"signal-" + std::to_string(i), static_cast<std::int64_t>(seq), "virtual"});
-      (void)pub.call(wire::signal_frame{"deaf", "", seq, std::move(values)}, 1s);
-      std::this_thread::sleep_for(10ms);
-    }
-  });
+  std::thread publisher([&, cred = b.client("deaf-pub", "publisher")] { publish_busy_channel(b.control(), cred, "deaf", stop); });
   auto before = resident_mib(b.c.master.pid());
-  auto ports = [&] {
-    auto control = tcp_connections_on(b.c.master.control_port());
-    auto bus = tcp_connections_on(b.c.master.bus_port());
-    return tcp_backlog{control.connections + bus.connections, control.queued_bytes + bus.queued_bytes};
-  };
+  auto ports = [&] { return tcp_connections_on({b.c.master.control_port(), b.c.master.bus_port()}); };
   auto at_start = ports();
   // The largest backlog in the master's sockets while the deaf clients hold on, and the last
   // before they let go.

@@ -68,22 +68,11 @@ TEST_CASE("a client's queries cost at most their budget of reply bytes: past it 
 TEST_CASE("a client that stops reading is cut off with what waited for it; the others are served meanwhile") {
   master_fixture m;
   m.start();
-  auto control_port = m.control_port(), bus_port = m.bus_port();
-  auto backlog = [&] {
-    auto c = tcp_connections_on(control_port), b = tcp_connections_on(bus_port);
-    return tcp_backlog{c.connections + b.connections, c.queued_bytes + b.queued_bytes};
-  };
+  auto backlog = [&] { return tcp_connections_on({m.control_port(), m.bus_port()}); };
   // A channel summed every 10 ms, and a client that reads.
   std::atomic<bool> stop{false};
-  auto publisher = std::async(std::launch::async, [&] {
-    wire_client pub(m.control_endpoint(), m.add_client("pub", "publisher"));
-    for (std::uint64_t seq = 1; !stop && seq <= 6000; ++seq) {
-      wire::signal_list values;
-      for (int i = 0; i < 50; ++i)
-        values.push_back({"signal-" + std::to_string(i), static_cast<std::int64_t>(seq), "virtual"});
-      (void)pub.call(wire::signal_frame{"busy", "", seq, std::move(values)}, 1s);
-      std::this_thread::sleep_for(10ms);
-    }
+  auto publisher = std::async(std::launch::async, [&, cred = m.add_client("pub", "publisher")] {
+    publish_busy_channel(m.control_endpoint(), cred, "busy", stop);
   });
   wire_client reader(m.control_endpoint(), m.add_client("reader", "subscriber"));
   REQUIRE(std::holds_alternative<wire::inventory_levels>(inventory(reader)));

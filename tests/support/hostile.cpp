@@ -151,6 +151,17 @@ void ask_without_reading(const std::string& endpoint, const credential& cred, co
     std::this_thread::sleep_for(std::chrono::milliseconds(until - now));
 }
 
+void publish_busy_channel(const std::string& endpoint, const credential& cred, const std::string& channel, const std::atomic<bool>& stop) {
+  wire_client pub(endpoint, cred);
+  for (std::uint64_t seq = 1; !stop && seq <= 10000; ++seq) {
+    wire::signal_list values;
+    for (int i = 0; i < 50; ++i)
+      values.push_back({"signal-" + std::to_string(i), static_cast<std::int64_t>(seq), "virtual"});
+    (void)pub.call(wire::signal_frame{channel, "", seq, std::move(values)}, std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void subscribe_without_reading(const std::string& endpoint, const credential& cred, const std::string& topic, std::size_t connections,
                                std::chrono::milliseconds hold) {
   zmq::context_t ctx(1);

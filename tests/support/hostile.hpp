@@ -3,6 +3,7 @@
 // abuse benchmark (bench/abuse.cpp) make, each bounded in count, bytes and time. They use only
 // the wire protocol (docs/protocol.md) and HTTP, never the master's internals.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,10 @@ std::vector<std::optional<wire::frame>> call_pipelined(wire_client& c, std::size
 /// clients do not see it give up: their ZeroMQ stopped reading.)
 void ask_without_reading(const std::string& endpoint, const credential& cred, const wire::message& request, std::size_t connections,
                          std::size_t per_connection, std::chrono::milliseconds hold);
+
+/// Publishes a frame of 50 signals on `channel` every 10 ms (each changing the channel's sum)
+/// until `stop`, at most 10,000 frames: something to fill the queues of bus subscribers.
+void publish_busy_channel(const std::string& endpoint, const credential& cred, const std::string& channel, const std::atomic<bool>& stop);
 
 /// `connections` bus connections of `cred` subscribed to `topic`, never reading, held open for
 /// `hold`.

@@ -2,6 +2,7 @@
 
 #include "common/local_port.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -145,7 +146,7 @@ double peak_resident_mib(pid_t pid) { return std::stod(proc_status(pid, "VmHWM")
 void reset_peak_resident(pid_t pid) { std::ofstream("/proc/" + std::to_string(pid) + "/clear_refs") << "5"; }
 pid_t parent_of(pid_t pid) { return static_cast<pid_t>(std::stol(proc_status(pid, "PPid"))); }
 
-tcp_backlog tcp_connections_on(int port) {
+tcp_backlog tcp_connections_on(const std::vector<int>& ports) {
   tcp_backlog b;
   for (auto path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::ifstream in(path);
@@ -157,7 +158,8 @@ tcp_backlog tcp_connections_on(int port) {
       std::string slot, local, remote, state, queues;
       if (!(fields >> slot >> local >> remote >> state >> queues) || state != "01")
         continue;
-      if (std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16) != port)
+      auto port = std::stoi(local.substr(local.rfind(':') + 1), nullptr, 16);
+      if (std::find(ports.begin(), ports.end(), port) == ports.end())
         continue;
       ++b.connections;
       b.queued_bytes += std::stoul(queues.substr(0, queues.find(':')), nullptr, 16);

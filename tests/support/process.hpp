@@ -75,14 +75,14 @@ double peak_resident_mib(pid_t pid);
 /// Makes the peak (VmHWM) start again from the resident memory now, so that peak_resident_mib
 /// tells the peak of what follows.
 void reset_peak_resident(pid_t pid);
-/// Established TCP connections on this host (/proc/net/tcp and tcp6) whose local port is
-/// `port`, and the bytes waiting to be sent on them: a server's accepted connections, and what
+/// Established TCP connections on this host (/proc/net/tcp and tcp6) whose local port is one of
+/// `ports`, and the bytes waiting to be sent on them: a server's accepted connections, and what
 /// its peers have not taken.
 struct tcp_backlog {
   std::size_t connections = 0;
   std::size_t queued_bytes = 0;
 };
-tcp_backlog tcp_connections_on(int port);
+tcp_backlog tcp_connections_on(const std::vector<int>& ports);
 /// The parent of a process (0 if it is gone).
 pid_t parent_of(pid_t pid);
 
