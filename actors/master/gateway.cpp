@@ -68,15 +68,17 @@ constexpr std::size_t gather_enough = 16;
 /// Peers remembered as reading batches; past this the set starts again (see note_batch_peer).
 constexpr std::size_t max_batch_peers = 4096;
 /// What one client's queries (slaves, inventory, statistics) may cost in reply bytes: refilled at
-/// 1 MiB a second, holding at most two of the largest replies. A query is taken while the client
+/// 1 MiB a second, holding at most the largest reply. A query is taken while the client
 /// is in credit and its reply charged as it goes out. Without it a subscriber asking for a
 /// 16 MiB inventory at its message rate kept the storage busy encoding, and whatever it did not
 /// read waited in the master's memory.
 constexpr double query_reply_bytes_per_s = 1 << 20;
-constexpr double query_reply_burst_bytes = 2.0 * wire::max_frame_bytes;
-/// Queries of one connection whose replies have not gone out (more are `overloaded`), and how
-/// long one is waited for: a reply the outbox dropped (it was full) never comes.
-constexpr std::size_t max_open_queries = 64;
+constexpr double query_reply_burst_bytes = wire::max_frame_bytes;
+/// Queries of one client, over all its connections, whose replies have not gone out (more are
+/// `overloaded`): a reply is charged as it goes, so without this bound a client sending many at
+/// once had them all taken before the first was charged (1,280 replies of 8.4 MB, 7.5 GB, in the
+/// abuse bench). And how long one counts: a reply the outbox dropped (it was full) never comes.
+constexpr std::size_t max_open_queries = 2;
 constexpr std::uint64_t open_query_forget_ms = 60000;
 /// A connection whose peer takes nothing for this long (what the master sent stays
 /// unacknowledged, or the peer's receive window stays shut) is closed, and what waited to be
@@ -119,6 +121,7 @@ struct gateway::impl {
   };
   /// By connection (routing id). Each reply is charged to query_replies as it goes.
   std::unordered_map<std::string, std::vector<open_query>> open_queries;
+  std::unordered_map<std::string, std::size_t> open_by_client; ///< how many of them each client has
   warning_limit warnings; ///< of what clients send and keys that knock
   bus_subscriptions subscriptions;
   router routes;
@@ -190,33 +193,54 @@ struct gateway::impl {
   }
 
   /// Whether a query may go to its actor: one whose reply can be large (slaves, inventory,
-  /// statistics) while the client is in credit (query_replies) and its connection has room for
-  /// it (max_open_queries); it is then remembered until its reply is charged. Answers a refusal.
+  /// statistics) while the client is in credit (query_replies) and has fewer than
+  /// max_open_queries waiting; it is then remembered until its reply is charged. Answers a
+  /// refusal.
   bool admit_query(const route& to, const peer& who, const wire::message& m) {
     if (!std::holds_alternative<wire::slaves_query>(m) && !std::holds_alternative<wire::inventory_query>(m) &&
         !std::holds_alternative<wire::stats_query>(m))
       return true;
-    auto& open = open_queries[to.peer];
     auto now = cfg.time->mono_ms();
-    if (open.size() >= max_open_queries)
-      open.erase(std::remove_if(open.begin(), open.end(), [now](const open_query& q) { return now - q.at_ms >= open_query_forget_ms; }),
-                 open.end());
+    if (open_by_client[who.name] >= max_open_queries)
+      forget_old_queries(now);
     std::string refusal;
-    if (open.size() >= max_open_queries)
-      refusal = std::to_string(max_open_queries) + " queries of this connection wait for their replies; read them first";
+    if (open_by_client[who.name] >= max_open_queries)
+      refusal = std::to_string(max_open_queries) + " queries of client '" + who.name + "' wait for their replies; read them first";
     else if (!query_replies.in_credit(who.name))
       refusal = "the replies to the queries of client '" + who.name + "' came to more than " +
                 std::to_string(static_cast<std::uint64_t>(query_reply_bytes_per_s) >> 20) + " MiB a second; ask again in a few seconds";
     if (refusal.empty()) {
-      open.push_back({to.id, who.name, now});
+      open_queries[to.peer].push_back({to.id, who.name, now});
+      ++open_by_client[who.name];
       return true;
     }
-    if (open.empty())
-      open_queries.erase(to.peer);
+    if (open_by_client[who.name] == 0)
+      open_by_client.erase(who.name);
     if (cfg.counters)
       metrics::bump(&cfg.counters->throttled_frames);
     reply_error(to.peer, to.id, error_code::overloaded, std::move(refusal));
     return false;
+  }
+
+  /// One query less waiting for `client`.
+  void close_query(const std::string& client) {
+    if (auto c = open_by_client.find(client); c != open_by_client.end() && --c->second == 0)
+      open_by_client.erase(c);
+  }
+
+  /// Forgets the queries waiting longer than open_query_forget_ms (their replies were dropped).
+  void forget_old_queries(std::uint64_t now) {
+    for (auto it = open_queries.begin(); it != open_queries.end();) {
+      auto& open = it->second;
+      for (auto q = open.begin(); q != open.end();)
+        if (now - q->at_ms >= open_query_forget_ms) {
+          close_query(q->client);
+          q = open.erase(q);
+        } else {
+          ++q;
+        }
+      it = open.empty() ? open_queries.erase(it) : std::next(it);
+    }
   }
 
   /// Charges a reply going out to `rid` to the client whose query it answers, if it answers one.
@@ -230,6 +254,7 @@ struct gateway::impl {
     if (q == open.end())
       return;
     query_replies.charge(q->client, static_cast<double>(payload.size()));
+    close_query(q->client);
     open.erase(q);
     if (open.empty())
       open_queries.erase(it);

@@ -41,7 +41,7 @@ TEST_CASE("a client's queries cost at most their budget of reply bytes: past it 
   REQUIRE(std::holds_alternative<wire::inventory_levels>(first));
   auto reply_bytes = wire::encode({1, std::get<wire::inventory_levels>(first)}).size();
 
-  // Two frames' worth (32 MiB) at once, then 1 MiB a second: some 19 replies of 1.7 MB.
+  // A frame's worth (16 MiB) at once, then 1 MiB a second: some 10 replies of 1.7 MB.
   std::size_t answered = 1;
   std::string refusal;
   for (int i = 0; i < 60 && refusal.empty(); ++i) {
@@ -55,7 +55,7 @@ TEST_CASE("a client's queries cost at most their budget of reply bytes: past it 
   }
   INFO(answered << " replies of " << reply_bytes << " bytes before the refusal");
   CHECK_THAT(refusal, Catch::Contains("the replies to the queries of client 'greedy' came to more than 1 MiB a second"));
-  auto budget = 2 * wire::max_frame_bytes;
+  auto budget = wire::max_frame_bytes;
   CHECK(answered >= budget / reply_bytes);
   CHECK(answered <= budget / reply_bytes + 3); // the refill while they were made
   // Another client has a budget of its own; the greedy one is answered again once it has paid
@@ -63,6 +63,30 @@ TEST_CASE("a client's queries cost at most their budget of reply bytes: past it 
   wire_client other(m.control_endpoint(), m.add_client("other", "subscriber"));
   CHECK(std::holds_alternative<wire::inventory_levels>(inventory(other)));
   CHECK(eventually([&] { return std::holds_alternative<wire::inventory_levels>(inventory(greedy)); }, 5s, 250ms));
+
+  // 100 at once, on two connections: a reply is charged as it goes out, so a query is taken only
+  // while fewer than 2 of the client's wait for theirs; the rest are refused, not made.
+  auto piper_key = m.add_client("piper", "subscriber");
+  wire_client piper1(m.control_endpoint(), piper_key), piper2(m.control_endpoint(), piper_key);
+  for (int i = 0; i < 50; ++i) {
+    piper1.send(wire::inventory_query{});
+    piper2.send(wire::inventory_query{});
+  }
+  std::size_t made = 0, told_to_read = 0;
+  for (auto* c : {&piper1, &piper2})
+    for (int i = 0; i < 50; ++i) {
+      auto r = c->recv(20s);
+      REQUIRE(r);
+      if (std::holds_alternative<wire::inventory_levels>(r->body))
+        ++made;
+      else if (auto* e = std::get_if<wire::error_reply>(&r->body);
+               e && e->message == "2 queries of client 'piper' wait for their replies; read them first")
+        ++told_to_read;
+    }
+  INFO(made << " made, " << told_to_read << " refused for waiting ones");
+  CHECK(made >= 2);
+  CHECK(made <= budget / reply_bytes); // all 100 were made before: the credit was checked before any charge
+  CHECK(made + told_to_read == 100);
 }
 
 TEST_CASE("a client that stops reading is cut off with what waited for it; the others are served meanwhile") {
