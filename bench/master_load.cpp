@@ -31,6 +31,7 @@
 #include <httplib.h>
 #include <zmq.hpp>
 
+#include "client/wire_client.hpp"
 #include "common/clock.hpp"
 #include "common/credentials.hpp"
 #include "messages/message.hpp"
@@ -205,9 +206,7 @@ std::vector<connection> connect_slaves(test::master_fixture& master, zmq::contex
     auto& c = conns[static_cast<std::size_t>(s)];
     c.sock = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
     c.sock->set(zmq::sockopt::linger, 0);
-    c.sock->set(zmq::sockopt::curve_serverkey, cred.master_public_key);
-    c.sock->set(zmq::sockopt::curve_publickey, cred.keys.public_key);
-    c.sock->set(zmq::sockopt::curve_secretkey, cred.keys.secret_key);
+    apply_curve(*c.sock, cred);
     c.sock->connect(master.control_endpoint());
     auto welcome = call(c, wire::hello{"bench-slave-" + std::to_string(s), "master-load"}, master);
     if (!welcome.ok || !std::holds_alternative<wire::welcome>(welcome.value.body))

@@ -61,6 +61,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "client/wire_client.hpp"
 #include "common/credentials.hpp"
 #include "messages/batch.hpp"
 #include "messages/limits.hpp"
@@ -99,11 +100,7 @@ std::unique_ptr<zmq::socket_t> make_socket(zmq::context_t& ctx, zmq::socket_type
   s->set(zmq::sockopt::linger, 0);
   s->set(zmq::sockopt::rcvhwm, socket_hwm);
   s->set(zmq::sockopt::sndhwm, socket_hwm);
-  if (cred) {
-    s->set(zmq::sockopt::curve_serverkey, cred->master_public_key);
-    s->set(zmq::sockopt::curve_publickey, cred->keys.public_key);
-    s->set(zmq::sockopt::curve_secretkey, cred->keys.secret_key);
-  }
+  apply_curve(*s, cred);
   return s;
 }
 

@@ -7,8 +7,6 @@
 
 namespace clusterio {
 
-namespace {
-
 void apply_curve(zmq::socket_t& s, const std::optional<credential>& cred) {
   if (!cred)
     return;
@@ -16,6 +14,8 @@ void apply_curve(zmq::socket_t& s, const std::optional<credential>& cred) {
   s.set(zmq::sockopt::curve_publickey, cred->keys.public_key);
   s.set(zmq::sockopt::curve_secretkey, cred->keys.secret_key);
 }
+
+namespace {
 
 wire::frame undecodable(const wire::decoded& d) {
   return {d.id, wire::make_error(d.err)};

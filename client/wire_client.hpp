@@ -20,6 +20,10 @@ class socket_t;
 
 namespace clusterio {
 
+/// Makes `s` a CURVE client of the master with `cred`'s keys (nothing without a credential: a
+/// plain connection). For every socket a tool opens to the master, before it connects.
+void apply_curve(zmq::socket_t& s, const std::optional<credential>& cred);
+
 class wire_client {
 public:
   /// `endpoint` e.g. "tcp://127.0.0.1:7100". Without a credential the connection is plain

@@ -124,9 +124,7 @@ zmq::socket_t non_reading_socket(zmq::context_t& ctx, zmq::socket_type type, con
   s.set(zmq::sockopt::rcvhwm, 1);
   s.set(zmq::sockopt::rcvbuf, 4096);
   s.set(zmq::sockopt::sndtimeo, 1000);
-  s.set(zmq::sockopt::curve_serverkey, cred.master_public_key);
-  s.set(zmq::sockopt::curve_publickey, cred.keys.public_key);
-  s.set(zmq::sockopt::curve_secretkey, cred.keys.secret_key);
+  apply_curve(s, cred);
   return s;
 }
 
