@@ -118,7 +118,9 @@ ledger cluster::count() {
         l.buffered[name] += by_quality.value("normal", 0.0);
     // The master answers resync only to the slave that owns the instance.
     wire_client q(master.control_endpoint(), creds[w.slave]);
-    auto instance_id = s.status(w.name)["instance_id"].get<std::uint64_t>();
+    // A slave that has just restarted reports instance 0 until the master has registered it again.
+    std::uint64_t instance_id = 0;
+    eventually([&] { return (instance_id = s.status(w.name)["instance_id"].get<std::uint64_t>()) != 0; });
     auto pending = q.call(wire::resync{instance_id}, std::chrono::seconds(10));
     if (!pending || !std::holds_alternative<wire::pending_grants>(pending->body)) {
       auto* e = pending ? std::get_if<wire::error_reply>(&pending->body) : nullptr;
