@@ -93,8 +93,8 @@ using signal_bus_actor = caf::typed_actor<
   caf::replies_to<sig_stats_atom>::with<signal_bus_stats>,
   /// To itself: the expiry sweep.
   caf::reacts_to<tick_atom>,
-  /// To itself: a channel's coalesced or repeated sum is due.
-  caf::reacts_to<sig_due_atom>>;
+  /// To itself: a channel's coalesced or repeated sum is due (at the time given, the timer's).
+  caf::reacts_to<sig_due_atom, std::uint64_t>>;
 
 /// Spawns the bus (by default detached: its latency does not depend on the scheduler).
 signal_bus_actor spawn_signal_bus(caf::actor_system& sys, const signal_bus_config& cfg, outbox& out);
