@@ -124,3 +124,27 @@ TEST_CASE("a client that stops reading is cut off with what waited for it; the o
   stop = true;
   publisher.get();
 }
+
+TEST_CASE("a client that keeps sending but never reads is cut off as well") {
+  // Its requests reach the master and are acknowledged, but what the master sends it stays
+  // unacknowledged behind its shut window: TCP_USER_TIMEOUT still ends the connection.
+  master_fixture m;
+  m.start();
+  auto backlog = [&] { return tcp_connections_on({m.control_port()}); };
+  wire_client reader(m.control_endpoint(), m.add_client("reader", "subscriber"));
+  REQUIRE(std::holds_alternative<wire::inventory_levels>(inventory(reader)));
+  auto talker = m.add_client("talker", "subscriber");
+  auto t0 = mono_ms();
+  auto talking = std::async(std::launch::async, [&] {
+    ask_without_reading(m.control_endpoint(), talker, wire::inventory_query{}, 3, 20000, 50s, 1s);
+  });
+  CHECK(eventually([&] { return backlog().queued_bytes > 100000; }, 20s, 250ms));
+  auto stalled = backlog();
+  CHECK(eventually([&] { return backlog().queued_bytes < 20000; }, 42s, 500ms));
+  auto after = backlog();
+  INFO("stalled: " << stalled.connections << " connections, " << stalled.queued_bytes << " bytes unsent; after " << mono_ms() - t0
+                   << " ms: " << after.connections << " connections, " << after.queued_bytes << " bytes");
+  CHECK(after.queued_bytes < 20000);
+  CHECK(std::holds_alternative<wire::inventory_levels>(inventory(reader)));
+  talking.get();
+}

@@ -131,7 +131,7 @@ zmq::socket_t non_reading_socket(zmq::context_t& ctx, zmq::socket_type type, con
 } // namespace
 
 void ask_without_reading(const std::string& endpoint, const credential& cred, const wire::message& request, std::size_t connections,
-                         std::size_t per_connection, std::chrono::milliseconds hold) {
+                         std::size_t per_connection, std::chrono::milliseconds hold, std::chrono::milliseconds trickle_every) {
   zmq::context_t ctx(1);
   std::vector<zmq::socket_t> sockets;
   for (std::size_t i = 0; i < connections; ++i) {
@@ -145,6 +145,14 @@ void ask_without_reading(const std::string& endpoint, const credential& cred, co
       auto frame = wire::encode({id++, request});
       (void)s.send(zmq::buffer(frame), zmq::send_flags::none); // at most 1 s (sndtimeo), then skipped
     }
+  for (auto next = mono_ms(); trickle_every.count() > 0 && next + static_cast<std::uint64_t>(trickle_every.count()) < until;) {
+    next += static_cast<std::uint64_t>(trickle_every.count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(next - std::min(next, mono_ms())));
+    for (auto& s : sockets) {
+      auto frame = wire::encode({id++, request});
+      (void)s.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    }
+  }
   if (auto now = mono_ms(); now < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(until - now));
 }

@@ -54,9 +54,12 @@ std::vector<std::optional<wire::frame>> call_pipelined(wire_client& c, std::size
 /// `connections` control connections of `cred`, each sending `request` `per_connection` times
 /// as fast as the master takes them and never reading a reply, held open for `hold` from the
 /// first send: the replies wait at the master, unless it gives up on the connection. (The
-/// clients do not see it give up: their ZeroMQ stopped reading.)
+/// clients do not see it give up: their ZeroMQ stopped reading.) With `trickle_every`, each
+/// connection then sends `request` again that often until `hold` ends, as a client that keeps
+/// talking but never reads.
 void ask_without_reading(const std::string& endpoint, const credential& cred, const wire::message& request, std::size_t connections,
-                         std::size_t per_connection, std::chrono::milliseconds hold);
+                         std::size_t per_connection, std::chrono::milliseconds hold,
+                         std::chrono::milliseconds trickle_every = std::chrono::milliseconds(0));
 
 /// Publishes a frame of 50 signals on `channel` every 10 ms (each changing the channel's sum)
 /// until `stop`, at most 10,000 frames: something to fill the queues of bus subscribers.
