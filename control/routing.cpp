@@ -18,16 +18,19 @@ template <class T> struct rule {
   std::uint64_t T::*instance = nullptr;
   /// A peer with rights::administer acts for any instance (no ownership check).
   bool admin_any_instance = false;
+  bool large_reply = false; ///< see routing_decision::large_reply
 };
+
+constexpr bool large_reply = true;
 
 /// Every message type's rule, one line each (exempt from the length rule: a table). A type of
 /// wire::message missing here, or listed twice, does not compile (std::get in route()).
 namespace r = rights;
 constexpr std::tuple rules{
   rule<wire::hello>{r::query, destination::welcome},
-  rule<wire::slaves_query>{r::query, destination::registry_query},
-  rule<wire::inventory_query>{r::query, destination::storage_query},
-  rule<wire::stats_query>{r::query, destination::storage_query},
+  rule<wire::slaves_query>{r::query, destination::registry_query, nullptr, false, large_reply},
+  rule<wire::inventory_query>{r::query, destination::storage_query, nullptr, false, large_reply},
+  rule<wire::stats_query>{r::query, destination::storage_query, nullptr, false, large_reply},
   rule<wire::signal_frame>{r::publish, destination::signals},
   rule<wire::register_instance>{r::run_instances, destination::register_instance},
   rule<wire::heartbeat>{r::run_instances, destination::heartbeat, &wire::heartbeat::instance_id},
@@ -104,7 +107,7 @@ routing_decision router::route(const peer& who, const wire::message& m) const {
       if constexpr (std::is_same_v<T, wire::export_batch> || std::is_same_v<T, wire::request_items>)
         if (auto refused = refuse_empty(body))
           return *refused;
-      routing_decision out{how.to, {}};
+      routing_decision out{how.to, {}, how.large_reply};
       if constexpr (how.instance != nullptr) {
         if (!(how.admin_any_instance && who.may(rights::administer)))
           owns(who, body.*how.instance, out);

@@ -36,6 +36,9 @@ enum class destination {
 struct routing_decision {
   destination to = destination::refused;
   wire::error refusal;
+  /// Its reply can be as large as a frame (slaves, inventory, statistics): the gateway charges
+  /// it to the client's budget of reply bytes and lets only a few wait at once.
+  bool large_reply = false;
 };
 
 class router {

@@ -170,14 +170,8 @@ struct gateway::impl {
         return caf::anon_send(peers.registry, heartbeat_atom::value, to, std::get<wire::heartbeat>(std::move(m)));
       case destination::drop_instance:
         return caf::anon_send(peers.registry, drop_instance_atom::value, to, std::get<wire::delete_instance>(m).instance_id);
-      case destination::registry_query:
-        if (!admit_query(to, who, m))
-          return;
-        return caf::anon_send(peers.registry, query_atom::value, query_job{to, std::move(m)});
-      case destination::storage_query:
-        if (!admit_query(to, who, m))
-          return;
-        return caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
+      case destination::registry_query: return caf::anon_send(peers.registry, query_atom::value, query_job{to, std::move(m)});
+      case destination::storage_query: return caf::anon_send(peers.storage, query_atom::value, query_job{to, std::move(m)});
       case destination::exports: return exports.push_back({to, std::get<wire::export_batch>(std::move(m))});
       case destination::requests: return requests.push_back({to, std::get<wire::request_items>(std::move(m))});
       case destination::confirms: return confirms.push_back({to, std::get<wire::confirm_grants>(std::move(m))});
@@ -192,14 +186,10 @@ struct gateway::impl {
     }
   }
 
-  /// Whether a query may go to its actor: one whose reply can be large (slaves, inventory,
-  /// statistics) while the client is in credit (query_replies) and has fewer than
-  /// max_open_queries waiting; it is then remembered until its reply is charged. Answers a
-  /// refusal.
-  bool admit_query(const route& to, const peer& who, const wire::message& m) {
-    if (!std::holds_alternative<wire::slaves_query>(m) && !std::holds_alternative<wire::inventory_query>(m) &&
-        !std::holds_alternative<wire::stats_query>(m))
-      return true;
+  /// Whether a query whose reply can be large (routing_decision::large_reply) may go to its
+  /// actor: while the client is in credit (query_replies) and has fewer than max_open_queries
+  /// waiting; it is then remembered until its reply is charged. Answers a refusal.
+  bool admit_query(const route& to, const peer& who) {
     auto now = cfg.time->mono_ms();
     if (open_by_client[who.name] >= max_open_queries)
       forget_old_queries(now);
@@ -470,6 +460,8 @@ struct gateway::impl {
     auto decision = routes.route(who, dec.value.body);
     if (decision.to == destination::refused)
       return reply_error(rid, dec.value.id, decision.refusal.code, std::move(decision.refusal.message), std::move(decision.refusal.field));
+    if (decision.large_reply && !admit_query({rid, dec.value.id}, who))
+      return;
     dispatch(decision.to, rid, who, dec.value);
   }
 

@@ -23,15 +23,16 @@ struct expectation {
   destination to = destination::refused;
   bool checks_owner = false; ///< the sender must run the instance it names (admins aside: `admin_any`)
   bool admin_any = false;
+  bool large_reply = false; ///< its reply is charged to the client's reply budget (docs/protocol.md §1.1)
 };
 
 const std::set<std::string> everyone{"subscriber", "publisher", "slave", "admin", "insecure"};
 
 const std::map<std::string, expectation> table{
   {"hello", {everyone, destination::welcome}},
-  {"slaves_query", {everyone, destination::registry_query}},
-  {"inventory_query", {everyone, destination::storage_query}},
-  {"stats_query", {everyone, destination::storage_query}}, // its instance_id is a filter, not an owner
+  {"slaves_query", {everyone, destination::registry_query, false, false, true}},
+  {"inventory_query", {everyone, destination::storage_query, false, false, true}},
+  {"stats_query", {everyone, destination::storage_query, false, false, true}}, // its instance_id is a filter, not an owner
   {"signal", {{"publisher", "slave", "admin", "insecure"}, destination::signals}},
   {"register", {{"slave", "insecure"}, destination::register_instance}},
   {"heartbeat", {{"slave", "insecure"}, destination::heartbeat, true}},
@@ -129,6 +130,7 @@ TEST_CASE("every message type from every kind of peer, acting for its own instan
       } else {
         CHECK(d.to == expected.to);
         CHECK(d.refusal.message.empty());
+        CHECK(d.large_reply == expected.large_reply);
       }
       // Exactly one look at the owners, and only where the sender must run the instance.
       bool checked = expected.senders.count(kind) && expected.checks_owner && !(expected.admin_any && (kind == "admin" || kind == "insecure"));
