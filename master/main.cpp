@@ -18,6 +18,7 @@
 #include "common/credentials.hpp"
 #include "common/files.hpp"
 #include "common/mod_zip.hpp"
+#include "common/open_files.hpp"
 #include "common/outbox.hpp"
 #include "common/zmq_endpoint.hpp"
 #include "control/instance_owners.hpp"
@@ -119,6 +120,7 @@ gateway_config gateway_config_of(const master_config& cfg, const key_pair& keys,
 
 int run(const std::string& data_dir, master_config cfg) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  raise_open_files_limit();
   if (auto made = make_private_dir(data_dir); !made)
     return fail(made.error());
   if (struct stat dir {}; ::stat(data_dir.c_str(), &dir) == 0 && (dir.st_mode & 077) != 0)

@@ -18,6 +18,7 @@
 #include "common/credentials.hpp"
 #include "common/files.hpp"
 #include "common/map_flags.hpp"
+#include "common/open_files.hpp"
 #include "game/instance_dir.hpp"
 #include "game/mod_files.hpp"
 #include "slave/config.hpp"
@@ -144,6 +145,7 @@ int run_actors(const slave_config& cfg, const identity& me, std::vector<prepared
 /// Runs the named instances; with `take_commands` (`run`), also the master's commands for this
 /// host's instances.
 int supervise(slave_config cfg, const std::vector<std::string>& names, bool exit_when_stopped, bool take_commands) {
+  raise_open_files_limit();
   auto bin = factorio_binary(cfg.layout());
   if (!bin)
     return fail(bin.error());

@@ -1,12 +1,21 @@
 // Limits against a real master: a flooding client is throttled (`overloaded`) without hurting
-// the others, and the storage refuses new item names beyond max_item_names.
+// the others, the storage refuses new item names beyond max_item_names, and one credential's
+// connections do not take the file descriptors every other client needs.
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <future>
+#include <sstream>
 #include <thread>
 
 #include "tests/master/helpers.hpp"
+#include "tests/support/hostile.hpp"
 #include "tests/support/master_fixture.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/tcp_connection.hpp"
 
 using namespace clusterio;
 using namespace clusterio::test;
@@ -86,4 +95,63 @@ TEST_CASE("storage refuses a new item name beyond max_item_names, applying nothi
   expect_reply<wire::export_ack>(slave, wire::export_batch{inst, 2, 2, {{"a", 10}, {"c", 1}}});
   CHECK(stock_of(slave, "a") == 11);
   CHECK(stock_of(slave, "c") == 4);
+}
+
+namespace {
+
+/// The soft and hard limits on open files of process `pid`, from /proc ("Max open files").
+std::pair<std::string, std::string> open_files_limit(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("Max open files", 0) == 0) {
+      std::istringstream fields(line.substr(std::string("Max open files").size()));
+      std::string soft, hard;
+      fields >> soft >> hard;
+      return {soft, hard};
+    }
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("one credential's 600 connections leave the master file descriptors to serve everyone else") {
+  // The master starts with a soft limit of 256 open files (a login shell's is often 1024) and
+  // raises it to the hard limit: all 600 connections are taken (before: 321, counting those
+  // left waiting in the backlog), and another client and the page are served meanwhile.
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 2048) {
+    WARN("the hard limit on open files here is " << saved.rlim_max << ": too low for this test");
+    return;
+  }
+  master_fixture m;
+  auto flooder = m.add_client("flooder", "subscriber");
+  auto reader = m.add_client("reader", "subscriber");
+  rlimit low{256, saved.rlim_max};
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  try {
+    m.start();
+  } catch (...) {
+    setrlimit(RLIMIT_NOFILE, &saved);
+    throw;
+  }
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  auto [soft, hard] = open_files_limit(m.pid());
+  INFO("the master's limit on open files: soft " << soft << ", hard " << hard);
+  CHECK(soft == hard);
+
+  auto flood = std::async(std::launch::async, [&] { ask_without_reading(m.control_endpoint(), flooder, wire::inventory_query{}, 600, 1, 20s); });
+  CHECK(eventually([&] { return tcp_connections_on({m.control_port()}).connections >= 600; }, 15s, 250ms));
+  INFO("connections: " << tcp_connections_on({m.control_port()}).connections);
+  // Another client connects and is answered, and so is the web page.
+  wire_client other(m.control_endpoint(), reader);
+  auto r = other.call(wire::inventory_query{}, 10s);
+  CHECK((r && std::holds_alternative<wire::inventory_levels>(r->body)));
+  tcp_connection page(m.http_port());
+  REQUIRE(page.ok());
+  REQUIRE(page.send("GET /api/storage HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+  CHECK(http_status_of(page.receive()) == 200);
+  std::string why;
+  CHECK(m.running(why));
+  flood.get();
 }
