@@ -40,6 +40,9 @@ const config_keys<master_config>& master_config_keys() {
       .add("command_timeout_ms", &c::command_timeout_ms,
            "an admin's instance command waits this long for its slave's answer, then gets `unavailable` (a start that loads a "
            "large save can take longer; `clusterio-ctl instance --wait` waits 90 s unless told)")
+      .add("command_resend_ms", &c::command_resend_ms,
+           "a command its slave has not answered goes to it again this often while it reports (a command or its answer lost with a "
+           "connection; the slave's journal makes a repeat safe)")
       .add("durability", &c::durability,
            "`full`: fsync each commit; `process`: survives `kill -9`, not power loss (faster when saturated: `docs/benchmarks.md`)")
       .add("commit_gather_us", &c::commit_gather_us,
@@ -79,6 +82,8 @@ result<void> master_config::validate() const {
     return failure("instance_timeout_ms must be at least heartbeat_ms");
   if (command_timeout_ms < 10000 || command_timeout_ms > 3600000)
     return failure("command_timeout_ms must be 10000..3600000");
+  if (command_resend_ms < 1000 || command_resend_ms >= command_timeout_ms)
+    return failure("command_resend_ms must be at least 1000 and less than command_timeout_ms");
   if (commit_gather_us > max_commit_gather_us)
     return failure("commit_gather_us must be 0.." + std::to_string(max_commit_gather_us));
   if (inventory_interval_ms < 10 || inventory_interval_ms > 1000)

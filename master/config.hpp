@@ -24,6 +24,7 @@ struct master_config {
   std::uint64_t demand_window_ms = 5000;     ///< fair: how long an instance's ask counts
   std::uint64_t instance_timeout_ms = 15000; ///< an instance is offline after this silence
   std::uint64_t command_timeout_ms = 60000;  ///< an instance command waits this long for its slave's answer
+  std::uint64_t command_resend_ms = 5000;    ///< an unanswered command goes to its slave again this often
   std::uint32_t heartbeat_ms = 5000;         ///< how often slaves should heartbeat
   std::string durability = "full";     ///< full: fsync each commit; process: survive kill -9 only
   std::uint64_t commit_gather_us = 1000;     ///< while messages trickle in, a sweep waits this long for more to share its commit

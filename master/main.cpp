@@ -91,6 +91,7 @@ result<master_actors> spawn_actors(caf::actor_system& sys, const master_config& 
   commands_cfg.db_path = db_path;
   commands_cfg.host_timeout_ms = cfg.instance_timeout_ms;
   commands_cfg.command_timeout_ms = cfg.command_timeout_ms;
+  commands_cfg.command_resend_ms = cfg.command_resend_ms;
   auto commands = spawn_commands(sys, commands_cfg, out);
   if (!commands) {
     caf::anon_send_exit(*registry, caf::exit_reason::user_shutdown);

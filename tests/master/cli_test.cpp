@@ -60,6 +60,9 @@ TEST_CASE("master CLI: every config key is a flag, and a flag wins over the file
   auto [code3, out3] = master_cli({"run", "--data", dir + "/data", "--command-timeout-ms", "5000"}, dir);
   CHECK(code3 == 1);
   CHECK(out3.find("command_timeout_ms must be 10000..3600000") != std::string::npos);
+  auto [code4, out4] = master_cli({"run", "--data", dir + "/data", "--command-resend-ms", "60000"}, dir);
+  CHECK(code4 == 1);
+  CHECK(out4.find("command_resend_ms must be at least 1000 and less than command_timeout_ms") != std::string::npos);
 }
 
 TEST_CASE("master CLI: bad config values are refused with the key named") {
