@@ -13,9 +13,13 @@ rate_limit::bucket& rate_limit::refilled(const std::string& client) {
     it = buckets_.emplace(client, bucket{burst_, now}).first;
   }
   auto& b = it->second;
-  b.tokens = std::min(burst_, b.tokens + static_cast<double>(now - b.at_ms) * rate_ / 1000.0);
+  b.tokens = level(b, now);
   b.at_ms = now;
   return b;
+}
+
+double rate_limit::level(const bucket& b, std::uint64_t now) const {
+  return std::min(burst_, b.tokens + static_cast<double>(now - b.at_ms) * rate_ / 1000.0);
 }
 
 bool rate_limit::admit(const std::string& client) {
@@ -38,10 +42,8 @@ void rate_limit::charge(const std::string& client, double amount) {
 }
 
 void rate_limit::evict(std::uint64_t now) {
-  for (auto b = buckets_.begin(); b != buckets_.end();) {
-    bool full = b->second.tokens + static_cast<double>(now - b->second.at_ms) * rate_ / 1000.0 >= burst_;
-    b = full ? buckets_.erase(b) : std::next(b);
-  }
+  for (auto b = buckets_.begin(); b != buckets_.end();)
+    b = level(b->second, now) >= burst_ ? buckets_.erase(b) : std::next(b);
   if (buckets_.size() >= max_clients_)
     buckets_.clear(); // all busy at once: forgetting them only grants a fresh burst
 }

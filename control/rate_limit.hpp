@@ -42,6 +42,8 @@ private:
   };
   /// The client's bucket, refilled up to now (a new one is full).
   bucket& refilled(const std::string& client);
+  /// What `b` holds at `now`: its tokens refilled at the rate since it was last touched.
+  double level(const bucket& b, std::uint64_t now) const;
   /// Makes room for one more bucket: forgets the full ones (forgetting them changes nothing),
   /// or all if none is full.
   void evict(std::uint64_t now);

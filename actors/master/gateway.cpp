@@ -191,10 +191,14 @@ struct gateway::impl {
   /// waiting; it is then remembered until its reply is charged. Answers a refusal.
   bool admit_query(const route& to, const peer& who) {
     auto now = cfg.time->mono_ms();
-    if (open_by_client[who.name] >= max_open_queries)
+    auto waiting = [&] {
+      auto c = open_by_client.find(who.name);
+      return c == open_by_client.end() ? 0 : c->second;
+    };
+    if (waiting() >= max_open_queries)
       forget_old_queries(now);
     std::string refusal;
-    if (open_by_client[who.name] >= max_open_queries)
+    if (waiting() >= max_open_queries)
       refusal = std::to_string(max_open_queries) + " queries of client '" + who.name + "' wait for their replies; read them first";
     else if (!query_replies.in_credit(who.name))
       refusal = "the replies to the queries of client '" + who.name + "' came to more than " +
@@ -204,8 +208,6 @@ struct gateway::impl {
       ++open_by_client[who.name];
       return true;
     }
-    if (open_by_client[who.name] == 0)
-      open_by_client.erase(who.name);
     if (cfg.counters)
       metrics::bump(&cfg.counters->throttled_frames);
     reply_error(to.peer, to.id, error_code::overloaded, std::move(refusal));
